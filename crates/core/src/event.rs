@@ -1,0 +1,246 @@
+//! The web action event (spec section 4.3): what `ac('on', …)` handlers receive, what the server
+//! stores and streams, and what sinks send on.
+//!
+//! The wire shape is fixed, so (de)serialization goes through [`WireEvent`], which has exactly
+//! the spec's field names; turning it into an [`ActionEvent`] checks what the shape alone cannot
+//! (UUIDv4 ids, `customerIdType` of `"cookie"`, error fields present exactly on `errored`). An
+//! `ActionEvent` is cheap to copy, because the bus hands every handler a copy of its own.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+use crate::media::MediaType;
+use crate::state::State;
+
+/// One state change of one action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "WireEvent", into = "WireEvent")]
+pub struct ActionEvent {
+    pub action_id: Uuid,
+    pub action_state: State,
+    pub action_media_type: MediaType,
+    pub action_map_id: Uuid,
+    pub action_map_version: u32,
+    pub customer_id: Uuid,
+    pub session_id: Uuid,
+    /// Present exactly when `action_state` is `errored`.
+    pub error: Option<ActionError>,
+    pub event_id: Uuid,
+    pub timestamp: Timestamp,
+}
+
+/// Why showing or running an action failed (`errorCode`, `errorMessage`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionError {
+    pub code: i64,
+    pub message: Arc<str>,
+}
+
+/// The spec's field names, exactly; the only place they are spelled.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WireEvent {
+    pub action_id: String,
+    pub action_state: State,
+    pub action_media_type: MediaType,
+    pub action_map_id: String,
+    pub action_map_version: u32,
+    pub customer_id: String,
+    pub customer_id_type: String,
+    pub session_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    pub event_id: String,
+    pub timestamp: String,
+}
+
+/// The only customer id type there is.
+pub const CUSTOMER_ID_TYPE: &str = "cookie";
+
+/// An event that has the right shape but breaks a rule of spec 4.3.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct EventError {
+    /// The wire name of the field at fault.
+    pub field: &'static str,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl EventError {
+    fn new(field: &'static str, reason: impl Into<String>) -> Self {
+        EventError {
+            field,
+            reason: reason.into(),
+        }
+    }
+}
+
+fn uuid_v4(field: &'static str, text: &str) -> Result<Uuid, EventError> {
+    let id = Uuid::parse_str(text)
+        .map_err(|e| EventError::new(field, format!("'{text}' is not a UUID ({e})")))?;
+    if id.get_version_num() != 4 {
+        return Err(EventError::new(
+            field,
+            format!(
+                "'{text}' is a version {} UUID; a UUIDv4 is required",
+                id.get_version_num()
+            ),
+        ));
+    }
+    Ok(id)
+}
+
+impl TryFrom<WireEvent> for ActionEvent {
+    type Error = EventError;
+
+    fn try_from(w: WireEvent) -> Result<Self, Self::Error> {
+        if w.customer_id_type != CUSTOMER_ID_TYPE {
+            return Err(EventError::new(
+                "customerIdType",
+                format!("must be \"cookie\", not {:?}", w.customer_id_type),
+            ));
+        }
+        let error = match (w.action_state, w.error_code, w.error_message) {
+            (State::Errored, Some(code), Some(message)) => Some(ActionError {
+                code,
+                message: message.into(),
+            }),
+            (State::Errored, None, _) => {
+                return Err(EventError::new(
+                    "errorCode",
+                    "required when actionState is errored",
+                ));
+            }
+            (State::Errored, _, None) => {
+                return Err(EventError::new(
+                    "errorMessage",
+                    "required when actionState is errored",
+                ));
+            }
+            (_, Some(_), _) => {
+                return Err(EventError::new(
+                    "errorCode",
+                    "only allowed when actionState is errored",
+                ));
+            }
+            (_, _, Some(_)) => {
+                return Err(EventError::new(
+                    "errorMessage",
+                    "only allowed when actionState is errored",
+                ));
+            }
+            (_, None, None) => None,
+        };
+        Ok(ActionEvent {
+            action_id: uuid_v4("actionId", &w.action_id)?,
+            action_state: w.action_state,
+            action_media_type: w.action_media_type,
+            action_map_id: uuid_v4("actionMapId", &w.action_map_id)?,
+            action_map_version: w.action_map_version,
+            customer_id: uuid_v4("customerId", &w.customer_id)?,
+            session_id: uuid_v4("sessionId", &w.session_id)?,
+            error,
+            event_id: uuid_v4("eventId", &w.event_id)?,
+            timestamp: w
+                .timestamp
+                .parse()
+                .map_err(|e: TimestampError| EventError::new("timestamp", e.to_string()))?,
+        })
+    }
+}
+
+impl From<ActionEvent> for WireEvent {
+    fn from(e: ActionEvent) -> Self {
+        WireEvent {
+            action_id: e.action_id.to_string(),
+            action_state: e.action_state,
+            action_media_type: e.action_media_type,
+            action_map_id: e.action_map_id.to_string(),
+            action_map_version: e.action_map_version,
+            customer_id: e.customer_id.to_string(),
+            customer_id_type: CUSTOMER_ID_TYPE.to_owned(),
+            session_id: e.session_id.to_string(),
+            error_code: e.error.as_ref().map(|err| err.code),
+            error_message: e.error.map(|err| err.message.to_string()),
+            event_id: e.event_id.to_string(),
+            timestamp: e.timestamp.to_string(),
+        }
+    }
+}
+
+/// A point in time with millisecond precision, written as RFC 3339 UTC (`2026-11-28T21:55:27.123Z`).
+///
+/// The core has no clock: callers pass the time in, which keeps the domain deterministic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(i64);
+
+impl Timestamp {
+    /// Milliseconds since the Unix epoch.
+    pub const fn from_unix_millis(millis: i64) -> Timestamp {
+        Timestamp(millis)
+    }
+
+    /// Milliseconds since the Unix epoch.
+    pub const fn unix_millis(self) -> i64 {
+        self.0
+    }
+}
+
+/// A timestamp that is not RFC 3339 or is out of range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{0}' is not an RFC 3339 timestamp such as 2026-11-28T21:55:27.123Z")]
+pub struct TimestampError(String);
+
+impl FromStr for Timestamp {
+    type Err = TimestampError;
+
+    /// Accepts any RFC 3339 timestamp; sub-millisecond digits are dropped, offsets normalized.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = OffsetDateTime::parse(s, &Rfc3339).map_err(|_| TimestampError(s.to_owned()))?;
+        let millis = t.unix_timestamp_nanos().div_euclid(1_000_000);
+        i64::try_from(millis)
+            .map(Timestamp)
+            .map_err(|_| TimestampError(s.to_owned()))
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let nanos = i128::from(self.0) * 1_000_000;
+        let t = OffsetDateTime::from_unix_timestamp_nanos(nanos).map_err(|_| fmt::Error)?;
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.millisecond()
+        )
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
