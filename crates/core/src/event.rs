@@ -54,9 +54,17 @@ pub struct WireEvent {
     pub customer_id: String,
     pub customer_id_type: String,
     pub session_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub error_code: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub error_message: Option<String>,
     pub event_id: String,
     pub timestamp: String,
@@ -84,19 +92,53 @@ impl EventError {
     }
 }
 
+/// Parses a wire UUIDv4. Only the canonical spelling is accepted (lower case, hyphenated, RFC 9562
+/// variant), the one the schema allows and the one this type writes back: `Uuid::parse_str` alone
+/// would also take upper case, braces, `urn:uuid:` and the 32-digit form, and any variant.
 fn uuid_v4(field: &'static str, text: &str) -> Result<Uuid, EventError> {
     let id = Uuid::parse_str(text)
         .map_err(|e| EventError::new(field, format!("'{text}' is not a UUID ({e})")))?;
-    if id.get_version_num() != 4 {
+    if id.get_version_num() != 4 || id.get_variant() != uuid::Variant::RFC4122 {
         return Err(EventError::new(
             field,
             format!(
-                "'{text}' is a version {} UUID; a UUIDv4 is required",
-                id.get_version_num()
+                "'{text}' is not a UUIDv4 (version {}, {:?} variant)",
+                id.get_version_num(),
+                id.get_variant()
             ),
         ));
     }
+    if *id.hyphenated().encode_lower(&mut Uuid::encode_buffer()) != *text {
+        return Err(EventError::new(
+            field,
+            format!("'{text}' must be written lower case and hyphenated, as {id}"),
+        ));
+    }
     Ok(id)
+}
+
+/// Parses the wire timestamp: RFC 3339 in UTC with exactly three fractional digits, as written
+/// by [`Timestamp`]'s `Display` (other RFC 3339 forms are refused here, as by the schema).
+fn wire_timestamp(text: &str) -> Result<Timestamp, EventError> {
+    let ts: Timestamp = text
+        .parse()
+        .map_err(|e: TimestampError| EventError::new("timestamp", e.to_string()))?;
+    if ts.to_string() != text {
+        return Err(EventError::new(
+            "timestamp",
+            format!("'{text}' must be RFC 3339 UTC with milliseconds, as {ts}"),
+        ));
+    }
+    Ok(ts)
+}
+
+/// `errorCode` / `errorMessage` may be absent, but not `null` (the schema refuses `null`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
 }
 
 impl TryFrom<WireEvent> for ActionEvent {
@@ -150,10 +192,7 @@ impl TryFrom<WireEvent> for ActionEvent {
             session_id: uuid_v4("sessionId", &w.session_id)?,
             error,
             event_id: uuid_v4("eventId", &w.event_id)?,
-            timestamp: w
-                .timestamp
-                .parse()
-                .map_err(|e: TimestampError| EventError::new("timestamp", e.to_string()))?,
+            timestamp: wire_timestamp(&w.timestamp)?,
         })
     }
 }
