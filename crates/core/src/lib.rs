@@ -10,6 +10,7 @@
 //! |---|---|
 //! | 2 media types | [`media`] |
 //! | 3 states | [`state`] |
+//! | 3.4 blocked offers | [`blocked`] |
 //! | 3.1–3.3 lifecycles, final and terminal states | [`lifecycle`] |
 //! | 4.1 topics | [`topic`] |
 //! | 4.2 on / once / off and the dispatch rules | [`bus`] |
@@ -31,6 +32,7 @@
 //! assert_eq!(bus.len(), 1);
 //! ```
 
+pub mod blocked;
 pub mod bus;
 pub mod event;
 pub mod lifecycle;
@@ -38,6 +40,7 @@ pub mod media;
 pub mod state;
 pub mod topic;
 
+pub use blocked::{BlockReason, BlockedOffer};
 pub use bus::{Bus, Delivery, HandlerFailure, RegistrationId};
 pub use event::{ActionError, ActionEvent, EventError, Timestamp};
 pub use lifecycle::{Lifecycle, TransitionError};

@@ -1,0 +1,321 @@
+//! The public ingestion routes the SDK calls: web events and action events (spec section 9).
+//!
+//! Both are guarded by [`guard`]: the deployment must exist, the page's `Origin` must be one of
+//! its allowed origins (CORS preflights are answered here too), and each client address is held
+//! to its request rate. Bodies are one object or an array, as `application/json` or as the
+//! `text/plain` that `navigator.sendBeacon` sends.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use beckon_core::{ActionEvent, Timestamp};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::problem::Problem;
+use crate::app::AppState;
+use crate::ingest::WebEventRequest;
+use crate::metrics::Metrics;
+use crate::store::{CommitError, Item, Submission};
+
+/// Deployment, origin, CORS and rate checks for every ingestion request.
+pub async fn guard(
+    State(app): State<AppState>,
+    Path(params): Path<Vec<(String, String)>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let origin = request.headers().get(header::ORIGIN).cloned();
+    let refusal = |p: Problem| {
+        app.metrics
+            .refused
+            .get_or_create(&Metrics::kind(&p.kind))
+            .inc();
+        with_cors(p.into_response(), origin.as_ref())
+    };
+    let deployment = params
+        .iter()
+        .find(|(k, _)| k == "deployment_id")
+        .and_then(|(_, v)| v.parse::<Uuid>().ok())
+        .and_then(|id| app.deployments.get(&id));
+    let Some(deployment) = deployment else {
+        return refusal(Problem::not_found("no deployment has this id").field("deploymentId"));
+    };
+    let allowed = origin
+        .as_ref()
+        .and_then(|o| o.to_str().ok())
+        .is_some_and(|o| {
+            deployment
+                .allowed_origins
+                .iter()
+                .any(|a| a.as_str().eq_ignore_ascii_case(o))
+        });
+    if !allowed {
+        let detail = match &origin {
+            None => "requests must carry an Origin header naming one of the deployment's allowed origins".to_owned(),
+            Some(o) => format!(
+                "origin {} is not allowed for deployment {}",
+                o.to_str().unwrap_or("(unreadable)"),
+                deployment.id
+            ),
+        };
+        let p = Problem::new(
+            StatusCode::FORBIDDEN,
+            "origin-not-allowed",
+            "Origin not allowed",
+            detail,
+        );
+        // A refused origin gets no CORS headers: the browser must not read anything.
+        app.metrics
+            .refused
+            .get_or_create(&Metrics::kind(&p.kind))
+            .inc();
+        return p.into_response();
+    }
+    if request.method() == Method::OPTIONS {
+        let mut response = StatusCode::NO_CONTENT.into_response();
+        let h = response.headers_mut();
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("POST, OPTIONS"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("content-type"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
+        return with_cors(response, origin.as_ref());
+    }
+    if let Err(wait) = app.limiter.check(client.ip()) {
+        return refusal(
+            Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "Too many requests",
+                format!(
+                    "this client may send {} requests per second; retry after {wait} s",
+                    app.config.limits.requests_per_second
+                ),
+            )
+            .retry_after(wait.max(1)),
+        );
+    }
+    let response = next.run(request).await;
+    with_cors(response, origin.as_ref())
+}
+
+fn with_cors(mut response: Response, origin: Option<&HeaderValue>) -> Response {
+    if let Some(origin) = origin {
+        let h = response.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+        h.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("retry-after"),
+        );
+        h.append(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    response
+}
+
+/// Reads a body of one object or an array of them, within the configured bounds.
+fn parse_batch<T: DeserializeOwned>(
+    app: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Vec<T>, Problem> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case("application/json")
+        && !essence.eq_ignore_ascii_case("text/plain")
+    {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported content type",
+            format!("send application/json (or text/plain from sendBeacon), not {content_type}"),
+        ));
+    }
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Problem::too_large(format!(
+                "the body is larger than {} bytes",
+                app.config.limits.max_body_bytes
+            ))
+        } else {
+            Problem::bad_request(format!("the body could not be read: {rejection}"))
+        }
+    })?;
+    let value: Value = serde_json::from_slice(&body).map_err(|e| {
+        Problem::bad_request(format!("the body is not valid JSON: {e}"))
+            .with("line", e.line())
+            .with("column", e.column())
+    })?;
+    let (items, batch) = match value {
+        Value::Array(items) => (items, true),
+        single => (vec![single], false),
+    };
+    if items.is_empty() {
+        return Err(Problem::invalid("the array holds no events"));
+    }
+    let max = app.config.limits.max_events_per_batch;
+    if items.len() > max {
+        return Err(Problem::too_large(format!(
+            "{} events in one batch; at most {max} are accepted",
+            items.len()
+        )));
+    }
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            serde_path_to_error::deserialize(item).map_err(|e| {
+                let inner = e.path().to_string();
+                let path = match (batch, inner.as_str()) {
+                    (true, ".") => format!("[{i}]"),
+                    (true, p) => format!("[{i}].{p}"),
+                    (false, ".") => String::new(),
+                    (false, p) => p.to_owned(),
+                };
+                let p = Problem::invalid(e.into_inner().to_string());
+                if path.is_empty() { p } else { p.field(path) }
+            })
+        })
+        .collect()
+}
+
+fn now() -> Timestamp {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    Timestamp::from_unix_millis(millis)
+}
+
+async fn commit(
+    app: &AppState,
+    deployment_id: Uuid,
+    items: Vec<Item>,
+) -> Result<Vec<crate::store::Outcome>, Problem> {
+    let kinds: Vec<&'static str> = items
+        .iter()
+        .map(|i| match i {
+            Item::Action(_) => "action",
+            Item::Blocked(_) => "blocked",
+            Item::Web(_) => "web",
+        })
+        .collect();
+    let outcomes = app
+        .store
+        .commit(Submission {
+            deployment_id,
+            items,
+        })
+        .await
+        .map_err(commit_problem)?;
+    for (kind, outcome) in kinds.iter().zip(&outcomes) {
+        if matches!(outcome, crate::store::Outcome::Stored { .. }) {
+            app.metrics
+                .committed
+                .get_or_create(&Metrics::kind(kind))
+                .inc();
+        }
+    }
+    app.metrics.log_head.set(app.store.head() as i64);
+    Ok(outcomes)
+}
+
+fn commit_problem(error: CommitError) -> Problem {
+    match error {
+        CommitError::Transition {
+            index,
+            action_id,
+            error,
+        } => Problem::new(
+            StatusCode::CONFLICT,
+            "illegal-transition",
+            "The lifecycle does not allow this transition",
+            format!("action {action_id}: {error}"),
+        )
+        .field(format!("[{index}].actionState"))
+        .with("actionId", action_id)
+        .with("currentState", error.current)
+        .with("attemptedState", error.attempted)
+        .with("allowed", error.allowed),
+        CommitError::Mismatch {
+            index,
+            action_id,
+            reason,
+        } => Problem::new(
+            StatusCode::CONFLICT,
+            "action-mismatch",
+            "The event does not belong to this action",
+            format!("action {action_id} {reason}"),
+        )
+        .field(format!("[{index}]"))
+        .with("actionId", action_id),
+        CommitError::Unavailable(detail) => {
+            tracing::error!(%detail, "commit failed");
+            Problem::unavailable("the event log cannot take writes right now; nothing was stored")
+        }
+    }
+}
+
+/// `POST /api/v1/deployments/{deploymentId}/web-events`
+pub async fn web_events(
+    State(app): State<AppState>,
+    Path(deployment_id): Path<Uuid>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, Problem> {
+    let requests: Vec<WebEventRequest> = parse_batch(&app, &headers, body)?;
+    let received = now();
+    let batch = requests.len() > 1;
+    let items = requests
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            r.into_event(received)
+                .map(|e| Item::Web(e.into()))
+                .map_err(|e| {
+                    let field = if batch {
+                        format!("[{i}].{}", e.field)
+                    } else {
+                        e.field.clone()
+                    };
+                    Problem::invalid(e.to_string()).field(field)
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    commit(&app, deployment_id, items).await?;
+    Ok(Json(json!({ "actions": [] })))
+}
+
+/// `POST /api/v1/deployments/{deploymentId}/action-events`
+pub async fn action_events(
+    State(app): State<AppState>,
+    Path(deployment_id): Path<Uuid>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, Problem> {
+    let events: Vec<ActionEvent> = parse_batch(&app, &headers, body)?;
+    let outcomes = commit(
+        &app,
+        deployment_id,
+        events.into_iter().map(Item::Action).collect(),
+    )
+    .await?;
+    Ok(Json(json!({ "results": outcomes })))
+}

@@ -1,0 +1,72 @@
+//! The HTTP surface (spec section 9): routes, guards and the problem documents every error uses.
+
+pub mod auth;
+pub mod ingest;
+pub mod limits;
+pub mod ops;
+pub mod problem;
+pub mod sinks;
+pub mod stream;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tower_http::trace::TraceLayer;
+
+use crate::app::AppState;
+use problem::Problem;
+
+/// Every route of the server.
+pub fn router(state: AppState) -> Router {
+    let ingest = Router::new()
+        .route(
+            "/api/v1/deployments/{deployment_id}/web-events",
+            post(ingest::web_events),
+        )
+        .route(
+            "/api/v1/deployments/{deployment_id}/action-events",
+            post(ingest::action_events),
+        )
+        .route_layer(middleware::from_fn_with_state(state.clone(), ingest::guard))
+        .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes));
+    Router::new()
+        .merge(ingest)
+        .route("/api/v1/events", get(stream::page))
+        .route("/api/v1/events/stream", get(stream::live))
+        .merge(sinks::routes())
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .fallback(|| async { Problem::not_found("no route has this path") })
+        .method_not_allowed_fallback(|| async {
+            Problem::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+                "this path does not take this method",
+            )
+        })
+        .layer(middleware::from_fn_with_state(state.clone(), time_limit))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Cuts off a request (reading its body included) that takes longer than the configured time.
+async fn time_limit(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    let limit = Duration::from_secs(app.config.limits.request_timeout_secs);
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => Problem::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "timeout",
+            "The request took too long",
+            format!("requests must complete within {} s", limit.as_secs()),
+        )
+        .into_response(),
+    }
+}

@@ -1,0 +1,258 @@
+//! Reading the event log: the live stream (server-sent events) and paged catch-up reads.
+//!
+//! The live stream never skips and never repeats. It subscribes to committed records *before*
+//! reading the backlog from the log, then drops any live record it has already sent; if it falls
+//! behind the live channel it goes back to reading the log from the last record it handled. Each
+//! SSE message carries the record's sequence number as its `id`, so a client that reconnects with
+//! `Last-Event-ID` resumes exactly where it stopped.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::Stream;
+use serde_json::{Value, json};
+use tokio::sync::broadcast::error::RecvError;
+use uuid::Uuid;
+
+use super::auth::Access;
+use super::problem::Problem;
+use crate::app::AppState;
+use crate::config::StreamTopic;
+use crate::record::{Filter, LogRecord};
+
+/// Records read from the log per round trip while catching up.
+const PAGE: usize = 500;
+/// Most records one paged read returns.
+const MAX_LIMIT: usize = 1000;
+
+/// The query of both read routes.
+struct ReadQuery {
+    filter: Filter,
+    deployment: Option<Uuid>,
+    after: Option<u64>,
+    limit: usize,
+}
+
+fn parse_query(raw: Option<&str>) -> Result<ReadQuery, Problem> {
+    let mut topics = Vec::new();
+    let mut query = ReadQuery {
+        filter: Filter::default(),
+        deployment: None,
+        after: None,
+        limit: 100,
+    };
+    for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        match key.as_ref() {
+            "topic" => topics.push(
+                value
+                    .parse::<StreamTopic>()
+                    .map_err(|e| Problem::bad_request(e).field("topic"))?,
+            ),
+            "deployment" => {
+                query.deployment = Some(value.parse().map_err(|_| {
+                    Problem::bad_request(format!("'{value}' is not a deployment id"))
+                        .field("deployment")
+                })?)
+            }
+            "after" => {
+                query.after = Some(value.parse().map_err(|_| {
+                    Problem::bad_request(format!("after='{value}' is not a sequence number"))
+                        .field("after")
+                })?)
+            }
+            "limit" => {
+                query.limit = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=MAX_LIMIT).contains(n))
+                    .ok_or_else(|| {
+                        Problem::bad_request(format!(
+                            "limit must be a number from 1 to {MAX_LIMIT}"
+                        ))
+                        .field("limit")
+                    })?
+            }
+            other => {
+                return Err(Problem::bad_request(format!(
+                    "unknown query parameter '{other}'; expected topic, deployment, after, limit"
+                ))
+                .field(other.to_owned()));
+            }
+        }
+    }
+    query.filter = Filter::new(topics);
+    Ok(query)
+}
+
+impl ReadQuery {
+    fn accepts(&self, record: &LogRecord) -> bool {
+        self.deployment.is_none_or(|d| d == record.deployment_id)
+            && self.filter.accepts(&record.payload)
+    }
+}
+
+/// `GET /api/v1/events?after=&limit=&topic=`: one page of the log.
+pub async fn page(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, Problem> {
+    app.tokens.check(&headers, Access::Read)?;
+    let query = parse_query(raw.as_deref())?;
+    let after = query.after.unwrap_or(0);
+    let head = app.store.head();
+    let mut events = Vec::new();
+    let mut cursor = after;
+    // The deployment filter is applied here, so keep reading until the page is full or the log ends.
+    while events.len() < query.limit {
+        let batch = app
+            .store
+            .read(cursor, query.limit, &query.filter)
+            .await
+            .map_err(|e| Problem::unavailable(e.to_string()))?;
+        let full = batch.len() == query.limit;
+        for record in batch {
+            cursor = record.seq;
+            if query.accepts(&record) && events.len() < query.limit {
+                events.push(record);
+            }
+        }
+        if !full {
+            cursor = cursor.max(head);
+            break;
+        }
+    }
+    let next = events.last().map_or(cursor, |r| r.seq);
+    Ok(Json(
+        json!({ "events": events, "next": next, "head": head }),
+    ))
+}
+
+fn sse_event(record: &LogRecord) -> Event {
+    Event::default()
+        .id(record.seq.to_string())
+        .event(record.payload.topic().to_string())
+        .data(record.payload.event_json().to_string())
+}
+
+/// `GET /api/v1/events/stream?topic=…`: live records, resumable with `Last-Event-ID`.
+pub async fn live(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, Problem> {
+    app.tokens.check(&headers, Access::Read)?;
+    let query = parse_query(raw.as_deref())?;
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.trim().parse::<u64>().map_err(|_| {
+                Problem::bad_request(format!("Last-Event-ID '{v}' is not a sequence number"))
+                    .field("Last-Event-ID")
+            })
+        })
+        .transpose()?;
+    let max = app.config.limits.max_subscribers as i64;
+    if app.metrics.subscribers.get() >= max {
+        return Err(Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too-many-subscribers",
+            "Too many subscribers",
+            format!("this server serves at most {max} live streams"),
+        )
+        .retry_after(5));
+    }
+    // Subscribe first, then decide where the backlog starts: nothing committed in between is lost.
+    let live = app.store.subscribe();
+    let cursor = resume.or(query.after).unwrap_or_else(|| app.store.head());
+    let subscriber = Subscriber {
+        app: app.clone(),
+        query: Arc::new(query),
+        live,
+        cursor,
+        catching_up: true,
+        buffer: Vec::new().into_iter(),
+        _count: SubscriberCount::new(&app),
+    };
+    let stream = futures_util::stream::unfold(subscriber, |mut s| async move {
+        let event = s.next().await?;
+        Some((Ok(event), s))
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// Keeps the subscriber gauge true, however the stream ends.
+struct SubscriberCount(AppState);
+
+impl SubscriberCount {
+    fn new(app: &AppState) -> SubscriberCount {
+        app.metrics.subscribers.inc();
+        SubscriberCount(app.clone())
+    }
+}
+
+impl Drop for SubscriberCount {
+    fn drop(&mut self) {
+        self.0.metrics.subscribers.dec();
+    }
+}
+
+/// One live stream's position: `cursor` is the last sequence number it has handled.
+struct Subscriber {
+    app: AppState,
+    query: Arc<ReadQuery>,
+    live: tokio::sync::broadcast::Receiver<Arc<LogRecord>>,
+    cursor: u64,
+    catching_up: bool,
+    buffer: std::vec::IntoIter<Arc<LogRecord>>,
+    _count: SubscriberCount,
+}
+
+impl Subscriber {
+    /// The next event to send, or `None` when the stream should end (shutdown, storage failure).
+    async fn next(&mut self) -> Option<Event> {
+        loop {
+            if let Some(record) = self.buffer.next() {
+                self.cursor = record.seq;
+                if self.query.accepts(&record) {
+                    return Some(sse_event(&record));
+                }
+                continue;
+            }
+            if self.catching_up {
+                let page = self
+                    .app
+                    .store
+                    .read(self.cursor, PAGE, &self.query.filter)
+                    .await
+                    .ok()?;
+                if page.len() < PAGE {
+                    self.catching_up = false;
+                }
+                self.buffer = page.into_iter();
+                continue;
+            }
+            let received = tokio::select! {
+                r = self.live.recv() => r,
+                _ = self.app.shutdown.cancelled() => return None,
+            };
+            match received {
+                Ok(record) if record.seq <= self.cursor => {}
+                Ok(record) => {
+                    self.cursor = record.seq;
+                    if self.query.accepts(&record) {
+                        return Some(sse_event(&record));
+                    }
+                }
+                Err(RecvError::Lagged(_)) => self.catching_up = true,
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! The running server: shared state, the router, and start-up and graceful shutdown.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken as Shutdown;
+use uuid::Uuid;
+
+use crate::api::{self, auth::Tokens, limits::RateLimiter};
+use crate::config::{Config, Deployment};
+use crate::metrics::Metrics;
+use crate::store::Store;
+use crate::store::sqlite::SqliteStore;
+
+/// What every request handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<Config>,
+    pub deployments: Arc<HashMap<Uuid, Deployment>>,
+    pub tokens: Tokens,
+    pub limiter: Arc<RateLimiter>,
+    pub metrics: Arc<Metrics>,
+    pub shutdown: Shutdown,
+}
+
+/// Reads the admin token from the configuration, or from the data directory, or makes one.
+fn admin_token(config: &Config) -> anyhow::Result<String> {
+    if let Some(token) = &config.admin_token {
+        return Ok(token.clone());
+    }
+    let path = config.data_dir.join("admin-token");
+    if let Ok(token) = std::fs::read_to_string(&path) {
+        return Ok(token.trim().to_owned());
+    }
+    let token = hex::encode(rand::random::<[u8; 32]>());
+    write_private(&path, &token)?;
+    tracing::info!(path = %path.display(), "generated an admin token; it is stored in this file");
+    Ok(token)
+}
+
+#[cfg(unix)]
+fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    f.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text).with_context(|| format!("cannot create {}", path.display()))
+}
+
+/// Opens the store, starts the sinks and serves until SIGINT or SIGTERM.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.data_dir.display()
+        )
+    })?;
+    let tokens = Tokens {
+        admin: admin_token(&config)?,
+        read: config.read_token.clone(),
+    };
+    let store: Arc<dyn Store> = Arc::new(
+        SqliteStore::open(&config.data_dir.join("beckon.db")).context("cannot open the store")?,
+    );
+    let metrics = Arc::new(Metrics::default());
+    let shutdown = Shutdown::new();
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let address = listener.local_addr()?;
+    let state = AppState {
+        store: store.clone(),
+        deployments: Arc::new(
+            config
+                .deployments
+                .iter()
+                .map(|d| (d.id, d.clone()))
+                .collect(),
+        ),
+        limiter: Arc::new(RateLimiter::new(&config.limits)),
+        tokens,
+        metrics: metrics.clone(),
+        shutdown: shutdown.clone(),
+        config: Arc::new(config),
+    };
+    for d in state.deployments.values() {
+        tracing::info!(deployment = %d.id, name = %d.name, origins = ?d.allowed_origins.iter().map(|o| o.as_str()).collect::<Vec<_>>(), "deployment");
+    }
+    let sinks = crate::stream::sinks::spawn_all(&state);
+    let app: Router = api::router(state.clone());
+    tracing::info!(%address, "beckon is listening");
+    println!("beckon listening on http://{address}");
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(wait_for_signal(shutdown.clone()))
+    .await?;
+    // New requests have stopped; in-flight commits were answered before the server returned.
+    tokio::time::timeout(Duration::from_secs(10), sinks.stop())
+        .await
+        .ok();
+    tracing::info!("beckon stopped");
+    Ok(())
+}
+
+async fn wait_for_signal(shutdown: Shutdown) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: no new requests, finishing those in flight");
+    shutdown.cancel();
+}

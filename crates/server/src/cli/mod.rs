@@ -1,0 +1,3 @@
+//! Command-line tools that talk to a running server.
+
+pub mod tail;

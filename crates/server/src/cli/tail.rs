@@ -1,0 +1,121 @@
+//! `beckon tail TOPIC...`: follow a running server's event stream and print NDJSON.
+//!
+//! Topics are checked here with the same rules as the browser's `ac('on', …)` before anything is
+//! sent. A dropped connection is resumed with `Last-Event-ID`, so nothing is printed twice and
+//! nothing is skipped.
+
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use futures_util::StreamExt;
+
+use crate::config::StreamTopic;
+
+#[derive(clap::Args)]
+pub struct TailArgs {
+    /// Topics such as webchat:offered, contentoffer:all, webchat:blocked, web:pageview (none: everything).
+    topics: Vec<String>,
+    /// The server's base URL.
+    #[arg(long, env = "BECKON_SERVER", default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// A read or admin token (default: BECKON_READ_TOKEN, BECKON_ADMIN_TOKEN, or the data directory's admin-token file).
+    #[arg(long)]
+    token: Option<String>,
+    /// The data directory to read the admin token from when no token is given.
+    #[arg(long, env = "BECKON_DATA_DIR", default_value = ".beckon-data")]
+    data_dir: std::path::PathBuf,
+    /// Start after this sequence number instead of now.
+    #[arg(long)]
+    after: Option<u64>,
+}
+
+fn token(args: &TailArgs) -> anyhow::Result<String> {
+    if let Some(t) = &args.token {
+        return Ok(t.clone());
+    }
+    for var in ["BECKON_READ_TOKEN", "BECKON_ADMIN_TOKEN"] {
+        if let Ok(t) = std::env::var(var) {
+            return Ok(t);
+        }
+    }
+    let path = args.data_dir.join("admin-token");
+    std::fs::read_to_string(&path)
+        .map(|t| t.trim().to_owned())
+        .with_context(|| format!("no token given and none readable at {}", path.display()))
+}
+
+/// Runs until the server closes the stream for good or the process is interrupted.
+pub async fn run(args: TailArgs) -> anyhow::Result<()> {
+    for topic in &args.topics {
+        topic
+            .parse::<StreamTopic>()
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("invalid topic '{topic}'"))?;
+    }
+    let token = token(&args)?;
+    let mut url = reqwest::Url::parse(&args.server)
+        .with_context(|| format!("'{}' is not a URL", args.server))?
+        .join("/api/v1/events/stream")?;
+    {
+        let mut q = url.query_pairs_mut();
+        for topic in &args.topics {
+            q.append_pair("topic", topic);
+        }
+        if let Some(after) = args.after {
+            q.append_pair("after", &after.to_string());
+        }
+    }
+    let client = reqwest::Client::new();
+    let mut last_id: Option<String> = None;
+    let mut failures = 0u32;
+    loop {
+        let mut request = client.get(url.clone()).bearer_auth(&token);
+        if let Some(id) = &last_id {
+            request = request.header("Last-Event-ID", id);
+        }
+        let response = match request.send().await {
+            Ok(r) => r,
+            Err(e) if failures < 30 => {
+                failures += 1;
+                eprintln!("beckon tail: {e}; reconnecting");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if !response.status().is_success() {
+            let status = response.status();
+            let body = response.text().await.unwrap_or_default();
+            bail!("the server answered {status}: {body}");
+        }
+        failures = 0;
+        let mut body = response.bytes_stream();
+        let mut pending = String::new();
+        let mut id: Option<String> = None;
+        let mut data = String::new();
+        while let Some(chunk) = body.next().await {
+            let Ok(chunk) = chunk else { break };
+            pending.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = pending.find('\n') {
+                let line: String = pending.drain(..=end).collect();
+                let line = line.trim_end_matches(['\n', '\r']);
+                if line.is_empty() {
+                    if !data.is_empty() {
+                        let mut out = std::io::stdout().lock();
+                        writeln!(out, "{data}")?;
+                        out.flush()?;
+                        last_id = id.take().or(last_id.take());
+                    }
+                    data.clear();
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push_str(v.strip_prefix(' ').unwrap_or(v));
+                } else if let Some(v) = line.strip_prefix("id:") {
+                    id = Some(v.trim().to_owned());
+                }
+            }
+        }
+        eprintln!("beckon tail: the stream closed; reconnecting");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}

@@ -1,0 +1,504 @@
+//! Configuration: a TOML file, then environment overrides, then command-line flags.
+//!
+//! Everything a deployment or a sink needs is checked while the file is read, so that
+//! `beckon check-config` and `beckon serve` refuse a bad file with the line at fault instead of
+//! failing later. With no file at all, Beckon runs one demo deployment on the local origin.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use beckon_core::Topic;
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// The id of the deployment Beckon creates when no configuration names one.
+pub const DEMO_DEPLOYMENT_ID: Uuid = uuid::uuid!("5e1f6c0a-7d2b-4c39-9a4e-0b7c2f1d8e61");
+
+/// The whole configuration of one `beckon serve`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// Bearer token for admin routes; generated and stored in the data directory when unset.
+    #[serde(default)]
+    pub admin_token: Option<String>,
+    /// Bearer token for the event stream and log reads; the admin token is accepted too.
+    #[serde(default)]
+    pub read_token: Option<String>,
+    #[serde(default)]
+    pub log_format: LogFormat,
+    #[serde(default)]
+    pub limits: Limits,
+    #[serde(default)]
+    pub deployments: Vec<Deployment>,
+    #[serde(default)]
+    pub sinks: Vec<SinkConfig>,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Bounds on what one client may send.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest request body accepted, in bytes (413 above it).
+    pub max_body_bytes: usize,
+    /// Most events in one batch (413 above it).
+    pub max_events_per_batch: usize,
+    /// Sustained requests per second per client address (429 above it).
+    pub requests_per_second: u32,
+    /// Requests a client may send at once before the rate applies.
+    pub burst: u32,
+    /// Seconds a request may take, body included, before it is cut off (408).
+    pub request_timeout_secs: u64,
+    /// Most concurrent live stream subscribers.
+    pub max_subscribers: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 256 * 1024,
+            max_events_per_batch: 500,
+            requests_per_second: 50,
+            burst: 100,
+            request_timeout_secs: 10,
+            max_subscribers: 10_000,
+        }
+    }
+}
+
+/// One web site set up in Beckon.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deployment {
+    pub id: Uuid,
+    pub name: String,
+    /// Origins (`scheme://host[:port]`) whose pages may send events; others get 403.
+    pub allowed_origins: Vec<Origin>,
+    #[serde(default)]
+    pub terminal_suppression: Suppression,
+}
+
+/// How long a terminal state (spec 3.3) stops the same action map from being offered again.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Suppression {
+    pub scope: SuppressionScope,
+    pub days: u32,
+}
+
+impl Default for Suppression {
+    fn default() -> Self {
+        Suppression {
+            scope: SuppressionScope::Customer,
+            days: 90,
+        }
+    }
+}
+
+/// Whether terminal suppression lasts for the session or follows the customer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SuppressionScope {
+    Session,
+    #[default]
+    Customer,
+}
+
+/// A web origin, checked when read: `scheme://host[:port]`, nothing after.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Origin(String);
+
+impl Origin {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for Origin {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (scheme, rest) = s
+            .split_once("://")
+            .ok_or_else(|| format!("'{s}' is not an origin: expected scheme://host[:port]"))?;
+        if scheme != "http" && scheme != "https" {
+            return Err(format!(
+                "'{s}' is not an origin: the scheme must be http or https"
+            ));
+        }
+        if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
+            return Err(format!(
+                "'{s}' is not an origin: expected scheme://host[:port] with no path, like https://www.example.com"
+            ));
+        }
+        Ok(Origin(s.to_ascii_lowercase()))
+    }
+}
+
+impl<'de> Deserialize<'de> for Origin {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// One sink: where committed events go, at least once, in order per customer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SinkConfig {
+    /// Unique name; the sink's cursor and dead letters are kept under it.
+    pub name: String,
+    /// Which events the sink gets (stream filter syntax); all action events and blocked offers
+    /// when empty.
+    #[serde(default)]
+    pub topics: Vec<StreamTopic>,
+    /// Events per delivery.
+    #[serde(default = "default_sink_batch")]
+    pub batch_size: usize,
+    /// How long one delivery may take.
+    #[serde(default = "default_sink_timeout")]
+    pub timeout_ms: u64,
+    /// The longest wait between retries.
+    #[serde(default = "default_max_backoff")]
+    pub max_backoff_ms: u64,
+    #[serde(flatten)]
+    pub kind: SinkKind,
+}
+
+/// The kinds of sink and their own settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum SinkKind {
+    /// CloudEvents 1.0 batches over HTTP, HMAC-signed.
+    Webhook { url: String, secret: String },
+    /// NDJSON lines in a file, rotated by size.
+    File {
+        path: PathBuf,
+        #[serde(default = "default_rotate_bytes")]
+        max_bytes: u64,
+        #[serde(default = "default_keep_files")]
+        keep: usize,
+    },
+    /// Google Analytics 4 Measurement Protocol.
+    Ga4 {
+        measurement_id: String,
+        api_secret: String,
+        #[serde(default = "default_ga4_endpoint")]
+        endpoint: String,
+    },
+    /// Segment's tracking API (`track` calls in batches).
+    Segment {
+        write_key: String,
+        #[serde(default = "default_segment_endpoint")]
+        endpoint: String,
+    },
+}
+
+/// A stream filter: a browser topic, or one of the kinds only the server has
+/// (`<media>:blocked` for blocked offers, `web:<eventName>` / `web:all` for web events).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum StreamTopic {
+    Action(Topic),
+    Blocked(beckon_core::MediaType),
+    Web(Option<String>),
+}
+
+impl std::fmt::Display for StreamTopic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StreamTopic::Action(t) => t.fmt(f),
+            StreamTopic::Blocked(m) => write!(f, "{m}:blocked"),
+            StreamTopic::Web(None) => f.write_str("web:all"),
+            StreamTopic::Web(Some(name)) => write!(f, "web:{name}"),
+        }
+    }
+}
+
+impl std::str::FromStr for StreamTopic {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.split_once(':') {
+            Some(("web", "all")) => Ok(StreamTopic::Web(None)),
+            Some(("web", name)) if crate::ingest::is_event_name(name) => {
+                Ok(StreamTopic::Web(Some(name.to_owned())))
+            }
+            Some((media, "blocked")) => media
+                .parse()
+                .map(StreamTopic::Blocked)
+                .map_err(|e: beckon_core::UnknownMediaType| e.to_string()),
+            _ => s.parse().map(StreamTopic::Action).map_err(|e: beckon_core::TopicError| {
+                format!("{e}; the server also takes '<mediaType>:blocked', 'web:all' and 'web:<eventName>'")
+            }),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for StreamTopic {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn default_data_dir() -> PathBuf {
+    PathBuf::from(".beckon-data")
+}
+fn default_sink_batch() -> usize {
+    100
+}
+fn default_sink_timeout() -> u64 {
+    5_000
+}
+fn default_max_backoff() -> u64 {
+    60_000
+}
+fn default_rotate_bytes() -> u64 {
+    64 * 1024 * 1024
+}
+fn default_keep_files() -> usize {
+    5
+}
+fn default_ga4_endpoint() -> String {
+    "https://www.google-analytics.com/mp/collect".to_owned()
+}
+fn default_segment_endpoint() -> String {
+    "https://api.segment.io/v1/batch".to_owned()
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        toml::from_str("").expect("the empty configuration is valid")
+    }
+}
+
+/// A configuration that cannot be used, with the line at fault when there is one.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}: {message}")]
+    Rule { path: PathBuf, message: String },
+}
+
+impl Config {
+    /// Reads and checks a configuration file.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Parses and checks configuration text; `path` only names it in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| {
+            let offset = e.span().map_or(0, |s| s.start);
+            let before = &text[..offset.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            ConfigError::Invalid {
+                path: path.to_owned(),
+                line,
+                column,
+                message: e.message().to_owned(),
+            }
+        })?;
+        config.check().map_err(|message| ConfigError::Rule {
+            path: path.to_owned(),
+            message,
+        })?;
+        Ok(config)
+    }
+
+    /// Rules that span several entries.
+    fn check(&self) -> Result<(), String> {
+        let mut ids = HashSet::new();
+        for (i, d) in self.deployments.iter().enumerate() {
+            if !ids.insert(d.id) {
+                return Err(format!("deployments[{i}]: the id {} is used twice", d.id));
+            }
+            if d.allowed_origins.is_empty() {
+                return Err(format!(
+                    "deployments[{i}] ({}): allowed_origins is empty, so no page could send events",
+                    d.name
+                ));
+            }
+        }
+        let mut names = HashSet::new();
+        for (i, s) in self.sinks.iter().enumerate() {
+            if !names.insert(s.name.as_str()) {
+                return Err(format!("sinks[{i}]: the name '{}' is used twice", s.name));
+            }
+            if s.batch_size == 0 {
+                return Err(format!(
+                    "sinks[{i}] ({}): batch_size must be at least 1",
+                    s.name
+                ));
+            }
+        }
+        for (name, value) in [
+            ("max_body_bytes", self.limits.max_body_bytes),
+            ("max_events_per_batch", self.limits.max_events_per_batch),
+            (
+                "requests_per_second",
+                self.limits.requests_per_second as usize,
+            ),
+            ("burst", self.limits.burst as usize),
+        ] {
+            if value == 0 {
+                return Err(format!("limits.{name} must be at least 1"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies `BECKON_*` environment variables over what the file said.
+    pub fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), String> {
+        if let Some(v) = env("BECKON_LISTEN") {
+            self.listen = v
+                .parse()
+                .map_err(|e| format!("BECKON_LISTEN='{v}' is not an address: {e}"))?;
+        }
+        if let Some(v) = env("BECKON_DATA_DIR") {
+            self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = env("BECKON_ADMIN_TOKEN") {
+            self.admin_token = Some(v);
+        }
+        if let Some(v) = env("BECKON_READ_TOKEN") {
+            self.read_token = Some(v);
+        }
+        if let Some(v) = env("BECKON_LOG_FORMAT") {
+            self.log_format = match v.as_str() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                _ => return Err(format!("BECKON_LOG_FORMAT='{v}': expected text or json")),
+            };
+        }
+        Ok(())
+    }
+
+    /// With no deployment configured, the demo deployment on the server's own origin.
+    pub fn with_demo_deployment(mut self) -> Config {
+        if self.deployments.is_empty() {
+            let port = self.listen.port();
+            self.deployments.push(Deployment {
+                id: DEMO_DEPLOYMENT_ID,
+                name: "Demo".to_owned(),
+                allowed_origins: vec![
+                    Origin(format!("http://localhost:{port}")),
+                    Origin(format!("http://127.0.0.1:{port}")),
+                ],
+                terminal_suppression: Suppression::default(),
+            });
+        }
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("beckon.toml"))
+    }
+
+    #[test]
+    fn empty_file_is_the_default() {
+        let c = parse("").unwrap();
+        assert_eq!(c.listen.port(), 8080);
+        assert!(c.deployments.is_empty());
+        assert_eq!(
+            c.with_demo_deployment().deployments[0].id,
+            DEMO_DEPLOYMENT_ID
+        );
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let text = "listen = \"127.0.0.1:9000\"\n\n[[deployments]]\nid = \"not-a-uuid\"\nname = \"x\"\nallowed_origins = []\n";
+        let err = parse(text).unwrap_err().to_string();
+        assert!(err.starts_with("beckon.toml:4:"), "{err}");
+    }
+
+    #[test]
+    fn bad_origin_and_bad_topic_are_refused_with_line() {
+        let text = "[[deployments]]\nid = \"5e1f6c0a-7d2b-4c39-9a4e-0b7c2f1d8e61\"\nname = \"x\"\nallowed_origins = [\"https://a.example/path\"]\n";
+        let err = parse(text).unwrap_err().to_string();
+        assert!(err.contains(":4:") && err.contains("no path"), "{err}");
+
+        let text = "[[sinks]]\nname = \"w\"\ntype = \"webhook\"\nurl = \"http://127.0.0.1:1\"\nsecret = \"s\"\ntopics = [\"webchat:*\"]\n";
+        let err = parse(text).unwrap_err().to_string();
+        assert!(err.contains("did you mean 'webchat:all'"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_and_sink_types_are_refused() {
+        assert!(
+            parse("lisen = \"x\"")
+                .unwrap_err()
+                .to_string()
+                .contains("lisen")
+        );
+        let err = parse("[[sinks]]\nname = \"k\"\ntype = \"kafka\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("kafka"), "{err}");
+    }
+
+    #[test]
+    fn stream_topics_cover_server_only_kinds() {
+        assert_eq!(
+            "webchat:blocked".parse::<StreamTopic>().unwrap(),
+            StreamTopic::Blocked(beckon_core::MediaType::Webchat)
+        );
+        assert_eq!(
+            "web:pageview".parse::<StreamTopic>().unwrap().to_string(),
+            "web:pageview"
+        );
+        assert!("web:bad name".parse::<StreamTopic>().is_err());
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let mut c = parse("listen = \"127.0.0.1:9000\"").unwrap();
+        c.apply_env(|k| (k == "BECKON_LISTEN").then(|| "127.0.0.1:9100".to_owned()))
+            .unwrap();
+        assert_eq!(c.listen.port(), 9100);
+        assert!(
+            c.apply_env(|k| (k == "BECKON_LOG_FORMAT").then(|| "xml".to_owned()))
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,119 @@
+//! `beckon`: the Beckon server and its command-line tools.
+
+mod api;
+mod app;
+mod cli;
+mod config;
+mod ingest;
+mod metrics;
+mod record;
+mod store;
+mod stream;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use config::{Config, LogFormat};
+
+#[derive(Parser)]
+#[command(
+    name = "beckon",
+    version,
+    about = "Self-hosted web actions: offers, chat invitations and their lifecycle events"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (with no configuration: an embedded database and a demo deployment).
+    Serve {
+        /// A TOML configuration file.
+        #[arg(long, short, env = "BECKON_CONFIG")]
+        config: Option<PathBuf>,
+        /// Address to listen on (overrides the file and BECKON_LISTEN).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        /// Where the database and generated secrets live (overrides the file and BECKON_DATA_DIR).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Check a configuration file and report the first problem with its line.
+    CheckConfig {
+        /// The TOML configuration file.
+        file: PathBuf,
+    },
+    /// Print live events from a running server as NDJSON (one event object per line).
+    Tail(cli::tail::TailArgs),
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn load(config: Option<PathBuf>) -> anyhow::Result<Config> {
+    let mut config = match config {
+        Some(path) => Config::from_file(&path)?,
+        None => Config::default(),
+    };
+    config
+        .apply_env(|k| std::env::var(k).ok())
+        .map_err(anyhow::Error::msg)?;
+    Ok(config)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve {
+            config,
+            listen,
+            data_dir,
+        } => load(config).and_then(|mut config| {
+            if let Some(listen) = listen {
+                config.listen = listen;
+            }
+            if let Some(dir) = data_dir {
+                config.data_dir = dir;
+            }
+            init_logging(config.log_format);
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            tokio::runtime::Runtime::new()?.block_on(app::serve(config.with_demo_deployment()))
+        }),
+        Command::CheckConfig { file } => Config::from_file(&file)
+            .map(|c| {
+                println!(
+                    "{}: ok ({} deployments, {} sinks)",
+                    file.display(),
+                    c.deployments.len(),
+                    c.sinks.len()
+                );
+            })
+            .map_err(Into::into),
+        Command::Tail(args) => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            tokio::runtime::Runtime::new()
+                .map_err(Into::into)
+                .and_then(|rt| rt.block_on(cli::tail::run(args)))
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("beckon: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! What the durable event log holds: action events, blocked offers and web events, each with
+//! the sequence number the log gave it.
+//!
+//! The record's topic (`webchat:offered`, `contentoffer:blocked`, `web:pageview`) is what live
+//! streams, log reads and sinks filter on, with the same syntax as the browser's topics.
+
+use std::sync::Arc;
+
+use beckon_core::{ActionEvent, BlockedOffer, MediaType, Timestamp};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::config::StreamTopic;
+use crate::ingest::WebEvent;
+
+/// One entry of the event log.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogRecord {
+    /// Position in the log: strictly increasing, never reused.
+    pub seq: u64,
+    pub deployment_id: Uuid,
+    /// When the server committed it.
+    pub recorded_at: Timestamp,
+    #[serde(flatten)]
+    pub payload: Payload,
+}
+
+/// The three kinds of record.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", content = "event", rename_all = "lowercase")]
+pub enum Payload {
+    Action(ActionEvent),
+    Blocked(BlockedOffer),
+    Web(Arc<WebEvent>),
+}
+
+impl Payload {
+    /// The topic this record is filed under.
+    pub fn topic(&self) -> StreamTopic {
+        match self {
+            Payload::Action(e) => StreamTopic::Action(beckon_core::Topic::exact(
+                e.action_media_type,
+                e.action_state,
+            )),
+            Payload::Blocked(b) => StreamTopic::Blocked(b.action_media_type),
+            Payload::Web(w) => StreamTopic::Web(Some(w.event_name.clone())),
+        }
+    }
+
+    /// The customer the record is about; sinks keep order per customer.
+    pub fn customer_id(&self) -> Uuid {
+        match self {
+            Payload::Action(e) => e.customer_id,
+            Payload::Blocked(b) => b.customer_id,
+            Payload::Web(w) => w.customer_cookie_id,
+        }
+    }
+
+    /// The record's own unique id, the key for deduplication downstream.
+    pub fn event_id(&self) -> Uuid {
+        match self {
+            Payload::Action(e) => e.event_id,
+            Payload::Blocked(b) => b.event_id,
+            Payload::Web(w) => w.event_id,
+        }
+    }
+
+    /// When the thing the record describes happened.
+    pub fn timestamp(&self) -> Timestamp {
+        match self {
+            Payload::Action(e) => e.timestamp,
+            Payload::Blocked(b) => b.timestamp,
+            Payload::Web(w) => w.created_date,
+        }
+    }
+
+    /// The body alone, as JSON: for an action event exactly the spec 4.3 object.
+    pub fn event_json(&self) -> serde_json::Value {
+        match self {
+            Payload::Action(e) => serde_json::to_value(e),
+            Payload::Blocked(b) => serde_json::to_value(b),
+            Payload::Web(w) => serde_json::to_value(w),
+        }
+        .expect("records serialize")
+    }
+}
+
+/// Which records a reader wants: any of the topics, or everything when there are none.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    topics: Vec<StreamTopic>,
+}
+
+impl Filter {
+    pub fn new(topics: Vec<StreamTopic>) -> Filter {
+        Filter { topics }
+    }
+
+    /// Whether a record passes the filter.
+    pub fn accepts(&self, payload: &Payload) -> bool {
+        self.topics.is_empty() || self.topics.iter().any(|t| t.covers(payload))
+    }
+
+    pub fn topics(&self) -> &[StreamTopic] {
+        &self.topics
+    }
+}
+
+impl StreamTopic {
+    /// Whether this topic selects the record.
+    pub fn covers(&self, payload: &Payload) -> bool {
+        match (self, payload) {
+            (StreamTopic::Action(t), Payload::Action(e)) => {
+                t.matches(e.action_media_type, e.action_state)
+            }
+            (StreamTopic::Blocked(m), Payload::Blocked(b)) => *m == b.action_media_type,
+            (StreamTopic::Web(None), Payload::Web(_)) => true,
+            (StreamTopic::Web(Some(name)), Payload::Web(w)) => *name == w.event_name,
+            _ => false,
+        }
+    }
+
+    /// The media type, for topics that have one.
+    pub fn media(&self) -> Option<MediaType> {
+        match self {
+            StreamTopic::Action(t) => Some(t.media),
+            StreamTopic::Blocked(m) => Some(*m),
+            StreamTopic::Web(_) => None,
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! Versioned schema migrations for the SQLite store: each runs once, in order, in a
+//! transaction, and is recorded in `schema_migrations`. Never edit a released migration; add one.
+
+use rusqlite::Connection;
+
+/// The migrations, in order. The index + 1 is the version.
+const MIGRATIONS: &[&str] = &[
+    // 1: the event log, action state, sink cursors and dead letters.
+    "
+    CREATE TABLE log (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        deployment_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        topic TEXT NOT NULL,
+        recorded_at INTEGER NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE TABLE actions (
+        action_id TEXT PRIMARY KEY,
+        deployment_id TEXT NOT NULL,
+        media TEXT NOT NULL,
+        action_map_id TEXT NOT NULL,
+        customer_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        seen INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE TABLE sink_cursors (
+        sink TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL
+    );
+    CREATE TABLE dead_letters (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        sink TEXT NOT NULL,
+        first_seq INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        seqs TEXT NOT NULL,
+        error TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX dead_letters_by_sink ON dead_letters (sink, id);
+    ",
+];
+
+/// Brings the database up to the newest schema.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version INTEGER PRIMARY KEY,
+            applied_at INTEGER NOT NULL
+        )",
+    )?;
+    let current: usize = conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        [],
+        |row| row.get(0),
+    )?;
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, unixepoch())",
+            [index + 1],
+        )?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrating_twice_changes_nothing() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        migrate(&mut conn).unwrap();
+        let versions: usize = conn
+            .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(versions, MIGRATIONS.len());
+    }
+}

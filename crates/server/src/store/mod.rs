@@ -1,0 +1,145 @@
+//! Storage seams: the event log that streams and sinks read, and the store that ingestion
+//! commits to.
+//!
+//! The embedded implementation is SQLite ([`sqlite`]); PostgreSQL for state and NATS JetStream
+//! for the log are meant to slot in behind the same traits. Ingestion needs one atomic step
+//! ("check the lifecycle, append, update the action's state"), so that step is a single
+//! [`Store::commit`] rather than separate calls.
+
+pub mod migrations;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use beckon_core::{ActionEvent, BlockedOffer, MediaType, State, TransitionError};
+use serde::Serialize;
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use crate::ingest::WebEvent;
+use crate::record::{Filter, LogRecord};
+
+/// Records to commit together for one request: all or nothing.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    pub deployment_id: Uuid,
+    pub items: Vec<Item>,
+}
+
+/// One record to commit.
+#[derive(Debug, Clone)]
+pub enum Item {
+    Action(ActionEvent),
+    Blocked(BlockedOffer),
+    Web(Arc<WebEvent>),
+}
+
+/// What became of one item of a committed submission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "outcome")]
+pub enum Outcome {
+    /// Appended to the log at this sequence number.
+    Stored { seq: u64 },
+    /// The same (actionId, state) was already stored; accepted, not stored again.
+    Duplicate,
+}
+
+/// Why a submission was refused; nothing of it was stored.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    #[error("item {index}: {error}")]
+    Transition {
+        index: usize,
+        action_id: Uuid,
+        error: TransitionError,
+    },
+    #[error("item {index}: action {action_id} {reason}")]
+    Mismatch {
+        index: usize,
+        action_id: Uuid,
+        reason: String,
+    },
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// A storage failure outside a submission.
+#[derive(Debug, thiserror::Error)]
+#[error("storage unavailable: {0}")]
+pub struct StoreError(pub String);
+
+/// The current state of one action, as the server keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionRecord {
+    pub action_id: Uuid,
+    pub media: MediaType,
+    pub state: State,
+}
+
+/// A delivery that a sink gave up on; it can be replayed.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeadLetter {
+    pub id: i64,
+    pub sink: String,
+    pub first_seq: u64,
+    pub last_seq: u64,
+    pub error: String,
+    pub created_at: beckon_core::Timestamp,
+    #[serde(skip)]
+    pub records: Vec<Arc<LogRecord>>,
+}
+
+/// Reading the log: what streams, catch-up reads and sinks need.
+#[async_trait]
+pub trait EventLog: Send + Sync + 'static {
+    /// Up to `limit` records with a sequence number above `after`, in order, that pass `filter`.
+    async fn read(
+        &self,
+        after: u64,
+        limit: usize,
+        filter: &Filter,
+    ) -> Result<Vec<Arc<LogRecord>>, StoreError>;
+
+    /// The highest sequence number committed so far (0 for an empty log).
+    fn head(&self) -> u64;
+
+    /// Records as they are committed, in order. A receiver that falls behind gets `Lagged` and
+    /// must catch up with [`EventLog::read`].
+    fn subscribe(&self) -> broadcast::Receiver<Arc<LogRecord>>;
+}
+
+/// The whole store: the log plus the state that goes with it.
+#[async_trait]
+pub trait Store: EventLog {
+    /// Checks and commits a submission durably; concurrent submissions share one transaction.
+    async fn commit(&self, submission: Submission) -> Result<Vec<Outcome>, CommitError>;
+
+    /// The current state of an action, if the server knows it.
+    async fn action(&self, action_id: Uuid) -> Result<Option<ActionRecord>, StoreError>;
+
+    /// Where a sink has delivered up to (0 when it never has).
+    async fn cursor(&self, sink: &str) -> Result<u64, StoreError>;
+
+    /// Records that a sink has delivered everything up to `seq`.
+    async fn set_cursor(&self, sink: &str, seq: u64) -> Result<(), StoreError>;
+
+    /// Keeps records a sink could not deliver, with the reason.
+    async fn add_dead_letter(
+        &self,
+        sink: &str,
+        records: &[Arc<LogRecord>],
+        error: &str,
+    ) -> Result<i64, StoreError>;
+
+    /// A sink's dead letters, oldest first.
+    async fn dead_letters(&self, sink: &str) -> Result<Vec<DeadLetter>, StoreError>;
+
+    /// Removes a dead letter once it has been replayed.
+    async fn remove_dead_letter(&self, sink: &str, id: i64) -> Result<bool, StoreError>;
+
+    /// Whether the store can take writes now.
+    async fn ready(&self) -> Result<(), StoreError>;
+}

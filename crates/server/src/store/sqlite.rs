@@ -1,0 +1,651 @@
+//! The embedded store: SQLite in WAL mode with group commit.
+//!
+//! One writer thread owns the only writing connection. Requests hand it submissions through a
+//! channel; it takes every submission that is waiting, checks and applies each inside its own
+//! savepoint (so one bad request changes nothing while its neighbours go through), commits them
+//! all in one transaction with `synchronous = FULL`, and only then answers. Durability therefore
+//! costs one fsync per group, not per event. Readers use their own connections, which WAL lets
+//! run beside the writer.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use beckon_core::{ActionEvent, BlockedOffer, Lifecycle, MediaType, State, Timestamp};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use tokio::sync::{broadcast, mpsc, oneshot};
+use uuid::Uuid;
+
+use super::{
+    ActionRecord, CommitError, DeadLetter, EventLog, Item, Outcome, Store, StoreError, Submission,
+};
+use crate::config::StreamTopic;
+use crate::ingest::WebEvent;
+use crate::record::{Filter, LogRecord, Payload};
+
+/// Most submissions grouped into one transaction.
+const MAX_GROUP: usize = 1024;
+/// How many committed records a live subscriber may fall behind before it must re-read the log.
+const LIVE_CAPACITY: usize = 8192;
+/// Reader connections kept open.
+const READERS: usize = 4;
+
+type Reply<T> = oneshot::Sender<T>;
+type Task = Box<dyn FnOnce(&mut Connection) + Send>;
+
+enum Job {
+    Commit(Submission, Reply<Result<Vec<Outcome>, CommitError>>),
+    /// Any other write (cursors, dead letters), run on its own between groups.
+    Write(Task),
+}
+
+/// The SQLite store. Cheap to share behind an `Arc`.
+pub struct SqliteStore {
+    jobs: mpsc::Sender<Job>,
+    readers: Mutex<Vec<Connection>>,
+    path: PathBuf,
+    live: broadcast::Sender<Arc<LogRecord>>,
+    head: Arc<AtomicU64>,
+}
+
+fn open(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError(e.to_string())
+}
+
+fn now() -> Timestamp {
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    Timestamp::from_unix_millis(millis)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`, migrates it and starts the writer.
+    pub fn open(path: &Path) -> anyhow::Result<SqliteStore> {
+        let mut writer = open(path)?;
+        super::migrations::migrate(&mut writer)?;
+        let head: u64 = writer.query_row("SELECT COALESCE(MAX(seq), 0) FROM log", [], |r| {
+            r.get::<_, i64>(0)
+        })? as u64;
+        let head = Arc::new(AtomicU64::new(head));
+        let (live, _) = broadcast::channel(LIVE_CAPACITY);
+        let (jobs, queue) = mpsc::channel(4 * MAX_GROUP);
+        let readers = (0..READERS)
+            .map(|_| open(path))
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let writer_head = head.clone();
+        let writer_live = live.clone();
+        std::thread::Builder::new()
+            .name("beckon-writer".into())
+            .spawn(move || run_writer(writer, queue, writer_head, writer_live))?;
+        Ok(SqliteStore {
+            jobs,
+            readers: Mutex::new(readers),
+            path: path.to_owned(),
+            live,
+            head,
+        })
+    }
+
+    /// Runs `f` on a reader connection on the blocking pool.
+    async fn with_reader<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let conn = self.readers.lock().expect("reader pool").pop();
+        let conn = match conn {
+            Some(c) => c,
+            None => open(&self.path).map_err(unavailable)?,
+        };
+        let (conn, result) = tokio::task::spawn_blocking(move || {
+            let result = f(&conn);
+            (conn, result)
+        })
+        .await
+        .map_err(unavailable)?;
+        let mut pool = self.readers.lock().expect("reader pool");
+        if pool.len() < READERS {
+            pool.push(conn);
+        }
+        result.map_err(unavailable)
+    }
+
+    /// Runs `f` on the writer thread, between commit groups.
+    async fn with_writer<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let task: Task = Box::new(move |conn| {
+            let _ = reply.send(f(conn));
+        });
+        self.send(Job::Write(task)).await?;
+        answer
+            .await
+            .map_err(|_| unavailable("the writer stopped"))?
+            .map_err(unavailable)
+    }
+
+    /// Queues a job; the queue is bounded, so a busy writer slows submitters down.
+    async fn send(&self, job: Job) -> Result<(), StoreError> {
+        self.jobs
+            .send(job)
+            .await
+            .map_err(|_| unavailable("the writer stopped"))
+    }
+}
+
+/// The writer thread: group commit until every sender is gone.
+fn run_writer(
+    mut conn: Connection,
+    mut queue: mpsc::Receiver<Job>,
+    head: Arc<AtomicU64>,
+    live: broadcast::Sender<Arc<LogRecord>>,
+) {
+    while let Some(first) = queue.blocking_recv() {
+        let mut group = Vec::new();
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            match job {
+                Job::Commit(submission, reply) => group.push((submission, reply)),
+                Job::Write(task) => {
+                    commit_group(&mut conn, std::mem::take(&mut group), &head, &live);
+                    task(&mut conn);
+                }
+            }
+            if group.len() < MAX_GROUP {
+                next = queue.try_recv().ok();
+            }
+        }
+        commit_group(&mut conn, group, &head, &live);
+    }
+}
+
+type Pending = (Submission, Reply<Result<Vec<Outcome>, CommitError>>);
+
+fn commit_group(
+    conn: &mut Connection,
+    group: Vec<Pending>,
+    head: &AtomicU64,
+    live: &broadcast::Sender<Arc<LogRecord>>,
+) {
+    if group.is_empty() {
+        return;
+    }
+    let recorded_at = now();
+    let mut answers = Vec::with_capacity(group.len());
+    let mut published = Vec::new();
+    let tx = match conn.transaction() {
+        Ok(tx) => tx,
+        Err(e) => return fail_all(group, &e),
+    };
+    let mut tx = tx;
+    for (submission, reply) in group {
+        let result = apply(&mut tx, &submission, recorded_at, &mut published);
+        answers.push((reply, result));
+    }
+    if let Err(e) = tx.commit() {
+        for (reply, _) in answers {
+            let _ = reply.send(Err(CommitError::Unavailable(e.to_string())));
+        }
+        return;
+    }
+    if let Some(last) = published.last() {
+        head.store(last.seq, Ordering::Release);
+    }
+    for record in published {
+        let _ = live.send(record);
+    }
+    for (reply, result) in answers {
+        let _ = reply.send(result);
+    }
+}
+
+fn fail_all(group: Vec<Pending>, error: &rusqlite::Error) {
+    for (_, reply) in group {
+        let _ = reply.send(Err(CommitError::Unavailable(error.to_string())));
+    }
+}
+
+/// Applies one submission inside its own savepoint: all of it, or (on any error) none of it.
+fn apply(
+    tx: &mut Transaction<'_>,
+    submission: &Submission,
+    recorded_at: Timestamp,
+    published: &mut Vec<Arc<LogRecord>>,
+) -> Result<Vec<Outcome>, CommitError> {
+    let mut sp = tx
+        .savepoint()
+        .map_err(|e| CommitError::Unavailable(e.to_string()))?;
+    let mark = published.len();
+    let mut outcomes = Vec::with_capacity(submission.items.len());
+    for (index, item) in submission.items.iter().enumerate() {
+        match apply_item(&sp, submission.deployment_id, index, item, recorded_at) {
+            Ok(Some(record)) => {
+                outcomes.push(Outcome::Stored { seq: record.seq });
+                published.push(Arc::new(record));
+            }
+            Ok(None) => outcomes.push(Outcome::Duplicate),
+            Err(e) => {
+                published.truncate(mark);
+                let _ = sp.rollback();
+                return Err(e);
+            }
+        }
+    }
+    sp.commit()
+        .map_err(|e| CommitError::Unavailable(e.to_string()))?;
+    Ok(outcomes)
+}
+
+fn state_bit(state: State) -> i64 {
+    1 << state.index()
+}
+
+/// Checks and stores one item; `None` for a duplicate (action, state).
+fn apply_item(
+    conn: &Connection,
+    deployment_id: Uuid,
+    index: usize,
+    item: &Item,
+    recorded_at: Timestamp,
+) -> Result<Option<LogRecord>, CommitError> {
+    let db = |e: rusqlite::Error| CommitError::Unavailable(e.to_string());
+    let payload = match item {
+        Item::Action(event) => {
+            if !track_action(conn, deployment_id, index, event)? {
+                return Ok(None);
+            }
+            Payload::Action(event.clone())
+        }
+        Item::Blocked(b) => Payload::Blocked(b.clone()),
+        Item::Web(w) => Payload::Web(w.clone()),
+    };
+    let (kind, body) = encode(&payload);
+    let topic = payload.topic().to_string();
+    conn.prepare_cached(
+        "INSERT INTO log (deployment_id, kind, topic, recorded_at, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            deployment_id.to_string(),
+            kind,
+            topic,
+            recorded_at.unix_millis(),
+            body
+        ])
+    })
+    .map_err(db)?;
+    Ok(Some(LogRecord {
+        seq: conn.last_insert_rowid() as u64,
+        deployment_id,
+        recorded_at,
+        payload,
+    }))
+}
+
+/// Moves the action's state along its lifecycle; `false` if this state was already reported.
+fn track_action(
+    conn: &Connection,
+    deployment_id: Uuid,
+    index: usize,
+    e: &ActionEvent,
+) -> Result<bool, CommitError> {
+    let db = |e: rusqlite::Error| CommitError::Unavailable(e.to_string());
+    let mismatch = |reason: String| CommitError::Mismatch {
+        index,
+        action_id: e.action_id,
+        reason,
+    };
+    let known = conn
+        .prepare_cached(
+            "SELECT deployment_id, media, action_map_id, customer_id, state, seen FROM actions WHERE action_id = ?1",
+        )
+        .and_then(|mut s| {
+            s.query_row([e.action_id.to_string()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, i64>(5)?,
+                ))
+            })
+            .optional()
+        })
+        .map_err(db)?;
+    let lifecycle = Lifecycle::of(e.action_media_type);
+    let bit = state_bit(e.action_state);
+    let Some((deployment, media, map, customer, state, seen)) = known else {
+        lifecycle
+            .check(None, e.action_state)
+            .map_err(|error| CommitError::Transition {
+                index,
+                action_id: e.action_id,
+                error,
+            })?;
+        conn.prepare_cached(
+            "INSERT INTO actions (action_id, deployment_id, media, action_map_id, customer_id, state, seen, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                e.action_id.to_string(),
+                deployment_id.to_string(),
+                e.action_media_type.as_str(),
+                e.action_map_id.to_string(),
+                e.customer_id.to_string(),
+                e.action_state.as_str(),
+                bit,
+                e.timestamp.unix_millis()
+            ])
+        })
+        .map_err(db)?;
+        return Ok(true);
+    };
+    if deployment != deployment_id.to_string() {
+        return Err(mismatch("belongs to another deployment".into()));
+    }
+    if media != e.action_media_type.as_str() {
+        return Err(mismatch(format!(
+            "is a {media} action, not {}",
+            e.action_media_type
+        )));
+    }
+    if map != e.action_map_id.to_string() {
+        return Err(mismatch(format!(
+            "belongs to action map {map}, not {}",
+            e.action_map_id
+        )));
+    }
+    if customer != e.customer_id.to_string() {
+        return Err(mismatch("belongs to another customer".into()));
+    }
+    if seen & bit != 0 {
+        return Ok(false);
+    }
+    let current: State = state
+        .parse()
+        .map_err(|_| CommitError::Unavailable(format!("stored state '{state}' is unknown")))?;
+    lifecycle
+        .check(Some(current), e.action_state)
+        .map_err(|error| CommitError::Transition {
+            index,
+            action_id: e.action_id,
+            error,
+        })?;
+    conn.prepare_cached(
+        "UPDATE actions SET state = ?2, seen = seen | ?3, updated_at = ?4 WHERE action_id = ?1",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            e.action_id.to_string(),
+            e.action_state.as_str(),
+            bit,
+            e.timestamp.unix_millis()
+        ])
+    })
+    .map_err(db)?;
+    Ok(true)
+}
+
+fn encode(payload: &Payload) -> (&'static str, String) {
+    let kind = match payload {
+        Payload::Action(_) => "action",
+        Payload::Blocked(_) => "blocked",
+        Payload::Web(_) => "web",
+    };
+    (kind, payload.event_json().to_string())
+}
+
+fn decode(kind: &str, body: &str) -> Result<Payload, String> {
+    let bad = |e: serde_json::Error| format!("stored {kind} record does not decode: {e}");
+    Ok(match kind {
+        "action" => Payload::Action(serde_json::from_str::<ActionEvent>(body).map_err(bad)?),
+        "blocked" => Payload::Blocked(serde_json::from_str::<BlockedOffer>(body).map_err(bad)?),
+        "web" => Payload::Web(Arc::new(
+            serde_json::from_str::<WebEvent>(body).map_err(bad)?,
+        )),
+        other => return Err(format!("unknown record kind '{other}'")),
+    })
+}
+
+/// The SQL condition and parameters for a filter (everything when it has no topics).
+fn filter_sql(filter: &Filter) -> (String, Vec<String>) {
+    if filter.topics().is_empty() {
+        return ("1".into(), Vec::new());
+    }
+    let mut clauses = Vec::new();
+    let mut params = Vec::new();
+    for topic in filter.topics() {
+        let n = params.len() + 3;
+        match topic {
+            StreamTopic::Action(t) if t.state.is_none() => {
+                clauses.push(format!("(kind = 'action' AND topic LIKE ?{n})"));
+                params.push(format!("{}:%", t.media));
+            }
+            StreamTopic::Web(None) => clauses.push("kind = 'web'".into()),
+            exact => {
+                clauses.push(format!("topic = ?{n}"));
+                params.push(exact.to_string());
+            }
+        }
+    }
+    (format!("({})", clauses.join(" OR ")), params)
+}
+
+fn row_to_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<LogRecord> {
+    let seq: i64 = row.get(0)?;
+    let deployment: String = row.get(1)?;
+    let kind: String = row.get(2)?;
+    let recorded_at: i64 = row.get(3)?;
+    let body: String = row.get(4)?;
+    let corrupt = |e: String| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
+    };
+    Ok(LogRecord {
+        seq: seq as u64,
+        deployment_id: deployment
+            .parse()
+            .map_err(|e: uuid::Error| corrupt(e.to_string()))?,
+        recorded_at: Timestamp::from_unix_millis(recorded_at),
+        payload: decode(&kind, &body).map_err(corrupt)?,
+    })
+}
+
+#[async_trait]
+impl EventLog for SqliteStore {
+    async fn read(
+        &self,
+        after: u64,
+        limit: usize,
+        filter: &Filter,
+    ) -> Result<Vec<Arc<LogRecord>>, StoreError> {
+        let (condition, topic_params) = filter_sql(filter);
+        self.with_reader(move |conn| {
+            let sql = format!(
+                "SELECT seq, deployment_id, kind, recorded_at, body FROM log
+                 WHERE seq > ?1 AND {condition} ORDER BY seq LIMIT ?2"
+            );
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let mut values: Vec<Box<dyn rusqlite::ToSql>> =
+                vec![Box::new(after as i64), Box::new(limit as i64)];
+            values.extend(
+                topic_params
+                    .into_iter()
+                    .map(|p| Box::new(p) as Box<dyn rusqlite::ToSql>),
+            );
+            let rows = stmt.query_map(rusqlite::params_from_iter(values.iter()), row_to_record)?;
+            rows.map(|r| r.map(Arc::new)).collect()
+        })
+        .await
+    }
+
+    fn head(&self) -> u64 {
+        self.head.load(Ordering::Acquire)
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<Arc<LogRecord>> {
+        self.live.subscribe()
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn commit(&self, submission: Submission) -> Result<Vec<Outcome>, CommitError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Job::Commit(submission, reply))
+            .await
+            .map_err(|e| CommitError::Unavailable(e.0))?;
+        answer
+            .await
+            .unwrap_or_else(|_| Err(CommitError::Unavailable("the writer stopped".into())))
+    }
+
+    async fn action(&self, action_id: Uuid) -> Result<Option<ActionRecord>, StoreError> {
+        self.with_reader(move |conn| {
+            conn.query_row(
+                "SELECT media, state FROM actions WHERE action_id = ?1",
+                [action_id.to_string()],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+            )
+            .optional()
+        })
+        .await?
+        .map(|(media, state)| {
+            Ok(ActionRecord {
+                action_id,
+                media: media.parse::<MediaType>().map_err(unavailable)?,
+                state: state.parse::<State>().map_err(unavailable)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn cursor(&self, sink: &str) -> Result<u64, StoreError> {
+        let sink = sink.to_owned();
+        self.with_reader(move |conn| {
+            conn.query_row(
+                "SELECT seq FROM sink_cursors WHERE sink = ?1",
+                [sink],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+        })
+        .await
+        .map(|seq| seq.unwrap_or(0) as u64)
+    }
+
+    async fn set_cursor(&self, sink: &str, seq: u64) -> Result<(), StoreError> {
+        let sink = sink.to_owned();
+        self.with_writer(move |conn| {
+            conn.execute(
+                "INSERT INTO sink_cursors (sink, seq) VALUES (?1, ?2)
+                 ON CONFLICT (sink) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+                params![sink, seq as i64],
+            )
+            .map(drop)
+        })
+        .await
+    }
+
+    async fn add_dead_letter(
+        &self,
+        sink: &str,
+        records: &[Arc<LogRecord>],
+        error: &str,
+    ) -> Result<i64, StoreError> {
+        let sink = sink.to_owned();
+        let error = error.to_owned();
+        let seqs: Vec<u64> = records.iter().map(|r| r.seq).collect();
+        self.with_writer(move |conn| {
+            conn.execute(
+                "INSERT INTO dead_letters (sink, first_seq, last_seq, seqs, error, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    sink,
+                    seqs.first().copied().unwrap_or(0) as i64,
+                    seqs.last().copied().unwrap_or(0) as i64,
+                    serde_json::to_string(&seqs).expect("numbers serialize"),
+                    error,
+                    now().unix_millis()
+                ],
+            )?;
+            Ok(conn.last_insert_rowid())
+        })
+        .await
+    }
+
+    async fn dead_letters(&self, sink: &str) -> Result<Vec<DeadLetter>, StoreError> {
+        let sink = sink.to_owned();
+        self.with_reader(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, first_seq, last_seq, seqs, error, created_at FROM dead_letters WHERE sink = ?1 ORDER BY id",
+            )?;
+            let letters = stmt
+                .query_map([&sink], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, i64>(5)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut records = conn.prepare_cached(
+                "SELECT seq, deployment_id, kind, recorded_at, body FROM log WHERE seq = ?1",
+            )?;
+            letters
+                .into_iter()
+                .map(|(id, first, last, seqs, error, created)| {
+                    let seqs: Vec<i64> = serde_json::from_str(&seqs).unwrap_or_default();
+                    let records = seqs
+                        .iter()
+                        .map(|seq| records.query_row([seq], row_to_record).map(Arc::new))
+                        .collect::<rusqlite::Result<Vec<_>>>()?;
+                    Ok(DeadLetter {
+                        id,
+                        sink: sink.clone(),
+                        first_seq: first as u64,
+                        last_seq: last as u64,
+                        error,
+                        created_at: Timestamp::from_unix_millis(created),
+                        records,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn remove_dead_letter(&self, sink: &str, id: i64) -> Result<bool, StoreError> {
+        let sink = sink.to_owned();
+        self.with_writer(move |conn| {
+            conn.execute(
+                "DELETE FROM dead_letters WHERE sink = ?1 AND id = ?2",
+                params![sink, id],
+            )
+            .map(|n| n > 0)
+        })
+        .await
+    }
+
+    async fn ready(&self) -> Result<(), StoreError> {
+        self.with_writer(|conn| conn.query_row("SELECT 1", [], |_| Ok(())))
+            .await
+    }
+}
