@@ -114,10 +114,17 @@ impl<H: Clone + PartialEq> Bus<H> {
             .iter()
             .filter(|e| topic.matches(e.action_media_type, e.action_state))
             .map(|e| Pending::Replay(id, e.clone()));
-        // Ahead of events emitted after this call, behind the event being dispatched.
+        // Ahead of every queued emit (those are not in the history yet, so this registration
+        // gets them as they are dispatched), behind the event being dispatched and behind the
+        // replays of earlier registrations (rule 1). `pending` is always replays, then emits.
+        let start = self
+            .pending
+            .iter()
+            .take_while(|p| matches!(p, Pending::Replay(..)))
+            .count();
         let replays: Vec<Pending> = past.collect();
         for (offset, item) in replays.into_iter().enumerate() {
-            self.pending.insert(offset, item);
+            self.pending.insert(start + offset, item);
         }
         id
     }
