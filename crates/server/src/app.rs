@@ -27,6 +27,8 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     pub metrics: Arc<Metrics>,
     pub shutdown: Shutdown,
+    /// The configured sinks, for their runners and the admin API.
+    pub sinks: Arc<crate::stream::sinks::Sinks>,
 }
 
 /// Reads the admin token from the configuration, or from the data directory, or makes one.
@@ -97,6 +99,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         tokens,
         metrics: metrics.clone(),
         shutdown: shutdown.clone(),
+        sinks: Arc::new(crate::stream::sinks::Sinks::new(&config.sinks)?),
         config: Arc::new(config),
     };
     for d in state.deployments.values() {

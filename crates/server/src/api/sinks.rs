@@ -1,10 +1,178 @@
-//! Admin routes for sinks: status and dead letters.
+//! Admin routes for sinks: their status, and their dead letters with replay.
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET /api/v1/sinks` | every sink: cursor, head, lag, delivered, retried, dead-lettered, last error |
+//! | `GET /api/v1/sinks/{name}/dead-letters` | the sink's dead letters, oldest first, with their records |
+//! | `POST /api/v1/sinks/{name}/dead-letters/{id}/replay` | deliver one dead letter now; removed on success |
+//! | `POST /api/v1/sinks/{name}/dead-letters/replay` | the same for all of them, oldest first |
+//!
+//! All take the admin token. A replay that fails answers 502 and keeps the dead letter.
 
-use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
 
+use super::auth::Access;
+use super::problem::Problem;
 use crate::app::AppState;
+use crate::metrics::Metrics;
+use crate::store::DeadLetter;
+use crate::stream::sinks::SinkHandle;
 
-/// The sink admin routes (none yet).
+/// The sink admin routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/api/v1/sinks", get(list))
+        .route("/api/v1/sinks/{name}/dead-letters", get(dead_letters))
+        .route(
+            "/api/v1/sinks/{name}/dead-letters/replay",
+            post(replay_all),
+        )
+        .route(
+            "/api/v1/sinks/{name}/dead-letters/{id}/replay",
+            post(replay_one),
+        )
+}
+
+fn sink<'a>(app: &'a AppState, name: &str) -> Result<&'a std::sync::Arc<SinkHandle>, Problem> {
+    app.sinks
+        .get(name)
+        .ok_or_else(|| Problem::not_found(format!("no sink is named '{name}'")).field("name"))
+}
+
+fn unavailable(e: impl std::fmt::Display) -> Problem {
+    Problem::unavailable(e.to_string())
+}
+
+fn letter_json(letter: &DeadLetter) -> Value {
+    json!({
+        "id": letter.id,
+        "sink": letter.sink,
+        "firstSeq": letter.first_seq,
+        "lastSeq": letter.last_seq,
+        "error": letter.error,
+        "createdAt": letter.created_at,
+        "count": letter.records.len(),
+        "records": letter.records.iter().map(|r| &**r).collect::<Vec<_>>(),
+    })
+}
+
+fn failed(sink: &str, id: i64, error: &str) -> Problem {
+    Problem::new(
+        StatusCode::BAD_GATEWAY,
+        "sink-delivery-failed",
+        "The sink could not deliver",
+        format!("sink '{sink}' could not deliver dead letter {id}: {error}; it is kept"),
+    )
+    .with("id", id)
+}
+
+/// `GET /api/v1/sinks`
+async fn list(State(app): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, Problem> {
+    app.tokens.check(&headers, Access::Admin)?;
+    let head = app.store.head();
+    let mut sinks = Vec::new();
+    for sink in app.sinks.iter() {
+        let cursor = app
+            .store
+            .cursor(sink.name())
+            .await
+            .map_err(unavailable)?;
+        let pending = app
+            .store
+            .dead_letters(sink.name())
+            .await
+            .map_err(unavailable)?
+            .len();
+        let label = Metrics::sink(sink.name());
+        sinks.push(json!({
+            "name": sink.name(),
+            "type": sink.kind(),
+            "topics": sink.config.topics.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "cursor": cursor,
+            "head": head,
+            "lag": head.saturating_sub(cursor),
+            "delivered": app.metrics.sink_delivered.get_or_create(&label).get(),
+            "retried": app.metrics.sink_retried.get_or_create(&label).get(),
+            "deadLettered": app.metrics.sink_dead_lettered.get_or_create(&label).get(),
+            "deadLetters": pending,
+            "lastError": sink.last_error(),
+        }));
+    }
+    Ok(Json(json!({ "sinks": sinks })))
+}
+
+/// `GET /api/v1/sinks/{name}/dead-letters`
+async fn dead_letters(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, Problem> {
+    app.tokens.check(&headers, Access::Admin)?;
+    let sink = sink(&app, &name)?;
+    let letters = app
+        .store
+        .dead_letters(sink.name())
+        .await
+        .map_err(unavailable)?;
+    Ok(Json(json!({
+        "sink": sink.name(),
+        "deadLetters": letters.iter().map(letter_json).collect::<Vec<_>>(),
+    })))
+}
+
+/// `POST /api/v1/sinks/{name}/dead-letters/{id}/replay`
+async fn replay_one(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path((name, id)): Path<(String, String)>,
+) -> Result<Json<Value>, Problem> {
+    app.tokens.check(&headers, Access::Admin)?;
+    let sink = sink(&app, &name)?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| Problem::not_found(format!("'{id}' is not a dead letter id")).field("id"))?;
+    let letters = app
+        .store
+        .dead_letters(sink.name())
+        .await
+        .map_err(unavailable)?;
+    let letter = letters.iter().find(|l| l.id == id).ok_or_else(|| {
+        Problem::not_found(format!("sink '{name}' has no dead letter {id}")).field("id")
+    })?;
+    sink.replay(letter, &*app.store, &app.metrics)
+        .await
+        .map_err(|e| failed(&name, id, &e))?;
+    Ok(Json(json!({ "replayed": [id], "count": letter.records.len() })))
+}
+
+/// `POST /api/v1/sinks/{name}/dead-letters/replay`: oldest first; stops at the first failure,
+/// so the ones after it keep their order for the next try.
+async fn replay_all(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, Problem> {
+    app.tokens.check(&headers, Access::Admin)?;
+    let sink = sink(&app, &name)?;
+    let letters = app
+        .store
+        .dead_letters(sink.name())
+        .await
+        .map_err(unavailable)?;
+    let mut replayed = Vec::new();
+    let mut count = 0;
+    for letter in &letters {
+        if let Err(e) = sink.replay(letter, &*app.store, &app.metrics).await {
+            return Err(failed(&name, letter.id, &e)
+                .with("replayed", &replayed)
+                .with("remaining", letters.len() - replayed.len()));
+        }
+        replayed.push(letter.id);
+        count += letter.records.len();
+    }
+    Ok(Json(json!({ "replayed": replayed, "count": count })))
 }

@@ -1,8 +1,229 @@
-//! Sinks: delivery of committed records to other systems, at least once and in order.
+//! Sinks: delivery of committed records to other systems.
+//!
+//! Why it exists: every sink needs the same hard part (a durable cursor, batching, retries with
+//! backoff, dead letters, metrics), and getting it right once is the only way to get it right
+//! everywhere. So this module holds the [`Sink`] trait and the one runner that drives every sink;
+//! a sink module only turns a batch of records into one delivery and says whether a failure is
+//! worth retrying ([`Failure::Retry`]) or not ([`Failure::Permanent`]).
+//!
+//! Delivery guarantee: at least once, and in log order (hence in order per customer). Each sink
+//! has one task that reads the log after its cursor, delivers one batch at a time, and moves the
+//! cursor only once the batch was delivered or dead-lettered. A retryable failure is retried, with
+//! capped exponential backoff and full jitter, for as long as it takes: nothing is dropped. A
+//! permanent failure stores the batch as a dead letter, which an operator can list and replay
+//! (`/api/v1/sinks/{name}/dead-letters`, `beckon dead-letters`). A crash between a delivery and
+//! the cursor update means that batch is delivered again after restart, never lost.
 
+pub mod cloudevents;
+pub mod file;
+pub mod ga4;
+pub mod segment;
+pub mod webhook;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use beckon_core::{MediaType, Topic};
+use tokio::sync::broadcast::error::TryRecvError;
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 use crate::app::AppState;
+use crate::config::{SinkConfig, SinkKind, StreamTopic};
+use crate::metrics::{Metrics, SinkLabel};
+use crate::record::{Filter, LogRecord, Payload};
+use crate::store::{DeadLetter, Store};
+
+/// The first retry waits up to this long; each further one up to twice as long, up to the cap.
+const BASE_BACKOFF: Duration = Duration::from_millis(200);
+/// Without any commit notification, the runner still looks at the log this often.
+const IDLE_POLL: Duration = Duration::from_secs(5);
+
+/// Why a delivery failed, as far as retrying is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// Worth trying again later (timeouts, connection errors, 5xx, 408, 429, a full disk).
+    Retry(String),
+    /// Will fail the same way every time (other 4xx, a payload the receiver refuses).
+    Permanent(String),
+}
+
+impl Failure {
+    pub fn message(&self) -> &str {
+        match self {
+            Failure::Retry(m) | Failure::Permanent(m) => m,
+        }
+    }
+}
+
+/// One destination: turns a batch of records, in log order, into one delivery.
+#[async_trait]
+pub trait Sink: Send + Sync + 'static {
+    /// Delivers the whole batch, or fails; a failed batch is retried or dead-lettered whole.
+    async fn deliver(&self, batch: &[Arc<LogRecord>]) -> Result<(), Failure>;
+}
+
+/// A configured sink, shared by its runner and the admin API.
+pub struct SinkHandle {
+    pub config: SinkConfig,
+    sink: Box<dyn Sink>,
+    filter: Filter,
+    last_error: Mutex<Option<String>>,
+    /// Held for one delivery attempt, so a replay never interleaves with the runner's writes.
+    delivering: tokio::sync::Mutex<()>,
+}
+
+impl SinkHandle {
+    /// Builds the sink a configuration describes.
+    pub fn new(config: SinkConfig, client: reqwest::Client) -> SinkHandle {
+        let sink: Box<dyn Sink> = match &config.kind {
+            SinkKind::Webhook { url, secret } => {
+                Box::new(webhook::Webhook::new(client, url.clone(), secret.clone()))
+            }
+            SinkKind::File {
+                path,
+                max_bytes,
+                keep,
+            } => Box::new(file::FileSink::new(path.clone(), *max_bytes, *keep)),
+            SinkKind::Ga4 {
+                measurement_id,
+                api_secret,
+                endpoint,
+            } => Box::new(ga4::Ga4::new(
+                client,
+                endpoint.clone(),
+                measurement_id.clone(),
+                api_secret.clone(),
+            )),
+            SinkKind::Segment {
+                write_key,
+                endpoint,
+            } => Box::new(segment::Segment::new(
+                client,
+                endpoint.clone(),
+                write_key.clone(),
+            )),
+        };
+        SinkHandle {
+            filter: sink_filter(&config.topics),
+            config,
+            sink,
+            last_error: Mutex::new(None),
+            delivering: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    /// `webhook`, `file`, `ga4` or `segment`.
+    pub fn kind(&self) -> &'static str {
+        match self.config.kind {
+            SinkKind::Webhook { .. } => "webhook",
+            SinkKind::File { .. } => "file",
+            SinkKind::Ga4 { .. } => "ga4",
+            SinkKind::Segment { .. } => "segment",
+        }
+    }
+
+    /// The last delivery error, until a delivery succeeds.
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.lock().expect("last error").clone()
+    }
+
+    fn set_error(&self, error: Option<String>) {
+        *self.last_error.lock().expect("last error") = error;
+    }
+
+    fn label(&self) -> SinkLabel {
+        Metrics::sink(&self.config.name)
+    }
+
+    /// One delivery attempt, bounded by the sink's timeout.
+    async fn attempt(&self, batch: &[Arc<LogRecord>]) -> Result<(), Failure> {
+        let _guard = self.delivering.lock().await;
+        let limit = Duration::from_millis(self.config.timeout_ms);
+        match tokio::time::timeout(limit, self.sink.deliver(batch)).await {
+            Ok(result) => result,
+            Err(_) => Err(Failure::Retry(format!(
+                "the delivery took longer than {} ms",
+                self.config.timeout_ms
+            ))),
+        }
+    }
+
+    /// Delivers a dead letter's records now, once; on success the dead letter is removed.
+    pub async fn replay(
+        &self,
+        letter: &DeadLetter,
+        store: &dyn Store,
+        metrics: &Metrics,
+    ) -> Result<(), String> {
+        if !letter.records.is_empty() {
+            self.attempt(&letter.records)
+                .await
+                .map_err(|f| f.message().to_owned())?;
+            metrics
+                .sink_delivered
+                .get_or_create(&self.label())
+                .inc_by(letter.records.len() as u64);
+        }
+        store
+            .remove_dead_letter(&self.config.name, letter.id)
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!(sink = %self.config.name, id = letter.id, "dead letter replayed");
+        Ok(())
+    }
+}
+
+/// The records a sink gets: its topics, or every action event and blocked offer (not web events).
+fn sink_filter(topics: &[StreamTopic]) -> Filter {
+    if !topics.is_empty() {
+        return Filter::new(topics.to_vec());
+    }
+    Filter::new(
+        MediaType::ALL
+            .into_iter()
+            .flat_map(|m| [StreamTopic::Action(Topic::all(m)), StreamTopic::Blocked(m)])
+            .collect(),
+    )
+}
+
+/// Every configured sink, by name.
+#[derive(Default)]
+pub struct Sinks {
+    list: Vec<Arc<SinkHandle>>,
+}
+
+impl Sinks {
+    /// Builds the configured sinks (nothing runs until [`spawn_all`]).
+    pub fn new(configs: &[SinkConfig]) -> anyhow::Result<Sinks> {
+        if configs.is_empty() {
+            return Ok(Sinks::default());
+        }
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("beckon/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(10))
+            .build()?;
+        Ok(Sinks {
+            list: configs
+                .iter()
+                .map(|c| Arc::new(SinkHandle::new(c.clone(), client.clone())))
+                .collect(),
+        })
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<SinkHandle>> {
+        self.list.iter().find(|s| s.name() == name)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<SinkHandle>> {
+        self.list.iter()
+    }
+}
 
 /// The running sink tasks.
 pub struct SinkSet {
@@ -16,9 +237,344 @@ impl SinkSet {
     }
 }
 
-/// Starts one task per configured sink.
-pub fn spawn_all(_app: &AppState) -> SinkSet {
-    SinkSet {
-        tasks: JoinSet::new(),
+/// Starts one task per configured sink; they stop when `app.shutdown` is cancelled.
+pub fn spawn_all(app: &AppState) -> SinkSet {
+    let mut tasks = JoinSet::new();
+    for sink in app.sinks.iter() {
+        tracing::info!(sink = %sink.name(), kind = sink.kind(), "starting sink");
+        tasks.spawn(run(
+            sink.clone(),
+            app.store.clone(),
+            app.metrics.clone(),
+            app.shutdown.clone(),
+        ));
+    }
+    SinkSet { tasks }
+}
+
+/// How long to wait before retry number `attempt` (0-based): full jitter under a capped
+/// exponential.
+pub fn backoff(attempt: u32, max: Duration) -> Duration {
+    let ceiling = BASE_BACKOFF
+        .saturating_mul(2u32.saturating_pow(attempt.min(20)))
+        .min(max);
+    let millis = ceiling.as_millis() as u64;
+    Duration::from_millis(rand::random_range(0..=millis))
+}
+
+/// Sleeps, unless shutdown comes first; returns whether shutdown came.
+async fn pause(shutdown: &CancellationToken, wait: Duration) -> bool {
+    tokio::select! {
+        _ = shutdown.cancelled() => true,
+        _ = tokio::time::sleep(wait) => false,
+    }
+}
+
+/// Repeats a store operation until it works (or shutdown): the runner never skips a step.
+async fn persist<T, F, Fut>(
+    sink: &SinkHandle,
+    shutdown: &CancellationToken,
+    what: &str,
+    mut op: F,
+) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, crate::store::StoreError>>,
+{
+    let max = Duration::from_millis(sink.config.max_backoff_ms);
+    let mut attempt = 0;
+    loop {
+        match op().await {
+            Ok(v) => return Some(v),
+            Err(e) => {
+                tracing::warn!(sink = %sink.name(), error = %e, "cannot {what}; retrying");
+                if pause(shutdown, backoff(attempt, max)).await {
+                    return None;
+                }
+                attempt += 1;
+            }
+        }
+    }
+}
+
+/// One sink's loop: read after the cursor, deliver, advance; until shutdown.
+async fn run(
+    sink: Arc<SinkHandle>,
+    store: Arc<dyn Store>,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+) {
+    let name = sink.name().to_owned();
+    let label = sink.label();
+    let lag = metrics.sink_lag.get_or_create(&label).clone();
+    let max_backoff = Duration::from_millis(sink.config.max_backoff_ms);
+    // Subscribe before the first read, so no commit between the two goes unnoticed.
+    let mut live = store.subscribe();
+    let Some(mut cursor) = persist(&sink, &shutdown, "read the cursor", || store.cursor(&name)).await
+    else {
+        return;
+    };
+    loop {
+        if shutdown.is_cancelled() {
+            break;
+        }
+        // Whatever was announced so far is covered by the read below.
+        loop {
+            match live.try_recv() {
+                Ok(_) | Err(TryRecvError::Lagged(_)) => continue,
+                Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+            }
+        }
+        let head = store.head();
+        lag.set(head.saturating_sub(cursor) as i64);
+        let Some(batch) = persist(&sink, &shutdown, "read the log", || {
+            store.read(cursor, sink.config.batch_size, &sink.filter)
+        })
+        .await
+        else {
+            break;
+        };
+        if batch.is_empty() {
+            // Nothing up to `head` passes the filter: the sink is caught up to there.
+            if head > cursor {
+                if persist(&sink, &shutdown, "save the cursor", || {
+                    store.set_cursor(&name, head)
+                })
+                .await
+                .is_none()
+                {
+                    break;
+                }
+                cursor = head;
+                lag.set(store.head().saturating_sub(cursor) as i64);
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = live.recv() => {},
+                _ = tokio::time::sleep(IDLE_POLL) => {},
+            }
+            continue;
+        }
+        let last = batch.last().expect("not empty").seq;
+        let mut attempt = 0;
+        let delivered = loop {
+            // An attempt in flight is finished (it is bounded by the sink's timeout), not cut.
+            match sink.attempt(&batch).await {
+                Ok(()) => break true,
+                Err(Failure::Retry(error)) => {
+                    metrics.sink_retried.get_or_create(&label).inc();
+                    let wait = backoff(attempt, max_backoff);
+                    tracing::warn!(sink = %name, %error, first_seq = batch[0].seq, last_seq = last, retry_in_ms = wait.as_millis() as u64, "delivery failed; retrying");
+                    sink.set_error(Some(error));
+                    if pause(&shutdown, wait).await {
+                        return;
+                    }
+                    attempt = attempt.saturating_add(1);
+                }
+                Err(Failure::Permanent(error)) => {
+                    tracing::error!(sink = %name, %error, first_seq = batch[0].seq, last_seq = last, "delivery refused; dead-lettering the batch");
+                    let Some(id) = persist(&sink, &shutdown, "store a dead letter", || {
+                        store.add_dead_letter(&name, &batch, &error)
+                    })
+                    .await
+                    else {
+                        return;
+                    };
+                    tracing::info!(sink = %name, id, "dead letter stored");
+                    sink.set_error(Some(error));
+                    metrics
+                        .sink_dead_lettered
+                        .get_or_create(&label)
+                        .inc_by(batch.len() as u64);
+                    break false;
+                }
+            }
+        };
+        if persist(&sink, &shutdown, "save the cursor", || {
+            store.set_cursor(&name, last)
+        })
+        .await
+        .is_none()
+        {
+            break;
+        }
+        cursor = last;
+        if delivered {
+            sink.set_error(None);
+            metrics
+                .sink_delivered
+                .get_or_create(&label)
+                .inc_by(batch.len() as u64);
+        }
+        lag.set(store.head().saturating_sub(cursor) as i64);
+    }
+    tracing::info!(sink = %name, cursor, "sink stopped");
+}
+
+/// The analytics name of a record (GA4 and Segment): `webchat_offered`, `contentoffer_blocked`,
+/// `web_<eventName>`; at most 40 characters, letters, digits and `_`.
+pub fn analytics_name(payload: &Payload) -> String {
+    let mut name = match payload {
+        Payload::Action(e) => format!("{}_{}", e.action_media_type, e.action_state),
+        Payload::Blocked(b) => format!("{}_blocked", b.action_media_type),
+        Payload::Web(w) => format!("web_{}", w.event_name),
+    };
+    name.truncate(40);
+    name
+}
+
+/// Sends one HTTP request and classifies the answer: 2xx is delivered; 408, 429, 5xx, timeouts
+/// and connection errors are worth retrying; anything else is permanent.
+pub async fn send(request: reqwest::RequestBuilder) -> Result<(), Failure> {
+    let response = request.send().await.map_err(|e| {
+        if e.is_builder() {
+            Failure::Permanent(format!("cannot build the request: {e}"))
+        } else {
+            Failure::Retry(format!("request failed: {e}"))
+        }
+    })?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    let mut body = response.text().await.unwrap_or_default();
+    if body.len() > 300 {
+        let mut end = 300;
+        while !body.is_char_boundary(end) {
+            end -= 1;
+        }
+        body.truncate(end);
+        body.push('…');
+    }
+    let message = if body.trim().is_empty() {
+        format!("the receiver answered {status}")
+    } else {
+        format!("the receiver answered {status}: {}", body.trim())
+    };
+    if status.is_server_error() || status.as_u16() == 408 || status.as_u16() == 429 {
+        Err(Failure::Retry(message))
+    } else {
+        Err(Failure::Permanent(message))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Records to feed the sinks in unit tests.
+
+    use std::sync::Arc;
+
+    use beckon_core::{
+        ActionError, ActionEvent, BlockReason, BlockedOffer, MediaType, State, Timestamp,
+    };
+    use uuid::Uuid;
+
+    use crate::record::{LogRecord, Payload};
+
+    pub const DEPLOYMENT: Uuid = uuid::uuid!("5e1f6c0a-7d2b-4c39-9a4e-0b7c2f1d8e61");
+
+    /// An action event record.
+    pub fn action(seq: u64, customer: Uuid, state: State) -> Arc<LogRecord> {
+        let error = (state == State::Errored).then(|| ActionError {
+            code: 7,
+            message: "the widget did not load".into(),
+        });
+        record(
+            seq,
+            Payload::Action(ActionEvent {
+                action_id: Uuid::new_v4(),
+                action_state: state,
+                action_media_type: MediaType::Webchat,
+                action_map_id: Uuid::new_v4(),
+                action_map_version: 3,
+                customer_id: customer,
+                session_id: Uuid::new_v4(),
+                error,
+                event_id: Uuid::new_v4(),
+                timestamp: Timestamp::from_unix_millis(1_795_902_927_123 + seq as i64),
+            }),
+        )
+    }
+
+    /// A blocked offer record.
+    pub fn blocked(seq: u64, customer: Uuid) -> Arc<LogRecord> {
+        record(
+            seq,
+            Payload::Blocked(BlockedOffer {
+                event_id: Uuid::new_v4(),
+                action_map_id: Uuid::new_v4(),
+                action_map_version: 1,
+                action_media_type: MediaType::Contentoffer,
+                customer_id: customer,
+                session_id: Uuid::new_v4(),
+                reason: BlockReason::FrequencyCapping,
+                timestamp: Timestamp::from_unix_millis(1_795_902_927_123),
+            }),
+        )
+    }
+
+    fn record(seq: u64, payload: Payload) -> Arc<LogRecord> {
+        Arc::new(LogRecord {
+            seq,
+            deployment_id: DEPLOYMENT,
+            recorded_at: Timestamp::from_unix_millis(1_795_902_928_000),
+            payload,
+        })
+    }
+
+    /// A reqwest client; tests never use TLS, but the client needs a provider to build.
+    pub fn client() -> reqwest::Client {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        reqwest::Client::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use beckon_core::State;
+    use uuid::Uuid;
+
+    #[test]
+    fn backoff_is_capped_and_jittered() {
+        let max = Duration::from_millis(1_000);
+        for attempt in 0..40 {
+            let ceiling = (200u64 << attempt.min(20)).min(1_000);
+            for _ in 0..20 {
+                assert!(backoff(attempt, max).as_millis() as u64 <= ceiling);
+            }
+        }
+        // Full jitter: waits differ between retries.
+        let waits: std::collections::HashSet<_> =
+            (0..50).map(|_| backoff(10, Duration::from_secs(60))).collect();
+        assert!(waits.len() > 1);
+    }
+
+    #[test]
+    fn default_filter_takes_actions_and_blocked_offers_not_web_events() {
+        let filter = sink_filter(&[]);
+        let customer = Uuid::new_v4();
+        assert!(filter.accepts(&testing::action(1, customer, State::Offered).payload));
+        assert!(filter.accepts(&testing::blocked(2, customer).payload));
+        assert!(
+            filter
+                .topics()
+                .iter()
+                .all(|t| !matches!(t, StreamTopic::Web(_)))
+        );
+        // Configured topics are taken as they are.
+        let web = sink_filter(&[StreamTopic::Web(None)]);
+        assert!(!web.accepts(&testing::blocked(3, customer).payload));
+    }
+
+    #[test]
+    fn analytics_names_follow_ga4_rules() {
+        let r = testing::action(1, Uuid::new_v4(), State::Offered);
+        assert_eq!(analytics_name(&r.payload), "webchat_offered");
+        let r = testing::blocked(1, Uuid::new_v4());
+        assert_eq!(analytics_name(&r.payload), "contentoffer_blocked");
+        let r = testing::action(1, Uuid::new_v4(), State::QualifiedOutsideSchedule);
+        let name = analytics_name(&r.payload);
+        assert!(name.len() <= 40 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
     }
 }
