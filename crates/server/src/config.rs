@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use beckon_core::Topic;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// The id of the deployment Beckon creates when no configuration names one.
@@ -80,8 +80,9 @@ impl Default for Limits {
 }
 
 /// One web site set up in Beckon.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+#[serde(rename_all(serialize = "camelCase"))]
 pub struct Deployment {
     pub id: Uuid,
     pub name: String,
@@ -92,7 +93,7 @@ pub struct Deployment {
 }
 
 /// How long a terminal state (spec 3.3) stops the same action map from being offered again.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Suppression {
     pub scope: SuppressionScope,
@@ -109,7 +110,7 @@ impl Default for Suppression {
 }
 
 /// Whether terminal suppression lasts for the session or follows the customer.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SuppressionScope {
     Session,
@@ -118,7 +119,8 @@ pub enum SuppressionScope {
 }
 
 /// A web origin, checked when read: `scheme://host[:port]`, nothing after.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
 pub struct Origin(String);
 
 impl Origin {

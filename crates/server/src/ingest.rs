@@ -50,7 +50,7 @@ pub struct WebEventRequest {
     pub attributes: BTreeMap<String, Value>,
     #[serde(default)]
     pub traits: BTreeMap<String, Value>,
-    /// Accepted for Genesys compatibility; Beckon derives these itself.
+    /// What the page says of its browser and device (Genesys shapes, kept as sent).
     #[serde(default)]
     pub browser: Option<Value>,
     #[serde(default)]
@@ -112,6 +112,14 @@ pub struct WebEvent {
     pub attributes: BTreeMap<String, Attribute>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub traits: BTreeMap<String, Attribute>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub browser: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
     pub created_date: Timestamp,
 }
 
@@ -216,6 +224,8 @@ impl WebEventRequest {
         }
         text("page.title", &self.page.title)?;
         for (field, value) in [
+            ("ipAddress", &self.ip_address),
+            ("externalId", &self.external_id),
             ("referrerUrl", &self.referrer_url),
             ("userAgentString", &self.user_agent_string),
             ("searchQuery", &self.search_query),
@@ -256,6 +266,10 @@ impl WebEventRequest {
             referrer_url: self.referrer_url,
             user_agent_string: self.user_agent_string,
             search_query: self.search_query,
+            browser: self.browser,
+            device: self.device,
+            ip_address: self.ip_address,
+            external_id: self.external_id,
             created_date,
         })
     }

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use beckon_core::{ActionEvent, BlockedOffer, MediaType, Timestamp};
+use beckon_core::{ActionEvent, BlockedOffer, Timestamp};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -118,15 +118,6 @@ impl StreamTopic {
             (StreamTopic::Web(None), Payload::Web(_)) => true,
             (StreamTopic::Web(Some(name)), Payload::Web(w)) => *name == w.event_name,
             _ => false,
-        }
-    }
-
-    /// The media type, for topics that have one.
-    pub fn media(&self) -> Option<MediaType> {
-        match self {
-            StreamTopic::Action(t) => Some(t.media),
-            StreamTopic::Blocked(m) => Some(*m),
-            StreamTopic::Web(_) => None,
         }
     }
 }

@@ -213,7 +213,6 @@ async fn commit(
         .iter()
         .map(|i| match i {
             Item::Action(_) => "action",
-            Item::Blocked(_) => "blocked",
             Item::Web(_) => "web",
         })
         .collect();

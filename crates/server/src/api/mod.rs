@@ -1,6 +1,7 @@
 //! The HTTP surface (spec section 9): routes, guards and the problem documents every error uses.
 
 pub mod auth;
+pub mod deployments;
 pub mod ingest;
 pub mod limits;
 pub mod ops;
@@ -36,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes));
     Router::new()
         .merge(ingest)
+        .route("/api/v1/deployments", get(deployments::list))
         .route("/api/v1/events", get(stream::page))
         .route("/api/v1/events/stream", get(stream::live))
         .merge(sinks::routes())

@@ -12,7 +12,7 @@ pub mod sqlite;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use beckon_core::{ActionEvent, BlockedOffer, MediaType, State, TransitionError};
+use beckon_core::{ActionEvent, TransitionError};
 use serde::Serialize;
 use tokio::sync::broadcast;
 use uuid::Uuid;
@@ -31,7 +31,6 @@ pub struct Submission {
 #[derive(Debug, Clone)]
 pub enum Item {
     Action(ActionEvent),
-    Blocked(BlockedOffer),
     Web(Arc<WebEvent>),
 }
 
@@ -68,15 +67,6 @@ pub enum CommitError {
 #[derive(Debug, thiserror::Error)]
 #[error("storage unavailable: {0}")]
 pub struct StoreError(pub String);
-
-/// The current state of one action, as the server keeps it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ActionRecord {
-    pub action_id: Uuid,
-    pub media: MediaType,
-    pub state: State,
-}
 
 /// A delivery that a sink gave up on; it can be replayed.
 #[derive(Debug, Clone, Serialize)]
@@ -116,9 +106,6 @@ pub trait EventLog: Send + Sync + 'static {
 pub trait Store: EventLog {
     /// Checks and commits a submission durably; concurrent submissions share one transaction.
     async fn commit(&self, submission: Submission) -> Result<Vec<Outcome>, CommitError>;
-
-    /// The current state of an action, if the server knows it.
-    async fn action(&self, action_id: Uuid) -> Result<Option<ActionRecord>, StoreError>;
 
     /// Where a sink has delivered up to (0 when it never has).
     async fn cursor(&self, sink: &str) -> Result<u64, StoreError>;

@@ -13,14 +13,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use beckon_core::{ActionEvent, BlockedOffer, Lifecycle, MediaType, State, Timestamp};
+use beckon_core::{ActionEvent, BlockedOffer, Lifecycle, State, Timestamp};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use uuid::Uuid;
 
-use super::{
-    ActionRecord, CommitError, DeadLetter, EventLog, Item, Outcome, Store, StoreError, Submission,
-};
+use super::{CommitError, DeadLetter, EventLog, Item, Outcome, Store, StoreError, Submission};
 use crate::config::StreamTopic;
 use crate::ingest::WebEvent;
 use crate::record::{Filter, LogRecord, Payload};
@@ -269,7 +267,6 @@ fn apply_item(
             }
             Payload::Action(event.clone())
         }
-        Item::Blocked(b) => Payload::Blocked(b.clone()),
         Item::Web(w) => Payload::Web(w.clone()),
     };
     let (kind, body) = encode(&payload);
@@ -512,26 +509,6 @@ impl Store for SqliteStore {
         answer
             .await
             .unwrap_or_else(|_| Err(CommitError::Unavailable("the writer stopped".into())))
-    }
-
-    async fn action(&self, action_id: Uuid) -> Result<Option<ActionRecord>, StoreError> {
-        self.with_reader(move |conn| {
-            conn.query_row(
-                "SELECT media, state FROM actions WHERE action_id = ?1",
-                [action_id.to_string()],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
-            )
-            .optional()
-        })
-        .await?
-        .map(|(media, state)| {
-            Ok(ActionRecord {
-                action_id,
-                media: media.parse::<MediaType>().map_err(unavailable)?,
-                state: state.parse::<State>().map_err(unavailable)?,
-            })
-        })
-        .transpose()
     }
 
     async fn cursor(&self, sink: &str) -> Result<u64, StoreError> {

@@ -1,0 +1,177 @@
+//! SSE fan-out latency: how long an event takes from its POST to reaching every live subscriber.
+//!
+//! Starts the real `beckon` binary, opens N subscribers on `/api/v1/events/stream`, posts events
+//! one at a time and records, per subscriber and event, the time from just before the POST to the
+//! moment the subscriber has read the event. The baseline is the same run with one subscriber.
+//! Run with `cargo bench -p beckon-server --bench sse_fanout` (raise `ulimit -n` for 1,000).
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+
+const DEPLOYMENT: &str = "5e1f6c0a-7d2b-4c39-9a4e-0b7c2f1d8e61";
+const ORIGIN: &str = "http://bench.local";
+const EVENTS: usize = 200;
+
+struct Server {
+    child: Child,
+    url: String,
+    _data: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start() -> Server {
+    let data = tempfile::tempdir().expect("temp dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let config = data.path().join("beckon.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\nadmin_token = \"bench\"\n\
+             [limits]\nrequests_per_second = 1000000\nburst = 1000000\n\
+             [[deployments]]\nid = \"{DEPLOYMENT}\"\nname = \"bench\"\nallowed_origins = [\"{ORIGIN}\"]\n",
+            data.path().join("data").display()
+        ),
+    )
+    .expect("config");
+    let child = Command::new(env!("CARGO_BIN_EXE_beckon"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("beckon starts");
+    Server {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        _data: data,
+    }
+}
+
+fn event(n: usize) -> String {
+    let id = |k: usize| format!("00000000-0000-4000-8000-{:012x}", n * 4 + k);
+    format!(
+        r#"{{"actionId":"{}","actionState":"qualified","actionMediaType":"webchat","actionMapId":"7d0c2a51-8d8e-4f3e-a4a4-5a0d9b7e3c21","actionMapVersion":1,"customerId":"{}","customerIdType":"cookie","sessionId":"{}","eventId":"{}","timestamp":"2026-11-28T12:00:00.000Z"}}"#,
+        id(0),
+        id(1),
+        id(2),
+        id(3)
+    )
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
+}
+
+/// Returns every delivery latency with `subscribers` live streams.
+async fn measure(subscribers: usize) -> Vec<Duration> {
+    let server = start();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("client");
+    for _ in 0..100 {
+        if client
+            .get(format!("{}/healthz", server.url))
+            .send()
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let latencies: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    let mut readers = Vec::new();
+    for _ in 0..subscribers {
+        let response = client
+            .get(format!(
+                "{}/api/v1/events/stream?topic=webchat:qualified",
+                server.url
+            ))
+            .bearer_auth("bench")
+            .send()
+            .await
+            .expect("subscribe");
+        assert!(response.status().is_success(), "{}", response.status());
+        let (sent, latencies) = (sent.clone(), latencies.clone());
+        readers.push(tokio::spawn(async move {
+            let mut body = response.bytes_stream();
+            let mut pending = String::new();
+            let mut seen = 0;
+            while let Some(Ok(chunk)) = body.next().await {
+                pending.push_str(&String::from_utf8_lossy(&chunk));
+                while let Some(end) = pending.find('\n') {
+                    let line: String = pending.drain(..=end).collect();
+                    if let Some(at) = line.find("\"eventId\":\"") {
+                        let id = &line[at + 11..at + 47];
+                        let now = Instant::now();
+                        let start = sent.lock().unwrap().get(id).copied();
+                        if let Some(start) = start {
+                            latencies.lock().unwrap().push(now - start);
+                        }
+                        seen += 1;
+                    }
+                }
+                if seen == EVENTS {
+                    break;
+                }
+            }
+        }));
+    }
+    let post = format!(
+        "{}/api/v1/deployments/{DEPLOYMENT}/action-events",
+        server.url
+    );
+    for n in 0..EVENTS {
+        let body = event(n);
+        let id = format!("00000000-0000-4000-8000-{:012x}", n * 4 + 3);
+        sent.lock().unwrap().insert(id, Instant::now());
+        let response = client
+            .post(&post)
+            .header("content-type", "application/json")
+            .header("origin", ORIGIN)
+            .body(body)
+            .send()
+            .await
+            .expect("post");
+        assert!(response.status().is_success(), "{}", response.status());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    for reader in readers {
+        let _ = tokio::time::timeout(Duration::from_secs(30), reader).await;
+    }
+    let mut all = latencies.lock().unwrap().clone();
+    all.sort();
+    all
+}
+
+fn main() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let base = runtime.block_on(measure(1));
+    let fan = runtime.block_on(measure(1000));
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "| SSE fan-out, 1,000 subscribers: p99 delivery (ms) | {:.2} (p50 {:.2}, {} of {} deliveries) | 1 subscriber p99 {:.2} | {:.2} | p99 < 50 ms |",
+        ms(percentile(&fan, 0.99)),
+        ms(percentile(&fan, 0.50)),
+        fan.len(),
+        1000 * EVENTS,
+        ms(percentile(&base, 0.99)),
+        ms(percentile(&fan, 0.99)) / ms(percentile(&base, 0.99)),
+    );
+}
