@@ -49,6 +49,8 @@ enum Command {
     },
     /// Print live events from a running server as NDJSON (one event object per line).
     Tail(cli::tail::TailArgs),
+    /// List or replay what sinks could not deliver (through a running server's admin API).
+    DeadLetters(cli::dead_letters::DeadLettersArgs),
 }
 
 fn init_logging(format: LogFormat) {
@@ -107,6 +109,12 @@ fn main() -> ExitCode {
             tokio::runtime::Runtime::new()
                 .map_err(Into::into)
                 .and_then(|rt| rt.block_on(cli::tail::run(args)))
+        }
+        Command::DeadLetters(args) => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            tokio::runtime::Runtime::new()
+                .map_err(Into::into)
+                .and_then(|rt| rt.block_on(cli::dead_letters::run(args)))
         }
     };
     match result {

@@ -1,3 +1,25 @@
 //! Command-line tools that talk to a running server.
 
+pub mod dead_letters;
 pub mod tail;
+
+use std::path::Path;
+
+use anyhow::Context;
+
+/// The token to present: `explicit` (`--token`), else the first of `env_vars` that is set, else
+/// the admin token stored in `<data_dir>/admin-token` by `beckon serve`.
+pub fn token(explicit: Option<&str>, env_vars: &[&str], data_dir: &Path) -> anyhow::Result<String> {
+    if let Some(t) = explicit {
+        return Ok(t.to_owned());
+    }
+    for var in env_vars {
+        if let Ok(t) = std::env::var(var) {
+            return Ok(t);
+        }
+    }
+    let path = data_dir.join("admin-token");
+    std::fs::read_to_string(&path)
+        .map(|t| t.trim().to_owned())
+        .with_context(|| format!("no token given and none readable at {}", path.display()))
+}

@@ -31,18 +31,11 @@ pub struct TailArgs {
 }
 
 fn token(args: &TailArgs) -> anyhow::Result<String> {
-    if let Some(t) = &args.token {
-        return Ok(t.clone());
-    }
-    for var in ["BECKON_READ_TOKEN", "BECKON_ADMIN_TOKEN"] {
-        if let Ok(t) = std::env::var(var) {
-            return Ok(t);
-        }
-    }
-    let path = args.data_dir.join("admin-token");
-    std::fs::read_to_string(&path)
-        .map(|t| t.trim().to_owned())
-        .with_context(|| format!("no token given and none readable at {}", path.display()))
+    super::token(
+        args.token.as_deref(),
+        &["BECKON_READ_TOKEN", "BECKON_ADMIN_TOKEN"],
+        &args.data_dir,
+    )
 }
 
 /// Runs until the server closes the stream for good or the process is interrupted.
