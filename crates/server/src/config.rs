@@ -159,8 +159,10 @@ impl<'de> Deserialize<'de> for Origin {
 }
 
 /// One sink: where committed events go, at least once, in order per customer.
+///
+/// Unknown keys are refused by [`SinkKind`]: serde cannot combine `deny_unknown_fields` with
+/// `flatten` on this struct (every kind's own keys would count as unknown here).
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct SinkConfig {
     /// Unique name; the sink's cursor and dead letters are kept under it.
     pub name: String,
@@ -183,7 +185,7 @@ pub struct SinkConfig {
 
 /// The kinds of sink and their own settings.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub enum SinkKind {
     /// CloudEvents 1.0 batches over HTTP, HMAC-signed.
     Webhook { url: String, secret: String },
@@ -477,6 +479,55 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("kafka"), "{err}");
+    }
+
+    #[test]
+    fn every_sink_kind_parses_and_unknown_sink_keys_are_refused() {
+        let text = r#"
+[[sinks]]
+name = "hook"
+type = "webhook"
+url = "https://hooks.example/beckon"
+secret = "s"
+topics = ["webchat:all", "contentoffer:blocked"]
+batch_size = 10
+
+[[sinks]]
+name = "archive"
+type = "file"
+path = "/var/lib/beckon/events.ndjson"
+keep = 3
+
+[[sinks]]
+name = "ga4"
+type = "ga4"
+measurement_id = "G-X"
+api_secret = "a"
+
+[[sinks]]
+name = "segment"
+type = "segment"
+write_key = "w"
+"#;
+        let c = parse(text).unwrap();
+        assert_eq!(c.sinks.len(), 4);
+        assert_eq!(c.sinks[0].batch_size, 10);
+        assert_eq!(c.sinks[0].topics.len(), 2);
+        assert!(matches!(
+            c.sinks[1].kind,
+            SinkKind::File {
+                keep: 3,
+                max_bytes: 67_108_864,
+                ..
+            }
+        ));
+        assert!(
+            matches!(&c.sinks[3].kind, SinkKind::Segment { endpoint, .. } if endpoint == "https://api.segment.io/v1/batch")
+        );
+        let err = parse("[[sinks]]\nname = \"w\"\ntype = \"webhook\"\nurl = \"http://127.0.0.1:1\"\nsecret = \"s\"\nbatchsize = 3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("batchsize"), "{err}");
     }
 
     #[test]
