@@ -161,6 +161,7 @@ async fn measure(subscribers: usize) -> Vec<Duration> {
 }
 
 fn main() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let base = runtime.block_on(measure(1));
     let fan = runtime.block_on(measure(1000));

@@ -1,7 +1,7 @@
 //! The public ingestion routes the SDK calls: web events and action events (spec section 9).
 //!
 //! Both are guarded by [`guard`]: the deployment must exist, the page's `Origin` must be one of
-//! its allowed origins (CORS preflights are answered here too), and each client address is held
+//! its allowed origins (for CORS preflights too), and each client address is held
 //! to its request rate. Bodies are one object or an array, as `application/json` or as the
 //! `text/plain` that `navigator.sendBeacon` sends.
 
@@ -80,24 +80,13 @@ pub async fn guard(
             .inc();
         return p.into_response();
     }
-    if request.method() == Method::OPTIONS {
-        let mut response = StatusCode::NO_CONTENT.into_response();
-        let h = response.headers_mut();
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("POST, OPTIONS"),
-        );
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("content-type"),
-        );
-        h.insert(
-            header::ACCESS_CONTROL_MAX_AGE,
-            HeaderValue::from_static("600"),
-        );
-        return with_cors(response, origin.as_ref());
-    }
-    if let Err(wait) = app.limiter.check(client.ip()) {
+    // Preflights are not counted against the client's rate: they come with the request they precede.
+    let preflight = request.method() == Method::OPTIONS;
+    if let Err(wait) = if preflight {
+        Ok(())
+    } else {
+        app.limiter.check(client.ip())
+    } {
         return refusal(
             Problem::new(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -113,6 +102,25 @@ pub async fn guard(
     }
     let response = next.run(request).await;
     with_cors(response, origin.as_ref())
+}
+
+/// `OPTIONS` on an ingestion route: the CORS preflight (the guard has checked the origin).
+pub async fn preflight() -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("POST, OPTIONS"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("content-type"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
+    response
 }
 
 fn with_cors(mut response: Response, origin: Option<&HeaderValue>) -> Response {

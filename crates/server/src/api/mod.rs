@@ -27,11 +27,11 @@ pub fn router(state: AppState) -> Router {
     let ingest = Router::new()
         .route(
             "/api/v1/deployments/{deployment_id}/web-events",
-            post(ingest::web_events),
+            post(ingest::web_events).options(ingest::preflight),
         )
         .route(
             "/api/v1/deployments/{deployment_id}/action-events",
-            post(ingest::action_events),
+            post(ingest::action_events).options(ingest::preflight),
         )
         .route_layer(middleware::from_fn_with_state(state.clone(), ingest::guard))
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes));

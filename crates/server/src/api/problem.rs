@@ -9,9 +9,13 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-/// A problem document, ready to be sent.
+/// A problem document, ready to be sent. Boxed, so that `Result<_, Problem>` stays small.
+#[derive(Debug, Clone)]
+pub struct Problem(Box<Document>);
+
+/// The members of a problem document.
 #[derive(Debug, Clone, Serialize)]
-pub struct Problem {
+pub struct Document {
     #[serde(rename = "type")]
     pub kind: String,
     pub title: &'static str,
@@ -39,7 +43,7 @@ impl Problem {
         title: &'static str,
         detail: impl Into<String>,
     ) -> Problem {
-        Problem {
+        Problem(Box::new(Document {
             kind: format!("/problems/{slug}"),
             title,
             status,
@@ -47,18 +51,18 @@ impl Problem {
             field: None,
             extra: Map::new(),
             retry_after: None,
-        }
+        }))
     }
 
     /// Names the request field at fault.
     pub fn field(mut self, field: impl Into<String>) -> Problem {
-        self.field = Some(field.into());
+        self.0.field = Some(field.into());
         self
     }
 
     /// Adds a member particular to this kind of problem.
     pub fn with(mut self, key: &str, value: impl Serialize) -> Problem {
-        self.extra.insert(
+        self.0.extra.insert(
             key.to_owned(),
             serde_json::to_value(value).unwrap_or(Value::Null),
         );
@@ -67,7 +71,7 @@ impl Problem {
 
     /// Sets `Retry-After` (seconds).
     pub fn retry_after(mut self, seconds: u64) -> Problem {
-        self.retry_after = Some(seconds);
+        self.0.retry_after = Some(seconds);
         self
     }
 
@@ -113,11 +117,19 @@ impl Problem {
     }
 }
 
+impl std::ops::Deref for Problem {
+    type Target = Document;
+
+    fn deref(&self) -> &Document {
+        &self.0
+    }
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = self.status;
         let retry_after = self.retry_after;
-        let body = serde_json::to_vec(&self).expect("problems serialize");
+        let body = serde_json::to_vec(&*self.0).expect("problems serialize");
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(

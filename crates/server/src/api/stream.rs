@@ -107,27 +107,32 @@ pub async fn page(
     let after = query.after.unwrap_or(0);
     let head = app.store.head();
     let mut events = Vec::new();
+    // `cursor` is the last sequence number examined: the next page starts after it.
     let mut cursor = after;
     // The deployment filter is applied here, so keep reading until the page is full or the log ends.
-    while events.len() < query.limit {
+    'pages: loop {
         let batch = app
             .store
             .read(cursor, query.limit, &query.filter)
             .await
             .map_err(|e| Problem::unavailable(e.to_string()))?;
-        let full = batch.len() == query.limit;
+        let exhausted = batch.len() < query.limit;
         for record in batch {
+            if events.len() == query.limit {
+                break 'pages;
+            }
             cursor = record.seq;
-            if query.accepts(&record) && events.len() < query.limit {
+            if query.accepts(&record) {
                 events.push(record);
             }
         }
-        if !full {
+        if exhausted {
+            // Everything up to the head as it was before reading has been examined.
             cursor = cursor.max(head);
             break;
         }
     }
-    let next = events.last().map_or(cursor, |r| r.seq);
+    let next = cursor;
     Ok(Json(
         json!({ "events": events, "next": next, "head": head }),
     ))

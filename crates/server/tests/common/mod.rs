@@ -1,0 +1,495 @@
+//! Shared by the integration tests: start the real `beckon` binary on loopback with a config in
+//! a temporary data directory, and build valid requests for it.
+#![allow(dead_code)] // each test binary uses its own part of this module
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+pub const DEPLOYMENT: &str = "5e1f6c0a-7d2b-4c39-9a4e-0b7c2f1d8e61";
+pub const ORIGIN: &str = "http://shop.test";
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+pub const READ_TOKEN: &str = "test-read-token";
+
+/// A running `beckon serve`, stopped (SIGKILL) when dropped.
+pub struct Server {
+    child: Option<Child>,
+    url: String,
+    config: PathBuf,
+    data: tempfile::TempDir,
+    pub stderr_log: PathBuf,
+}
+
+impl Server {
+    /// Starts a server whose config is the base (listen, data dir, tokens, one deployment
+    /// allowing [`ORIGIN`]) followed by `extra` TOML (more tables such as `[limits]`, `[[sinks]]`).
+    pub fn start(extra: &str) -> Server {
+        let data = tempfile::tempdir().expect("temp dir");
+        let config = data.path().join("beckon.toml");
+        let base = format!(
+            "data_dir = \"{}\"\nadmin_token = \"{ADMIN_TOKEN}\"\nread_token = \"{READ_TOKEN}\"\n\
+             listen = \"127.0.0.1:0\"\n{extra}\n\
+             [[deployments]]\nid = \"{DEPLOYMENT}\"\nname = \"Test shop\"\nallowed_origins = [\"{ORIGIN}\"]\n",
+            data.path().join("data").display()
+        );
+        std::fs::write(&config, base).expect("write config");
+        let mut server = Server {
+            child: None,
+            url: String::new(),
+            stderr_log: data.path().join("stderr.log"),
+            config,
+            data,
+        };
+        server.spawn();
+        server
+    }
+
+    /// Starts the process on the same config and data directory, on a new port.
+    fn spawn(&mut self) {
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.stderr_log)
+            .expect("log file");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_beckon"))
+            .args(["serve", "--config"])
+            .arg(&self.config)
+            .env_remove("BECKON_ADMIN_TOKEN")
+            .env_remove("BECKON_LISTEN")
+            .env_remove("BECKON_DATA_DIR")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("beckon starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let url = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(url) = line.strip_prefix("beckon listening on ") {
+                        break url.trim().to_owned();
+                    }
+                }
+                _ => panic!(
+                    "beckon exited before listening: {}",
+                    std::fs::read_to_string(&self.stderr_log).unwrap_or_default()
+                ),
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        self.child = Some(child);
+        self.url = url;
+    }
+
+    /// The base URL, e.g. `http://127.0.0.1:41234`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.data.path().join("data")
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.data.path()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// SIGKILL, no chance to clean up.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM, then waits for a graceful exit; returns the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let _ = Command::new("kill").arg(child.id().to_string()).status();
+        child.wait().expect("exit status")
+    }
+
+    /// Kills the process (SIGKILL) and starts it again on the same data directory.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    pub fn admin_token(&self) -> &str {
+        ADMIN_TOKEN
+    }
+
+    pub fn deployment_id(&self) -> Uuid {
+        DEPLOYMENT.parse().expect("a UUID")
+    }
+
+    pub fn origin(&self) -> &str {
+        ORIGIN
+    }
+
+    /// GET with the admin token: the status and the JSON body (`Null` if none).
+    pub async fn admin_get(&self, path: &str) -> (u16, Value) {
+        let r = client()
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("request");
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// POST without a body, with the admin token: the status and the JSON body.
+    pub async fn admin_post(&self, path: &str) -> (u16, Value) {
+        let r = client()
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("request");
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        client()
+            .get(format!("{}/metrics", self.url))
+            .send()
+            .await
+            .expect("request")
+            .text()
+            .await
+            .expect("text")
+    }
+
+    pub fn ingest_url(&self, route: &str) -> String {
+        format!("{}/api/v1/deployments/{DEPLOYMENT}/{route}", self.url)
+    }
+
+    /// POSTs JSON to an ingestion route with the allowed origin.
+    pub async fn post(&self, route: &str, body: &Value) -> reqwest::Response {
+        client()
+            .post(self.ingest_url(route))
+            .header("origin", ORIGIN)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Reads the whole log (read token) through the paged API.
+    pub async fn log(&self, query: &str) -> Vec<Value> {
+        let mut after = 0u64;
+        let mut all = Vec::new();
+        loop {
+            let page: Value = client()
+                .get(format!(
+                    "{}/api/v1/events?after={after}&limit=1000{query}",
+                    self.url
+                ))
+                .bearer_auth(READ_TOKEN)
+                .send()
+                .await
+                .expect("read")
+                .json()
+                .await
+                .expect("json");
+            let events = page["events"].as_array().expect("events").clone();
+            if events.is_empty() {
+                return all;
+            }
+            after = page["next"].as_u64().expect("next");
+            all.extend(events);
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// reqwest is built without a default TLS provider (the binary installs ring at start).
+fn tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+pub fn client() -> reqwest::Client {
+    tls();
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
+
+/// Now, as the RFC 3339 timestamp the spec asks for.
+pub fn now() -> String {
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000).unwrap();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}
+
+/// One action's identity; `event(state)` makes a valid spec 4.3 event for it.
+#[derive(Clone, Copy, Debug)]
+pub struct Action {
+    pub action_id: Uuid,
+    pub media: &'static str,
+    pub map_id: Uuid,
+    pub customer_id: Uuid,
+    pub session_id: Uuid,
+}
+
+impl Action {
+    pub fn new(media: &'static str) -> Action {
+        Action {
+            action_id: Uuid::new_v4(),
+            media,
+            map_id: Uuid::new_v4(),
+            customer_id: Uuid::new_v4(),
+            session_id: Uuid::new_v4(),
+        }
+    }
+
+    pub fn for_customer(media: &'static str, customer_id: Uuid) -> Action {
+        Action {
+            customer_id,
+            ..Action::new(media)
+        }
+    }
+
+    pub fn event(&self, state: &str) -> Value {
+        let mut e = json!({
+            "actionId": self.action_id,
+            "actionState": state,
+            "actionMediaType": self.media,
+            "actionMapId": self.map_id,
+            "actionMapVersion": 1,
+            "customerId": self.customer_id,
+            "customerIdType": "cookie",
+            "sessionId": self.session_id,
+            "eventId": Uuid::new_v4(),
+            "timestamp": now(),
+        });
+        if state == "errored" {
+            e["errorCode"] = json!(500);
+            e["errorMessage"] = json!("could not show the offer");
+        }
+        e
+    }
+}
+
+/// A valid pageview web event for a customer.
+pub fn pageview(customer_id: Uuid, url: &str) -> Value {
+    json!({
+        "customerCookieId": customer_id,
+        "eventName": "pageview",
+        "page": { "url": url, "title": "A page" },
+        "createdDate": now(),
+    })
+}
+
+/// Polls `check` until it returns `Some`, for at most `limit`.
+pub async fn eventually<T, F, Fut>(limit: Duration, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return Some(v);
+        }
+        if start.elapsed() > limit {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// One server-sent event as received.
+#[derive(Debug, Clone)]
+pub struct Sse {
+    pub id: u64,
+    pub event: String,
+    pub data: Value,
+}
+
+/// A live stream subscription read by the test.
+pub struct Stream {
+    body: std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
+    pending: String,
+}
+
+impl Stream {
+    /// Subscribes with the read token; `query` like `topic=webchat:all&topic=web:all`.
+    pub async fn open(server: &Server, query: &str, last_event_id: Option<u64>) -> Stream {
+        let mut request = client_without_timeout()
+            .get(format!("{}/api/v1/events/stream?{query}", server.url()))
+            .bearer_auth(READ_TOKEN);
+        if let Some(id) = last_event_id {
+            request = request.header("last-event-id", id.to_string());
+        }
+        let response = request.send().await.expect("subscribe");
+        assert_eq!(response.status(), 200, "subscribing to {query}");
+        Stream {
+            body: Box::pin(response.bytes_stream()),
+            pending: String::new(),
+        }
+    }
+
+    /// The next event, or `None` if none arrives within `wait`.
+    pub async fn next(&mut self, wait: Duration) -> Option<Sse> {
+        use futures_util::StreamExt;
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if let Some(end) = self.pending.find("\n\n") {
+                let block: String = self.pending.drain(..end + 2).collect();
+                let (mut id, mut event, mut data) = (None, String::new(), String::new());
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("id: ") {
+                        id = v.parse().ok();
+                    } else if let Some(v) = line.strip_prefix("event: ") {
+                        event = v.to_owned();
+                    } else if let Some(v) = line.strip_prefix("data: ") {
+                        data.push_str(v);
+                    }
+                }
+                if let Some(id) = id {
+                    return Some(Sse {
+                        id,
+                        event,
+                        data: serde_json::from_str(&data).expect("data is JSON"),
+                    });
+                }
+                continue; // a keep-alive comment
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.body.next())
+                .await
+                .ok()??;
+            self.pending
+                .push_str(&String::from_utf8_lossy(&chunk.ok()?));
+        }
+    }
+}
+
+pub fn client_without_timeout() -> reqwest::Client {
+    tls();
+    reqwest::Client::builder().build().expect("client")
+}
+
+/// An HTTP receiver on loopback that records every request and answers with the status the test
+/// sets (200 unless told otherwise).
+#[derive(Clone)]
+pub struct Receiver {
+    pub url: String,
+    state: std::sync::Arc<std::sync::Mutex<ReceiverState>>,
+}
+
+#[derive(Default)]
+struct ReceiverState {
+    requests: Vec<Received>,
+    statuses: std::collections::VecDeque<u16>,
+    /// The answer once `statuses` is used up (200 when unset).
+    default: Option<u16>,
+}
+
+/// One request a [`Receiver`] got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub method: String,
+    pub path_and_query: String,
+    pub headers: axum::http::HeaderMap,
+    pub body: bytes::Bytes,
+    /// The status the receiver answered with.
+    pub status: u16,
+}
+
+impl Received {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("JSON body")
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl Receiver {
+    pub async fn start() -> Receiver {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let state: std::sync::Arc<std::sync::Mutex<ReceiverState>> = Default::default();
+        let shared = state.clone();
+        let app = axum::Router::new().fallback(
+            move |method: axum::http::Method,
+                  uri: axum::http::Uri,
+                  headers: axum::http::HeaderMap,
+                  body: bytes::Bytes| {
+                let shared = shared.clone();
+                async move {
+                    let mut s = shared.lock().unwrap();
+                    let status = s.statuses.pop_front().or(s.default).unwrap_or(200);
+                    s.requests.push(Received {
+                        method: method.to_string(),
+                        status,
+                        path_and_query: uri
+                            .path_and_query()
+                            .map(|p| p.to_string())
+                            .unwrap_or_default(),
+                        headers,
+                        body,
+                    });
+                    axum::http::StatusCode::from_u16(status).unwrap()
+                }
+            },
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Receiver { url, state }
+    }
+
+    /// The next requests get these statuses, in order; then 200 again.
+    pub fn answer_with(&self, statuses: &[u16]) {
+        self.state.lock().unwrap().statuses.extend(statuses);
+    }
+
+    /// From now on, answer with `status` once the scripted statuses are used up.
+    pub fn answer(&self, status: u16) {
+        self.state.lock().unwrap().default = Some(status);
+    }
+
+    pub fn requests(&self) -> Vec<Received> {
+        self.state.lock().unwrap().requests.clone()
+    }
+
+    /// The requests answered with a 2xx status.
+    pub fn accepted(&self) -> Vec<Received> {
+        self.requests()
+            .into_iter()
+            .filter(|r| (200..300).contains(&r.status))
+            .collect()
+    }
+}

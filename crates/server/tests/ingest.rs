@@ -1,0 +1,387 @@
+//! Ingestion against the real binary: what is accepted is stored once and in order, and every
+//! kind of bad input gets its problem document and changes nothing.
+
+mod common;
+
+use common::{Action, DEPLOYMENT, ORIGIN, Server, client, pageview};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+async fn problem(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body: Value = response.json().await.expect("problem JSON");
+    assert_eq!(content_type.as_deref(), Some("application/problem+json"));
+    for member in ["type", "title", "status", "detail"] {
+        assert!(
+            body.get(member).is_some(),
+            "problem without {member}: {body}"
+        );
+    }
+    assert_eq!(body["status"], status);
+    (status, body)
+}
+
+#[tokio::test]
+async fn a_lifecycle_is_stored_in_order_and_duplicates_once() {
+    let server = Server::start("");
+    let offer = Action::new("contentoffer");
+    for state in ["qualified", "offered", "offered", "accepted", "accepted"] {
+        let response = server.post("action-events", &offer.event(state)).await;
+        assert_eq!(response.status(), 200, "{state}");
+    }
+    let log = server.log("&topic=contentoffer:all").await;
+    let states: Vec<&str> = log
+        .iter()
+        .map(|r| r["event"]["actionState"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["qualified", "offered", "accepted"]);
+    let seqs: Vec<u64> = log.iter().map(|r| r["seq"].as_u64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    assert_eq!(log[0]["deploymentId"], DEPLOYMENT);
+    assert_eq!(log[0]["kind"], "action");
+
+    let second = server.post("action-events", &offer.event("accepted")).await;
+    let body: Value = second.json().await.unwrap();
+    assert_eq!(body, json!({ "results": [{ "outcome": "duplicate" }] }));
+}
+
+#[tokio::test]
+async fn an_illegal_transition_is_a_409_naming_the_allowed_states_and_stores_nothing() {
+    let server = Server::start("");
+    let chat = Action::new("webchat");
+    server.post("action-events", &chat.event("qualified")).await;
+    server.post("action-events", &chat.event("offered")).await;
+    let before = server.log("").await.len();
+
+    let (status, body) =
+        problem(server.post("action-events", &chat.event("completed")).await).await;
+    assert_eq!(status, 409);
+    assert_eq!(body["type"], "/problems/illegal-transition");
+    assert_eq!(body["actionId"], chat.action_id.to_string());
+    assert_eq!(body["currentState"], "offered");
+    assert_eq!(body["attemptedState"], "completed");
+    assert_eq!(
+        body["allowed"],
+        json!(["accepted", "rejected", "ignored", "timedout", "errored"])
+    );
+
+    // A batch with one bad event is refused whole.
+    let other = Action::new("webchat");
+    let batch = json!([
+        other.event("qualified"),
+        chat.event("accepted"),
+        chat.event("engaged")
+    ]);
+    let (status, body) = problem(server.post("action-events", &batch).await).await;
+    assert_eq!(status, 409);
+    assert_eq!(body["field"], "[2].actionState");
+    assert_eq!(server.log("").await.len(), before);
+
+    // Nothing may follow a final state.
+    let offer = Action::new("contentoffer");
+    for state in ["qualified", "offered", "rejected"] {
+        server.post("action-events", &offer.event(state)).await;
+    }
+    let (status, body) =
+        problem(server.post("action-events", &offer.event("accepted")).await).await;
+    assert_eq!(status, 409);
+    assert_eq!(body["allowed"], json!([]));
+}
+
+#[tokio::test]
+async fn concurrent_conflicting_transitions_let_exactly_one_through() {
+    let server = Server::start("");
+    let offer = Action::new("contentoffer");
+    server
+        .post("action-events", &offer.event("qualified"))
+        .await;
+    server.post("action-events", &offer.event("offered")).await;
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let state = if i % 2 == 0 { "accepted" } else { "rejected" };
+        let (url, event) = (server.ingest_url("action-events"), offer.event(state));
+        tasks.push(tokio::spawn(async move {
+            let r = client()
+                .post(url)
+                .header("origin", ORIGIN)
+                .json(&event)
+                .send()
+                .await
+                .unwrap();
+            (state, r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }));
+    }
+    let mut stored = Vec::new();
+    for task in tasks {
+        let (state, status, body) = task.await.unwrap();
+        if status == 200 && body["results"][0]["outcome"] == "stored" {
+            stored.push(state);
+        } else {
+            assert!(
+                status == 409 || body["results"][0]["outcome"] == "duplicate",
+                "{status} {body}"
+            );
+        }
+    }
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    let finals: Vec<Value> = server
+        .log("&topic=contentoffer:accepted&topic=contentoffer:rejected")
+        .await;
+    assert_eq!(finals.len(), 1);
+}
+
+#[tokio::test]
+async fn web_events_are_stored_with_typed_attributes() {
+    let server = Server::start("");
+    let customer = Uuid::new_v4();
+    let mut event = pageview(customer, "https://shop.test/pricing?utm_source=news");
+    event["attributes"] =
+        json!({ "plan": "pro", "seats": 3, "vip": { "dataType": "boolean", "value": "true" } });
+    let response = server
+        .post(
+            "web-events",
+            &json!([event, pageview(customer, "https://shop.test/")]),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({ "actions": [] })
+    );
+    let log = server.log("&topic=web:pageview").await;
+    assert_eq!(log.len(), 2);
+    let stored = &log[0]["event"];
+    assert_eq!(stored["customerCookieId"], customer.to_string());
+    assert_eq!(
+        stored["attributes"]["seats"],
+        json!({ "dataType": "integer", "value": "3" })
+    );
+    assert_eq!(
+        stored["attributes"]["vip"],
+        json!({ "dataType": "boolean", "value": "true" })
+    );
+    assert!(Uuid::parse_str(stored["eventId"].as_str().unwrap()).is_ok());
+}
+
+#[tokio::test]
+async fn bad_input_gets_the_right_problem_and_changes_nothing() {
+    let server = Server::start("[limits]\nmax_body_bytes = 65536\nmax_events_per_batch = 10\n");
+    let chat = Action::new("webchat");
+    server.post("action-events", &chat.event("qualified")).await;
+    let before = server.log("").await;
+
+    let with = |field: &str, value: Value| {
+        let mut e = chat.event("offered");
+        e[field] = value;
+        e
+    };
+    let mut errored_without_code = chat.event("errored");
+    errored_without_code
+        .as_object_mut()
+        .unwrap()
+        .remove("errorCode");
+    let mut code_on_offered = chat.event("offered");
+    code_on_offered["errorCode"] = json!(1);
+    let cases: Vec<(&str, Value, u16, Option<&str>)> = vec![
+        (
+            "unknown media type",
+            with("actionMediaType", json!("webMessagingOffer")),
+            422,
+            Some("actionMediaType"),
+        ),
+        (
+            "unknown state",
+            with("actionState", json!("Offered")),
+            422,
+            Some("actionState"),
+        ),
+        (
+            "wrong type",
+            with("actionMapVersion", json!("1")),
+            422,
+            Some("actionMapVersion"),
+        ),
+        ("not a uuid", with("actionId", json!("abc")), 422, None),
+        (
+            "uuid v1",
+            with("sessionId", json!("f81d4fae-7dec-11d0-a765-00a0c91e6bf6")),
+            422,
+            None,
+        ),
+        (
+            "customerIdType",
+            with("customerIdType", json!("email")),
+            422,
+            None,
+        ),
+        (
+            "timestamp",
+            with("timestamp", json!("yesterday")),
+            422,
+            None,
+        ),
+        (
+            "unknown field",
+            with("conversationId", json!("x")),
+            422,
+            None,
+        ),
+        ("errored without errorCode", errored_without_code, 422, None),
+        ("errorCode on offered", code_on_offered, 422, None),
+        ("empty batch", json!([]), 422, None),
+        (
+            "too many",
+            Value::Array(vec![chat.event("offered"); 11]),
+            413,
+            None,
+        ),
+    ];
+    for (name, body, status, field) in cases {
+        let (got, problem) = problem(server.post("action-events", &body).await).await;
+        assert_eq!(got, status, "{name}: {problem}");
+        if let Some(field) = field {
+            assert_eq!(problem["field"], field, "{name}: {problem}");
+        }
+    }
+
+    let raw = |body: &'static str, content_type: &'static str| {
+        client()
+            .post(server.ingest_url("action-events"))
+            .header("origin", ORIGIN)
+            .header("content-type", content_type)
+            .body(body)
+    };
+    let (status, body) = problem(
+        raw("{\"actionId\": ", "application/json")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, _) = problem(raw("{}", "application/xml").send().await.unwrap()).await;
+    assert_eq!(status, 415);
+    let huge = "x".repeat(70_000);
+    let (status, _) = problem(
+        client()
+            .post(server.ingest_url("web-events"))
+            .header("origin", ORIGIN)
+            .header("content-type", "application/json")
+            .body(format!("{{\"eventName\": \"{huge}\"}}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 413);
+
+    let mut web = pageview(Uuid::new_v4(), "https://shop.test/");
+    web["eventName"] = json!("page view");
+    let (status, body) = problem(server.post("web-events", &web).await).await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("eventName")));
+
+    assert_eq!(server.log("").await, before, "bad input changed the log");
+}
+
+#[tokio::test]
+async fn only_allowed_origins_and_known_deployments_may_send() {
+    let server = Server::start("");
+    let event = Action::new("webchat").event("qualified");
+    let send = |origin: Option<&'static str>, url: String| {
+        let mut r = client().post(url).json(&event);
+        if let Some(o) = origin {
+            r = r.header("origin", o);
+        }
+        r.send()
+    };
+    let url = server.ingest_url("action-events");
+    let denied = send(Some("http://evil.test"), url.clone()).await.unwrap();
+    assert!(
+        denied
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+    let (status, body) = problem(denied).await;
+    assert_eq!(
+        (status, body["type"].as_str()),
+        (403, Some("/problems/origin-not-allowed"))
+    );
+    let (status, _) = problem(send(None, url.clone()).await.unwrap()).await;
+    assert_eq!(status, 403);
+    let unknown = format!(
+        "{}/api/v1/deployments/{}/action-events",
+        server.url(),
+        Uuid::new_v4()
+    );
+    let (status, _) = problem(send(Some(ORIGIN), unknown).await.unwrap()).await;
+    assert_eq!(status, 404);
+    assert!(server.log("").await.is_empty());
+
+    let preflight = client()
+        .request(reqwest::Method::OPTIONS, &url)
+        .header("origin", ORIGIN)
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 204);
+    assert_eq!(preflight.headers()["access-control-allow-origin"], ORIGIN);
+    let accepted = send(Some(ORIGIN), url).await.unwrap();
+    assert_eq!(accepted.status(), 200);
+    assert_eq!(accepted.headers()["access-control-allow-origin"], ORIGIN);
+}
+
+#[tokio::test]
+async fn a_client_over_its_rate_gets_429_with_retry_after() {
+    let server = Server::start("[limits]\nrequests_per_second = 1\nburst = 3\n");
+    let customer = Uuid::new_v4();
+    let mut statuses = Vec::new();
+    let mut retry_after = None;
+    for _ in 0..6 {
+        let r = server
+            .post("web-events", &pageview(customer, "https://shop.test/"))
+            .await;
+        statuses.push(r.status().as_u16());
+        if r.status() == 429 {
+            retry_after = r
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_owned());
+            let (_, body) = problem(r).await;
+            assert_eq!(body["type"], "/problems/rate-limited");
+        }
+    }
+    assert_eq!(&statuses[..3], &[200, 200, 200]);
+    assert!(statuses.contains(&429), "{statuses:?}");
+    assert!(retry_after.unwrap().parse::<u64>().unwrap() >= 1);
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_are_problems_too() {
+    let server = Server::start("");
+    let (status, _) = problem(
+        client()
+            .get(format!("{}/nowhere", server.url()))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, _) = problem(
+        client()
+            .get(server.ingest_url("action-events"))
+            .header("origin", ORIGIN)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 405);
+}

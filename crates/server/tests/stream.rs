@@ -1,0 +1,380 @@
+//! Reading the log back: live streams with topic filters and resume, paged reads, tokens, the
+//! `tail` and `check-config` commands, operator routes and graceful shutdown.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{ADMIN_TOKEN, Action, READ_TOKEN, Server, Stream, client, pageview};
+use serde_json::Value;
+use uuid::Uuid;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+#[tokio::test]
+async fn a_stream_delivers_matching_events_with_their_sequence_numbers() {
+    let server = Server::start("");
+    let mut offered = Stream::open(
+        &server,
+        "topic=webchat:offered&topic=contentoffer:all",
+        None,
+    )
+    .await;
+    let mut everything = Stream::open(&server, "", None).await;
+    let chat = Action::new("webchat");
+    let offer = Action::new("contentoffer");
+    for (action, state) in [
+        (&chat, "qualified"),
+        (&chat, "offered"),
+        (&offer, "qualified"),
+        (&chat, "accepted"),
+    ] {
+        assert_eq!(
+            server
+                .post("action-events", &action.event(state))
+                .await
+                .status(),
+            200
+        );
+    }
+    server
+        .post(
+            "web-events",
+            &pageview(chat.customer_id, "https://shop.test/"),
+        )
+        .await;
+
+    let first = offered.next(WAIT).await.expect("webchat:offered");
+    assert_eq!(first.event, "webchat:offered");
+    assert_eq!(first.data["actionId"], chat.action_id.to_string());
+    assert_eq!(first.data["customerIdType"], "cookie");
+    let second = offered.next(WAIT).await.expect("contentoffer:qualified");
+    assert_eq!(second.event, "contentoffer:qualified");
+    assert!(second.id > first.id);
+    assert!(
+        offered.next(Duration::from_millis(500)).await.is_none(),
+        "webchat:accepted leaked through"
+    );
+
+    let mut topics = Vec::new();
+    while let Some(e) = everything.next(Duration::from_secs(2)).await {
+        topics.push(e.event);
+        if topics.len() == 5 {
+            break;
+        }
+    }
+    assert_eq!(
+        topics,
+        [
+            "webchat:qualified",
+            "webchat:offered",
+            "contentoffer:qualified",
+            "webchat:accepted",
+            "web:pageview"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_resumed_stream_has_no_gap_and_no_duplicate() {
+    let server = Server::start("");
+    let mut stream = Stream::open(&server, "topic=webchat:all", Some(0)).await;
+    let chats: Vec<Action> = (0..6).map(|_| Action::new("webchat")).collect();
+    for chat in &chats[..3] {
+        server.post("action-events", &chat.event("qualified")).await;
+    }
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        seen.push(stream.next(WAIT).await.expect("event"));
+    }
+    drop(stream);
+    for chat in &chats[3..] {
+        server.post("action-events", &chat.event("qualified")).await;
+    }
+    let mut resumed = Stream::open(&server, "topic=webchat:all", Some(seen[1].id)).await;
+    for _ in 0..4 {
+        seen.push(resumed.next(WAIT).await.expect("event after resume"));
+    }
+    assert!(resumed.next(Duration::from_millis(300)).await.is_none());
+    let ids: Vec<String> = seen
+        .iter()
+        .map(|e| e.data["actionId"].as_str().unwrap().to_owned())
+        .collect();
+    let expected: Vec<String> = chats.iter().map(|c| c.action_id.to_string()).collect();
+    assert_eq!(ids, expected);
+}
+
+#[tokio::test]
+async fn many_concurrent_writers_reach_a_subscriber_in_log_order() {
+    let server = Server::start("");
+    let mut stream = Stream::open(&server, "topic=contentoffer:qualified", None).await;
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let url = server.ingest_url("action-events");
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..25 {
+                let e = Action::new("contentoffer").event("qualified");
+                let r = client()
+                    .post(&url)
+                    .header("origin", common::ORIGIN)
+                    .json(&e)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 200);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let mut ids = Vec::new();
+    while ids.len() < 200 {
+        ids.push(stream.next(WAIT).await.expect("every committed event").id);
+    }
+    assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    let log: Vec<u64> = server
+        .log("")
+        .await
+        .iter()
+        .map(|r| r["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, log);
+}
+
+#[tokio::test]
+async fn paged_reads_walk_the_log_by_sequence_number() {
+    let server = Server::start("");
+    for _ in 0..7 {
+        server
+            .post("action-events", &Action::new("webchat").event("qualified"))
+            .await;
+    }
+    server
+        .post(
+            "web-events",
+            &pageview(Uuid::new_v4(), "https://shop.test/"),
+        )
+        .await;
+    let base = server.url().to_owned();
+    let get = |query: String| {
+        client()
+            .get(format!("{base}/api/v1/events?{query}"))
+            .bearer_auth(READ_TOKEN)
+            .send()
+    };
+    let page: Value = get("after=0&limit=3&topic=webchat:qualified".into())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let seqs: Vec<u64> = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, [1, 2, 3]);
+    assert_eq!(page["next"], 3);
+    assert_eq!(page["head"], 8);
+    let rest: Value = get("after=3&limit=100&topic=webchat:qualified".into())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rest["events"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        rest["next"], 8,
+        "the cursor moves past records the filter skips"
+    );
+
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("after=x", "after"),
+        ("topic=webchat:*", "topic"),
+        ("bogus=1", "bogus"),
+    ] {
+        let r = get(query.into()).await.unwrap();
+        assert_eq!(r.status(), 400, "{query}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["field"], field);
+    }
+    let body: Value = get("topic=webchat:*".into())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean 'webchat:all'"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn reads_need_a_token_and_admin_routes_need_the_admin_token() {
+    let server = Server::start("");
+    let url = |path: &str| format!("{}{path}", server.url());
+    for path in ["/api/v1/events", "/api/v1/events/stream"] {
+        let none = client().get(url(path)).send().await.unwrap();
+        assert_eq!(none.status(), 401, "{path}");
+        let wrong = client()
+            .get(url(path))
+            .bearer_auth("nope")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status(), 403, "{path}");
+    }
+    let read_on_admin = client()
+        .get(url("/api/v1/deployments"))
+        .bearer_auth(READ_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read_on_admin.status(), 403);
+    let admin: Value = client()
+        .get(url("/api/v1/deployments"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(admin["entities"][0]["allowedOrigins"][0], common::ORIGIN);
+    assert_eq!(admin["entities"][0]["terminalSuppression"]["days"], 90);
+}
+
+#[tokio::test]
+async fn tail_prints_each_matching_event_as_one_json_line() {
+    let server = Server::start("");
+    let mut tail = Command::new(env!("CARGO_BIN_EXE_beckon"))
+        .args([
+            "tail",
+            "--server",
+            server.url(),
+            "--token",
+            READ_TOKEN,
+            "contentoffer:offered",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(tail.stdout.take().unwrap()).lines();
+    // The stream starts "now": wait until tail is subscribed before posting.
+    common::eventually(WAIT, || async {
+        let metrics = client()
+            .get(format!("{}/metrics", server.url()))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        metrics
+            .contains("beckon_stream_subscribers 1")
+            .then_some(())
+    })
+    .await
+    .expect("tail subscribed");
+    let offer = Action::new("contentoffer");
+    for state in ["qualified", "offered", "accepted"] {
+        server.post("action-events", &offer.event(state)).await;
+    }
+    let line = tokio::task::spawn_blocking(move || lines.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let _ = tail.kill();
+    let event: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(event["actionState"], "offered");
+    assert_eq!(event["actionId"], offer.action_id.to_string());
+
+    let bad = Command::new(env!("CARGO_BIN_EXE_beckon"))
+        .args(["tail", "--token", "x", "webchat:*"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("did you mean 'webchat:all'"));
+}
+
+#[test]
+fn check_config_names_the_line_at_fault() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "listen = \"127.0.0.1:8080\"\n\n[[sinks]]\nname = \"x\"\ntype = \"kafka\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_beckon"))
+        .arg("check-config")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.toml:3:") && err.contains("kafka"),
+        "{err}"
+    );
+
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, "listen = \"127.0.0.1:8080\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_beckon"))
+        .arg("check-config")
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn operators_see_health_readiness_and_metrics() {
+    let server = Server::start("");
+    let get = |path: &'static str| client().get(format!("{}{path}", server.url())).send();
+    assert_eq!(get("/healthz").await.unwrap().status(), 200);
+    let ready: Value = get("/readyz").await.unwrap().json().await.unwrap();
+    assert_eq!(ready["status"], "ready");
+    server
+        .post("action-events", &Action::new("webchat").event("qualified"))
+        .await;
+    let metrics = get("/metrics").await.unwrap().text().await.unwrap();
+    assert!(
+        metrics.contains("beckon_records_committed_total{kind=\"action\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("beckon_log_head 1"), "{metrics}");
+}
+
+#[tokio::test]
+async fn sigterm_ends_live_streams_and_exits_cleanly_keeping_every_event() {
+    let mut server = Server::start("");
+    let mut stream = Stream::open(&server, "", None).await;
+    server
+        .post("action-events", &Action::new("webchat").event("qualified"))
+        .await;
+    assert!(stream.next(WAIT).await.is_some());
+    let status = server.terminate();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        stream.next(WAIT).await.is_none(),
+        "the stream ends with the server"
+    );
+    server.restart();
+    assert_eq!(server.log("").await.len(), 1);
+}
