@@ -27,10 +27,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/sinks", get(list))
         .route("/api/v1/sinks/{name}/dead-letters", get(dead_letters))
-        .route(
-            "/api/v1/sinks/{name}/dead-letters/replay",
-            post(replay_all),
-        )
+        .route("/api/v1/sinks/{name}/dead-letters/replay", post(replay_all))
         .route(
             "/api/v1/sinks/{name}/dead-letters/{id}/replay",
             post(replay_one),
@@ -76,11 +73,7 @@ async fn list(State(app): State<AppState>, headers: HeaderMap) -> Result<Json<Va
     let head = app.store.head();
     let mut sinks = Vec::new();
     for sink in app.sinks.iter() {
-        let cursor = app
-            .store
-            .cursor(sink.name())
-            .await
-            .map_err(unavailable)?;
+        let cursor = app.store.cursor(sink.name()).await.map_err(unavailable)?;
         let pending = app
             .store
             .dead_letters(sink.name())
@@ -146,7 +139,9 @@ async fn replay_one(
     sink.replay(letter, &*app.store, &app.metrics)
         .await
         .map_err(|e| failed(&name, id, &e))?;
-    Ok(Json(json!({ "replayed": [id], "count": letter.records.len() })))
+    Ok(Json(
+        json!({ "replayed": [id], "count": letter.records.len() }),
+    ))
 }
 
 /// `POST /api/v1/sinks/{name}/dead-letters/replay`: oldest first; stops at the first failure,

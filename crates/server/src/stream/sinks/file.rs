@@ -149,9 +149,12 @@ mod tests {
         let path = dir.path().join("sub/events.ndjson");
         let sink = FileSink::new(path.clone(), 1 << 20, 3);
         let c = Uuid::new_v4();
-        sink.deliver(&[testing::action(1, c, State::Qualified), testing::blocked(2, c)])
-            .await
-            .unwrap();
+        sink.deliver(&[
+            testing::action(1, c, State::Qualified),
+            testing::blocked(2, c),
+        ])
+        .await
+        .unwrap();
         let lines = read_lines(&path);
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0]["seq"], 1);
@@ -200,7 +203,9 @@ mod tests {
         let path = dir.path().join("e.ndjson");
         let c = Uuid::new_v4();
         let sink = FileSink::new(path.clone(), 10, 5);
-        let batch: Vec<_> = (1..=3).map(|s| testing::action(s, c, State::Offered)).collect();
+        let batch: Vec<_> = (1..=3)
+            .map(|s| testing::action(s, c, State::Offered))
+            .collect();
         sink.deliver(&batch).await.unwrap();
         assert_eq!(read_lines(&path).len(), 1);
         assert_eq!(read_lines(&rotated(&path, 1)).len(), 1);

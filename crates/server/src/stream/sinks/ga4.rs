@@ -51,7 +51,10 @@ impl Ga4 {
 
     fn url(&self) -> Result<reqwest::Url, Failure> {
         let mut url = reqwest::Url::parse(&self.endpoint).map_err(|e| {
-            Failure::Permanent(format!("the endpoint '{}' is not a URL: {e}", self.endpoint))
+            Failure::Permanent(format!(
+                "the endpoint '{}' is not a URL: {e}",
+                self.endpoint
+            ))
         })?;
         url.query_pairs_mut()
             .append_pair("measurement_id", &self.measurement_id)

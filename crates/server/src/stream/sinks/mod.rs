@@ -310,7 +310,8 @@ async fn run(
     let max_backoff = Duration::from_millis(sink.config.max_backoff_ms);
     // Subscribe before the first read, so no commit between the two goes unnoticed.
     let mut live = store.subscribe();
-    let Some(mut cursor) = persist(&sink, &shutdown, "read the cursor", || store.cursor(&name)).await
+    let Some(mut cursor) =
+        persist(&sink, &shutdown, "read the cursor", || store.cursor(&name)).await
     else {
         return;
     };
@@ -545,8 +546,9 @@ mod tests {
             }
         }
         // Full jitter: waits differ between retries.
-        let waits: std::collections::HashSet<_> =
-            (0..50).map(|_| backoff(10, Duration::from_secs(60))).collect();
+        let waits: std::collections::HashSet<_> = (0..50)
+            .map(|_| backoff(10, Duration::from_secs(60)))
+            .collect();
         assert!(waits.len() > 1);
     }
 

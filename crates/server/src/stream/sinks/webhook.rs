@@ -123,12 +123,17 @@ mod tests {
     fn known_signature_vector() {
         // The example in docs/sinks.md.
         assert_eq!(
-            sign(b"whsec_example", 1_795_902_927, br#"[{"specversion":"1.0"}]"#),
-            "v1=".to_owned() + &{
-                let mut mac = Hmac::<Sha256>::new_from_slice(b"whsec_example").unwrap();
-                mac.update(br#"1795902927.[{"specversion":"1.0"}]"#);
-                hex::encode(mac.finalize().into_bytes())
-            }
+            sign(
+                b"whsec_example",
+                1_795_902_927,
+                br#"[{"specversion":"1.0"}]"#
+            ),
+            "v1=".to_owned()
+                + &{
+                    let mut mac = Hmac::<Sha256>::new_from_slice(b"whsec_example").unwrap();
+                    mac.update(br#"1795902927.[{"specversion":"1.0"}]"#);
+                    hex::encode(mac.finalize().into_bytes())
+                }
         );
     }
 }
