@@ -1,0 +1,801 @@
+//! Sinks end to end: the real `beckon` binary, real HTTP receivers on 127.0.0.1, every payload
+//! checked (CloudEvents against the CloudEvents 1.0 JSON schema, signatures recomputed), retries,
+//! dead letters and their replay through the admin API and the CLI, the file sink's lines.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use common::{Action, Receiver, Server};
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+static CLOUDEVENTS: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../testdata/cloudevents-1.0.schema.json"
+    );
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("the CloudEvents schema compiles")
+});
+
+static ACTION_EVENT: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../schema/action-event.schema.json"
+    );
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("the event schema compiles")
+});
+
+/// How long "eventually" may take.
+const DEADLINE: Duration = Duration::from_secs(30);
+
+/// Polls until `check` gives a value; fails the test after [`DEADLINE`].
+async fn wait_for<T, F, Fut>(what: &str, check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    common::eventually(DEADLINE, check)
+        .await
+        .unwrap_or_else(|| panic!("timed out after {DEADLINE:?} waiting for {what}"))
+}
+
+/// A receiver answering `status` to everything not scripted.
+async fn receiver(status: u16) -> Receiver {
+    let r = Receiver::start().await;
+    r.answer(status);
+    r
+}
+
+/// The events of `action` for `states`, in order.
+fn events(action: &Action, states: &[&str]) -> Vec<Value> {
+    states.iter().map(|s| action.event(s)).collect()
+}
+
+/// Posts action events and fails unless they were accepted.
+async fn post_ok(server: &Server, events: &Value) {
+    let r = server.post("action-events", events).await;
+    let status = r.status();
+    let body = r.text().await.unwrap_or_default();
+    assert!(status.is_success(), "{status}: {body}");
+}
+
+const SECRET: &str = "whsec_test_secret";
+
+fn webhook_sink(receiver: &Receiver, batch_size: usize) -> String {
+    format!(
+        "[[sinks]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{}/hook\"\nsecret = \"{SECRET}\"\n\
+         batch_size = {batch_size}\nmax_backoff_ms = 300\ntimeout_ms = 5000\n",
+        receiver.url
+    )
+}
+
+/// Checks one webhook request completely and returns its events.
+fn check_webhook_request(r: &common::Received) -> Vec<Value> {
+    assert_eq!(r.method, "POST");
+    assert_eq!(r.path_and_query, "/hook");
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/cloudevents-batch+json")
+    );
+    let timestamp = r.header("beckon-timestamp").expect("Beckon-Timestamp");
+    let seconds: u64 = timestamp.parse().expect("unix seconds");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(seconds.abs_diff(now) < 600, "a fresh timestamp");
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(timestamp.as_bytes());
+    mac.update(b".");
+    mac.update(&r.body);
+    let expected = format!("v1={}", hex::encode(mac.finalize().into_bytes()));
+    assert_eq!(r.header("beckon-signature"), Some(expected.as_str()));
+
+    let body = r.json();
+    let events = body.as_array().expect("a batch is a JSON array").clone();
+    assert!(!events.is_empty());
+    for e in &events {
+        let errors: Vec<String> = CLOUDEVENTS
+            .iter_errors(e)
+            .map(|err| format!("{err} at {}", err.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "not a CloudEvent: {errors:?}\n{e:#}");
+        let data = &e["data"];
+        let errors: Vec<String> = ACTION_EVENT
+            .iter_errors(data)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "data is not a spec 4.3 event: {errors:?}"
+        );
+        assert_eq!(e["specversion"], "1.0");
+        assert_eq!(e["id"], data["eventId"]);
+        assert_eq!(
+            e["source"],
+            format!("/beckon/deployments/{}", common::DEPLOYMENT)
+        );
+        assert_eq!(
+            e["type"],
+            format!(
+                "dev.beckon.webaction.{}",
+                data["actionState"].as_str().unwrap()
+            )
+        );
+        assert_eq!(e["subject"], data["actionId"]);
+        assert_eq!(e["time"], data["timestamp"]);
+        assert_eq!(e["datacontenttype"], "application/json");
+        assert_eq!(e["beckondeployment"], common::DEPLOYMENT);
+        e["beckonseq"]
+            .as_str()
+            .expect("beckonseq is a string")
+            .parse::<u64>()
+            .expect("beckonseq is a number");
+    }
+    events
+}
+
+fn seq(e: &Value) -> u64 {
+    e["beckonseq"].as_str().unwrap().parse().unwrap()
+}
+
+async fn sink_status(server: &Server, name: &str) -> Value {
+    let (status, body) = server.admin_get("/api/v1/sinks").await;
+    assert_eq!(status, 200, "{body}");
+    body["sinks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no sink {name} in {body}"))
+}
+
+async fn caught_up(server: &Server, name: &str) {
+    wait_for("the sink to catch up", || async {
+        let s = sink_status(server, name).await;
+        (s["lag"] == 0 && s["cursor"] == s["head"] && s["head"].as_u64() > Some(0)).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_delivers_signed_cloudevents_batches_in_order() {
+    let receiver = receiver(200).await;
+    let server = Server::start(&webhook_sink(&receiver, 3));
+    let (a, b) = (Action::new("webchat"), Action::new("contentoffer"));
+    let mut posted: Vec<Value> = Vec::new();
+    // Interleave two customers over several requests.
+    for (action, states) in [
+        (&a, &["qualified", "offered"][..]),
+        (&b, &["qualified", "offered"][..]),
+        (&a, &["accepted", "started"][..]),
+        (&b, &["accepted"][..]),
+        (&a, &["engaged", "completed"][..]),
+    ] {
+        let events = events(&action, states);
+        post_ok(&server, &json!(events)).await;
+        posted.extend(events);
+    }
+    let events: Vec<Value> = wait_for("every event at the webhook", || async {
+        let events: Vec<Value> = receiver
+            .accepted()
+            .iter()
+            .flat_map(check_webhook_request)
+            .collect();
+        (events.len() >= posted.len()).then_some(events)
+    })
+    .await;
+    assert!(
+        receiver
+            .requests()
+            .iter()
+            .all(|r| r.json().as_array().unwrap().len() <= 3)
+    );
+    // Exactly the posted events, in log order, nothing twice.
+    let ids: Vec<&Value> = events.iter().map(|e| &e["id"]).collect();
+    let expected: Vec<&Value> = posted.iter().map(|e| &e["eventId"]).collect();
+    assert_eq!(ids, expected);
+    let seqs: Vec<u64> = events.iter().map(seq).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    // And the data is the posted object, field for field.
+    for (e, p) in events.iter().zip(&posted) {
+        assert_eq!(&e["data"], p);
+    }
+    let mut per_customer: HashMap<String, Vec<String>> = HashMap::new();
+    for e in &events {
+        per_customer
+            .entry(e["data"]["customerId"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(e["data"]["actionState"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(
+        per_customer[&a.customer_id.to_string()],
+        [
+            "qualified",
+            "offered",
+            "accepted",
+            "started",
+            "engaged",
+            "completed"
+        ]
+    );
+    assert_eq!(
+        per_customer[&b.customer_id.to_string()],
+        ["qualified", "offered", "accepted"]
+    );
+    caught_up(&server, "hook").await;
+    let status = sink_status(&server, "hook").await;
+    assert_eq!(status["type"], "webhook");
+    assert_eq!(status["delivered"], 9);
+    assert_eq!(status["deadLettered"], 0);
+    assert!(status["lastError"].is_null());
+    let metrics = server.metrics().await;
+    assert!(
+        metrics.contains("beckon_sink_delivered_total{sink=\"hook\"} 9"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("beckon_sink_lag{sink=\"hook\"} 0"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_retries_server_errors_and_delivers_the_same_batch_again() {
+    let receiver = receiver(200).await;
+    receiver.answer_with(&[500, 503, 429]);
+    let server = Server::start(&webhook_sink(&receiver, 10));
+    let action = Action::new("webchat");
+    let posted = events(&action, &["qualified", "offered"]);
+    post_ok(&server, &json!(posted)).await;
+    wait_for("a delivery after the errors", || async {
+        (!receiver.accepted().is_empty()).then_some(())
+    })
+    .await;
+    let requests = receiver.requests();
+    assert_eq!(
+        requests.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [500, 503, 429, 200]
+    );
+    // The same batch each time, byte for byte, and correctly signed each time.
+    for r in &requests {
+        assert_eq!(r.body, requests[0].body);
+        check_webhook_request(r);
+    }
+    let ids: Vec<Value> = requests[3]
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].clone())
+        .collect();
+    assert_eq!(
+        ids,
+        [posted[0]["eventId"].clone(), posted[1]["eventId"].clone()]
+    );
+    caught_up(&server, "hook").await;
+    let status = sink_status(&server, "hook").await;
+    assert_eq!(status["retried"], 3);
+    assert_eq!(status["delivered"], 2);
+    assert_eq!(status["deadLetters"], 0);
+    assert!(status["lastError"].is_null(), "{status}");
+    // Delivered once the receiver accepted: nothing more arrives.
+    let more = events(&action, &["accepted"]);
+    post_ok(&server, &json!(more)).await;
+    wait_for("the next event", || async {
+        (receiver.accepted().len() == 2).then_some(())
+    })
+    .await;
+    let last = receiver.accepted()[1].json();
+    assert_eq!(last.as_array().unwrap().len(), 1);
+    assert_eq!(last[0]["id"], more[0]["eventId"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_refusal_is_dead_lettered_then_replayed_through_the_api() {
+    let receiver = receiver(400).await;
+    let server = Server::start(&webhook_sink(&receiver, 10));
+    let action = Action::new("webchat");
+    let posted = events(&action, &["qualified", "offered"]);
+    post_ok(&server, &json!(posted)).await;
+
+    let letters = wait_for("a dead letter", || async {
+        let (status, body) = server.admin_get("/api/v1/sinks/hook/dead-letters").await;
+        assert_eq!(status, 200, "{body}");
+        let letters = body["deadLetters"].as_array().unwrap().clone();
+        (!letters.is_empty()).then_some(letters)
+    })
+    .await;
+    assert_eq!(letters.len(), 1);
+    let letter = &letters[0];
+    let id = letter["id"].as_i64().unwrap();
+    assert_eq!(letter["count"], 2);
+    assert!(
+        letter["error"].as_str().unwrap().contains("400"),
+        "{letter}"
+    );
+    assert!(letter["createdAt"].is_string());
+    let records = letter["records"].as_array().unwrap();
+    assert_eq!(records[0]["event"], posted[0]);
+    assert_eq!(records[1]["event"], posted[1]);
+    assert_eq!(letter["firstSeq"], records[0]["seq"]);
+    assert_eq!(letter["lastSeq"], records[1]["seq"]);
+    // Not retried: one request, and the cursor moved past the batch.
+    caught_up(&server, "hook").await;
+    assert_eq!(receiver.requests().len(), 1);
+    let status = sink_status(&server, "hook").await;
+    assert_eq!(status["deadLettered"], 2);
+    assert_eq!(status["deadLetters"], 1);
+    assert!(status["lastError"].as_str().unwrap().contains("400"));
+
+    // Replaying while the receiver still refuses: 502, and the dead letter stays.
+    let (status, body) = server
+        .admin_post(&format!("/api/v1/sinks/hook/dead-letters/{id}/replay"))
+        .await;
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(body["type"], "/problems/sink-delivery-failed");
+    assert_eq!(body["status"], 502);
+    let (_, body) = server.admin_get("/api/v1/sinks/hook/dead-letters").await;
+    assert_eq!(body["deadLetters"].as_array().unwrap().len(), 1);
+
+    // Unknown sink and unknown dead letter: 404 problems.
+    let (status, body) = server
+        .admin_post("/api/v1/sinks/nope/dead-letters/replay")
+        .await;
+    assert_eq!(
+        (status, body["type"].as_str()),
+        (404, Some("/problems/not-found"))
+    );
+    let (status, _) = server
+        .admin_post("/api/v1/sinks/hook/dead-letters/999999/replay")
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = server.admin_get("/api/v1/sinks/nope/dead-letters").await;
+    assert_eq!(status, 404);
+
+    // Fixed receiver: the replay delivers the same events, and the dead letter is gone.
+    receiver.answer(200);
+    let (status, body) = server
+        .admin_post(&format!("/api/v1/sinks/hook/dead-letters/{id}/replay"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["replayed"], json!([id]));
+    let accepted = receiver.accepted();
+    assert_eq!(accepted.len(), 1);
+    let events = check_webhook_request(&accepted[0]);
+    assert_eq!(events[0]["data"], posted[0]);
+    assert_eq!(events[1]["data"], posted[1]);
+    let (_, body) = server.admin_get("/api/v1/sinks/hook/dead-letters").await;
+    assert_eq!(body["deadLetters"], json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sink_admin_routes_need_the_admin_token() {
+    let receiver = receiver(200).await;
+    let server = Server::start(&format!("{}", webhook_sink(&receiver, 10)));
+    let client = common::client();
+    for (method, path) in [
+        (reqwest::Method::GET, "/api/v1/sinks"),
+        (reqwest::Method::GET, "/api/v1/sinks/hook/dead-letters"),
+        (
+            reqwest::Method::POST,
+            "/api/v1/sinks/hook/dead-letters/replay",
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/sinks/hook/dead-letters/1/replay",
+        ),
+    ] {
+        let url = format!("{}{path}", server.url());
+        let r = client.request(method.clone(), &url).send().await.unwrap();
+        assert_eq!(r.status(), 401, "{path}");
+        let r = client
+            .request(method, &url)
+            .bearer_auth(common::READ_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{path}");
+        assert_eq!(
+            r.headers()["content-type"],
+            "application/problem+json",
+            "{path}"
+        );
+    }
+}
+
+fn beckon(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_beckon"));
+    command.args(args);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("BECKON_") {
+            command.env_remove(key);
+        }
+    }
+    command.envs(env.iter().copied());
+    command.output().expect("run beckon")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_letters_cli_lists_and_replays() {
+    let receiver = receiver(422).await;
+    let server = Server::start(&webhook_sink(&receiver, 10));
+    let action = Action::new("contentoffer");
+    let posted = events(&action, &["qualified", "offered", "accepted"]);
+    post_ok(&server, &json!(posted)).await;
+    wait_for("a dead letter", || async {
+        let (_, body) = server.admin_get("/api/v1/sinks/hook/dead-letters").await;
+        (body["deadLetters"].as_array().map(Vec::len) == Some(1)).then_some(())
+    })
+    .await;
+
+    let url = server.url().to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        beckon(
+            &[
+                "dead-letters",
+                "list",
+                "--server",
+                &url,
+                "--token",
+                common::ADMIN_TOKEN,
+            ],
+            &[],
+        )
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.starts_with("hook\t#"), "{stdout}");
+    assert!(
+        stdout.contains("3 records") && stdout.contains("422"),
+        "{stdout}"
+    );
+
+    // A replay that fails makes the command fail and keeps the dead letter.
+    let url = server.url().to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        beckon(
+            &["dead-letters", "replay", "--server", &url],
+            &[("BECKON_ADMIN_TOKEN", common::ADMIN_TOKEN)],
+        )
+    })
+    .await
+    .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("502"));
+
+    // With the receiver fixed, replay (token from the environment) delivers and removes it.
+    receiver.answer(200);
+    let url = server.url().to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        beckon(
+            &["dead-letters", "replay", "--server", &url, "--sink", "hook"],
+            &[("BECKON_ADMIN_TOKEN", common::ADMIN_TOKEN)],
+        )
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("replayed 1 dead letters (3 records)"),
+        "{stdout}"
+    );
+    let events = check_webhook_request(&receiver.accepted()[0]);
+    let ids: Vec<&Value> = events.iter().map(|e| &e["id"]).collect();
+    let expected: Vec<&Value> = posted.iter().map(|e| &e["eventId"]).collect();
+    assert_eq!(ids, expected);
+    let (_, body) = server.admin_get("/api/v1/sinks/hook/dead-letters").await;
+    assert_eq!(body["deadLetters"], json!([]));
+
+    // Without a server's token the CLI says where it looked.
+    let out = beckon(
+        &[
+            "dead-letters",
+            "list",
+            "--data-dir",
+            "/nonexistent-beckon-dir",
+        ],
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("admin-token"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivered_events_are_not_sent_again_after_a_restart() {
+    let receiver = receiver(200).await;
+    let mut server = Server::start(&webhook_sink(&receiver, 10));
+    let action = Action::new("webchat");
+    let first = events(&action, &["qualified", "offered"]);
+    post_ok(&server, &json!(first)).await;
+    caught_up(&server, "hook").await;
+    server.restart();
+    let second = events(&action, &["rejected"]);
+    post_ok(&server, &json!(second)).await;
+    let events: Vec<Value> = wait_for("the event after the restart", || async {
+        let events: Vec<Value> = receiver
+            .accepted()
+            .iter()
+            .flat_map(check_webhook_request)
+            .collect();
+        (events.len() >= 3).then_some(events)
+    })
+    .await;
+    caught_up(&server, "hook").await;
+    let ids: Vec<&Value> = events.iter().map(|e| &e["id"]).collect();
+    assert_eq!(
+        ids,
+        [
+            &first[0]["eventId"],
+            &first[1]["eventId"],
+            &second[0]["eventId"]
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ga4_gets_at_most_25_events_per_request_per_customer() {
+    let receiver = receiver(204).await;
+    let server = Server::start(&format!(
+        "[[sinks]]\nname = \"analytics\"\ntype = \"ga4\"\nmeasurement_id = \"G-TEST123\"\n\
+         api_secret = \"s3cret\"\nendpoint = \"{}/mp/collect\"\nbatch_size = 100\n",
+        receiver.url
+    ));
+    let customer = uuid::Uuid::new_v4();
+    let mut posted = Vec::new();
+    for _ in 0..15 {
+        posted.extend(events(
+            &Action::for_customer("webchat", customer),
+            &["qualified", "offered"],
+        ));
+    }
+    let other = Action::new("contentoffer");
+    posted.extend(events(&other, &["qualified", "offered"]));
+    let errored = Action::for_customer("webchat", other.customer_id);
+    posted.push(errored.event("qualified"));
+    posted.push(errored.event("offered"));
+    posted.push(errored.event("errored"));
+    // One request, so one commit: the sink reads all 35 as one batch.
+    post_ok(&server, &json!(posted)).await;
+    let requests = wait_for("every event at GA4", || async {
+        let requests = receiver.accepted();
+        let n: usize = requests
+            .iter()
+            .map(|r| r.json()["events"].as_array().unwrap().len())
+            .sum();
+        (n >= posted.len()).then_some(requests)
+    })
+    .await;
+    let shape: Vec<(String, usize)> = requests
+        .iter()
+        .map(|r| {
+            let b = r.json();
+            (
+                b["client_id"].as_str().unwrap().to_owned(),
+                b["events"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            (customer.to_string(), 25),
+            (customer.to_string(), 5),
+            (other.customer_id.to_string(), 5)
+        ]
+    );
+    let mut events = Vec::new();
+    for r in &requests {
+        assert_eq!(r.method, "POST");
+        let url = reqwest::Url::parse(&format!("http://x{}", r.path_and_query)).unwrap();
+        assert_eq!(url.path(), "/mp/collect");
+        let query: HashMap<_, _> = url.query_pairs().into_owned().collect();
+        assert_eq!(query["measurement_id"], "G-TEST123");
+        assert_eq!(query["api_secret"], "s3cret");
+        assert!(
+            r.header("content-type")
+                .unwrap()
+                .starts_with("application/json")
+        );
+        events.extend(r.json()["events"].as_array().unwrap().clone());
+    }
+    assert_eq!(events.len(), posted.len());
+    for (e, p) in events.iter().zip(&posted) {
+        let name = format!(
+            "{}_{}",
+            p["actionMediaType"].as_str().unwrap(),
+            p["actionState"].as_str().unwrap()
+        );
+        assert_eq!(e["name"], name.as_str());
+        let params = &e["params"];
+        assert_eq!(params["event_id"], p["eventId"]);
+        assert_eq!(params["action_id"], p["actionId"]);
+        assert_eq!(params["action_map_id"], p["actionMapId"]);
+        assert_eq!(params["action_map_version"], p["actionMapVersion"]);
+        assert_eq!(params["session_id"], p["sessionId"]);
+        assert_eq!(
+            params["error_code"],
+            p.get("errorCode").cloned().unwrap_or(Value::Null)
+        );
+        assert_eq!(
+            params["error_message"],
+            p.get("errorMessage").cloned().unwrap_or(Value::Null)
+        );
+        assert!(e["timestamp_micros"].as_i64().unwrap() > 0);
+        let n = e["name"].as_str().unwrap();
+        assert!(n.len() <= 40 && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+    }
+    assert_eq!(events.last().unwrap()["name"], "webchat_errored");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn segment_gets_track_calls_keyed_by_event_id() {
+    let receiver = receiver(200).await;
+    let server = Server::start(&format!(
+        "[[sinks]]\nname = \"segment\"\ntype = \"segment\"\nwrite_key = \"wk_test\"\n\
+         endpoint = \"{}/v1/batch\"\ntopics = [\"webchat:all\"]\n",
+        receiver.url
+    ));
+    let chat = Action::new("webchat");
+    let offer = Action::for_customer("contentoffer", chat.customer_id);
+    let mut posted = events(&chat, &["qualified", "offered", "accepted"]);
+    // Not a webchat event: the sink's topics leave it out.
+    post_ok(&server, &json!(events(&offer, &["qualified"]))).await;
+    post_ok(&server, &json!(posted)).await;
+    posted.extend(events(&chat, &["started"]));
+    post_ok(&server, &json!(posted[3..])).await;
+    let calls: Vec<Value> = wait_for("every call at Segment", || async {
+        let calls: Vec<Value> = receiver
+            .accepted()
+            .iter()
+            .flat_map(|r| r.json()["batch"].as_array().unwrap().clone())
+            .collect();
+        (calls.len() >= posted.len()).then_some(calls)
+    })
+    .await;
+    for r in receiver.requests() {
+        assert_eq!(r.method, "POST");
+        assert_eq!(r.path_and_query, "/v1/batch");
+        assert_eq!(r.header("authorization"), Some("Basic d2tfdGVzdDo="));
+        assert_eq!(r.header("content-type"), Some("application/json"));
+        assert!(r.body.len() < 500 * 1024);
+    }
+    assert_eq!(calls.len(), posted.len());
+    for (c, p) in calls.iter().zip(&posted) {
+        assert_eq!(c["type"], "track");
+        assert_eq!(
+            c["event"],
+            format!("webchat_{}", p["actionState"].as_str().unwrap())
+        );
+        assert_eq!(c["messageId"], p["eventId"]);
+        assert_eq!(c["anonymousId"], p["customerId"]);
+        assert_eq!(c["timestamp"], p["timestamp"]);
+        for (key, value) in p.as_object().unwrap() {
+            assert_eq!(&c["properties"][key], value, "{key}");
+        }
+    }
+    caught_up(&server, "segment").await;
+    assert_eq!(sink_status(&server, "segment").await["delivered"], 4);
+}
+
+fn lines(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_sink_writes_ndjson_and_rotates_by_size() {
+    let out = tempfile::tempdir().unwrap();
+    let path = out.path().join("events.ndjson");
+    let server = Server::start(&format!(
+        "[[sinks]]\nname = \"archive\"\ntype = \"file\"\npath = {:?}\n\
+         max_bytes = 1500\nkeep = 10\nbatch_size = 4\n",
+        path.display().to_string()
+    ));
+    let files = |n: usize| -> Vec<std::path::PathBuf> {
+        let mut v: Vec<_> = (1..=n)
+            .rev()
+            .map(|i| out.path().join(format!("events.ndjson.{i}")))
+            .collect();
+        v.push(path.clone());
+        v
+    };
+    let mut posted = Vec::new();
+    for _ in 0..4 {
+        let a = Action::new("webchat");
+        let events = events(&a, &["qualified", "offered"]);
+        post_ok(&server, &json!(events)).await;
+        posted.extend(events);
+    }
+    let all: Vec<Value> = wait_for("every line in the files", || async {
+        let all: Vec<Value> = files(10).iter().flat_map(|p| lines(p)).collect();
+        (all.len() >= posted.len()).then_some(all)
+    })
+    .await;
+    // Oldest file first, oldest line first: the log order, each record once.
+    let ids: Vec<&Value> = all.iter().map(|l| &l["event"]["eventId"]).collect();
+    let expected: Vec<&Value> = posted.iter().map(|e| &e["eventId"]).collect();
+    assert_eq!(ids, expected);
+    for (line, p) in all.iter().zip(&posted) {
+        assert_eq!(line["kind"], "action");
+        assert_eq!(line["deploymentId"], common::DEPLOYMENT);
+        assert!(line["seq"].as_u64().unwrap() > 0);
+        assert!(line["recordedAt"].is_string());
+        assert_eq!(&line["event"], p);
+    }
+    let present: Vec<_> = files(10).into_iter().filter(|p| p.exists()).collect();
+    assert!(present.len() >= 3, "rotated: {present:?}");
+    for p in &present {
+        let size = std::fs::metadata(p).unwrap().len();
+        assert!(size <= 1500, "{} has {size} bytes", p.display());
+    }
+}
+
+#[test]
+fn the_cloudevents_schema_refuses_broken_events() {
+    let good = json!({
+        "specversion": "1.0",
+        "id": "e-1",
+        "source": "/beckon/deployments/x",
+        "type": "dev.beckon.webaction.offered",
+        "time": "2026-11-28T21:55:27.123Z",
+        "datacontenttype": "application/json",
+        "data": {},
+        "beckonseq": "7",
+    });
+    assert!(CLOUDEVENTS.is_valid(&good));
+    let broken = |key: &str, value: Value| {
+        let mut e = good.clone();
+        if value.is_null() {
+            e.as_object_mut().unwrap().remove(key);
+        } else {
+            e[key] = value;
+        }
+        e
+    };
+    for (key, value) in [
+        ("specversion", json!("0.3")),
+        ("id", Value::Null),
+        ("id", json!("")),
+        ("source", Value::Null),
+        ("type", json!(7)),
+        ("time", json!("yesterday")),
+        ("datacontenttype", json!("json")),
+        ("beckonSeq", json!("7")),
+        ("beckonseq", json!(1u64 << 40)),
+        ("data_base64", json!("AA==")),
+    ] {
+        assert!(
+            !CLOUDEVENTS.is_valid(&broken(key, value.clone())),
+            "{key}: {value}"
+        );
+    }
+}
