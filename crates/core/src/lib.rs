@@ -15,6 +15,7 @@
 //! | 4.1 topics | [`topic`] |
 //! | 4.2 on / once / off and the dispatch rules | [`bus`] |
 //! | 4.3 the event object | [`event`] (schema: `schema/action-event.schema.json`) |
+//! | 1, 6 action maps, templates, segments, schedule groups; their validation | [`model`] |
 //!
 //! ```
 //! use beckon_core::{Bus, MediaType, State, Topic, Lifecycle};
@@ -34,9 +35,11 @@
 
 pub mod blocked;
 pub mod bus;
+pub mod decide;
 pub mod event;
 pub mod lifecycle;
 pub mod media;
+pub mod model;
 pub mod state;
 pub mod topic;
 
@@ -45,5 +48,8 @@ pub use bus::{Bus, Delivery, HandlerFailure, RegistrationId};
 pub use event::{ActionError, ActionEvent, EventError, Timestamp};
 pub use lifecycle::{Lifecycle, TransitionError};
 pub use media::{MediaType, UnknownMediaType};
+pub use model::{
+    ActionMap, ActionTemplate, Catalog, JourneySegment, Operator, ScheduleGroup, ValidationError,
+};
 pub use state::State;
 pub use topic::{Topic, TopicError, TopicErrorKind};
