@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use beckon_core::{MediaType, Topic};
-use tokio::sync::broadcast::error::TryRecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -351,7 +351,11 @@ async fn run(
             }
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                _ = live.recv() => {},
+                r = live.recv() => {
+                    if matches!(r, Err(RecvError::Closed)) && pause(&shutdown, IDLE_POLL).await {
+                        break;
+                    }
+                },
                 _ = tokio::time::sleep(IDLE_POLL) => {},
             }
             continue;

@@ -121,19 +121,14 @@ mod tests {
 
     #[test]
     fn known_signature_vector() {
-        // The example in docs/sinks.md.
+        // The example in docs/sinks.md, computed independently with Python's hmac module.
         assert_eq!(
             sign(
                 b"whsec_example",
                 1_795_902_927,
                 br#"[{"specversion":"1.0"}]"#
             ),
-            "v1=".to_owned()
-                + &{
-                    let mut mac = Hmac::<Sha256>::new_from_slice(b"whsec_example").unwrap();
-                    mac.update(br#"1795902927.[{"specversion":"1.0"}]"#);
-                    hex::encode(mac.finalize().into_bytes())
-                }
+            "v1=f9ca81c91eed8f9bc862ef8ea6374b6fa56a46b06b6a2827a6e29c0d0170921d"
         );
     }
 }
