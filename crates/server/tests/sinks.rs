@@ -186,7 +186,7 @@ async fn webhook_delivers_signed_cloudevents_batches_in_order() {
         (&b, &["accepted"][..]),
         (&a, &["engaged", "completed"][..]),
     ] {
-        let events = events(&action, states);
+        let events = events(action, states);
         post_ok(&server, &json!(events)).await;
         posted.extend(events);
     }
@@ -386,7 +386,7 @@ async fn webhook_refusal_is_dead_lettered_then_replayed_through_the_api() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sink_admin_routes_need_the_admin_token() {
     let receiver = receiver(200).await;
-    let server = Server::start(&format!("{}", webhook_sink(&receiver, 10)));
+    let server = Server::start(&webhook_sink(&receiver, 10));
     let client = common::client();
     for (method, path) in [
         (reqwest::Method::GET, "/api/v1/sinks"),

@@ -320,12 +320,7 @@ async fn run(
             break;
         }
         // Whatever was announced so far is covered by the read below.
-        loop {
-            match live.try_recv() {
-                Ok(_) | Err(TryRecvError::Lagged(_)) => continue,
-                Err(TryRecvError::Empty | TryRecvError::Closed) => break,
-            }
-        }
+        while let Ok(_) | Err(TryRecvError::Lagged(_)) = live.try_recv() {}
         let head = store.head();
         lag.set(head.saturating_sub(cursor) as i64);
         let Some(batch) = persist(&sink, &shutdown, "read the log", || {
