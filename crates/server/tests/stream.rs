@@ -296,6 +296,7 @@ async fn tail_prints_each_matching_event_as_one_json_line() {
         .unwrap()
         .unwrap();
     let _ = tail.kill();
+    let _ = tail.wait();
     let event: Value = serde_json::from_str(&line).unwrap();
     assert_eq!(event["actionState"], "offered");
     assert_eq!(event["actionId"], offer.action_id.to_string());
