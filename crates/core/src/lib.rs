@@ -16,6 +16,7 @@
 //! | 4.2 on / once / off and the dispatch rules | [`bus`] |
 //! | 4.3 the event object | [`event`] (schema: `schema/action-event.schema.json`) |
 //! | 1, 6 action maps, templates, segments, schedule groups; their validation | [`model`] |
+//! | 6 deciding what to offer: triggers, blocks, priority, activation | [`decide`] |
 //!
 //! ```
 //! use beckon_core::{Bus, MediaType, State, Topic, Lifecycle};
@@ -45,6 +46,7 @@ pub mod topic;
 
 pub use blocked::{BlockReason, BlockedOffer};
 pub use bus::{Bus, Delivery, HandlerFailure, RegistrationId};
+pub use decide::{Decision, DecisionInput, decide};
 pub use event::{ActionError, ActionEvent, EventError, Timestamp};
 pub use lifecycle::{Lifecycle, TransitionError};
 pub use media::{MediaType, UnknownMediaType};

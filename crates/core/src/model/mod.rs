@@ -21,6 +21,8 @@ mod segment;
 mod template;
 mod validate;
 
+pub(crate) use validate::attribute_name;
+
 pub use action_map::{
     ActionMap, ActionMapAction, ActionMapScheduleGroups, ActionMediaType, ActionProperties,
     ActionSurvey, Activation, ActivationType, EntityRef, EventCondition, SurveyQuestion,

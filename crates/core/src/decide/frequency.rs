@@ -1,0 +1,75 @@
+//! Terminal states and frequency caps (spec 3.3, 6.3): the blocks that come from the customer's
+//! history. Both are reported as `FrequencyCapping`, the Genesys reason whose cap behaviours
+//! (`CapOnceFinalized`, `CapOnceRejected`, `CapForPeriod`) they are.
+
+use uuid::Uuid;
+
+use super::history::{History, PastAction, Settings, TerminalSuppression};
+use crate::event::Timestamp;
+use crate::lifecycle::Lifecycle;
+use crate::media::MediaType;
+use crate::state::State;
+
+const DAY_MS: i64 = 86_400_000;
+
+/// Whether an action of this map ended in a terminal state the suppression still covers:
+/// this session, or the customer within the configured days. `ignoreFrequencyCap` does not
+/// lift it (ours: Genesys states the terminal rule on its own, apart from capping).
+pub(crate) fn terminal(
+    history: &History,
+    settings: &Settings,
+    map: Uuid,
+    session: Uuid,
+    now: Timestamp,
+) -> bool {
+    history.actions.iter().any(|a| {
+        a.action_map_id == map
+            && Lifecycle::of(a.media_type).is_terminal(a.state)
+            && match settings.terminal {
+                TerminalSuppression::Session => a.session_id == session,
+                TerminalSuppression::Customer { days } => {
+                    now.unix_millis() - a.updated_at.unix_millis() < i64::from(days) * DAY_MS
+                }
+            }
+    })
+}
+
+fn had_agent(a: &PastAction) -> bool {
+    a.media_type == MediaType::Webchat && matches!(a.state, State::Engaged | State::Completed)
+}
+
+/// Whether the deployment's frequency cap for this media type stops another offer in this
+/// session: after a conversation with an agent, after a rejection, or too soon after the last
+/// offer of the same media type.
+pub(crate) fn capped(
+    history: &History,
+    settings: &Settings,
+    media: MediaType,
+    session: Uuid,
+    now: Timestamp,
+) -> bool {
+    let cap = settings.cap(media);
+    let wait_ms = i64::from(cap.min_wait_seconds) * 1000;
+    history
+        .actions
+        .iter()
+        .filter(|a| a.session_id == session)
+        .any(|a| {
+            (cap.after_agent_conversation && had_agent(a))
+                || (a.media_type == media
+                    && ((cap.after_rejection && a.state == State::Rejected)
+                        || (wait_ms > 0
+                            && a.offered_at
+                                .is_some_and(|t| now.unix_millis() - t.unix_millis() < wait_ms))))
+        })
+}
+
+/// Whether an action is on screen (or running, for a chat): offered and not final, this session.
+pub(crate) fn on_screen(a: &PastAction, session: Uuid) -> bool {
+    a.session_id == session
+        && matches!(
+            a.state,
+            State::Offered | State::Accepted | State::Started | State::Engaged
+        )
+        && !Lifecycle::of(a.media_type).is_final(a.state)
+}
