@@ -9,14 +9,20 @@
 //! How the rules map onto the code:
 //! 1. order and duplicates: `registrations` is a list in registration order, one entry per call;
 //! 2. snapshot: when an event's dispatch starts, its matching registrations are copied into
-//!    `snapshot`; later changes to `registrations` do not touch it;
+//!    `snapshot` (in reverse, so that each delivery pops its handler off the end instead of
+//!    cloning it); later changes to `registrations` do not touch it;
 //! 3. once: a `once` registration is removed from `registrations` just before its delivery;
 //! 4. a copy per handler: every [`Delivery`] owns its own clone of the event;
 //! 5. isolation: the caller runs handlers; [`Bus::dispatch`] collects failures and goes on;
 //! 6. run to completion: `emit` only queues; the next event starts when the current snapshot is
 //!    exhausted;
 //! 7. replay: the bus keeps the last events it dispatched and queues matching ones for a new
-//!    `replay` registration, ahead of anything emitted after it.
+//!    `replay` registration, after the replays already queued and ahead of every queued emit.
+//!
+//! Every event lives in one place, `events`, from `emit` until it leaves the replay history:
+//! dispatched events kept for replay, then the one being dispatched, then the queued ones. The
+//! queue of emits is just the tail of `events`, and replays refer to events by sequence number,
+//! so an event is moved once (into `events`) and copied once per handler, and nothing else.
 
 use std::collections::VecDeque;
 
@@ -36,13 +42,6 @@ struct Registration<H> {
     topic: Topic,
     handler: H,
     once: bool,
-}
-
-/// Work waiting its turn: an event for every matching subscriber, or a past event for one.
-#[derive(Debug)]
-enum Pending {
-    Emit(ActionEvent),
-    Replay(RegistrationId, ActionEvent),
 }
 
 /// One handler call to make: the handler, the topic it was registered on, its own event copy.
@@ -70,11 +69,18 @@ pub struct HandlerFailure<E> {
 pub struct Bus<H> {
     registrations: Vec<Registration<H>>,
     next_id: u64,
-    pending: VecDeque<Pending>,
-    current: Option<ActionEvent>,
+    /// Dispatched events kept for replay (at most `history_limit`), the event being dispatched
+    /// and the queued ones, in emit order; `events[0]` has sequence number `first_seq`.
+    events: VecDeque<ActionEvent>,
+    first_seq: u64,
+    /// The sequence number of the next event to dispatch: the queued events are those from here.
+    next_dispatch: u64,
+    /// Replays waiting (registration, sequence number); they all go before the next queued event.
+    replays: VecDeque<(RegistrationId, u64)>,
+    /// The sequence number of the event being delivered.
+    current: Option<u64>,
+    /// The registrations still to get the current event, the next one last.
     snapshot: Vec<Registration<H>>,
-    cursor: usize,
-    history: VecDeque<ActionEvent>,
     history_limit: usize,
 }
 
@@ -109,22 +115,18 @@ impl<H: Clone + PartialEq> Bus<H> {
         once: bool,
     ) -> RegistrationId {
         let id = self.register(topic, handler, once);
-        let past = self
-            .history
-            .iter()
-            .filter(|e| topic.matches(e.action_media_type, e.action_state))
-            .map(|e| Pending::Replay(id, e.clone()));
-        // Ahead of every queued emit (those are not in the history yet, so this registration
-        // gets them as they are dispatched), behind the event being dispatched and behind the
-        // replays of earlier registrations (rule 1). `pending` is always replays, then emits.
-        let start = self
-            .pending
-            .iter()
-            .take_while(|p| matches!(p, Pending::Replay(..)))
-            .count();
-        let replays: Vec<Pending> = past.collect();
-        for (offset, item) in replays.into_iter().enumerate() {
-            self.pending.insert(start + offset, item);
+        // The dispatched events still kept: the last `history_limit` (with the one being
+        // dispatched, which this registration did not get either). The queued ones it gets as
+        // they are dispatched, after every queued replay.
+        let kept_from = self
+            .next_dispatch
+            .saturating_sub(self.history_limit as u64)
+            .max(self.first_seq);
+        for seq in kept_from..self.next_dispatch {
+            let e = &self.events[(seq - self.first_seq) as usize];
+            if topic.matches(e.action_media_type, e.action_state) {
+                self.replays.push_back((id, seq));
+            }
         }
         id
     }
@@ -148,12 +150,12 @@ impl<H: Clone + PartialEq> Bus<H> {
     /// Queues an event for every matching subscriber. Nothing runs until the caller drains the
     /// bus with [`Bus::next_delivery`] or [`Bus::dispatch`].
     pub fn emit(&mut self, event: ActionEvent) {
-        self.pending.push_back(Pending::Emit(event));
+        self.events.push_back(event);
     }
 
     /// Whether deliveries are waiting.
     pub fn has_pending(&self) -> bool {
-        self.cursor < self.snapshot.len() || !self.pending.is_empty()
+        !self.snapshot.is_empty() || !self.replays.is_empty() || self.next_dispatch < self.end_seq()
     }
 
     /// How many registrations there are.
@@ -169,27 +171,26 @@ impl<H: Clone + PartialEq> Bus<H> {
     /// Forgets every registration, pending event and past event (`ac('destroy')`).
     pub fn clear(&mut self) {
         self.registrations.clear();
-        self.pending.clear();
+        self.first_seq = self.end_seq();
+        self.next_dispatch = self.first_seq;
+        self.events.clear();
+        self.replays.clear();
         self.snapshot.clear();
-        self.cursor = 0;
         self.current = None;
-        self.history.clear();
     }
 
     /// The next handler call to make, or `None` once everything queued has been delivered.
     pub fn next_delivery(&mut self) -> Option<Delivery<H>> {
         loop {
-            if let Some(target) = self.snapshot.get(self.cursor) {
-                self.cursor += 1;
-                let (handler, topic, once, id) =
-                    (target.handler.clone(), target.topic, target.once, target.id);
-                if once {
-                    self.remove(id);
+            if let Some(target) = self.snapshot.pop() {
+                if target.once {
+                    self.remove(target.id);
                 }
-                let event = self.current.clone()?;
+                let index = self.current?.checked_sub(self.first_seq)?;
+                let event = self.events.get(index as usize)?.clone();
                 return Some(Delivery {
-                    handler,
-                    topic,
+                    handler: target.handler,
+                    topic: target.topic,
                     event,
                 });
             }
@@ -240,33 +241,43 @@ impl<H: Clone + PartialEq> Bus<H> {
         before - self.registrations.len()
     }
 
-    /// Takes the next pending item and fills the snapshot for it. `None` when nothing is queued.
+    /// One past the sequence number of the newest event.
+    fn end_seq(&self) -> u64 {
+        self.first_seq + self.events.len() as u64
+    }
+
+    /// Takes the next replay, or else the next queued event, and fills the snapshot for it.
+    /// `None` when nothing is queued.
     fn start_next(&mut self) -> Option<()> {
         self.snapshot.clear();
-        self.cursor = 0;
-        match self.pending.pop_front()? {
-            Pending::Emit(event) => {
-                let (media, state) = (event.action_media_type, event.action_state);
-                self.snapshot.extend(
-                    self.registrations
-                        .iter()
-                        .filter(|r| r.topic.matches(media, state))
-                        .cloned(),
-                );
-                if self.history_limit > 0 {
-                    if self.history.len() == self.history_limit {
-                        self.history.pop_front();
-                    }
-                    self.history.push_back(event.clone());
-                }
-                self.current = Some(event);
-            }
-            Pending::Replay(id, event) => {
-                self.snapshot
-                    .extend(self.registrations.iter().find(|r| r.id == id).cloned());
-                self.current = Some(event);
-            }
+        if let Some((id, seq)) = self.replays.pop_front() {
+            self.snapshot
+                .extend(self.registrations.iter().find(|r| r.id == id).cloned());
+            self.current = Some(seq);
+            return Some(());
         }
+        if self.next_dispatch == self.end_seq() {
+            self.current = None;
+            return None;
+        }
+        let seq = self.next_dispatch;
+        self.next_dispatch += 1;
+        // Forget what falls out of the history; no replay refers to it (replays run first).
+        let keep_from = seq.min(self.next_dispatch.saturating_sub(self.history_limit as u64));
+        while self.first_seq < keep_from {
+            self.events.pop_front();
+            self.first_seq += 1;
+        }
+        let event = &self.events[(seq - self.first_seq) as usize];
+        let (media, state) = (event.action_media_type, event.action_state);
+        self.snapshot.extend(
+            self.registrations
+                .iter()
+                .rev()
+                .filter(|r| r.topic.matches(media, state))
+                .cloned(),
+        );
+        self.current = Some(seq);
         Some(())
     }
 }
@@ -277,11 +288,12 @@ impl<H> Bus<H> {
         Bus {
             registrations: Vec::new(),
             next_id: 0,
-            pending: VecDeque::new(),
+            events: VecDeque::new(),
+            first_seq: 0,
+            next_dispatch: 0,
+            replays: VecDeque::new(),
             current: None,
             snapshot: Vec::new(),
-            cursor: 0,
-            history: VecDeque::new(),
             history_limit: limit,
         }
     }
