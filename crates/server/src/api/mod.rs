@@ -6,6 +6,7 @@ pub mod ingest;
 pub mod limits;
 pub mod ops;
 pub mod problem;
+pub mod sdk;
 pub mod sinks;
 pub mod stream;
 
@@ -41,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/events", get(stream::page))
         .route("/api/v1/events/stream", get(stream::live))
         .merge(sinks::routes())
+        .route("/sdk/v1/{file}", get(sdk::file))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -1,0 +1,101 @@
+// TypeScript declarations of the Beckon browser SDK: the `ac(...)` command function and the web
+// action event object (spec/web-actions.md sections 4 and 5). Served at /sdk/v1/beckon.d.ts.
+// Use: `declare const ac: Beckon.Ac;` (or the name set in window._genesysJourneySdk).
+
+declare namespace Beckon {
+  type MediaType = 'webchat' | 'contentoffer';
+
+  type State =
+    | 'qualified' | 'offered' | 'accepted' | 'rejected' | 'ignored' | 'timedout' | 'errored'
+    | 'started' | 'engaged' | 'abandoned' | 'completed' | 'frequencyCapReached'
+    | 'qualifiedOutsideSchedule' | 'offeredOutsideSchedule';
+
+  /** `<mediaType>:<state>` or `<mediaType>:all`. */
+  type Topic = `${MediaType}:${State | 'all'}`;
+
+  /** One state change of one action (spec 4.3). Every handler gets its own copy. */
+  interface ActionEvent {
+    actionId: string;
+    actionState: State;
+    actionMediaType: MediaType;
+    actionMapId: string;
+    actionMapVersion: number;
+    customerId: string;
+    customerIdType: 'cookie';
+    sessionId: string;
+    /** Only when actionState is 'errored'. */
+    errorCode?: number;
+    /** Only when actionState is 'errored'. */
+    errorMessage?: string;
+    /** Unique per event: the key for deduplication downstream. */
+    eventId: string;
+    /** RFC 3339 UTC with milliseconds. */
+    timestamp: string;
+  }
+
+  type Handler = (event: ActionEvent) => void | Promise<unknown>;
+
+  interface InitOptions {
+    /** Beckon base URL; default: the origin the script came from. */
+    server?: string;
+    /** Accepted for Genesys compatibility and ignored. */
+    region?: string;
+    cookieDomain?: string;
+    /** Default 365. */
+    cookieLifetimeDays?: number;
+    /** Default 30. */
+    sessionTimeoutMinutes?: number;
+    forwardTo?: Array<'dataLayer' | 'adobeDataLayer'>;
+  }
+
+  type AttributeValue =
+    | number | string | boolean
+    | { dataType: 'integer' | 'number' | 'string' | 'boolean'; value: number | string | boolean };
+
+  type CustomAttributes = Record<string, AttributeValue>;
+
+  interface PageviewOptions {
+    location?: string;
+    title?: string;
+    customAttributes?: CustomAttributes;
+  }
+
+  interface FormsTrackOptions {
+    /** Prefix of the event names `<formName>_submitted` and `<formName>_abandoned`; default 'form'. */
+    formName?: string;
+    captureFormDataOnSubmit?: boolean;
+    captureFormDataOnAbandon?: boolean;
+  }
+
+  interface SelectorEvent { selector: string; eventName: string; customAttributes?: CustomAttributes }
+
+  interface SessionData { id: string; shortId: number; customerCookieId: string }
+
+  interface Ac {
+    (command: 'init', deploymentId: string, options?: InitOptions): void;
+    (command: 'pageview', options?: PageviewOptions): void;
+    /** eventName: letters, digits and _ only. */
+    (command: 'record', eventName: string, customAttributes?: CustomAttributes): void;
+    (command: 'forms:track', selector: string, options?: FormsTrackOptions): void;
+    (command: 'load', module: 'autotrackClick', options: { clickEvents: SelectorEvent[] }, loaded?: () => void): void;
+    (command: 'load', module: 'autotrackIdle', options: { idleEvents: Array<{ idleAfter: number; eventName: string; customAttributes?: CustomAttributes }> }, loaded?: () => void): void;
+    (command: 'load', module: 'autotrackInViewport', options: { inViewportEvents: SelectorEvent[] }, loaded?: () => void): void;
+    (command: 'load', module: 'autotrackScrollDepth', options: { scrollDepthEvents: Array<{ percentage: number; eventName: string; customAttributes?: CustomAttributes }> }, loaded?: () => void): void;
+    (command: 'load', module: 'autotrackUrlChange', options?: { onUrlChange?: (url: string) => void }, loaded?: () => void): void;
+    (command: 'on' | 'once', topic: Topic, handler: Handler, options?: { replay?: boolean }): void;
+    (command: 'off', topic: Topic, handler?: Handler): void;
+    (command: 'api.session.getData', callback: (err: Error | null, data?: SessionData) => void): void;
+    (command: 'api.session.getId', callback: (err: Error | null, data?: { id: string }) => void): void;
+    (command: 'destroy'): void;
+    /** Removed by Genesys in 2023: warns once and does nothing. */
+    (command: 'identify', ...args: unknown[]): void;
+    /** The snippet's queue and load time (ms since the epoch). */
+    q?: IArguments[];
+    l?: number;
+  }
+}
+
+interface Window {
+  _genesysJourneySdk?: string;
+  ac?: Beckon.Ac;
+}

@@ -1,0 +1,395 @@
+//! `ac('load', module, options?, loadedCallback?)`: the Genesys auto-track modules, each turning
+//! something the visitor does into web events without page code.
+//!
+//! | module | options | event when |
+//! |---|---|---|
+//! | `autotrackClick` | `clickEvents: [{ selector, eventName, customAttributes? }]` | an element matching `selector` (or inside one) is clicked |
+//! | `autotrackIdle` | `idleEvents: [{ idleAfter, eventName, customAttributes? }]` | nothing happened for `idleAfter` seconds (once per idle stretch) |
+//! | `autotrackInViewport` | `inViewportEvents: [{ selector, eventName, customAttributes? }]` | a matching element (present when loaded) first becomes visible |
+//! | `autotrackScrollDepth` | `scrollDepthEvents: [{ percentage, eventName, customAttributes? }]` | the page is first scrolled that far |
+//! | `autotrackUrlChange` | `{ onUrlChange?: (url) => void }` | the URL changes without a page load (history API, back/forward, hash); calls `onUrlChange`, or records a pageview when there is none |
+
+use js_sys::{Array, Function, Reflect};
+use serde_json::{Map, Value};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::{Element, EventTarget, IntersectionObserver, IntersectionObserverEntry};
+
+use crate::browser::{Listener, Timer, document, now, window};
+use crate::commands::{Args, Misuse, attributes, check_event_name, object, require_init};
+use crate::runtime::{Runtime, current_url, with_runtime};
+
+const EXPECTED: &str = "ac('load', 'autotrackClick' | 'autotrackIdle' | 'autotrackInViewport' | \
+     'autotrackScrollDepth' | 'autotrackUrlChange', options?, loadedCallback?: () => void); \
+     options: { clickEvents: [{ selector, eventName, customAttributes? }] } | { idleEvents: \
+     [{ idleAfter: seconds, eventName, customAttributes? }] } | { inViewportEvents: [{ selector, \
+     eventName, customAttributes? }] } | { scrollDepthEvents: [{ percentage: 0-100, eventName, \
+     customAttributes? }] } | { onUrlChange?: (url) => void }";
+
+/// One configured auto-track event.
+struct Rule {
+    event_name: String,
+    attributes: Map<String, Value>,
+    selector: String,
+    threshold: f64,
+    fired: bool,
+}
+
+#[derive(Default)]
+pub struct Autotrack {
+    idle: Vec<Rule>,
+    idle_timers: Vec<Timer>,
+    last_activity: f64,
+    scroll: Vec<Rule>,
+    click: Vec<Rule>,
+    listeners: Vec<Listener>,
+    observers: Vec<Observer>,
+    history: Option<HistoryPatch>,
+}
+
+pub fn load(list: &Array) -> Result<(), Misuse> {
+    let args = Args {
+        list,
+        expected: EXPECTED,
+    };
+    args.at_most(3)?;
+    let module = args.string(1, "the module name")?;
+    let callback = args.optional_function(3, "loadedCallback")?;
+    let options = list.get(2);
+    let misuse = |problem: String| Misuse {
+        problem,
+        expected: EXPECTED,
+    };
+    let (key, needs_selector) = match module.as_str() {
+        "autotrackClick" => ("clickEvents", true),
+        "autotrackIdle" => ("idleEvents", false),
+        "autotrackInViewport" => ("inViewportEvents", true),
+        "autotrackScrollDepth" => ("scrollDepthEvents", false),
+        "autotrackUrlChange" => {
+            let on_change = if options.is_undefined() || options.is_null() {
+                None
+            } else {
+                object(&options, "the options", &["onUrlChange"], EXPECTED)?;
+                let f = Reflect::get(&options, &"onUrlChange".into()).unwrap_or_default();
+                match f.dyn_into::<Function>() {
+                    Ok(f) => Some(f),
+                    Err(v) if v.is_undefined() => None,
+                    Err(v) => {
+                        return Err(misuse(format!(
+                            "onUrlChange must be a function, got {}",
+                            crate::commands::describe(&v)
+                        )));
+                    }
+                }
+            };
+            require_init(EXPECTED)?;
+            with_runtime(|rt| rt.autotrack.history = Some(HistoryPatch::install(on_change)));
+            return loaded(callback);
+        }
+        other => return Err(misuse(format!("there is no module '{other}'"))),
+    };
+    let options = object(&options, "the options", &[key], EXPECTED)?;
+    let Some(Value::Array(items)) = options.get(key) else {
+        return Err(misuse(format!("{module} needs {key}: a list of events")));
+    };
+    let mut rules = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let field = |k: &str| item.get(k);
+        let event_name = field("eventName")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        check_event_name(event_name, EXPECTED)
+            .map_err(|m| misuse(format!("{key}[{i}].eventName: {}", m.problem)))?;
+        let attributes = match field("customAttributes") {
+            Some(v) => attributes(v, EXPECTED)?,
+            None => Map::new(),
+        };
+        let selector = field("selector")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if needs_selector && (selector.is_empty() || document().query_selector(selector).is_err()) {
+            return Err(misuse(format!(
+                "{key}[{i}].selector '{selector}' is not a CSS selector"
+            )));
+        }
+        let threshold = match module.as_str() {
+            "autotrackIdle" => field("idleAfter")
+                .and_then(Value::as_f64)
+                .filter(|s| *s > 0.0),
+            "autotrackScrollDepth" => field("percentage")
+                .and_then(Value::as_f64)
+                .filter(|p| (0.0..=100.0).contains(p)),
+            _ => Some(0.0),
+        };
+        let Some(threshold) = threshold else {
+            return Err(misuse(format!(
+                "{key}[{i}] needs {}",
+                if module == "autotrackIdle" {
+                    "idleAfter: a positive number of seconds"
+                } else {
+                    "percentage: a number from 0 to 100"
+                }
+            )));
+        };
+        rules.push(Rule {
+            event_name: event_name.to_owned(),
+            attributes,
+            selector: selector.to_owned(),
+            threshold,
+            fired: false,
+        });
+    }
+    require_init(EXPECTED)?;
+    with_runtime(|rt| match module.as_str() {
+        "autotrackClick" => rt.autotrack.add_click(rules),
+        "autotrackIdle" => {
+            rt.autotrack.add_idle(rules);
+        }
+        "autotrackScrollDepth" => rt.autotrack.add_scroll(rules),
+        _ => rt.autotrack.add_in_viewport(rules),
+    });
+    loaded(callback)
+}
+
+fn loaded(callback: Option<Function>) -> Result<(), Misuse> {
+    if let Some(f) = callback
+        && let Err(error) = f.call0(&JsValue::NULL)
+    {
+        web_sys::console::error_2(&"Beckon: the ac('load') callback failed:".into(), &error);
+        crate::browser::rethrow_later(&error);
+    }
+    Ok(())
+}
+
+impl Autotrack {
+    fn add_click(&mut self, rules: Vec<Rule>) {
+        if self.click.is_empty() {
+            self.listeners
+                .push(Listener::new(&document(), "click", true, |event| {
+                    let Some(target) = event.target().and_then(|t| t.dyn_into::<Element>().ok())
+                    else {
+                        return;
+                    };
+                    with_runtime(|rt| {
+                        let hits: Vec<(String, Map<String, Value>)> = rt
+                            .autotrack
+                            .click
+                            .iter()
+                            .filter(|r| target.closest(&r.selector).ok().flatten().is_some())
+                            .map(|r| (r.event_name.clone(), r.attributes.clone()))
+                            .collect();
+                        for (name, attributes) in hits {
+                            rt.track(&name, attributes, None, None);
+                        }
+                    });
+                }));
+        }
+        self.click.extend(rules);
+    }
+
+    fn add_idle(&mut self, rules: Vec<Rule>) {
+        if self.idle.is_empty() {
+            let win: EventTarget = window().into();
+            for kind in ["mousemove", "keydown", "scroll", "click", "touchstart"] {
+                self.listeners.push(Listener::new(&win, kind, true, |_| {
+                    with_runtime(|rt| rt.autotrack.active());
+                }));
+            }
+        }
+        self.idle.extend(rules);
+        self.arm_idle();
+    }
+
+    /// Activity: the idle clocks start again (at most once a second, mousemove is frequent).
+    fn active(&mut self) {
+        if now() - self.last_activity > 1000.0 {
+            self.arm_idle();
+        }
+    }
+
+    fn arm_idle(&mut self) {
+        self.last_activity = now();
+        self.idle_timers = (0..self.idle.len())
+            .map(|i| {
+                let seconds = self.idle[i].threshold;
+                Timer::after(seconds * 1000.0, move || {
+                    with_runtime(|rt| {
+                        let rule = &rt.autotrack.idle[i];
+                        let (name, attributes) = (rule.event_name.clone(), rule.attributes.clone());
+                        rt.track(&name, attributes, None, None);
+                    });
+                })
+            })
+            .collect();
+    }
+
+    fn add_scroll(&mut self, rules: Vec<Rule>) {
+        if self.scroll.is_empty() {
+            self.listeners
+                .push(Listener::new(&window(), "scroll", false, |_| {
+                    with_runtime(Runtime::scrolled);
+                }));
+        }
+        self.scroll.extend(rules);
+    }
+
+    fn add_in_viewport(&mut self, rules: Vec<Rule>) {
+        for rule in rules {
+            if let Some(observer) = Observer::watch(rule) {
+                self.observers.push(observer);
+            }
+        }
+    }
+}
+
+impl Runtime {
+    fn scrolled(&mut self) {
+        let doc = document();
+        let Some(root) = doc.document_element() else {
+            return;
+        };
+        let win = window();
+        let seen = win.scroll_y().unwrap_or(0.0)
+            + win
+                .inner_height()
+                .ok()
+                .and_then(|h| h.as_f64())
+                .unwrap_or(0.0);
+        let height = f64::from(root.scroll_height().max(1));
+        let percent = seen / height * 100.0;
+        let mut due = Vec::new();
+        for rule in self.autotrack.scroll.iter_mut() {
+            if !rule.fired && percent + 0.5 >= rule.threshold {
+                rule.fired = true;
+                due.push((rule.event_name.clone(), rule.attributes.clone()));
+            }
+        }
+        for (name, attributes) in due {
+            self.track(&name, attributes, None, None);
+        }
+    }
+}
+
+/// An `IntersectionObserver` for one rule's elements, disconnected when dropped.
+struct Observer {
+    observer: IntersectionObserver,
+    _callback: Closure<dyn FnMut(Array, IntersectionObserver)>,
+}
+
+impl Observer {
+    fn watch(rule: Rule) -> Option<Observer> {
+        let elements = document().query_selector_all(&rule.selector).ok()?;
+        let (name, attributes) = (rule.event_name, rule.attributes);
+        let callback = Closure::<dyn FnMut(Array, IntersectionObserver)>::new(
+            move |entries: Array, observer: IntersectionObserver| {
+                crate::boundary(|| {
+                    for entry in entries.iter() {
+                        let entry: IntersectionObserverEntry = entry.unchecked_into();
+                        if entry.is_intersecting() {
+                            observer.unobserve(&entry.target());
+                            let attributes = attributes.clone();
+                            with_runtime(|rt| rt.track(&name, attributes, None, None));
+                        }
+                    }
+                })
+            },
+        );
+        let observer = IntersectionObserver::new(callback.as_ref().unchecked_ref()).ok()?;
+        for i in 0..elements.length() {
+            if let Some(element) = elements.item(i).and_then(|n| n.dyn_into::<Element>().ok()) {
+                observer.observe(&element);
+            }
+        }
+        Some(Observer {
+            observer,
+            _callback: callback,
+        })
+    }
+}
+
+impl Drop for Observer {
+    fn drop(&mut self) {
+        self.observer.disconnect();
+    }
+}
+
+/// `history.pushState(state, title, url)` and `replaceState`, as Rust sees them.
+type HistoryMethod = dyn FnMut(JsValue, JsValue, JsValue) -> Result<JsValue, JsValue>;
+
+/// `history.pushState` / `replaceState` wrapped to notice SPA route changes; the originals are
+/// put back when dropped.
+struct HistoryPatch {
+    originals: Vec<(&'static str, JsValue)>,
+    _wrappers: Vec<Closure<HistoryMethod>>,
+    _listeners: Vec<Listener>,
+}
+
+impl HistoryPatch {
+    fn install(on_change: Option<Function>) -> HistoryPatch {
+        let history = window().history().map(JsValue::from).unwrap_or_default();
+        let mut originals = Vec::new();
+        let mut wrappers = Vec::new();
+        for method in ["pushState", "replaceState"] {
+            let Ok(original) = Reflect::get(&history, &method.into()) else {
+                continue;
+            };
+            let Some(function) = original.dyn_ref::<Function>().cloned() else {
+                continue;
+            };
+            let (target, on_change) = (history.clone(), on_change.clone());
+            let wrapper = Closure::<HistoryMethod>::new(
+                move |state: JsValue, title: JsValue, url: JsValue| {
+                    let before = current_url();
+                    let result = function.call3(&target, &state, &title, &url);
+                    if current_url() != before {
+                        let on_change = on_change.clone();
+                        crate::boundary(|| url_changed(on_change));
+                    }
+                    result
+                },
+            );
+            let _ = Reflect::set(&history, &method.into(), wrapper.as_ref());
+            originals.push((method, original));
+            wrappers.push(wrapper);
+        }
+        let win: EventTarget = window().into();
+        let listeners = ["popstate", "hashchange"]
+            .into_iter()
+            .map(|kind| {
+                let on_change = on_change.clone();
+                Listener::new(&win, kind, false, move |_| url_changed(on_change.clone()))
+            })
+            .collect();
+        HistoryPatch {
+            originals,
+            _wrappers: wrappers,
+            _listeners: listeners,
+        }
+    }
+}
+
+impl Drop for HistoryPatch {
+    fn drop(&mut self) {
+        if let Some(history) = window().history().ok().map(JsValue::from) {
+            for (method, original) in &self.originals {
+                let _ = Reflect::set(&history, &(*method).into(), original);
+            }
+        }
+    }
+}
+
+/// The URL changed in place: what is on screen is ignored, then the page's `onUrlChange` runs,
+/// or a pageview is recorded.
+fn url_changed(on_change: Option<Function>) {
+    let url = current_url();
+    with_runtime(|rt| rt.route_changed(url.clone()));
+    match on_change {
+        Some(f) => {
+            if let Err(error) = f.call1(&JsValue::NULL, &url.into()) {
+                web_sys::console::error_2(&"Beckon: onUrlChange failed:".into(), &error);
+                crate::browser::rethrow_later(&error);
+            }
+        }
+        None => crate::commands::run(Array::of1(&"pageview".into())),
+    }
+}

@@ -1,0 +1,178 @@
+//! `ac('forms:track', selector, { formName?, captureFormDataOnSubmit?, captureFormDataOnAbandon? })`:
+//! web events when a matching form is submitted (`<formName>_submitted`) or abandoned
+//! (`<formName>_abandoned`: the visitor typed in it and left the page without submitting).
+//! `formName` defaults to `form`. With capture on, the form's fields go along as string
+//! attributes, except passwords and hidden fields, which never leave the page.
+
+use js_sys::{Array, Reflect};
+use serde_json::{Map, Value};
+use wasm_bindgen::JsCast;
+use web_sys::Element;
+
+use crate::browser::{Listener, document};
+use crate::commands::{Args, Misuse, check_event_name, require_init};
+use crate::runtime::{Runtime, with_runtime};
+
+const EXPECTED: &str = "ac('forms:track', selector: string (CSS), { formName?: string of letters, \
+     digits and _, captureFormDataOnSubmit?: boolean, captureFormDataOnAbandon?: boolean })";
+
+struct Rule {
+    selector: String,
+    name: String,
+    capture_submit: bool,
+    capture_abandon: bool,
+}
+
+#[derive(Default)]
+pub struct Forms {
+    rules: Vec<Rule>,
+    /// Forms typed in and not submitted, with the rule that tracks them.
+    touched: Vec<(Element, usize)>,
+    listeners: Vec<Listener>,
+}
+
+pub fn track(list: &Array) -> Result<(), Misuse> {
+    let args = Args {
+        list,
+        expected: EXPECTED,
+    };
+    args.at_most(2)?;
+    let selector = args.string(1, "the selector")?;
+    if document().query_selector(&selector).is_err() {
+        return Err(Misuse {
+            problem: format!("'{selector}' is not a valid CSS selector"),
+            expected: EXPECTED,
+        });
+    }
+    let options = args.options(
+        2,
+        &[
+            "formName",
+            "captureFormDataOnSubmit",
+            "captureFormDataOnAbandon",
+        ],
+    )?;
+    let name = match options.get("formName") {
+        None => "form".to_owned(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => {
+            return Err(Misuse {
+                problem: format!("formName must be a string, got {other}"),
+                expected: EXPECTED,
+            });
+        }
+    };
+    check_event_name(&format!("{name}_submitted"), EXPECTED)?;
+    let flag = |key: &str| -> Result<bool, Misuse> {
+        match options.get(key) {
+            None => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(other) => Err(Misuse {
+                problem: format!("{key} must be true or false, got {other}"),
+                expected: EXPECTED,
+            }),
+        }
+    };
+    let rule = Rule {
+        selector,
+        name,
+        capture_submit: flag("captureFormDataOnSubmit")?,
+        capture_abandon: flag("captureFormDataOnAbandon")?,
+    };
+    require_init(EXPECTED)?;
+    with_runtime(|rt| rt.forms.add(rule));
+    Ok(())
+}
+
+impl Forms {
+    fn add(&mut self, rule: Rule) {
+        if self.listeners.is_empty() {
+            let doc = document();
+            self.listeners = vec![
+                Listener::new(&doc, "submit", true, |event| {
+                    if let Some(form) = target(&event) {
+                        with_runtime(|rt| rt.form_submitted(&form));
+                    }
+                }),
+                Listener::new(&doc, "input", true, |event| {
+                    let form = target(&event).and_then(|t| t.closest("form").ok().flatten());
+                    if let Some(form) = form {
+                        with_runtime(|rt| rt.forms.touch(form));
+                    }
+                }),
+            ];
+        }
+        self.rules.push(rule);
+    }
+
+    fn rule_for(&self, form: &Element) -> Option<usize> {
+        self.rules
+            .iter()
+            .position(|r| form.matches(&r.selector).unwrap_or(false))
+    }
+
+    fn touch(&mut self, form: Element) {
+        if let Some(rule) = self.rule_for(&form)
+            && !self.touched.iter().any(|(f, _)| *f == form)
+        {
+            self.touched.push((form, rule));
+        }
+    }
+}
+
+fn target(event: &web_sys::Event) -> Option<Element> {
+    event.target()?.dyn_into::<Element>().ok()
+}
+
+impl Runtime {
+    fn form_submitted(&mut self, form: &Element) {
+        let Some(index) = self.forms.rule_for(form) else {
+            return;
+        };
+        self.forms.touched.retain(|(f, _)| f != form);
+        let rule = &self.forms.rules[index];
+        let (name, capture) = (format!("{}_submitted", rule.name), rule.capture_submit);
+        self.track(&name, fields(form, capture), None, None);
+    }
+
+    /// Leaving the page: every form typed in and not submitted is abandoned.
+    pub fn forms_abandoned(&mut self) {
+        for (form, index) in std::mem::take(&mut self.forms.touched) {
+            let rule = &self.forms.rules[index];
+            let (name, capture) = (format!("{}_abandoned", rule.name), rule.capture_abandon);
+            self.track(&name, fields(&form, capture), None, None);
+        }
+    }
+}
+
+/// The form's named fields as string attributes (not passwords, not hidden fields).
+fn fields(form: &Element, capture: bool) -> Map<String, Value> {
+    let mut map = Map::new();
+    if !capture {
+        return map;
+    }
+    let Ok(controls) = form.query_selector_all("input[name], select[name], textarea[name]") else {
+        return map;
+    };
+    for i in 0..controls.length() {
+        let Some(control) = controls.item(i).and_then(|n| n.dyn_into::<Element>().ok()) else {
+            continue;
+        };
+        let kind = control.get_attribute("type").unwrap_or_default();
+        if kind.eq_ignore_ascii_case("password") || kind.eq_ignore_ascii_case("hidden") {
+            continue;
+        }
+        if (kind == "checkbox" || kind == "radio")
+            && !Reflect::get(&control, &"checked".into()).is_ok_and(|c| c.is_truthy())
+        {
+            continue;
+        }
+        let name = control.get_attribute("name").unwrap_or_default();
+        let value = Reflect::get(&control, &"value".into())
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_default();
+        map.insert(name, Value::String(value));
+    }
+    map
+}

@@ -1,0 +1,141 @@
+//! Who the visitor is: the customer (a first-party cookie holding a UUIDv4, spec section 1) and
+//! the session (a UUIDv4 and a small `shortId`, new after a stretch without activity).
+//!
+//! Both live in cookies so that every tab of the site shares them: `beckon_customer` lasts
+//! `cookieLifetimeDays` and is renewed on every page; `beckon_session` holds
+//! `<id>.<shortId>.<last activity in ms>` and expires after `sessionTimeoutMinutes`, and the time
+//! of last activity is checked too, for a tab left open past the timeout. Cookies are
+//! `SameSite=Lax`, `Secure` on https, and scoped to `cookieDomain` when it is set.
+
+use uuid::Uuid;
+use wasm_bindgen::JsCast;
+use web_sys::HtmlDocument;
+
+use crate::browser::{document, new_uuid, now, random_u64, window};
+
+const CUSTOMER_COOKIE: &str = "beckon_customer";
+const SESSION_COOKIE: &str = "beckon_session";
+
+#[derive(Debug, Clone)]
+pub struct CookieSettings {
+    pub domain: Option<String>,
+    pub lifetime_days: f64,
+    pub session_timeout_minutes: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Session {
+    pub id: Uuid,
+    pub short_id: u32,
+    last_activity: u64,
+}
+
+pub struct Identity {
+    settings: CookieSettings,
+    pub customer_id: Uuid,
+    session: Session,
+}
+
+impl Identity {
+    /// Reads the cookies (creating what is missing or expired) and renews them.
+    pub fn load(settings: CookieSettings) -> Identity {
+        let customer_id = read_cookie(CUSTOMER_COOKIE)
+            .and_then(|v| Uuid::parse_str(&v).ok())
+            .filter(|id| id.get_version_num() == 4)
+            .unwrap_or_else(new_uuid);
+        let mut identity = Identity {
+            session: Session {
+                id: Uuid::nil(),
+                short_id: 0,
+                last_activity: 0,
+            },
+            customer_id,
+            settings,
+        };
+        identity.write(
+            CUSTOMER_COOKIE,
+            &customer_id.to_string(),
+            identity.settings.lifetime_days * 86_400.0,
+        );
+        identity.touch();
+        identity
+    }
+
+    /// The current session, without counting as activity.
+    pub fn session(&mut self) -> Session {
+        let timeout = self.timeout_millis();
+        match read_session() {
+            Some(s) if (now() as u64).saturating_sub(s.last_activity) <= timeout => {
+                self.session = s;
+            }
+            _ => {
+                self.touch();
+            }
+        }
+        self.session
+    }
+
+    /// Something happened on the page: the session goes on, or a new one starts if the last
+    /// activity is longer ago than the timeout.
+    pub fn touch(&mut self) -> Session {
+        let at = now() as u64;
+        let timeout = self.timeout_millis();
+        let session = match read_session() {
+            Some(s) if at.saturating_sub(s.last_activity) <= timeout => s,
+            _ => Session {
+                id: new_uuid(),
+                short_id: (random_u64() % 99_999) as u32 + 1,
+                last_activity: at,
+            },
+        };
+        self.session = Session {
+            last_activity: at,
+            ..session
+        };
+        let value = format!("{}.{}.{}", session.id, session.short_id, at);
+        self.write(SESSION_COOKIE, &value, timeout as f64 / 1000.0);
+        self.session
+    }
+
+    fn timeout_millis(&self) -> u64 {
+        (self.settings.session_timeout_minutes * 60_000.0) as u64
+    }
+
+    fn write(&self, name: &str, value: &str, max_age_seconds: f64) {
+        let mut cookie = format!(
+            "{name}={value}; Path=/; Max-Age={}; SameSite=Lax",
+            max_age_seconds.ceil() as u64
+        );
+        if let Some(domain) = &self.settings.domain {
+            cookie.push_str("; Domain=");
+            cookie.push_str(domain);
+        }
+        if window().location().protocol().is_ok_and(|p| p == "https:") {
+            cookie.push_str("; Secure");
+        }
+        if let Ok(doc) = document().dyn_into::<HtmlDocument>() {
+            let _ = doc.set_cookie(&cookie);
+        }
+    }
+}
+
+fn read_cookie(name: &str) -> Option<String> {
+    let all = document().dyn_into::<HtmlDocument>().ok()?.cookie().ok()?;
+    all.split(';').find_map(|pair| {
+        let (k, v) = pair.trim().split_once('=')?;
+        (k == name).then(|| v.to_owned())
+    })
+}
+
+fn read_session() -> Option<Session> {
+    let value = read_cookie(SESSION_COOKIE)?;
+    let mut parts = value.split('.');
+    let id = Uuid::parse_str(parts.next()?).ok()?;
+    let short_id = parts.next()?.parse().ok()?;
+    let last_activity = parts.next()?.parse().ok()?;
+    Some(Session {
+        id,
+        short_id,
+        last_activity,
+    })
+}

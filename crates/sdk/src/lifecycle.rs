@@ -1,0 +1,286 @@
+//! The browser side of spec section 3: from the `qualified` action the server hands over to
+//! `offered`, and on to what the visitor does with it.
+//!
+//! Every state change goes through [`Runtime::transition`], which asks beckon-core's lifecycle
+//! table first (the SDK never emits an illegal transition), then emits the event to `ac('on')`
+//! handlers and the data layers and queues it for the server.
+//!
+//! Activation delays (spec 6.5) count on the page. A delayed action is also written to
+//! `localStorage` with its session: leaving the page cancels the timer, and the next page of the
+//! same session offers it at once.
+//!
+//! An offer that cannot be shown is reported `offered` then `errored`: the tables allow `errored`
+//! only after `offered`, and the attempt to show it is what failed.
+
+use std::collections::HashMap;
+
+use beckon_core::{ActionError, ActionEvent, Lifecycle as Table, MediaType, State, Timestamp};
+use serde::Deserialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::action::{Action, Activation, Head};
+use crate::browser::{Timer, log_error, new_uuid, now};
+use crate::presenters::{self, Presented};
+use crate::runtime::{Runtime, current_url, with_runtime};
+use crate::transport::{Route, storage};
+
+/// `errorCode`s of the `errored` events the SDK reports.
+pub mod codes {
+    /// The action's content does not have the agreed shape.
+    pub const INVALID_ACTION: i64 = 4001;
+    /// The page did not let the SDK draw it.
+    pub const NOT_SHOWN: i64 = 4002;
+    /// Its image did not load.
+    pub const IMAGE_FAILED: i64 = 4003;
+}
+
+const DELAYED_KEY: &str = "beckon_delayed";
+
+struct Tracked {
+    head: Head,
+    state: State,
+    shown: Option<Presented>,
+    timeout: Option<Timer>,
+}
+
+#[derive(Default)]
+pub struct Lifecycle {
+    actions: HashMap<Uuid, Tracked>,
+    delays: Vec<(Uuid, Timer)>,
+}
+
+impl Lifecycle {
+    pub fn cancel_delays(&mut self) {
+        self.delays.clear();
+    }
+}
+
+/// What the visitor (or time) did with an action on screen.
+#[derive(Debug, Clone, Copy)]
+pub enum Outcome {
+    Accepted,
+    Rejected,
+    TimedOut,
+}
+
+impl Runtime {
+    /// An action from the server. Its `qualified` state was emitted by the server.
+    pub fn receive(&mut self, raw: Value) {
+        let head = match Head::deserialize(&raw) {
+            Ok(head) => head,
+            Err(e) => {
+                log_error(&format!(
+                    "the server sent an action that cannot be read ({e})"
+                ));
+                return;
+            }
+        };
+        if self.lifecycle.actions.contains_key(&head.action_id) {
+            return;
+        }
+        self.lifecycle.actions.insert(
+            head.action_id,
+            Tracked {
+                head,
+                state: State::Qualified,
+                shown: None,
+                timeout: None,
+            },
+        );
+        match Action::deserialize(&raw) {
+            Ok(action) => match action.activation {
+                Activation::Delay { delay_in_seconds } if delay_in_seconds > 0.0 => {
+                    self.delay(head.action_id, raw, delay_in_seconds)
+                }
+                _ => self.present(head.action_id, action),
+            },
+            Err(e) => self.fail(head.action_id, codes::INVALID_ACTION, e.to_string()),
+        }
+    }
+
+    fn delay(&mut self, id: Uuid, raw: Value, seconds: f64) {
+        let session = self.identity.session().id;
+        let mut stored = stored_delays();
+        stored.push(serde_json::json!({ "sessionId": session, "action": raw }));
+        save_delays(&stored);
+        let timer = Timer::after(seconds * 1000.0, move || {
+            with_runtime(|rt| rt.delay_over(id));
+        });
+        self.lifecycle.delays.push((id, timer));
+    }
+
+    fn delay_over(&mut self, id: Uuid) {
+        self.lifecycle.delays.retain(|(d, _)| *d != id);
+        let mut stored = stored_delays();
+        let raw = take_delay(&mut stored, id);
+        save_delays(&stored);
+        if let Some(action) = raw.and_then(|raw| Action::deserialize(raw).ok()) {
+            self.present(id, action);
+        }
+    }
+
+    /// On a new page: delayed actions of this session that an earlier page did not get to show.
+    pub fn resume_delays(&mut self) {
+        let session = self.identity.session().id.to_string();
+        let stored = stored_delays();
+        save_delays(&[]);
+        for entry in stored {
+            if entry.get("sessionId").and_then(Value::as_str) == Some(&session)
+                && let Some(mut raw) = entry.get("action").cloned()
+            {
+                if let Some(activation) = raw.get_mut("activation") {
+                    *activation = serde_json::json!({ "type": "immediate" });
+                }
+                self.receive(raw);
+            }
+        }
+    }
+
+    fn present(&mut self, id: Uuid, action: Action) {
+        let Some(media) = self.lifecycle.actions.get(&id).map(|t| t.head.media_type) else {
+            return;
+        };
+        let shown = match media {
+            MediaType::Contentoffer => match &action.content_offer {
+                Some(offer) => presenters::content_offer::show(id, offer),
+                None => Err((
+                    codes::INVALID_ACTION,
+                    "a contentoffer action has no contentOffer".to_owned(),
+                )),
+            },
+            MediaType::Webchat => presenters::invitation::show(
+                id,
+                &action.chat_invitation.clone().unwrap_or_default(),
+            ),
+        };
+        match shown {
+            Ok(presented) => {
+                self.route = current_url();
+                self.transition(id, State::Offered, None);
+                if let Some(tracked) = self.lifecycle.actions.get_mut(&id) {
+                    tracked.shown = Some(presented);
+                    if media == MediaType::Webchat {
+                        let seconds = action.timeout_seconds.unwrap_or(30.0);
+                        tracked.timeout = Some(Timer::after(seconds * 1000.0, move || {
+                            with_runtime(|rt| rt.settle(id, Outcome::TimedOut));
+                        }));
+                    }
+                }
+            }
+            Err((code, message)) => self.fail(id, code, message),
+        }
+    }
+
+    /// Showing failed: `offered`, then `errored` with a code and a message.
+    pub fn fail(&mut self, id: Uuid, code: i64, message: String) {
+        log_error(&format!("action {id} could not be shown: {message}"));
+        if self.lifecycle.actions.get(&id).map(|t| t.state) == Some(State::Qualified) {
+            self.transition(id, State::Offered, None);
+        }
+        self.withdraw(id);
+        self.transition(
+            id,
+            State::Errored,
+            Some(ActionError {
+                code,
+                message: message.into(),
+            }),
+        );
+    }
+
+    /// The visitor answered (or the invitation timed out): the presentation goes away.
+    pub fn settle(&mut self, id: Uuid, outcome: Outcome) {
+        let state = match outcome {
+            Outcome::Accepted => State::Accepted,
+            Outcome::Rejected => State::Rejected,
+            Outcome::TimedOut => State::Timedout,
+        };
+        if self
+            .lifecycle
+            .actions
+            .get(&id)
+            .is_some_and(|t| t.shown.is_some())
+        {
+            self.withdraw(id);
+            self.transition(id, state, None);
+        }
+    }
+
+    /// Everything on screen is `ignored` (the visitor left the page or the route).
+    pub fn ignore_shown(&mut self) {
+        let shown: Vec<Uuid> = self
+            .lifecycle
+            .actions
+            .iter()
+            .filter(|(_, t)| t.shown.is_some())
+            .map(|(id, _)| *id)
+            .collect();
+        for id in shown {
+            self.withdraw(id);
+            self.transition(id, State::Ignored, None);
+        }
+    }
+
+    fn withdraw(&mut self, id: Uuid) {
+        if let Some(tracked) = self.lifecycle.actions.get_mut(&id) {
+            tracked.timeout = None;
+            if let Some(presented) = tracked.shown.take() {
+                presented.remove();
+            }
+        }
+    }
+
+    /// One state change: checked against the lifecycle table, emitted, sent to the server.
+    pub fn transition(&mut self, id: Uuid, state: State, error: Option<ActionError>) {
+        let Some(tracked) = self.lifecycle.actions.get_mut(&id) else {
+            return;
+        };
+        let head = tracked.head;
+        if let Err(refusal) = Table::of(head.media_type).check(Some(tracked.state), state) {
+            log_error(&format!("action {id}: {refusal}"));
+            return;
+        }
+        tracked.state = state;
+        let session = self.identity.touch();
+        let event = ActionEvent {
+            action_id: id,
+            action_state: state,
+            action_media_type: head.media_type,
+            action_map_id: head.action_map_id,
+            action_map_version: head.action_map_version,
+            customer_id: self.identity.customer_id,
+            session_id: session.id,
+            error,
+            event_id: new_uuid(),
+            timestamp: Timestamp::from_unix_millis(now() as i64),
+        };
+        self.transport.send(Route::ActionEvents, &event);
+        crate::events::emit(event);
+    }
+}
+
+fn stored_delays() -> Vec<Value> {
+    storage()
+        .and_then(|s| s.get_item(DELAYED_KEY).ok().flatten())
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default()
+}
+
+fn save_delays(entries: &[Value]) {
+    if let Some(storage) = storage() {
+        let _ = if entries.is_empty() {
+            storage.remove_item(DELAYED_KEY)
+        } else {
+            storage.set_item(DELAYED_KEY, &Value::from(entries.to_vec()).to_string())
+        };
+    }
+}
+
+fn take_delay(entries: &mut Vec<Value>, id: Uuid) -> Option<Value> {
+    let id = id.to_string();
+    let at = entries
+        .iter()
+        .position(|e| e.pointer("/action/actionId").and_then(Value::as_str) == Some(id.as_str()))?;
+    entries.remove(at).get("action").cloned()
+}

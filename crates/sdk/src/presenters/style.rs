@@ -1,0 +1,191 @@
+//! The content offer's `style` (Genesys `ContentOffer.style`), applied through a whitelist.
+//!
+//! Only the properties Genesys documents are read, each mapped to one CSS property of one part of
+//! the offer, and each value must have the form its kind allows (a colour, a length, a font
+//! family, an alignment, an opacity). Anything else is left out with a warning, so configuration
+//! can never inject CSS (`url(...)`, `expression`, a `;` that starts another declaration).
+
+use serde_json::Value;
+use web_sys::HtmlElement;
+
+use crate::browser::log_warning;
+
+/// The parts of an offer a style can address.
+pub struct Parts<'a> {
+    pub offer: &'a HtmlElement,
+    pub close: &'a HtmlElement,
+    pub cta: Option<&'a HtmlElement>,
+    pub title: Option<&'a HtmlElement>,
+    pub headline: Option<&'a HtmlElement>,
+    pub body: Option<&'a HtmlElement>,
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Color,
+    Length,
+    Font,
+    Align,
+    Opacity,
+}
+
+/// A style property: its Genesys name, the CSS property it sets, the values it takes.
+type Property = (&'static str, &'static str, Kind);
+/// A group of `style` (`offer`, `title`, ...): its name, the element it styles, its properties.
+type Group<'a> = (&'static str, Option<&'a HtmlElement>, &'static [Property]);
+
+const TEXT: &[Property] = &[
+    ("color", "color", Kind::Color),
+    ("font", "font-family", Kind::Font),
+    ("fontSize", "font-size", Kind::Length),
+    ("textAlign", "text-align", Kind::Align),
+];
+
+pub fn apply(style: &Value, parts: &Parts) {
+    let groups: [Group; 7] = [
+        (
+            "position",
+            Some(parts.offer),
+            &[
+                ("top", "top", Kind::Length),
+                ("bottom", "bottom", Kind::Length),
+                ("left", "left", Kind::Length),
+                ("right", "right", Kind::Length),
+            ],
+        ),
+        (
+            "offer",
+            Some(parts.offer),
+            &[
+                ("padding", "padding", Kind::Length),
+                ("color", "color", Kind::Color),
+                ("backgroundColor", "background-color", Kind::Color),
+            ],
+        ),
+        (
+            "closeButton",
+            Some(parts.close),
+            &[
+                ("color", "color", Kind::Color),
+                ("opacity", "opacity", Kind::Opacity),
+            ],
+        ),
+        (
+            "ctaButton",
+            parts.cta,
+            &[
+                ("color", "color", Kind::Color),
+                ("font", "font-family", Kind::Font),
+                ("fontSize", "font-size", Kind::Length),
+                ("textAlign", "text-align", Kind::Align),
+                ("backgroundColor", "background-color", Kind::Color),
+            ],
+        ),
+        ("title", parts.title, TEXT),
+        ("headline", parts.headline, TEXT),
+        ("body", parts.body, TEXT),
+    ];
+    let Some(style) = style.as_object() else {
+        log_warning("contentOffer.style is not an object; ignored");
+        return;
+    };
+    for (group, value) in style {
+        let Some((_, element, properties)) = groups.iter().find(|(g, ..)| g == group) else {
+            log_warning(&format!(
+                "contentOffer.style.{group} is not a style Beckon knows; ignored"
+            ));
+            continue;
+        };
+        let Some(value) = value.as_object() else {
+            continue;
+        };
+        for (name, raw) in value {
+            let Some((_, css, kind)) = properties.iter().find(|(p, ..)| p == name) else {
+                log_warning(&format!(
+                    "contentOffer.style.{group}.{name} is not allowed; ignored"
+                ));
+                continue;
+            };
+            match (validate(*kind, raw), element) {
+                (Some(v), Some(element)) => {
+                    let _ = element.style().set_property(css, &v);
+                }
+                (Some(_), None) => {}
+                (None, _) => log_warning(&format!(
+                    "contentOffer.style.{group}.{name}: {raw} is not a valid {}; ignored",
+                    kind.describe()
+                )),
+            }
+        }
+    }
+}
+
+impl Kind {
+    fn describe(self) -> &'static str {
+        match self {
+            Kind::Color => "colour (#rgb, #rrggbb, rgb(...), or a colour name)",
+            Kind::Length => "length (a number with px, em, rem, % or vh/vw)",
+            Kind::Font => "font family (letters, digits, spaces, commas, quotes, hyphens)",
+            Kind::Align => "alignment (Left, Right or Center)",
+            Kind::Opacity => "opacity (a number from 0 to 1)",
+        }
+    }
+}
+
+/// The CSS value for a configured one, if it has the form its kind allows.
+fn validate(kind: Kind, raw: &Value) -> Option<String> {
+    if let (Kind::Opacity | Kind::Length, Some(n)) = (kind, raw.as_f64()) {
+        return match kind {
+            Kind::Opacity => (0.0..=1.0).contains(&n).then(|| n.to_string()),
+            _ => (n >= 0.0).then(|| format!("{n}px")),
+        };
+    }
+    let text = raw.as_str()?.trim();
+    let ok = match kind {
+        Kind::Color => is_color(text),
+        Kind::Length => is_length(text),
+        Kind::Font => {
+            !text.is_empty()
+                && text.len() <= 100
+                && text
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || " ,'\"-".contains(c))
+        }
+        Kind::Align => {
+            return ["left", "right", "center"]
+                .into_iter()
+                .find(|a| a.eq_ignore_ascii_case(text))
+                .map(str::to_owned);
+        }
+        Kind::Opacity => text.parse::<f64>().is_ok_and(|n| (0.0..=1.0).contains(&n)),
+    };
+    ok.then(|| text.to_owned())
+}
+
+fn is_color(text: &str) -> bool {
+    if let Some(hex) = text.strip_prefix('#') {
+        return matches!(hex.len(), 3 | 4 | 6 | 8) && hex.chars().all(|c| c.is_ascii_hexdigit());
+    }
+    for function in ["rgb(", "rgba(", "hsl(", "hsla("] {
+        if let Some(inner) = text
+            .strip_prefix(function)
+            .and_then(|t| t.strip_suffix(')'))
+        {
+            return inner
+                .chars()
+                .all(|c| c.is_ascii_digit() || " .,%/".contains(c));
+        }
+    }
+    !text.is_empty() && text.len() <= 30 && text.chars().all(|c| c.is_ascii_alphabetic())
+}
+
+fn is_length(text: &str) -> bool {
+    text.split_whitespace().count() <= 4
+        && text.split_whitespace().all(|part| {
+            let digits = part.trim_end_matches(|c: char| c.is_ascii_alphabetic() || c == '%');
+            let unit = &part[digits.len()..];
+            !digits.is_empty()
+                && digits.parse::<f64>().is_ok_and(|n| n >= 0.0)
+                && (["px", "em", "rem", "%", "vh", "vw"].contains(&unit) || digits == "0")
+        })
+}

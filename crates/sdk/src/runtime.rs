@@ -1,0 +1,132 @@
+//! The state of an initialized SDK (after `ac('init', …)`), and the page events every part of it
+//! reacts to: leaving the page, hiding it, SPA route changes.
+//!
+//! There is one [`Runtime`] per page, in a thread-local. It is borrowed only for short, plain
+//! steps that never call page code; page code (handlers, callbacks, data layers) runs after the
+//! borrow ends. A command that arrives while it is borrowed (a page listener reacting to our own
+//! DOM change) waits until the current entry point ends ([`crate::commands::run_deferred`]).
+//! Dropping the runtime removes every element, listener and timer it added: that is `destroy`.
+
+use std::cell::RefCell;
+
+use web_sys::{Event, EventTarget};
+
+use crate::autotrack::Autotrack;
+use crate::browser::{Listener, document, window};
+use crate::forms::Forms;
+use crate::identity::Identity;
+use crate::lifecycle::Lifecycle;
+use crate::transport::Transport;
+
+/// Where the script came from (the default server).
+pub struct Origin {
+    pub script_base: String,
+}
+
+pub struct Runtime {
+    pub identity: Identity,
+    pub transport: Transport,
+    pub lifecycle: Lifecycle,
+    pub autotrack: Autotrack,
+    pub forms: Forms,
+    /// The page URL when an offer was last shown or a pageview recorded: a different one is a
+    /// route change, which ignores what is on screen.
+    pub route: String,
+    _page: Vec<Listener>,
+}
+
+thread_local! {
+    static RUNTIME: RefCell<Option<Runtime>> = const { RefCell::new(None) };
+    static ORIGIN: RefCell<Origin> = const {
+        RefCell::new(Origin { script_base: String::new() })
+    };
+}
+
+pub fn set_origin(script_base: String) {
+    ORIGIN.with(|o| *o.borrow_mut() = Origin { script_base });
+}
+
+pub fn origin<R>(f: impl FnOnce(&Origin) -> R) -> R {
+    ORIGIN.with(|o| f(&o.borrow()))
+}
+
+/// Runs `f` on the runtime; `None` when the SDK is not initialized (or is busy).
+pub fn with_runtime<R>(f: impl FnOnce(&mut Runtime) -> R) -> Option<R> {
+    RUNTIME.with(|r| {
+        let mut r = r.try_borrow_mut().ok()?;
+        r.as_mut().map(f)
+    })
+}
+
+pub fn is_busy() -> bool {
+    RUNTIME.with(|r| r.try_borrow_mut().is_err())
+}
+
+pub fn is_initialized() -> bool {
+    RUNTIME.with(|r| r.try_borrow().is_ok_and(|r| r.is_some()))
+}
+
+pub fn install(runtime: Runtime) {
+    RUNTIME.with(|r| *r.borrow_mut() = Some(runtime));
+}
+
+/// Takes the runtime out (for `destroy`); it is dropped by the caller, outside the borrow.
+pub fn take() -> Option<Runtime> {
+    RUNTIME.with(|r| r.try_borrow_mut().ok()?.take())
+}
+
+pub fn current_url() -> String {
+    window().location().href().unwrap_or_default()
+}
+
+impl Runtime {
+    pub fn new(identity: Identity, transport: Transport, lifecycle: Lifecycle) -> Runtime {
+        let win: EventTarget = window().into();
+        let doc: EventTarget = document().into();
+        let page = vec![
+            Listener::new(&win, "pagehide", false, |_| {
+                with_runtime(Runtime::leave_page);
+            }),
+            Listener::new(&doc, "visibilitychange", false, |_| {
+                if document().visibility_state() == web_sys::VisibilityState::Hidden {
+                    with_runtime(|rt| rt.transport.flush_on_hide());
+                }
+            }),
+            Listener::new(&win, "popstate", false, on_route_event),
+            Listener::new(&win, "hashchange", false, on_route_event),
+        ];
+        Runtime {
+            identity,
+            transport,
+            lifecycle,
+            autotrack: Autotrack::default(),
+            forms: Forms::default(),
+            route: current_url(),
+            _page: page,
+        }
+    }
+
+    /// The visitor leaves the page: what is on screen is `ignored`, pending activation delays
+    /// are cancelled (they fire at once on the next page of the session), forms not submitted
+    /// are abandoned, and everything queued goes out with `sendBeacon`.
+    fn leave_page(&mut self) {
+        self.ignore_shown();
+        self.lifecycle.cancel_delays();
+        self.forms_abandoned();
+        self.transport.flush_on_hide();
+    }
+
+    /// The SPA moved to another route (history navigation, hash change, a pageview of a new
+    /// URL): offers on screen are `ignored`.
+    pub fn route_changed(&mut self, url: String) {
+        if url != self.route {
+            self.route = url;
+            self.ignore_shown();
+        }
+    }
+}
+
+fn on_route_event(_: Event) {
+    let url = current_url();
+    with_runtime(|rt| rt.route_changed(url));
+}

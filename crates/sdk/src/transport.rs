@@ -1,0 +1,304 @@
+//! Getting web events and action events to the server, whatever the network does.
+//!
+//! - Batching: events wait a few milliseconds and go out together, one request per route at a
+//!   time (so the server sees them in order), at most [`BATCH`] per request.
+//! - Bodies are JSON sent as `text/plain`: a CORS "simple" request needs no preflight, and it is
+//!   what `navigator.sendBeacon` sends too, so the server reads one format.
+//! - When the page is hidden or left, everything queued goes out with `sendBeacon`, which the
+//!   browser delivers even after the page is gone.
+//! - A network error, 408 or 5xx is retried with exponential backoff and jitter; while the server
+//!   cannot be reached the queue is also kept in `localStorage` (bounded to [`STORED`] events,
+//!   oldest dropped), so the next page of the site sends it.
+//! - 429 and 503 with `Retry-After` pause sending for as long as the server asks.
+//! - Any other 4xx is a refusal that repeating cannot fix: the batch is dropped and logged.
+
+use std::collections::VecDeque;
+
+use serde_json::Value;
+use uuid::Uuid;
+use wasm_bindgen::prelude::*;
+
+use crate::browser::{Timer, log_error, log_warning, now, random_u64, window};
+use crate::runtime::with_runtime;
+
+/// Most events in one request.
+const BATCH: usize = 50;
+/// Most events kept in memory per route; the oldest go first.
+const QUEUED: usize = 500;
+/// Most events kept in `localStorage` per route.
+const STORED: usize = 100;
+/// How long events wait to be batched.
+const LINGER_MS: f64 = 20.0;
+const MAX_BACKOFF_MS: f64 = 30_000.0;
+
+#[wasm_bindgen]
+extern "C" {
+    /// Defined in `js/loader.js`: POSTs `body` as text/plain and resolves to a [`Reply`]
+    /// (`status` 0 when the network failed); never rejects.
+    #[wasm_bindgen(js_name = beckonPost)]
+    fn post(url: &str, body: &str) -> Pending;
+
+    /// The promise [`post`] returns.
+    type Pending;
+    #[wasm_bindgen(method)]
+    fn then(this: &Pending, on_reply: &JsValue);
+
+    type Reply;
+    #[wasm_bindgen(method, getter)]
+    fn status(this: &Reply) -> u16;
+    #[wasm_bindgen(method, getter, js_name = retryAfter)]
+    fn retry_after(this: &Reply) -> Option<String>;
+    #[wasm_bindgen(method, getter)]
+    fn body(this: &Reply) -> String;
+}
+
+/// The two ingestion routes (spec section 9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    WebEvents,
+    ActionEvents,
+}
+
+impl Route {
+    const ALL: [Route; 2] = [Route::WebEvents, Route::ActionEvents];
+
+    fn path(self) -> &'static str {
+        match self {
+            Route::WebEvents => "web-events",
+            Route::ActionEvents => "action-events",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+#[derive(Default)]
+struct Queue {
+    /// Serialized events, oldest first.
+    items: VecDeque<String>,
+    in_flight: usize,
+}
+
+pub struct Transport {
+    base: String,
+    storage_key: String,
+    queues: [Queue; 2],
+    failures: u32,
+    paused_until: f64,
+    timer: Option<Timer>,
+}
+
+impl Transport {
+    /// Picks up what an earlier page could not send.
+    pub fn new(server: &str, deployment_id: Uuid) -> Transport {
+        let mut transport = Transport {
+            base: format!(
+                "{}/api/v1/deployments/{deployment_id}/",
+                server.trim_end_matches('/')
+            ),
+            storage_key: format!("beckon_outbox_{deployment_id}"),
+            queues: Default::default(),
+            failures: 0,
+            paused_until: 0.0,
+            timer: None,
+        };
+        if let Some(stored) = storage().and_then(|s| s.get_item(&transport.storage_key).ok()?) {
+            let stored: Vec<Vec<String>> = serde_json::from_str(&stored).unwrap_or_default();
+            for (route, items) in Route::ALL.into_iter().zip(stored) {
+                transport.queues[route.index()].items.extend(items);
+            }
+            transport.schedule(0.0);
+        }
+        transport
+    }
+
+    pub fn send(&mut self, route: Route, event: &impl serde::Serialize) {
+        let Ok(text) = serde_json::to_string(event) else {
+            return;
+        };
+        let queue = &mut self.queues[route.index()];
+        if queue.items.len() >= QUEUED {
+            queue.items.pop_front();
+            log_warning("the event queue is full; the oldest event was dropped");
+        }
+        queue.items.push_back(text);
+        if self.timer.is_none() {
+            self.schedule(LINGER_MS);
+        }
+    }
+
+    fn schedule(&mut self, delay: f64) {
+        let wait = delay.max(self.paused_until - now());
+        self.timer = Some(Timer::after(wait, || {
+            with_runtime(|rt| {
+                rt.transport.timer = None;
+                rt.transport.flush();
+            });
+        }));
+    }
+
+    /// Sends one batch per route that has events and nothing in flight.
+    fn flush(&mut self) {
+        if now() < self.paused_until {
+            self.schedule(0.0);
+            return;
+        }
+        for route in Route::ALL {
+            let queue = &mut self.queues[route.index()];
+            if queue.in_flight > 0 || queue.items.is_empty() {
+                continue;
+            }
+            let count = queue.items.len().min(BATCH);
+            queue.in_flight = count;
+            let body = batch_body(queue.items.iter().take(count));
+            let url = format!("{}{}", self.base, route.path());
+            let reply = Closure::once_into_js(move |reply: JsValue| {
+                crate::boundary(|| {
+                    with_runtime(|rt| rt.transport_reply(route, reply.unchecked_into()));
+                })
+            });
+            post(&url, &body).then(&reply);
+        }
+    }
+
+    /// The page is hidden or going away: send everything with `sendBeacon`; keep what the
+    /// browser would not take.
+    pub fn flush_on_hide(&mut self) {
+        let navigator = window().navigator();
+        for route in Route::ALL {
+            let queue = &mut self.queues[route.index()];
+            // In-flight requests are `keepalive` fetches: they finish without the page.
+            let start = queue.in_flight;
+            let pending: Vec<String> = queue.items.iter().skip(start).cloned().collect();
+            if pending.is_empty() {
+                continue;
+            }
+            let url = format!("{}{}", self.base, route.path());
+            let mut sent = 0;
+            for chunk in pending.chunks(BATCH) {
+                let accepted = navigator
+                    .send_beacon_with_opt_str(&url, Some(&batch_body(chunk.iter())))
+                    .unwrap_or(false);
+                if !accepted {
+                    break;
+                }
+                sent += chunk.len();
+            }
+            queue.items.drain(start..start + sent);
+        }
+        self.persist();
+    }
+
+    fn reply(&mut self, route: Route, reply: &Reply) -> Option<String> {
+        let count = std::mem::take(&mut self.queues[route.index()].in_flight);
+        let status = reply.status();
+        match status {
+            200..=299 => {
+                self.failures = 0;
+                self.remove_sent(route, count);
+                self.persist();
+                self.schedule_if_pending();
+                return Some(reply.body());
+            }
+            429 | 503 if reply.retry_after().is_some() => {
+                let seconds = reply
+                    .retry_after()
+                    .and_then(|s| s.trim().parse::<f64>().ok())
+                    .unwrap_or(1.0);
+                self.paused_until = now() + seconds * 1000.0;
+                log_warning(&format!(
+                    "the server asks to slow down; sending again in {seconds} s"
+                ));
+                self.schedule(0.0);
+            }
+            0 | 408 | 429 | 500..=599 => {
+                self.failures += 1;
+                let backoff = (1000.0 * 2f64.powi(self.failures as i32 - 1)).min(MAX_BACKOFF_MS);
+                let jitter = 0.5 + (random_u64() % 1000) as f64 / 2000.0;
+                self.persist();
+                self.schedule(backoff * jitter);
+            }
+            _ => {
+                self.remove_sent(route, count);
+                log_error(&format!(
+                    "the server refused {count} {} ({status}): {}",
+                    route.path(),
+                    reply.body()
+                ));
+                self.persist();
+                self.schedule_if_pending();
+            }
+        }
+        None
+    }
+
+    fn remove_sent(&mut self, route: Route, count: usize) {
+        let items = &mut self.queues[route.index()].items;
+        items.drain(..count.min(items.len()));
+    }
+
+    fn schedule_if_pending(&mut self) {
+        if self.timer.is_none() && self.queues.iter().any(|q| !q.items.is_empty()) {
+            self.schedule(0.0);
+        }
+    }
+
+    /// Keeps the unsent events in `localStorage` (the newest [`STORED`] per route), or clears
+    /// the stored copy when everything was sent.
+    fn persist(&self) {
+        let Some(storage) = storage() else { return };
+        if self.queues.iter().all(|q| q.items.is_empty()) {
+            let _ = storage.remove_item(&self.storage_key);
+            return;
+        }
+        let kept: Vec<Vec<&String>> = self
+            .queues
+            .iter()
+            .map(|q| {
+                q.items
+                    .iter()
+                    .skip(q.items.len().saturating_sub(STORED))
+                    .collect()
+            })
+            .collect();
+        if let Ok(text) = serde_json::to_string(&kept) {
+            let _ = storage.set_item(&self.storage_key, &text);
+        }
+    }
+}
+
+impl crate::runtime::Runtime {
+    fn transport_reply(&mut self, route: Route, reply: Reply) {
+        let Some(body) = self.transport.reply(route, &reply) else {
+            return;
+        };
+        if route == Route::WebEvents {
+            let actions = serde_json::from_str::<Value>(&body)
+                .ok()
+                .and_then(|mut v| v.get_mut("actions").map(Value::take));
+            if let Some(Value::Array(actions)) = actions {
+                for action in actions {
+                    self.receive(action);
+                }
+            }
+        }
+    }
+}
+
+fn batch_body<'a>(items: impl Iterator<Item = &'a String>) -> String {
+    let mut body = String::from("[");
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(item);
+    }
+    body.push(']');
+    body
+}
+
+pub fn storage() -> Option<web_sys::Storage> {
+    window().local_storage().ok().flatten()
+}
