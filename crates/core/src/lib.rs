@@ -16,7 +16,7 @@
 //! | 4.2 on / once / off and the dispatch rules | [`bus`] |
 //! | 4.3 the event object | [`event`] (schema: `schema/action-event.schema.json`) |
 //! | 1, 6 action maps, templates, segments, schedule groups; their validation | [`model`] |
-//! | 6 deciding what to offer: triggers, blocks, priority, activation | [`decide`] |
+//! | 6 deciding what to offer: triggers, blocks, priority, activation | [`decide`](mod@decide) |
 //!
 //! ```
 //! use beckon_core::{Bus, MediaType, State, Topic, Lifecycle};

@@ -204,7 +204,6 @@ pub fn decide(catalog: &Catalog, input: &DecisionInput<'_>) -> Decision {
 
     let mut attempts: Vec<Attempt> = Vec::new();
     let mut keep_pending: Vec<bool> = vec![false; history.pending.len()];
-    let pending_map = |id: Uuid| history.pending.iter().any(|p| p.action_map_id == id);
 
     // Offers waiting for a delay, the next visit or the next session.
     for (pi, p) in history.pending.iter().enumerate() {
@@ -248,6 +247,15 @@ pub fn decide(catalog: &Catalog, input: &DecisionInput<'_>) -> Decision {
             });
         }
     }
+
+    // Only what is still pending (not a delay of an earlier session) holds a map back.
+    let pending_map = |id: Uuid| {
+        history
+            .pending
+            .iter()
+            .zip(&keep_pending)
+            .any(|(p, keep)| *keep && p.action_map_id == id)
+    };
 
     // Maps of this session: qualified and not offered yet are tried again; the others are done.
     let mut seen_in_session: Vec<u32> = Vec::new();
