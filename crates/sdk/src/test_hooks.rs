@@ -42,11 +42,15 @@ fn event(media: MediaType, state: State) -> ActionEvent {
     }
 }
 
-/// Emits one event of that media type and state; returns its `eventId`.
+/// Emits one event of that media type and state, with `tag` as its `actionMapVersion` (so a
+/// handler can tell which event it got); returns its `eventId`.
 #[wasm_bindgen]
-pub fn test_emit(media: &str, state: &str) -> Option<String> {
+pub fn test_emit(media: &str, state: &str, tag: u32) -> Option<String> {
     let (media, state) = (media.parse().ok()?, state.parse().ok()?);
-    let event = event(media, state);
+    let event = ActionEvent {
+        action_map_version: tag,
+        ..event(media, state)
+    };
     let id = event.event_id.to_string();
     crate::boundary(|| crate::events::emit(event));
     Some(id)
