@@ -13,3 +13,18 @@ cargo build -p beckon-core --target wasm32-unknown-unknown --locked
 
 echo "== cargo test --workspace"
 cargo test --workspace --locked
+
+echo "== browser SDK: clippy, and the served and test-hooks builds"
+cargo clippy -p beckon-sdk --target wasm32-unknown-unknown --locked -- -D warnings
+bash scripts/build-sdk.sh
+bash scripts/build-sdk.sh --test-hooks
+
+echo "== browser tests (headless Chromium, the real SDK build, a real beckon server)"
+if [ ! -x /usr/bin/chromium ]; then
+  apt-get update && apt-get install -y chromium
+fi
+cargo build -p beckon-server --locked
+(cd tests/browser && npm ci --no-audit --no-fund && node --test --test-concurrency=1 tests/)
+
+echo "== SDK size and speed (reported; budgets of issue #5 not yet met, so not failing)"
+(cd tests/browser && node bench.mjs) || true

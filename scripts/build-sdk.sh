@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Builds the browser SDK into target/sdk/dist (what the server serves); with --test-hooks, the
+# build for the browser tests into target/sdk/dist-test. Nothing it writes is committed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  rustup target add wasm32-unknown-unknown
+fi
+# wasm-opt from the npm package binaryen (Debian's is too old for current Rust output).
+if [ ! -x crates/sdk/node_modules/.bin/wasm-opt ]; then
+  (cd crates/sdk && npm ci --no-audit --no-fund)
+fi
+cargo run --release --locked --manifest-path xtask/Cargo.toml --target-dir target/xtask -- sdk "$@"
