@@ -1,21 +1,12 @@
 //! `beckon`: the Beckon server and its command-line tools.
 
-mod api;
-mod app;
-mod cli;
-mod config;
-mod ingest;
-mod metrics;
-mod record;
-mod store;
-mod stream;
-
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use config::{Config, LogFormat};
+use beckon_server::config::{Config, LogFormat};
+use beckon_server::{app, cli};
 
 #[derive(Parser)]
 #[command(

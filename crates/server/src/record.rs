@@ -75,15 +75,33 @@ impl Payload {
         }
     }
 
-    /// The body alone, as JSON: for an action event exactly the spec 4.3 object.
-    pub fn event_json(&self) -> serde_json::Value {
+    /// The body alone: for an action event exactly the spec 4.3 object.
+    pub fn event(&self) -> EventBody<'_> {
         match self {
-            Payload::Action(e) => serde_json::to_value(e),
-            Payload::Blocked(b) => serde_json::to_value(b),
-            Payload::Web(w) => serde_json::to_value(w),
+            Payload::Action(e) => EventBody::Action(e),
+            Payload::Blocked(b) => EventBody::Blocked(b),
+            Payload::Web(w) => EventBody::Web(w),
         }
-        .expect("records serialize")
     }
+
+    /// [`Payload::event`] as a JSON value.
+    pub fn event_json(&self) -> serde_json::Value {
+        serde_json::to_value(self.event()).expect("records serialize")
+    }
+
+    /// [`Payload::event`] as JSON text.
+    pub fn event_text(&self) -> String {
+        serde_json::to_string(&self.event()).expect("records serialize")
+    }
+}
+
+/// A record's body, serialized without the record's envelope.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum EventBody<'a> {
+    Action(&'a ActionEvent),
+    Blocked(&'a BlockedOffer),
+    Web(&'a WebEvent),
 }
 
 /// Which records a reader wants: any of the topics, or everything when there are none.

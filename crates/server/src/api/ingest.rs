@@ -16,6 +16,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use beckon_core::{ActionEvent, Timestamp};
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -167,14 +168,17 @@ fn parse_batch<T: DeserializeOwned>(
             Problem::bad_request(format!("the body could not be read: {rejection}"))
         }
     })?;
-    let value: Value = serde_json::from_slice(&body).map_err(|e| {
+    let syntax = |e: serde_json::Error| {
         Problem::bad_request(format!("the body is not valid JSON: {e}"))
             .with("line", e.line())
             .with("column", e.column())
-    })?;
-    let (items, batch) = match value {
-        Value::Array(items) => (items, true),
-        single => (vec![single], false),
+    };
+    // One pass checks the syntax and splits the batch; each item is then read into its type.
+    let batch = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    let items: Vec<&RawValue> = if batch {
+        serde_json::from_slice(&body).map_err(syntax)?
+    } else {
+        vec![serde_json::from_slice(&body).map_err(syntax)?]
     };
     if items.is_empty() {
         return Err(Problem::invalid("the array holds no events"));
@@ -190,7 +194,8 @@ fn parse_batch<T: DeserializeOwned>(
         .into_iter()
         .enumerate()
         .map(|(i, item)| {
-            serde_path_to_error::deserialize(item).map_err(|e| {
+            let mut json = serde_json::Deserializer::from_str(item.get());
+            serde_path_to_error::deserialize(&mut json).map_err(|e| {
                 let inner = e.path().to_string();
                 let path = match (batch, inner.as_str()) {
                     (true, ".") => format!("[{i}]"),

@@ -142,7 +142,7 @@ fn sse_event(record: &LogRecord) -> Event {
     Event::default()
         .id(record.seq.to_string())
         .event(record.payload.topic().to_string())
-        .data(record.payload.event_json().to_string())
+        .data(record.payload.event_text())
 }
 
 /// `GET /api/v1/events/stream?topic=…`: live records, resumable with `Last-Event-ID`.

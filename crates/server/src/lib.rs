@@ -1,0 +1,15 @@
+//! beckon-server: the library behind the `beckon` binary.
+//!
+//! The binary (`main.rs`) is only the command line; everything it runs lives in these modules so
+//! that benchmarks and tests can reach the store and the API directly. See `ARCHITECTURE.md` for
+//! the map.
+
+pub mod api;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod ingest;
+pub mod metrics;
+pub mod record;
+pub mod store;
+pub mod stream;
