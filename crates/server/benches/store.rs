@@ -30,10 +30,10 @@ fn event() -> ActionEvent {
 }
 
 fn submission(size: usize) -> Submission {
-    Submission {
-        deployment_id: Uuid::new_v4(),
-        items: (0..size).map(|_| Item::Action(event())).collect(),
-    }
+    Submission::records(
+        Uuid::new_v4(),
+        (0..size).map(|_| Item::Action(event())).collect(),
+    )
 }
 
 fn commits(c: &mut Criterion) {

@@ -40,6 +40,36 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX dead_letters_by_sink ON dead_letters (sink, id);
     ",
+    // 2: what decisions need between web events (each action's session and offer time, pending
+    // offers and segment assignments per customer, each session's journey) and the admin
+    // API's objects.
+    "
+    ALTER TABLE actions ADD COLUMN session_id TEXT;
+    ALTER TABLE actions ADD COLUMN offered_at INTEGER;
+    CREATE INDEX actions_by_customer ON actions (deployment_id, customer_id);
+    CREATE TABLE customers (
+        deployment_id TEXT NOT NULL,
+        customer_id TEXT NOT NULL,
+        pending TEXT NOT NULL,
+        segments TEXT NOT NULL,
+        PRIMARY KEY (deployment_id, customer_id)
+    );
+    CREATE TABLE sessions (
+        deployment_id TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        journey TEXT NOT NULL,
+        pageview_url TEXT,
+        pageview_at INTEGER,
+        PRIMARY KEY (deployment_id, session_id)
+    );
+    CREATE TABLE entities (
+        deployment_id TEXT NOT NULL,
+        collection TEXT NOT NULL,
+        id TEXT NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (deployment_id, collection, id)
+    );
+    ",
 ];
 
 /// Brings the database up to the newest schema.

@@ -12,7 +12,8 @@ pub mod sqlite;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use beckon_core::{ActionEvent, TransitionError};
+use beckon_core::decide::{JourneyEvent, PastAction, Pending, SegmentAssignment};
+use beckon_core::{ActionEvent, BlockedOffer, Timestamp, TransitionError};
 use serde::Serialize;
 use tokio::sync::broadcast;
 use uuid::Uuid;
@@ -25,13 +26,74 @@ use crate::record::{Filter, LogRecord};
 pub struct Submission {
     pub deployment_id: Uuid,
     pub items: Vec<Item>,
+    /// What the request's decisions leave for the next ones (web events only).
+    pub customers: Vec<CustomerUpdate>,
+}
+
+impl Submission {
+    /// A submission of log records alone.
+    pub fn records(deployment_id: Uuid, items: Vec<Item>) -> Submission {
+        Submission {
+            deployment_id,
+            items,
+            customers: Vec::new(),
+        }
+    }
 }
 
 /// One record to commit.
 #[derive(Debug, Clone)]
 pub enum Item {
     Action(ActionEvent),
+    Blocked(BlockedOffer),
     Web(Arc<WebEvent>),
+}
+
+/// The decision state of one customer and session after a web event, committed with it.
+#[derive(Debug, Clone)]
+pub struct CustomerUpdate {
+    pub customer_id: Uuid,
+    pub session_id: Uuid,
+    /// The session's events so far, folded (see [`CustomerContext::journey`]).
+    pub journey: Vec<JourneyEvent>,
+    /// The page of the session's latest page view and when it began.
+    pub pageview: Option<(String, Timestamp)>,
+    /// Offers waiting for a delay, the next visit or the next session (replaces what was kept).
+    pub pending: Vec<Pending>,
+    /// Customer-scoped segment assignments (replaces what was kept).
+    pub segments: Vec<SegmentAssignment>,
+}
+
+/// What the store knows of a customer and one of their sessions before a decision.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerContext {
+    /// The customer's actions with their latest state, each with its action id.
+    pub actions: Vec<(Uuid, PastAction)>,
+    pub pending: Vec<Pending>,
+    pub segments: Vec<SegmentAssignment>,
+    /// The session's events, identical ones folded into one with a count.
+    pub journey: Vec<JourneyEvent>,
+    pub pageview: Option<(String, Timestamp)>,
+}
+
+/// One admin API object (action map, template, segment, schedule group) as stored: its
+/// collection (`actionmaps`, …), its id and its JSON body, server fields included.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEntity {
+    pub collection: String,
+    pub id: Uuid,
+    pub body: serde_json::Value,
+}
+
+/// One change to the admin objects.
+#[derive(Debug, Clone)]
+pub enum EntityChange {
+    /// Insert, or replace the body of the object with this collection and id.
+    Save(StoredEntity),
+    Delete {
+        collection: String,
+        id: Uuid,
+    },
 }
 
 /// What became of one item of a committed submission.
@@ -129,4 +191,22 @@ pub trait Store: EventLog {
 
     /// Whether the store can take writes now.
     async fn ready(&self) -> Result<(), StoreError>;
+
+    /// A customer's actions, pending offers and segment assignments, and one session's journey.
+    async fn customer_context(
+        &self,
+        deployment_id: Uuid,
+        customer_id: Uuid,
+        session_id: Uuid,
+    ) -> Result<CustomerContext, StoreError>;
+
+    /// A deployment's admin objects, in the order they were first saved.
+    async fn entities(&self, deployment_id: Uuid) -> Result<Vec<StoredEntity>, StoreError>;
+
+    /// Saves or deletes admin objects, all in one transaction.
+    async fn change_entities(
+        &self,
+        deployment_id: Uuid,
+        changes: Vec<EntityChange>,
+    ) -> Result<(), StoreError>;
 }

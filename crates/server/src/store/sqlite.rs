@@ -18,7 +18,10 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use uuid::Uuid;
 
-use super::{CommitError, DeadLetter, EventLog, Item, Outcome, Store, StoreError, Submission};
+use super::{
+    CommitError, CustomerContext, CustomerUpdate, DeadLetter, EntityChange, EventLog, Item,
+    Outcome, Store, StoreError, StoredEntity, Submission,
+};
 use crate::config::StreamTopic;
 use crate::ingest::WebEvent;
 use crate::record::{Filter, LogRecord, Payload};
@@ -244,6 +247,13 @@ fn apply(
             }
         }
     }
+    for update in &submission.customers {
+        if let Err(e) = save_customer(&sp, submission.deployment_id, update) {
+            published.truncate(mark);
+            let _ = sp.rollback();
+            return Err(CommitError::Unavailable(e.to_string()));
+        }
+    }
     sp.commit()
         .map_err(|e| CommitError::Unavailable(e.to_string()))?;
     Ok(outcomes)
@@ -269,6 +279,7 @@ fn apply_item(
             }
             Payload::Action(event.clone())
         }
+        Item::Blocked(b) => Payload::Blocked(b.clone()),
         Item::Web(w) => Payload::Web(w.clone()),
     };
     let (kind, body) = encode(&payload);
@@ -336,8 +347,8 @@ fn track_action(
                 error,
             })?;
         conn.prepare_cached(
-            "INSERT INTO actions (action_id, deployment_id, media, action_map_id, customer_id, state, seen, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO actions (action_id, deployment_id, media, action_map_id, customer_id, state, seen, updated_at, session_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )
         .and_then(|mut s| {
             s.execute(params![
@@ -348,7 +359,8 @@ fn track_action(
                 e.customer_id.to_string(),
                 e.action_state.as_str(),
                 bit,
-                e.timestamp.unix_millis()
+                e.timestamp.unix_millis(),
+                e.session_id.to_string()
             ])
         })
         .map_err(db)?;
@@ -386,7 +398,8 @@ fn track_action(
             error,
         })?;
     conn.prepare_cached(
-        "UPDATE actions SET state = ?2, seen = seen | ?3, updated_at = ?4 WHERE action_id = ?1",
+        "UPDATE actions SET state = ?2, seen = seen | ?3, updated_at = ?4,
+         offered_at = CASE WHEN ?2 = 'offered' THEN ?4 ELSE offered_at END WHERE action_id = ?1",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -398,6 +411,54 @@ fn track_action(
     })
     .map_err(db)?;
     Ok(true)
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("decision state serializes")
+}
+
+/// A JSON column read back; a corrupt one is a conversion error naming it.
+fn from_json<T: serde::de::DeserializeOwned>(column: usize, text: &str) -> rusqlite::Result<T> {
+    serde_json::from_str(text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, e.into())
+    })
+}
+
+fn uuid_column(column: usize, text: &str) -> rusqlite::Result<Uuid> {
+    text.parse().map_err(|e: uuid::Error| {
+        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, e.into())
+    })
+}
+
+/// Keeps what a decision leaves for the next one (inside the submission's savepoint).
+fn save_customer(
+    conn: &Connection,
+    deployment_id: Uuid,
+    u: &CustomerUpdate,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO customers (deployment_id, customer_id, pending, segments) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (deployment_id, customer_id) DO UPDATE SET pending = excluded.pending, segments = excluded.segments",
+    )?
+    .execute(params![
+        deployment_id.to_string(),
+        u.customer_id.to_string(),
+        to_json(&u.pending),
+        to_json(&u.segments)
+    ])?;
+    conn.prepare_cached(
+        "INSERT INTO sessions (deployment_id, session_id, journey, pageview_url, pageview_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (deployment_id, session_id) DO UPDATE SET journey = excluded.journey,
+         pageview_url = excluded.pageview_url, pageview_at = excluded.pageview_at",
+    )?
+    .execute(params![
+        deployment_id.to_string(),
+        u.session_id.to_string(),
+        to_json(&u.journey),
+        u.pageview.as_ref().map(|p| p.0.clone()),
+        u.pageview.as_ref().map(|p| p.1.unix_millis())
+    ])?;
+    Ok(())
 }
 
 fn encode(payload: &Payload) -> (&'static str, String) {
@@ -626,5 +687,129 @@ impl Store for SqliteStore {
     async fn ready(&self) -> Result<(), StoreError> {
         self.with_writer(|conn| conn.query_row("SELECT 1", [], |_| Ok(())))
             .await
+    }
+
+    async fn customer_context(
+        &self,
+        deployment_id: Uuid,
+        customer_id: Uuid,
+        session_id: Uuid,
+    ) -> Result<CustomerContext, StoreError> {
+        let (deployment, customer, session) = (
+            deployment_id.to_string(),
+            customer_id.to_string(),
+            session_id.to_string(),
+        );
+        self.with_reader(move |conn| {
+            let mut context = CustomerContext::default();
+            let mut actions = conn.prepare_cached(
+                "SELECT action_id, action_map_id, media, session_id, state, updated_at, offered_at
+                 FROM actions WHERE deployment_id = ?1 AND customer_id = ?2 ORDER BY rowid",
+            )?;
+            let rows = actions.query_map([&deployment, &customer], |r| {
+                let media: String = r.get(2)?;
+                let state: String = r.get(4)?;
+                let corrupt = |column, what: String| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        column,
+                        rusqlite::types::Type::Text,
+                        what.into(),
+                    )
+                };
+                Ok((
+                    uuid_column(0, &r.get::<_, String>(0)?)?,
+                    beckon_core::decide::PastAction {
+                        action_map_id: uuid_column(1, &r.get::<_, String>(1)?)?,
+                        media_type: media
+                            .parse()
+                            .map_err(|_| corrupt(2, format!("unknown media {media}")))?,
+                        // Actions stored before sessions were recorded belong to none.
+                        session_id: r
+                            .get::<_, Option<String>>(3)?
+                            .map_or(Ok(Uuid::nil()), |s| uuid_column(3, &s))?,
+                        state: state
+                            .parse()
+                            .map_err(|_| corrupt(4, format!("unknown state {state}")))?,
+                        updated_at: Timestamp::from_unix_millis(r.get(5)?),
+                        offered_at: r.get::<_, Option<i64>>(6)?.map(Timestamp::from_unix_millis),
+                    },
+                ))
+            })?;
+            context.actions = rows.collect::<rusqlite::Result<_>>()?;
+            if let Some((pending, segments)) = conn
+                .prepare_cached(
+                    "SELECT pending, segments FROM customers WHERE deployment_id = ?1 AND customer_id = ?2",
+                )?
+                .query_row([&deployment, &customer], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })
+                .optional()?
+            {
+                context.pending = from_json(0, &pending)?;
+                context.segments = from_json(1, &segments)?;
+            }
+            if let Some((journey, url, at)) = conn
+                .prepare_cached(
+                    "SELECT journey, pageview_url, pageview_at FROM sessions WHERE deployment_id = ?1 AND session_id = ?2",
+                )?
+                .query_row([&deployment, &session], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, Option<i64>>(2)?,
+                    ))
+                })
+                .optional()?
+            {
+                context.journey = from_json(0, &journey)?;
+                context.pageview = url.zip(at.map(Timestamp::from_unix_millis));
+            }
+            Ok(context)
+        })
+        .await
+    }
+
+    async fn entities(&self, deployment_id: Uuid) -> Result<Vec<StoredEntity>, StoreError> {
+        let deployment = deployment_id.to_string();
+        self.with_reader(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT collection, id, body FROM entities WHERE deployment_id = ?1 ORDER BY rowid",
+            )?;
+            let rows = stmt.query_map([&deployment], |r| {
+                Ok(StoredEntity {
+                    collection: r.get(0)?,
+                    id: uuid_column(1, &r.get::<_, String>(1)?)?,
+                    body: from_json(2, &r.get::<_, String>(2)?)?,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn change_entities(
+        &self,
+        deployment_id: Uuid,
+        changes: Vec<EntityChange>,
+    ) -> Result<(), StoreError> {
+        let deployment = deployment_id.to_string();
+        self.with_writer(move |conn| {
+            let tx = conn.transaction()?;
+            for change in &changes {
+                match change {
+                    EntityChange::Save(e) => tx.execute(
+                        "INSERT INTO entities (deployment_id, collection, id, body) VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT (deployment_id, collection, id) DO UPDATE SET body = excluded.body",
+                        params![deployment, e.collection, e.id.to_string(), e.body.to_string()],
+                    )?,
+                    EntityChange::Delete { collection, id } => tx.execute(
+                        "DELETE FROM entities WHERE deployment_id = ?1 AND collection = ?2 AND id = ?3",
+                        params![deployment, collection, id.to_string()],
+                    )?,
+                };
+            }
+            tx.commit()
+        })
+        .await
     }
 }
