@@ -29,6 +29,10 @@ pub struct AppState {
     pub shutdown: Shutdown,
     /// The configured sinks, for their runners and the admin API.
     pub sinks: Arc<crate::stream::sinks::Sinks>,
+    /// Each deployment's action maps, templates, segments, schedule groups, compiled.
+    pub catalogs: Arc<crate::catalogs::Catalogs>,
+    /// One decision at a time per customer.
+    pub decisions: Arc<crate::decisions::Locks>,
 }
 
 /// Reads the admin token from the configuration, or from the data directory, or makes one.
@@ -80,6 +84,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let store: Arc<dyn Store> = Arc::new(
         SqliteStore::open(&config.data_dir.join("beckon.db")).context("cannot open the store")?,
     );
+    let deployment_ids: Vec<Uuid> = config.deployments.iter().map(|d| d.id).collect();
+    let catalogs = Arc::new(crate::catalogs::Catalogs::load(store.clone(), &deployment_ids).await?);
+    if let Some(dir) = &config.provisioning_dir {
+        crate::provisioning::provision(&catalogs, dir, &deployment_ids)
+            .await
+            .with_context(|| format!("cannot provision from {}", dir.display()))?;
+    }
     let metrics = Arc::new(Metrics::default());
     let shutdown = Shutdown::new();
     let listener = TcpListener::bind(config.listen)
@@ -100,6 +111,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         metrics: metrics.clone(),
         shutdown: shutdown.clone(),
         sinks: Arc::new(crate::stream::sinks::Sinks::new(&config.sinks)?),
+        catalogs,
+        decisions: Default::default(),
         config: Arc::new(config),
     };
     for d in state.deployments.values() {

@@ -37,6 +37,10 @@ pub struct Config {
     pub deployments: Vec<Deployment>,
     #[serde(default)]
     pub sinks: Vec<SinkConfig>,
+    /// A directory of action maps, templates, segments and schedule groups (JSON or YAML) loaded
+    /// into the store at start; layout in `docs/provisioning.md`.
+    #[serde(default)]
+    pub provisioning_dir: Option<PathBuf>,
 }
 
 /// How log lines are written.
@@ -90,6 +94,36 @@ pub struct Deployment {
     pub allowed_origins: Vec<Origin>,
     #[serde(default)]
     pub terminal_suppression: Suppression,
+    /// Whether decisions take a web chat agent to be available. Beckon has no web chat yet, so
+    /// off by default: every webchat offer is then blocked with `NoAvailableAgents`. Turn it on
+    /// to see chat invitations offered (they cannot lead to a conversation yet).
+    #[serde(default)]
+    pub assume_agents_available: bool,
+}
+
+impl Deployment {
+    /// What decisions of this deployment are held to (frequency caps stay at their defaults,
+    /// all off, until the configuration has keys for them).
+    pub fn decision_settings(&self) -> beckon_core::decide::Settings {
+        use beckon_core::decide::{Settings, TerminalSuppression};
+        Settings {
+            terminal: match self.terminal_suppression.scope {
+                SuppressionScope::Session => TerminalSuppression::Session,
+                SuppressionScope::Customer => TerminalSuppression::Customer {
+                    days: self.terminal_suppression.days,
+                },
+            },
+            ..Settings::default()
+        }
+    }
+
+    /// Agent availability for webchat decisions (see `assume_agents_available`).
+    pub fn availability(&self) -> beckon_core::decide::Availability {
+        beckon_core::decide::Availability {
+            agents_available: self.assume_agents_available,
+            service_level_throttled: false,
+        }
+    }
 }
 
 /// How long a terminal state (spec 3.3) stops the same action map from being offered again.
@@ -402,6 +436,9 @@ impl Config {
         if let Some(v) = env("BECKON_READ_TOKEN") {
             self.read_token = Some(v);
         }
+        if let Some(v) = env("BECKON_PROVISIONING_DIR") {
+            self.provisioning_dir = Some(PathBuf::from(v));
+        }
         if let Some(v) = env("BECKON_LOG_FORMAT") {
             self.log_format = match v.as_str() {
                 "text" => LogFormat::Text,
@@ -424,6 +461,7 @@ impl Config {
                     Origin(format!("http://127.0.0.1:{port}")),
                 ],
                 terminal_suppression: Suppression::default(),
+                assume_agents_available: false,
             });
         }
         self

@@ -6,10 +6,14 @@
 
 pub mod api;
 pub mod app;
+pub mod catalogs;
 pub mod cli;
 pub mod config;
+pub mod decisions;
+pub mod enrich;
 pub mod ingest;
 pub mod metrics;
+pub mod provisioning;
 pub mod record;
 pub mod store;
 pub mod stream;

@@ -42,6 +42,8 @@ enum Command {
     Tail(cli::tail::TailArgs),
     /// List or replay what sinks could not deliver (through a running server's admin API).
     DeadLetters(cli::dead_letters::DeadLettersArgs),
+    /// Load a Genesys export (action maps, templates, segments) into a running server.
+    Import(cli::import::ImportArgs),
 }
 
 fn init_logging(format: LogFormat) {
@@ -106,6 +108,12 @@ fn main() -> ExitCode {
             tokio::runtime::Runtime::new()
                 .map_err(Into::into)
                 .and_then(|rt| rt.block_on(cli::dead_letters::run(args)))
+        }
+        Command::Import(args) => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            tokio::runtime::Runtime::new()
+                .map_err(Into::into)
+                .and_then(|rt| rt.block_on(cli::import::run(args)))
         }
     };
     match result {

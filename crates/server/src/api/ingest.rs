@@ -210,7 +210,8 @@ fn parse_batch<T: DeserializeOwned>(
         .collect()
 }
 
-fn now() -> Timestamp {
+/// The server's clock, as a [`Timestamp`].
+pub(crate) fn now() -> Timestamp {
     let millis = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
@@ -219,24 +220,18 @@ fn now() -> Timestamp {
 
 async fn commit(
     app: &AppState,
-    deployment_id: Uuid,
-    items: Vec<Item>,
+    submission: Submission,
 ) -> Result<Vec<crate::store::Outcome>, Problem> {
-    let kinds: Vec<&'static str> = items
+    let kinds: Vec<&'static str> = submission
+        .items
         .iter()
         .map(|i| match i {
             Item::Action(_) => "action",
+            Item::Blocked(_) => "blocked",
             Item::Web(_) => "web",
         })
         .collect();
-    let outcomes = app
-        .store
-        .commit(Submission {
-            deployment_id,
-            items,
-        })
-        .await
-        .map_err(commit_problem)?;
+    let outcomes = app.store.commit(submission).await.map_err(commit_problem)?;
     for (kind, outcome) in kinds.iter().zip(&outcomes) {
         if matches!(outcome, crate::store::Outcome::Stored { .. }) {
             app.metrics
@@ -285,7 +280,8 @@ fn commit_problem(error: CommitError) -> Problem {
     }
 }
 
-/// `POST /api/v1/deployments/{deploymentId}/web-events`
+/// `POST /api/v1/deployments/{deploymentId}/web-events`: stores the events and, in the same
+/// commit, what the decision engine made of them; answers the actions to present.
 pub async fn web_events(
     State(app): State<AppState>,
     Path(deployment_id): Path<Uuid>,
@@ -295,12 +291,12 @@ pub async fn web_events(
     let requests: Vec<WebEventRequest> = parse_batch(&app, &headers, body)?;
     let received = now();
     let batch = requests.len() > 1;
-    let items = requests
+    let events = requests
         .into_iter()
         .enumerate()
         .map(|(i, r)| {
             r.into_event(received)
-                .map(|e| Item::Web(e.into()))
+                .map(std::sync::Arc::new)
                 .map_err(|e| {
                     let field = if batch {
                         format!("[{i}].{}", e.field)
@@ -311,8 +307,39 @@ pub async fn web_events(
                 })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    commit(&app, deployment_id, items).await?;
-    Ok(Json(json!({ "actions": [] })))
+    let deployment = app
+        .deployments
+        .get(&deployment_id)
+        .expect("the guard found the deployment");
+    let catalog = app
+        .catalogs
+        .get(deployment_id)
+        .expect("every deployment has a catalog")
+        .catalog
+        .clone();
+    let _customers = app
+        .decisions
+        .lock(events.iter().map(|e| e.customer_cookie_id))
+        .await;
+    let decided =
+        crate::decisions::decide_all(&*app.store, &catalog, deployment, &events, received)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "reading decision state failed");
+                Problem::unavailable("the store cannot be read right now; nothing was stored")
+            })?;
+    let mut items: Vec<Item> = events.into_iter().map(Item::Web).collect();
+    items.extend(decided.items);
+    commit(
+        &app,
+        Submission {
+            deployment_id,
+            items,
+            customers: decided.customers,
+        },
+    )
+    .await?;
+    Ok(Json(json!({ "actions": decided.actions })))
 }
 
 /// `POST /api/v1/deployments/{deploymentId}/action-events`
@@ -325,8 +352,10 @@ pub async fn action_events(
     let events: Vec<ActionEvent> = parse_batch(&app, &headers, body)?;
     let outcomes = commit(
         &app,
-        deployment_id,
-        events.into_iter().map(Item::Action).collect(),
+        Submission::records(
+            deployment_id,
+            events.into_iter().map(Item::Action).collect(),
+        ),
     )
     .await?;
     Ok(Json(json!({ "results": outcomes })))

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod deployments;
 pub mod ingest;
+pub mod journey;
 pub mod limits;
 pub mod ops;
 pub mod problem;
@@ -18,6 +19,10 @@ use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+
+/// The admin API's collections (`actionmaps`, `actiontemplates`, `segments`, `schedulegroups`).
+const JOURNEY: &str = "/api/v2/journey/{collection}";
+const JOURNEY_ONE: &str = "/api/v2/journey/{collection}/{id}";
 use tower_http::trace::TraceLayer;
 
 use crate::app::AppState;
@@ -42,6 +47,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/events", get(stream::page))
         .route("/api/v1/events/stream", get(stream::live))
         .merge(sinks::routes())
+        .route(JOURNEY, get(journey::list).post(journey::create))
+        .route(
+            JOURNEY_ONE,
+            get(journey::get_one)
+                .patch(journey::patch)
+                .delete(journey::delete),
+        )
         .route("/sdk/v1/{file}", get(sdk::file))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

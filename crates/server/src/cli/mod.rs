@@ -1,6 +1,7 @@
 //! Command-line tools that talk to a running server.
 
 pub mod dead_letters;
+pub mod import;
 pub mod tail;
 
 use std::path::Path;

@@ -1,0 +1,358 @@
+//! Running the decision engine for a web event (spec section 6) and turning its [`Decision`]
+//! into what the server must do: `qualified` events and blocked offers for the log, the
+//! customer's state for the next decision, and the actions the page presents.
+//!
+//! Between decisions the server keeps what the engine asks for (see `beckon_core::decide`):
+//! each action's latest state with its session, the pending offers the last decision returned,
+//! customer-scoped segment assignments and the session's journey. All of it is read before the
+//! decision and written in the same submission as the web event, so the request is answered
+//! only once its records are durable. Decisions for one customer are serialized ([`Locks`]):
+//! two concurrent requests cannot both qualify the same map in a session.
+//!
+//! A request's events are grouped by customer and session; each group is decided once, after
+//! all its events joined the journey, on the page of its last event (a batch from the SDK's
+//! outbox ends with the page now on screen).
+
+use std::sync::Arc;
+
+use beckon_core::decide::{DecisionInput, History, Pending, SegmentAssignment};
+use beckon_core::model::{ActionMap, SegmentScope};
+use beckon_core::{
+    ActionEvent, BlockedOffer, Catalog, Decision, MediaType, State, Timestamp, decide,
+};
+use serde_json::{Value, json};
+use tokio::sync::{Mutex, MutexGuard};
+use uuid::Uuid;
+
+use crate::config::Deployment;
+use crate::enrich;
+use crate::ingest::WebEvent;
+use crate::store::{CustomerContext, CustomerUpdate, Item, Store, StoreError};
+
+/// Seconds a chat invitation waits for an answer (spec 3.1); action maps have no field for it.
+pub const CHAT_TIMEOUT_SECONDS: u32 = 30;
+
+/// Per-customer locks, striped: a customer's decisions run one at a time.
+pub struct Locks {
+    stripes: Vec<Mutex<()>>,
+}
+
+impl Default for Locks {
+    fn default() -> Self {
+        Locks {
+            stripes: (0..256).map(|_| Mutex::new(())).collect(),
+        }
+    }
+}
+
+impl Locks {
+    /// Locks every customer of a request, in a fixed order so two requests cannot deadlock.
+    pub async fn lock(&self, customers: impl Iterator<Item = Uuid>) -> Vec<MutexGuard<'_, ()>> {
+        let mut stripes: Vec<usize> = customers
+            .map(|c| (c.as_u128() % self.stripes.len() as u128) as usize)
+            .collect();
+        stripes.sort_unstable();
+        stripes.dedup();
+        let mut guards = Vec::with_capacity(stripes.len());
+        for s in stripes {
+            guards.push(self.stripes[s].lock().await);
+        }
+        guards
+    }
+}
+
+/// What the decisions of one request produce.
+#[derive(Debug, Default)]
+pub struct Decided {
+    /// `qualified` action events and blocked offers, to commit after the web events.
+    pub items: Vec<Item>,
+    pub customers: Vec<CustomerUpdate>,
+    /// The actions to present, in the shape the SDK reads (`crates/sdk/src/action.rs`).
+    pub actions: Vec<Value>,
+}
+
+/// The session a web event belongs to; a Genesys-style event without one counts the
+/// customer's whole history as one session.
+fn session_of(event: &WebEvent) -> Uuid {
+    event.session_id.unwrap_or(event.customer_cookie_id)
+}
+
+/// Decides for every customer and session of a request's events (already checked).
+pub async fn decide_all(
+    store: &dyn Store,
+    catalog: &Catalog,
+    deployment: &Deployment,
+    events: &[Arc<WebEvent>],
+    now: Timestamp,
+) -> Result<Decided, StoreError> {
+    let mut groups: Vec<((Uuid, Uuid), Vec<&WebEvent>)> = Vec::new();
+    for e in events {
+        let key = (e.customer_cookie_id, session_of(e));
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, g)) => g.push(e),
+            None => groups.push((key, vec![e])),
+        }
+    }
+    let mut decided = Decided::default();
+    for ((customer, session), group) in groups {
+        let context = store
+            .customer_context(deployment.id, customer, session)
+            .await?;
+        decide_group(
+            catalog,
+            deployment,
+            customer,
+            session,
+            &group,
+            context,
+            now,
+            &mut decided,
+        );
+    }
+    Ok(decided)
+}
+
+fn still_qualified(state: State) -> bool {
+    matches!(state, State::Qualified | State::QualifiedOutsideSchedule)
+}
+
+/// The pending offers still waiting: one whose action went on (the page ran its delay and
+/// reported `offered`, or later) is done.
+fn waiting(context: &CustomerContext) -> Vec<Pending> {
+    context
+        .pending
+        .iter()
+        .filter(|p| {
+            !context.actions.iter().any(|(_, a)| {
+                a.action_map_id == p.action_map_id
+                    && a.session_id == p.session_id
+                    && !still_qualified(a.state)
+                    && a.updated_at >= p.qualified_at
+            })
+        })
+        .cloned()
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn decide_group(
+    catalog: &Catalog,
+    deployment: &Deployment,
+    customer: Uuid,
+    session: Uuid,
+    group: &[&WebEvent],
+    context: CustomerContext,
+    now: Timestamp,
+    out: &mut Decided,
+) {
+    let mut journey = context.journey.clone();
+    let mut pageview = context.pageview.clone();
+    for e in group {
+        enrich::append(&mut journey, enrich::journey_event(e));
+        if enrich::is_pageview(&e.event_name) {
+            pageview = Some((enrich::visit(e).page.url, e.created_date));
+        }
+    }
+    let last = group.last().expect("a group has an event");
+    let mut visit = enrich::visit(last);
+    visit.pageview_at = pageview
+        .as_ref()
+        .filter(|(url, _)| *url == visit.page.url)
+        .map(|(_, at)| *at);
+    let history = History {
+        actions: context.actions.iter().map(|(_, a)| a.clone()).collect(),
+        pending: waiting(&context),
+        segments: context.segments.clone(),
+    };
+    let settings = deployment.decision_settings();
+    let decision = decide(
+        catalog,
+        &DecisionInput {
+            customer_id: customer,
+            session_id: session,
+            now,
+            visit: &visit,
+            journey: &journey,
+            history: &history,
+            availability: deployment.availability(),
+            settings: &settings,
+        },
+    );
+    let records = Records {
+        catalog,
+        customer,
+        session,
+        now,
+    };
+    let mut qualified_now: Vec<(Uuid, Uuid)> = Vec::new();
+    for q in &decision.qualified {
+        let action_id = Uuid::new_v4();
+        qualified_now.push((q.action_map_id, action_id));
+        out.items.push(Item::Action(records.qualified(
+            action_id,
+            q.action_map_id,
+            q.action_map_version,
+            q.media_type,
+        )));
+    }
+    for b in &decision.blocked {
+        out.items.push(Item::Blocked(BlockedOffer {
+            event_id: Uuid::new_v4(),
+            action_map_id: b.action_map_id,
+            action_map_version: b.action_map_version,
+            action_media_type: b.media_type,
+            customer_id: customer,
+            session_id: session,
+            reason: b.reason,
+            timestamp: now,
+        }));
+    }
+    let mut action_id = |map: Uuid, version: u32, media: MediaType, out: &mut Decided| {
+        if let Some((_, id)) = qualified_now.iter().find(|(m, _)| *m == map) {
+            return *id;
+        }
+        // A map tried again (or coming due) keeps the action it qualified with.
+        if let Some((id, _)) = context
+            .actions
+            .iter()
+            .rev()
+            .find(|(_, a)| a.action_map_id == map && still_qualified(a.state))
+        {
+            return *id;
+        }
+        let id = Uuid::new_v4();
+        qualified_now.push((map, id));
+        out.items
+            .push(Item::Action(records.qualified(id, map, version, media)));
+        id
+    };
+    for o in &decision.offers {
+        let id = action_id(o.action_map_id, o.action_map_version, o.media_type, out);
+        if let Some(a) = records.action(
+            id,
+            o.action_map_id,
+            o.action_map_version,
+            json!({ "type": "immediate" }),
+        ) {
+            out.actions.push(a);
+        }
+    }
+    for s in &decision.scheduled {
+        let id = action_id(s.action_map_id, s.action_map_version, s.media_type, out);
+        let seconds = ((s.due_at.unix_millis() - now.unix_millis()).max(0) as u64).div_ceil(1000);
+        let activation = json!({ "type": "delay", "delayInSeconds": seconds });
+        if let Some(a) = records.action(id, s.action_map_id, s.action_map_version, activation) {
+            out.actions.push(a);
+        }
+    }
+    out.customers.push(CustomerUpdate {
+        customer_id: customer,
+        session_id: session,
+        journey,
+        pageview,
+        pending: decision.pending.clone(),
+        segments: customer_segments(catalog, &context, &decision, now),
+    });
+}
+
+/// The customer-scoped assignments to keep: the earlier ones, refreshed by those assigned now.
+fn customer_segments(
+    catalog: &Catalog,
+    context: &CustomerContext,
+    decision: &Decision,
+    now: Timestamp,
+) -> Vec<SegmentAssignment> {
+    let mut kept: Vec<SegmentAssignment> = context
+        .segments
+        .iter()
+        .filter(|s| !decision.segments.contains(&s.segment_id))
+        .cloned()
+        .collect();
+    kept.extend(
+        decision
+            .segments
+            .iter()
+            .filter(|id| {
+                catalog
+                    .segment(**id)
+                    .is_some_and(|s| s.scope == SegmentScope::Customer)
+            })
+            .map(|&segment_id| SegmentAssignment {
+                segment_id,
+                assigned_at: now,
+            }),
+    );
+    kept
+}
+
+/// Builds the records and actions of one decision.
+struct Records<'a> {
+    catalog: &'a Catalog,
+    customer: Uuid,
+    session: Uuid,
+    now: Timestamp,
+}
+
+impl Records<'_> {
+    fn qualified(&self, action_id: Uuid, map: Uuid, version: u32, media: MediaType) -> ActionEvent {
+        ActionEvent {
+            action_id,
+            action_state: State::Qualified,
+            action_media_type: media,
+            action_map_id: map,
+            action_map_version: version,
+            customer_id: self.customer,
+            session_id: self.session,
+            error: None,
+            event_id: Uuid::new_v4(),
+            timestamp: self.now,
+        }
+    }
+
+    /// The action as the SDK reads it; `None` if the map is gone (it cannot be: the catalog
+    /// decided with it).
+    fn action(
+        &self,
+        action_id: Uuid,
+        map_id: Uuid,
+        version: u32,
+        activation: Value,
+    ) -> Option<Value> {
+        let map: &ActionMap = self.catalog.map(map_id)?;
+        let media = map.action.media_type.get().ok()?;
+        let mut action = json!({
+            "actionId": action_id,
+            "actionMapId": map_id,
+            "actionMapVersion": version,
+            "mediaType": media.as_str(),
+            "activation": activation,
+        });
+        match media {
+            MediaType::Contentoffer => {
+                let offer = map
+                    .action
+                    .action_template
+                    .as_ref()
+                    .and_then(|t| self.catalog.template(t.id))
+                    .and_then(|t| t.content_offer.as_ref())?;
+                action["contentOffer"] = serde_json::to_value(offer).expect("offers serialize");
+            }
+            MediaType::Webchat => {
+                let props = map.action.props.clone().unwrap_or_default();
+                action["timeoutSeconds"] = CHAT_TIMEOUT_SECONDS.into();
+                let texts = [
+                    ("prompt", props.webchat_prompt),
+                    ("title", props.webchat_title_text),
+                    ("acceptLabel", props.webchat_accept_text),
+                    ("declineLabel", props.webchat_decline_text),
+                ];
+                action["chatInvitation"] = texts
+                    .into_iter()
+                    .filter_map(|(k, v)| Some((k.to_owned(), Value::String(v?))))
+                    .collect::<serde_json::Map<_, _>>()
+                    .into();
+            }
+        }
+        Some(action)
+    }
+}

@@ -1,0 +1,166 @@
+//! What the server adds to a web event before deciding: the visit, keyed as segment criteria
+//! are (`browser.family`, `device.category`, `referrer.medium`, `mktCampaign.source`, …), and
+//! the event as one step of the session's journey.
+//!
+//! Page, referrer and campaign come from core's [`Visit::from_urls`] (the browser derives them
+//! the same way). The user agent is parsed with `woothee`, whose rules are compiled into the
+//! crate: no data file, no network. Geolocation is not implemented: `geolocation.*` and
+//! `ipOrganization` are always absent, so criteria on them hold only with negative operators.
+
+use beckon_core::decide::{Browser, Device, JourneyEvent, Page, Visit};
+
+use crate::ingest::WebEvent;
+
+/// Whether an event is a page view (the SDK sends `page_viewed`, Genesys-era callers `pageview`).
+pub fn is_pageview(event_name: &str) -> bool {
+    event_name == "page_viewed" || event_name == "pageview"
+}
+
+/// The visit as of this event: its page, referrer and campaign, its browser and device.
+pub fn visit(event: &WebEvent) -> Visit {
+    let mut visit = Visit::from_urls(
+        &event.page.url,
+        Some(event.page.title.as_str()).filter(|t| !t.is_empty()),
+        event.referrer_url.as_deref(),
+    );
+    visit.page.keywords = event.page.keywords.clone();
+    visit.page.lang = event.page.lang.clone();
+    visit.browser.lang = event.page.lang.clone();
+    visit.search_query = event.search_query.clone();
+    if let Some(agent) = &event.user_agent_string {
+        let (browser, device) = user_agent(agent);
+        visit.browser = Browser {
+            lang: visit.browser.lang.take(),
+            ..browser
+        };
+        visit.device = device;
+    }
+    visit
+}
+
+fn known(s: &str) -> Option<String> {
+    (!s.is_empty() && s != "UNKNOWN").then(|| s.to_owned())
+}
+
+/// Browser family and version, OS family and version, device category (`desktop`, `mobile`,
+/// `tablet`, `other`) and, for Apple devices, the device type.
+pub fn user_agent(agent: &str) -> (Browser, Device) {
+    let Some(r) = woothee::parser::Parser::new().parse(agent) else {
+        return (
+            Browser::default(),
+            Device {
+                category: Some("other".into()),
+                ..Device::default()
+            },
+        );
+    };
+    let tablet = r.os == "iPad"
+        || (r.os == "Android" && !agent.contains("Mobile"))
+        || agent.contains("Tablet");
+    let category = match r.category {
+        "pc" => "desktop",
+        "smartphone" | "mobilephone" if tablet => "tablet",
+        "smartphone" | "mobilephone" => "mobile",
+        _ => "other",
+    };
+    let os_family = match r.os {
+        os if os.starts_with("Windows") => Some("Windows".to_owned()),
+        "Mac OSX" => Some("Mac OS X".to_owned()),
+        "iPhone" | "iPad" | "iPod" => Some("iOS".to_owned()),
+        os => known(os),
+    };
+    let browser = Browser {
+        family: known(r.name),
+        version: known(r.version),
+        lang: None,
+    };
+    let device = Device {
+        category: Some(category.to_owned()),
+        kind: matches!(r.os, "iPhone" | "iPad" | "iPod").then(|| r.os.to_owned()),
+        is_mobile: Some(category == "mobile" || category == "tablet"),
+        os_family,
+        os_version: known(&r.os_version),
+        manufacturer: known(r.vendor).filter(|_| r.category != "pc"),
+    };
+    (browser, device)
+}
+
+/// The event as a journey step: its name, page, search query and attribute values.
+pub fn journey_event(event: &WebEvent) -> JourneyEvent {
+    let page = Page::from_url(&event.page.url, Some(event.page.title.as_str()));
+    let mut step = JourneyEvent::new(event.event_name.clone(), page);
+    step.search_query = event.search_query.clone();
+    step.attributes = event
+        .attributes
+        .iter()
+        .map(|(k, a)| (k.clone(), a.value.clone()))
+        .collect();
+    step
+}
+
+/// Most distinct steps kept per session; beyond it the oldest distinct step is dropped (counts
+/// of identical steps keep growing).
+pub const MAX_JOURNEY: usize = 500;
+
+/// Adds a step to a session's journey, folding it into an identical earlier one.
+pub fn append(journey: &mut Vec<JourneyEvent>, step: JourneyEvent) {
+    let same = |e: &JourneyEvent| {
+        e.event_name == step.event_name
+            && e.page == step.page
+            && e.search_query == step.search_query
+            && e.attributes == step.attributes
+    };
+    match journey.iter_mut().find(|e| same(e)) {
+        Some(e) => e.count = e.count.saturating_add(step.count),
+        None => {
+            if journey.len() >= MAX_JOURNEY {
+                journey.remove(0);
+            }
+            journey.push(step);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_agents_give_family_os_and_category() {
+        let (b, d) = user_agent(
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+        );
+        assert_eq!(b.family.as_deref(), Some("Chrome"));
+        assert_eq!(b.version.as_deref(), Some("120.0.0.0"));
+        assert_eq!(d.category.as_deref(), Some("desktop"));
+        assert_eq!(d.os_family.as_deref(), Some("Windows"));
+
+        let (b, d) = user_agent(
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1",
+        );
+        assert_eq!(b.family.as_deref(), Some("Safari"));
+        assert_eq!(d.category.as_deref(), Some("mobile"));
+        assert_eq!(d.os_family.as_deref(), Some("iOS"));
+        assert_eq!(d.kind.as_deref(), Some("iPhone"));
+
+        let (_, d) = user_agent(
+            "Mozilla/5.0 (Linux; Android 13; SM-X700) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+        );
+        assert_eq!(d.category.as_deref(), Some("tablet"));
+        assert_eq!(d.os_family.as_deref(), Some("Android"));
+
+        let (_, d) = user_agent("curl/8.0");
+        assert_eq!(d.category.as_deref(), Some("other"));
+    }
+
+    #[test]
+    fn identical_steps_fold() {
+        let mut journey = Vec::new();
+        let step = JourneyEvent::new("page_viewed", Page::from_url("https://a.example/x", None));
+        append(&mut journey, step.clone());
+        append(&mut journey, step);
+        append(&mut journey, JourneyEvent::new("signup", None));
+        assert_eq!(journey.len(), 2);
+        assert_eq!(journey[0].count, 2);
+    }
+}
