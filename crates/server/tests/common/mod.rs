@@ -28,12 +28,34 @@ impl Server {
     /// Starts a server whose config is the base (listen, data dir, tokens, one deployment
     /// allowing [`ORIGIN`]) followed by `extra` TOML (more tables such as `[limits]`, `[[sinks]]`).
     pub fn start(extra: &str) -> Server {
+        Server::start_provisioned(extra, &[])
+    }
+
+    /// Like [`Server::start`], with `provisioning_dir` set to a folder holding `files`
+    /// (relative path, content).
+    pub fn start_provisioned(extra: &str, files: &[(&str, &str)]) -> Server {
+        Server::start_full(extra, "", files)
+    }
+
+    /// The most general start: `extra` top-level TOML, `deployment` keys added to the test
+    /// deployment's table, and provisioning `files`.
+    pub fn start_full(extra: &str, deployment: &str, files: &[(&str, &str)]) -> Server {
         let data = tempfile::tempdir().expect("temp dir");
         let config = data.path().join("beckon.toml");
+        let mut provisioning = String::new();
+        if !files.is_empty() {
+            let dir = data.path().join("provisioning");
+            for (path, text) in files {
+                let path = dir.join(path);
+                std::fs::create_dir_all(path.parent().unwrap()).expect("provisioning dir");
+                std::fs::write(path, text).expect("provisioning file");
+            }
+            provisioning = format!("provisioning_dir = \"{}\"\n", dir.display());
+        }
         let base = format!(
-            "data_dir = \"{}\"\nadmin_token = \"{ADMIN_TOKEN}\"\nread_token = \"{READ_TOKEN}\"\n\
+            "{provisioning}data_dir = \"{}\"\nadmin_token = \"{ADMIN_TOKEN}\"\nread_token = \"{READ_TOKEN}\"\n\
              listen = \"127.0.0.1:0\"\n{extra}\n\
-             [[deployments]]\nid = \"{DEPLOYMENT}\"\nname = \"Test shop\"\nallowed_origins = [\"{ORIGIN}\"]\n",
+             [[deployments]]\nid = \"{DEPLOYMENT}\"\nname = \"Test shop\"\nallowed_origins = [\"{ORIGIN}\"]\n{deployment}\n",
             data.path().join("data").display()
         );
         std::fs::write(&config, base).expect("write config");
@@ -157,6 +179,28 @@ impl Server {
             .await
             .expect("request");
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Any admin request with the admin token and an optional JSON body: the status and the
+    /// JSON body (`Null` if none).
+    pub async fn admin(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        let method: reqwest::Method = method.parse().expect("method");
+        let mut request = client()
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(ADMIN_TOKEN);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let r = request.send().await.expect("request");
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// POSTs web events and returns the `actions` of the answer (asserting a 200).
+    pub async fn actions(&self, events: &Value) -> Vec<Value> {
+        let r = self.post("web-events", events).await;
+        assert_eq!(r.status(), 200, "web events refused");
+        let body: Value = r.json().await.expect("json");
+        body["actions"].as_array().expect("actions").clone()
     }
 
     /// The Prometheus text of `/metrics`.
@@ -307,6 +351,64 @@ pub fn pageview(customer_id: Uuid, url: &str) -> Value {
         "eventName": "pageview",
         "page": { "url": url, "title": "A page" },
         "createdDate": now(),
+    })
+}
+
+/// A page view as the SDK sends it: with a session, a referrer and a user agent.
+pub fn page_viewed(customer_id: Uuid, session_id: Uuid, url: &str) -> Value {
+    json!({
+        "customerCookieId": customer_id,
+        "sessionId": session_id,
+        "eventName": "page_viewed",
+        "page": { "url": url, "title": "A page" },
+        "referrerUrl": "https://www.google.com/search?q=beckon",
+        "userAgentString": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+        "createdDate": now(),
+    })
+}
+
+/// A content offer action template (Genesys `ActionTemplate`), without an id.
+pub fn template_body(name: &str) -> Value {
+    json!({
+        "name": name,
+        "description": "Toast with a call to action",
+        "mediaType": "contentOffer",
+        "state": "Active",
+        "contentOffer": {
+            "imageUrl": "https://shop.test/promo.png", "imageAltText": "Promo",
+            "displayMode": "Toast", "layoutMode": "LeftText",
+            "title": "Spring sale", "headline": "20% off", "body": "Today only.",
+            "callToAction": { "text": "Shop now", "url": "https://shop.test/sale", "target": "Blank" },
+            "style": { "position": { "bottom": "10px", "right": "10px" } }
+        }
+    })
+}
+
+/// A segment of desktop visitors (Genesys `JourneySegment`), without an id.
+pub fn segment_body(name: &str) -> Value {
+    json!({
+        "displayName": name,
+        "isActive": true,
+        "color": "#008000",
+        "scope": "Session",
+        "context": { "patterns": [ { "criteria": [
+            { "key": "device.category", "values": ["desktop"], "shouldIgnoreCase": true,
+              "operator": "equal", "entityType": "visit" } ] } ] },
+        "journey": { "patterns": [] }
+    })
+}
+
+/// An action map showing a template to a segment on pages whose URL contains `page`.
+pub fn content_offer_map(name: &str, segment: &str, template: &str, page: &str) -> Value {
+    json!({
+        "displayName": name,
+        "isActive": true,
+        "triggerWithSegments": [segment],
+        "pageUrlConditions": [ { "values": [page], "operator": "containsAny" } ],
+        "activation": { "type": "immediate" },
+        "weight": 2,
+        "action": { "mediaType": "contentOffer", "actionTemplate": { "id": template } },
+        "ignoreFrequencyCap": false
     })
 }
 

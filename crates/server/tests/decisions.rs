@@ -1,0 +1,244 @@
+//! Decisions end to end against the real binary: configure through the admin API, send page
+//! views as the SDK does, and check the actions answered and what the log holds.
+
+mod common;
+
+use common::{Server, content_offer_map, page_viewed, segment_body, template_body};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// A segment, a template and a map offering it on `/pricing`; returns (map, template) ids.
+async fn configure(server: &Server, activation: Value) -> (String, Value) {
+    let (_, segment) = server
+        .admin(
+            "POST",
+            "/api/v2/journey/segments",
+            Some(&segment_body("Desktop")),
+        )
+        .await;
+    let (_, template) = server
+        .admin(
+            "POST",
+            "/api/v2/journey/actiontemplates",
+            Some(&template_body("Spring promo")),
+        )
+        .await;
+    let mut map = content_offer_map(
+        "Promo on pricing",
+        segment["id"].as_str().unwrap(),
+        template["id"].as_str().unwrap(),
+        "/pricing",
+    );
+    map["activation"] = activation;
+    let (status, map) = server
+        .admin("POST", "/api/v2/journey/actionmaps", Some(&map))
+        .await;
+    assert_eq!(status, 200, "{map}");
+    (map["id"].as_str().unwrap().to_owned(), template)
+}
+
+fn action_event(action: &Value, customer: Uuid, session: Uuid, state: &str) -> Value {
+    json!({
+        "actionId": action["actionId"], "actionState": state,
+        "actionMediaType": action["mediaType"], "actionMapId": action["actionMapId"],
+        "actionMapVersion": action["actionMapVersion"], "customerId": customer,
+        "customerIdType": "cookie", "sessionId": session, "eventId": Uuid::new_v4(),
+        "timestamp": common::now(),
+    })
+}
+
+#[tokio::test]
+async fn a_matching_page_gets_the_offer_and_the_log_holds_qualified() {
+    let server = Server::start("");
+    let (map, template) = configure(&server, json!({ "type": "immediate" })).await;
+    let (customer, session) = (Uuid::new_v4(), Uuid::new_v4());
+    let actions = server
+        .actions(&page_viewed(customer, session, "https://shop.test/pricing"))
+        .await;
+    assert_eq!(actions.len(), 1, "{actions:?}");
+    let a = &actions[0];
+    assert_eq!(a["actionMapId"], map.as_str());
+    assert_eq!(a["actionMapVersion"], 1);
+    assert_eq!(a["mediaType"], "contentoffer");
+    assert_eq!(a["activation"], json!({ "type": "immediate" }));
+    assert_eq!(a["contentOffer"], template["contentOffer"]);
+    let action_id: Uuid = a["actionId"].as_str().unwrap().parse().unwrap();
+    assert_eq!(action_id.get_version_num(), 4);
+
+    let qualified = server.log("&topic=contentoffer:qualified").await;
+    assert_eq!(qualified.len(), 1);
+    let e = &qualified[0]["event"];
+    assert_eq!(e["actionId"], a["actionId"]);
+    assert_eq!(e["actionMapVersion"], 1);
+    assert_eq!(e["customerId"], customer.to_string());
+    assert_eq!(e["sessionId"], session.to_string());
+    // The web event came first, in the same commit.
+    let all = server.log("").await;
+    assert_eq!(all[0]["kind"], "web");
+
+    // The page shows it and reports so; the SDK's lifecycle then goes on from qualified.
+    let offered = server
+        .post(
+            "action-events",
+            &action_event(a, customer, session, "offered"),
+        )
+        .await;
+    assert_eq!(offered.status(), 200);
+}
+
+#[tokio::test]
+async fn a_page_the_map_does_not_match_is_a_blocked_offer_with_its_reason() {
+    let server = Server::start("");
+    let (map, _) = configure(&server, json!({ "type": "immediate" })).await;
+    let (customer, session) = (Uuid::new_v4(), Uuid::new_v4());
+    let actions = server
+        .actions(&page_viewed(customer, session, "https://shop.test/about"))
+        .await;
+    assert!(actions.is_empty(), "{actions:?}");
+    let blocked = server.log("&topic=contentoffer:blocked").await;
+    assert_eq!(blocked.len(), 1, "{blocked:?}");
+    let b = &blocked[0]["event"];
+    assert_eq!(b["reason"], "PageUrlConditionsNotMatching");
+    assert_eq!(b["actionMapId"], map.as_str());
+    assert_eq!(b["customerId"], customer.to_string());
+    assert_eq!(blocked[0]["kind"], "blocked");
+
+    // Later in the session, on a matching page, the same action is offered (not qualified twice).
+    let qualified = server.log("&topic=contentoffer:qualified").await;
+    assert_eq!(qualified.len(), 1);
+    let actions = server
+        .actions(&page_viewed(customer, session, "https://shop.test/pricing"))
+        .await;
+    assert_eq!(actions.len(), 1);
+    assert_eq!(actions[0]["actionId"], qualified[0]["event"]["actionId"]);
+    assert_eq!(server.log("&topic=contentoffer:qualified").await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_map_qualifies_once_per_session() {
+    let server = Server::start("");
+    configure(&server, json!({ "type": "immediate" })).await;
+    let (customer, session) = (Uuid::new_v4(), Uuid::new_v4());
+    let first = server
+        .actions(&page_viewed(customer, session, "https://shop.test/pricing"))
+        .await;
+    assert_eq!(first.len(), 1);
+    server
+        .post(
+            "action-events",
+            &action_event(&first[0], customer, session, "offered"),
+        )
+        .await;
+    server
+        .post(
+            "action-events",
+            &action_event(&first[0], customer, session, "rejected"),
+        )
+        .await;
+    let again = server
+        .actions(&page_viewed(
+            customer,
+            session,
+            "https://shop.test/pricing?plan=pro",
+        ))
+        .await;
+    assert!(again.is_empty(), "{again:?}");
+    assert_eq!(server.log("&topic=contentoffer:qualified").await.len(), 1);
+
+    // Another customer qualifies on their own.
+    let other = server
+        .actions(&page_viewed(
+            Uuid::new_v4(),
+            Uuid::new_v4(),
+            "https://shop.test/pricing",
+        ))
+        .await;
+    assert_eq!(other.len(), 1);
+    assert_ne!(other[0]["actionId"], first[0]["actionId"]);
+}
+
+#[tokio::test]
+async fn a_delay_activation_is_answered_with_its_seconds() {
+    let server = Server::start("");
+    configure(&server, json!({ "type": "delay", "delayInSeconds": 5 })).await;
+    let actions = server
+        .actions(&page_viewed(
+            Uuid::new_v4(),
+            Uuid::new_v4(),
+            "https://shop.test/pricing",
+        ))
+        .await;
+    assert_eq!(actions.len(), 1, "{actions:?}");
+    assert_eq!(
+        actions[0]["activation"],
+        json!({ "type": "delay", "delayInSeconds": 5 })
+    );
+    assert!(actions[0]["contentOffer"]["title"].is_string());
+    assert_eq!(server.log("&topic=contentoffer:qualified").await.len(), 1);
+}
+
+#[tokio::test]
+async fn events_carry_the_map_version_that_produced_them() {
+    let server = Server::start("");
+    let (map, _) = configure(&server, json!({ "type": "immediate" })).await;
+    let (status, _) = server
+        .admin(
+            "PATCH",
+            &format!("/api/v2/journey/actionmaps/{map}"),
+            Some(&json!({ "version": 1, "displayName": "Promo v2" })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let actions = server
+        .actions(&page_viewed(
+            Uuid::new_v4(),
+            Uuid::new_v4(),
+            "https://shop.test/pricing",
+        ))
+        .await;
+    assert_eq!(actions[0]["actionMapVersion"], 2);
+    let qualified = server.log("&topic=contentoffer:qualified").await;
+    assert_eq!(qualified[0]["event"]["actionMapVersion"], 2);
+}
+
+#[tokio::test]
+async fn chat_invitations_wait_for_agents_unless_assumed() {
+    for (assume, offered) in [(false, false), (true, true)] {
+        let server = Server::start_full("", &format!("assume_agents_available = {assume}"), &[]);
+        let map = json!({
+            "displayName": "Chat on checkout",
+            "triggerWithEventConditions": [ { "key": "page.url", "values": ["/checkout"],
+                "operator": "containsAny", "streamType": "Web", "sessionType": "web",
+                "eventName": "page_viewed" } ],
+            "action": { "mediaType": "webchat", "props": {
+                "webchatPrompt": "Need a hand?", "webchatTitleText": "Chat with us",
+                "webchatAcceptText": "Yes", "webchatDeclineText": "No thanks" } }
+        });
+        let (status, body) = server
+            .admin("POST", "/api/v2/journey/actionmaps", Some(&map))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let actions = server
+            .actions(&page_viewed(
+                Uuid::new_v4(),
+                Uuid::new_v4(),
+                "https://shop.test/checkout",
+            ))
+            .await;
+        if offered {
+            assert_eq!(actions.len(), 1);
+            let a = &actions[0];
+            assert_eq!(a["mediaType"], "webchat");
+            assert_eq!(a["timeoutSeconds"], 30);
+            assert_eq!(
+                a["chatInvitation"],
+                json!({ "prompt": "Need a hand?", "title": "Chat with us", "acceptLabel": "Yes", "declineLabel": "No thanks" })
+            );
+            assert!(a.get("contentOffer").is_none());
+        } else {
+            assert!(actions.is_empty());
+            let blocked = server.log("&topic=webchat:blocked").await;
+            assert_eq!(blocked[0]["event"]["reason"], "NoAvailableAgents");
+        }
+    }
+}
