@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Server benchmarks (issue 3): ingest with wrk against a no-op route of the same server, batches
 # of 100, resident memory, and SSE fan-out. Prints one table row per figure with its baseline and
-# the ratio. Usage: bash bench/server.sh [seconds-per-run]
+# the ratio. Usage: bash bench/server.sh [seconds-per-run] [connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
+conns=${2:-256}
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 cargo build --release -p beckon-server --locked -q
 
@@ -13,7 +14,20 @@ data=$(mktemp -d)
 conf="$data/beckon.toml"
 deployment=5e1f6c0a-7d2b-4c39-9a4e-0b7c2f1d8e61
 origin="http://bench.local"
+# 1,000 action maps for the decision figure: one per section of the site, each triggered by a
+# page view of its section and showing one content offer template.
+rules="$data/rules"
+mkdir -p "$rules"
+{
+  printf '{"actionTemplates":[{"id":"3c2b1a09-8f7e-4d6c-9b5a-4e3d2c1b0a98","name":"Offer","mediaType":"contentOffer","state":"Active","contentOffer":{"displayMode":"Toast","layoutMode":"TextOnly","title":"Hello"}}],"actionMaps":['
+  for i in $(seq 0 999); do
+    [ "$i" -gt 0 ] && printf ','
+    printf '{"id":"00000000-0000-4000-8000-%012d","displayName":"Section %d","triggerWithEventConditions":[{"key":"page.url","values":["/section-%d/"],"operator":"containsAny","streamType":"Web","sessionType":"web","eventName":"page_viewed"}],"pageUrlConditions":[{"values":["/section-%d/"],"operator":"containsAny"}],"action":{"mediaType":"contentOffer","actionTemplate":{"id":"3c2b1a09-8f7e-4d6c-9b5a-4e3d2c1b0a98"}}}' "$i" "$i" "$i" "$i"
+  done
+  printf ']}'
+} > "$rules/maps.json"
 cat > "$conf" <<TOML
+provisioning_dir = "$rules"
 listen = "127.0.0.1:$port"
 data_dir = "$data/data"
 admin_token = "bench"
@@ -35,7 +49,7 @@ rss_kb() { awk '/VmRSS/ {print $2}' /proc/$pid/status; }
 idle_rss=$(rss_kb)
 
 run() { # script, batch -> "requests/s p99_us errors"
-  DEPLOYMENT=$deployment ORIGIN=$origin BATCH=$2 wrk -t2 -c64 -d"${secs}s" -s "bench/$1" \
+  DEPLOYMENT=$deployment ORIGIN=$origin BATCH=$2 wrk -t2 -c"$conns" -d"${secs}s" -s "bench/$1" \
     "http://127.0.0.1:$port/healthz" 2>/dev/null | awk '/^RESULT/ {
       for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
       printf "%.0f %d %d\n", v["requests"] / (v["duration_us"] / 1e6), v["p99_us"], v["errors"] }'
@@ -44,15 +58,25 @@ run() { # script, batch -> "requests/s p99_us errors"
 read -r noop_rps noop_p99 noop_err < <(run noop.lua 1)
 read -r one_rps one_p99 one_err < <(run action.lua 1)
 read -r batch_rps batch_p99 batch_err < <(run action.lua 100)
+read -r web_rps web_p99 web_err < <(run web.lua 1)
+read -r webb_rps webb_p99 webb_err < <(run web.lua 100)
+read -r decide_rps decide_p99 decide_err < <(run pageview.lua 1)
 loaded_rss=$(rss_kb)
 batch_eps=$((batch_rps * 100))
+webb_eps=$((webb_rps * 100))
 
 div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 printf '\n| figure | value | baseline | ratio | target |\n|---|---|---|---|---|\n'
-printf '| ingest, 1 event/request (req/s) | %s (p99 %s µs, %s errors) | no-op route %s req/s | %s | >= 0.5 |\n' \
+printf '| ingest, action event (new action) 1/request (req/s) | %s (p99 %s µs, %s errors) | no-op route %s req/s | %s | >= 0.5 |\n' \
   "$one_rps" "$one_p99" "$one_err" "$noop_rps" "$(div "$one_rps" "$noop_rps")"
-printf '| ingest, batches of 100 (events/s) | %s (p99 %s µs, %s errors) | 1 event/request %s events/s | %s | >= 200000 events/s |\n' \
+printf '| ingest, action events (new actions) in batches of 100 (events/s) | %s (p99 %s µs, %s errors) | 1 event/request %s events/s | %s | >= 200000 events/s |\n' \
   "$batch_eps" "$batch_p99" "$batch_err" "$one_rps" "$(div "$batch_eps" "$one_rps")"
+printf '| decisions: a page view against 1,000 action maps (req/s) | %s (p99 %s µs, %s errors) | ingest, 1 event/request %s req/s | %s | - |\n' \
+  "$decide_rps" "$decide_p99" "$decide_err" "$one_rps" "$(div "$decide_rps" "$one_rps")"
+printf '| ingest, web event (pageview) 1/request (req/s) | %s (p99 %s µs, %s errors) | no-op route %s req/s | %s | >= 0.5 |\n' \
+  "$web_rps" "$web_p99" "$web_err" "$noop_rps" "$(div "$web_rps" "$noop_rps")"
+printf '| ingest, web events in batches of 100 (events/s) | %s (p99 %s µs, %s errors) | 1 web event/request %s events/s | %s | >= 200000 events/s |\n' \
+  "$webb_eps" "$webb_p99" "$webb_err" "$web_rps" "$(div "$webb_eps" "$web_rps")"
 printf '| resident memory idle (MB) | %s | after the load above: %s | %s | < 64 |\n' \
   "$(div "$idle_rss" 1024)" "$(div "$loaded_rss" 1024)" "$(div "$idle_rss" "$loaded_rss")"
