@@ -10,19 +10,63 @@ var stub = window[name];
 var queue = (stub && stub.q) || [];
 var broken = false;
 
-// Helpers the Rust code imports (by name, through the glue).
+// Helpers the Rust code imports (by name, through the glue). They do what is cheaper or smaller
+// in JavaScript: building objects and JSON, dates, calling page functions.
+var lastMillis = NaN, lastIso = '';
+// RFC 3339 UTC with milliseconds; events come in bursts within one millisecond, so the last one
+// is kept.
+function beckonIso(ms) {
+  if (ms !== lastMillis) { lastMillis = ms; lastIso = new Date(ms).toISOString(); }
+  return lastIso;
+}
+// The event object of spec 4.3.
 function beckonEvent(actionId, actionState, actionMediaType, actionMapId, actionMapVersion,
-  customerId, sessionId, eventId, timestamp, errored, errorCode, errorMessage) {
+  customerId, sessionId, eventId, ms, errorCode, errorMessage) {
   var e = {
     actionId: actionId, actionState: actionState, actionMediaType: actionMediaType,
     actionMapId: actionMapId, actionMapVersion: actionMapVersion, customerId: customerId,
-    customerIdType: 'cookie', sessionId: sessionId, eventId: eventId, timestamp: timestamp
+    customerIdType: 'cookie', sessionId: sessionId, eventId: eventId, timestamp: beckonIso(ms)
   };
-  if (errored) { e.errorCode = errorCode; e.errorMessage = errorMessage; }
+  if (errorMessage !== undefined) { e.errorCode = errorCode; e.errorMessage = errorMessage; }
   return e;
 }
-function beckonCopy(e) { return Object.assign({}, e); }
+// Each handler's own copy (every field is a primitive): a literal keeps one hidden class.
+function beckonCopy(e) {
+  var c = {
+    actionId: e.actionId, actionState: e.actionState, actionMediaType: e.actionMediaType,
+    actionMapId: e.actionMapId, actionMapVersion: e.actionMapVersion, customerId: e.customerId,
+    customerIdType: e.customerIdType, sessionId: e.sessionId, eventId: e.eventId, timestamp: e.timestamp
+  };
+  if (e.errorMessage !== undefined) { c.errorCode = e.errorCode; c.errorMessage = e.errorMessage; }
+  return c;
+}
+// Calls a page function: 0 when it returned, 1 when it threw, 2 when it returned a promise; the
+// error or the promise is then in `beckonOutcome`.
+var beckonOutcome;
+function beckonCall(f, a, b) {
+  try {
+    var r = f(a, b);
+    if (r instanceof Promise) { beckonOutcome = r; return 2; }
+    return 0;
+  } catch (error) { beckonOutcome = error; return 1; }
+}
+function beckonTaken() { var o = beckonOutcome; beckonOutcome = undefined; return o; }
 function beckonRethrow(error) { setTimeout(function () { throw error; }); }
+function beckonText(value) { return String(value); }
+function beckonJson(value) { return JSON.stringify(value); }
+function beckonParse(text) { try { return JSON.parse(text); } catch (e) { return undefined; } }
+// A web event (Genesys WebEventRequest) as JSON.
+function beckonWebEvent(customerCookieId, sessionId, eventName, url, title, ms, attributes) {
+  var e = {
+    customerCookieId: customerCookieId, sessionId: sessionId, eventName: eventName,
+    page: { url: url === undefined ? location.href : url, title: title === undefined ? document.title : title },
+    createdDate: beckonIso(ms)
+  };
+  if (document.referrer) { e.referrerUrl = document.referrer; }
+  if (attributes && Object.keys(attributes).length) { e.attributes = attributes; }
+  e.userAgentString = navigator.userAgent;
+  return JSON.stringify(e);
+}
 function beckonPost(url, body) {
   return fetch(url, {
     method: 'POST', body: body, keepalive: body.length < 60000, credentials: 'omit',

@@ -1,17 +1,20 @@
 //! An action as the server hands it to the page (the answer to a web event: `{ "actions": [...] }`).
 //!
-//! Read in two steps: the [`Head`] (which action, of which map) must parse for the SDK to report
-//! anything about it; the rest is the content, and content that does not parse is reported as the
+//! Read in two steps: the [`Head`] (which action, of which map) must read for the SDK to report
+//! anything about it; the rest is the content, and content that does not read is reported as the
 //! action `errored` (spec 3) rather than dropped in silence. Unknown fields are ignored, so the
-//! server can add fields without breaking pages that still run an older SDK.
+//! server can add fields without breaking pages that still run an older SDK. Actions are read
+//! straight from the parsed JavaScript object.
 
 use beckon_core::MediaType;
-use serde::Deserialize;
+use js_sys::Reflect;
 use uuid::Uuid;
+use wasm_bindgen::JsValue;
+
+use crate::commands::given;
 
 /// What identifies an action in every event about it.
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy)]
 pub struct Head {
     pub action_id: Uuid,
     pub action_map_id: Uuid,
@@ -19,60 +22,47 @@ pub struct Head {
     pub media_type: MediaType,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct Action {
-    #[serde(default)]
     pub activation: Activation,
     /// Seconds a chat invitation waits for an answer before it is withdrawn (`timedout`).
-    #[serde(default)]
     pub timeout_seconds: Option<f64>,
-    #[serde(default)]
     pub content_offer: Option<ContentOffer>,
-    #[serde(default)]
     pub chat_invitation: Option<ChatInvitation>,
 }
 
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, Default)]
 pub enum Activation {
     #[default]
     Immediate,
-    #[serde(rename_all = "camelCase")]
-    Delay { delay_in_seconds: f64 },
+    Delay {
+        delay_in_seconds: f64,
+    },
 }
 
 /// The Genesys `ContentOffer` (reference section 11).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct ContentOffer {
-    #[serde(default)]
     pub title: Option<String>,
-    #[serde(default)]
     pub headline: Option<String>,
-    #[serde(default)]
     pub body: Option<String>,
-    #[serde(default)]
     pub image_url: Option<String>,
-    #[serde(default)]
     pub image_alt_text: Option<String>,
     pub display_mode: DisplayMode,
     pub layout_mode: LayoutMode,
-    #[serde(default)]
     pub call_to_action: Option<CallToAction>,
     /// Checked property by property against a whitelist when the offer is drawn.
-    #[serde(default)]
-    pub style: Option<serde_json::Value>,
+    pub style: Option<JsValue>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DisplayMode {
     Modal,
     Overlay,
     Toast,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LayoutMode {
     TextOnly,
     ImageOnly,
@@ -82,16 +72,27 @@ pub enum LayoutMode {
     BottomText,
 }
 
+/// Each layout: its Genesys name, its CSS class.
+const LAYOUTS: [(&str, LayoutMode, &str); 6] = [
+    ("TextOnly", LayoutMode::TextOnly, "text-only"),
+    ("ImageOnly", LayoutMode::ImageOnly, "image-only"),
+    ("LeftText", LayoutMode::LeftText, "left-text"),
+    ("RightText", LayoutMode::RightText, "right-text"),
+    ("TopText", LayoutMode::TopText, "top-text"),
+    ("BottomText", LayoutMode::BottomText, "bottom-text"),
+];
+
 impl LayoutMode {
+    fn entry(self) -> (&'static str, LayoutMode, &'static str) {
+        LAYOUTS[self as usize]
+    }
+
+    pub fn name(self) -> &'static str {
+        self.entry().0
+    }
+
     pub fn class(self) -> &'static str {
-        match self {
-            LayoutMode::TextOnly => "text-only",
-            LayoutMode::ImageOnly => "image-only",
-            LayoutMode::LeftText => "left-text",
-            LayoutMode::RightText => "right-text",
-            LayoutMode::TopText => "top-text",
-            LayoutMode::BottomText => "bottom-text",
-        }
+        self.entry().2
     }
 
     pub fn has_text(self) -> bool {
@@ -103,32 +104,203 @@ impl LayoutMode {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct CallToAction {
     pub text: String,
     pub url: String,
-    #[serde(default)]
     pub target: Target,
 }
 
 /// Where the call to action opens: `Blank` is a new tab.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Target {
     #[default]
     Blank,
-    #[serde(rename = "Self")]
     SameTab,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default)]
 pub struct ChatInvitation {
-    #[serde(default)]
     pub prompt: Option<String>,
-    #[serde(default)]
     pub title: Option<String>,
-    #[serde(default)]
     pub accept_label: Option<String>,
-    #[serde(default)]
     pub decline_label: Option<String>,
+}
+
+/// `object[key]`; `undefined` when it is missing or `object` is not an object.
+pub fn field(object: &JsValue, key: &str) -> JsValue {
+    Reflect::get(object, &key.into()).unwrap_or_default()
+}
+
+/// A field that must be there (and not `null`), or an error naming it.
+fn required(object: &JsValue, key: &str) -> Result<JsValue, String> {
+    let value = field(object, key);
+    if given(&value) {
+        Ok(value)
+    } else {
+        Err([key, " is missing"].concat())
+    }
+}
+
+fn optional_text(object: &JsValue, key: &str) -> Result<Option<String>, String> {
+    let value = field(object, key);
+    match value.as_string() {
+        _ if !given(&value) => Ok(None),
+        Some(s) => Ok(Some(s)),
+        None => Err([key, " must be a string"].concat()),
+    }
+}
+
+fn text(object: &JsValue, key: &str) -> Result<String, String> {
+    required(object, key)?
+        .as_string()
+        .ok_or_else(|| [key, " must be a string"].concat())
+}
+
+fn number(value: &JsValue, key: &str) -> Result<f64, String> {
+    value
+        .as_f64()
+        .filter(|n| n.is_finite())
+        .ok_or_else(|| [key, " must be a number"].concat())
+}
+
+/// A string field that must be one of `choices`.
+fn choice<T: Copy>(object: &JsValue, key: &str, choices: &[(&str, T)]) -> Result<T, String> {
+    let value = required(object, key)?.as_string().unwrap_or_default();
+    choices
+        .iter()
+        .find(|(name, _)| *name == value)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| {
+            let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
+            [key, " must be one of ", &names.join(", ")].concat()
+        })
+}
+
+impl Head {
+    pub fn read(raw: &JsValue) -> Result<Head, String> {
+        let id = |key: &str| -> Result<Uuid, String> {
+            field(raw, key)
+                .as_string()
+                .and_then(|s| Uuid::parse_str(&s).ok())
+                .ok_or_else(|| [key, " is not a UUID"].concat())
+        };
+        let version = field(raw, "actionMapVersion")
+            .as_f64()
+            .filter(|v| v.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(v))
+            .ok_or("actionMapVersion is not a whole number")?;
+        let media_type = field(raw, "mediaType")
+            .as_string()
+            .and_then(|m| m.parse::<MediaType>().ok())
+            .ok_or("mediaType is not webchat or contentoffer")?;
+        Ok(Head {
+            action_id: id("actionId")?,
+            action_map_id: id("actionMapId")?,
+            action_map_version: version as u32,
+            media_type,
+        })
+    }
+}
+
+impl Action {
+    pub fn read(raw: &JsValue) -> Result<Action, String> {
+        let activation = field(raw, "activation");
+        let activation = if given(&activation) {
+            match field(&activation, "type").as_string().as_deref() {
+                Some("immediate") => Activation::Immediate,
+                Some("delay") => Activation::Delay {
+                    delay_in_seconds: number(
+                        &required(&activation, "delayInSeconds")?,
+                        "activation.delayInSeconds",
+                    )?,
+                },
+                _ => return Err("activation.type must be immediate or delay".into()),
+            }
+        } else {
+            Activation::Immediate
+        };
+        let timeout = field(raw, "timeoutSeconds");
+        let offer = field(raw, "contentOffer");
+        let invitation = field(raw, "chatInvitation");
+        Ok(Action {
+            activation,
+            timeout_seconds: if given(&timeout) {
+                Some(number(&timeout, "timeoutSeconds")?)
+            } else {
+                None
+            },
+            content_offer: if given(&offer) {
+                Some(ContentOffer::read(&offer).map_err(|e| ["contentOffer.", &e].concat())?)
+            } else {
+                None
+            },
+            chat_invitation: if given(&invitation) {
+                Some(
+                    ChatInvitation::read(&invitation)
+                        .map_err(|e| ["chatInvitation.", &e].concat())?,
+                )
+            } else {
+                None
+            },
+        })
+    }
+}
+
+impl ContentOffer {
+    fn read(raw: &JsValue) -> Result<ContentOffer, String> {
+        let cta = field(raw, "callToAction");
+        let style = field(raw, "style");
+        Ok(ContentOffer {
+            title: optional_text(raw, "title")?,
+            headline: optional_text(raw, "headline")?,
+            body: optional_text(raw, "body")?,
+            image_url: optional_text(raw, "imageUrl")?,
+            image_alt_text: optional_text(raw, "imageAltText")?,
+            display_mode: choice(
+                raw,
+                "displayMode",
+                &[
+                    ("Modal", DisplayMode::Modal),
+                    ("Overlay", DisplayMode::Overlay),
+                    ("Toast", DisplayMode::Toast),
+                ],
+            )?,
+            layout_mode: choice(raw, "layoutMode", &LAYOUTS.map(|(n, l, _)| (n, l)))?,
+            call_to_action: if given(&cta) {
+                Some(CallToAction::read(&cta).map_err(|e| ["callToAction.", &e].concat())?)
+            } else {
+                None
+            },
+            style: given(&style).then_some(style),
+        })
+    }
+}
+
+impl CallToAction {
+    fn read(raw: &JsValue) -> Result<CallToAction, String> {
+        Ok(CallToAction {
+            text: text(raw, "text")?,
+            url: text(raw, "url")?,
+            target: if given(&field(raw, "target")) {
+                choice(
+                    raw,
+                    "target",
+                    &[("Blank", Target::Blank), ("Self", Target::SameTab)],
+                )?
+            } else {
+                Target::Blank
+            },
+        })
+    }
+}
+
+impl ChatInvitation {
+    fn read(raw: &JsValue) -> Result<ChatInvitation, String> {
+        Ok(ChatInvitation {
+            prompt: optional_text(raw, "prompt")?,
+            title: optional_text(raw, "title")?,
+            accept_label: optional_text(raw, "acceptLabel")?,
+            decline_label: optional_text(raw, "declineLabel")?,
+        })
+    }
 }

@@ -10,13 +10,16 @@
 //! | `autotrackUrlChange` | `{ onUrlChange?: (url) => void }` | the URL changes without a page load (history API, back/forward, hash); calls `onUrlChange`, or records a pageview when there is none |
 
 use js_sys::{Array, Function, Reflect};
-use serde_json::{Map, Value};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{Element, EventTarget, IntersectionObserver, IntersectionObserverEntry};
 
-use crate::browser::{Listener, Timer, document, now, window};
-use crate::commands::{Args, Misuse, attributes, check_event_name, object, require_init};
+use crate::action::field;
+use crate::browser::{Listener, Timer, callback as call_back, document, now, window};
+use crate::commands::{
+    Args, Misuse, attributes, check_event_name, describe, given, object, require_init,
+};
+use crate::ids::decimal;
 use crate::runtime::{Runtime, current_url, with_runtime};
 
 const EXPECTED: &str = "ac('load', 'autotrackClick' | 'autotrackIdle' | 'autotrackInViewport' | \
@@ -29,7 +32,8 @@ const EXPECTED: &str = "ac('load', 'autotrackClick' | 'autotrackIdle' | 'autotra
 /// One configured auto-track event.
 struct Rule {
     event_name: String,
-    attributes: Map<String, Value>,
+    /// A checked object, or `undefined`.
+    attributes: JsValue,
     selector: String,
     threshold: f64,
     fired: bool,
@@ -66,75 +70,71 @@ pub fn load(list: &Array) -> Result<(), Misuse> {
         "autotrackInViewport" => ("inViewportEvents", true),
         "autotrackScrollDepth" => ("scrollDepthEvents", false),
         "autotrackUrlChange" => {
-            let on_change = if options.is_undefined() || options.is_null() {
-                None
-            } else {
+            let on_change = if given(&options) {
                 object(&options, "the options", &["onUrlChange"], EXPECTED)?;
-                let f = Reflect::get(&options, &"onUrlChange".into()).unwrap_or_default();
-                match f.dyn_into::<Function>() {
+                match field(&options, "onUrlChange").dyn_into::<Function>() {
                     Ok(f) => Some(f),
                     Err(v) if v.is_undefined() => None,
                     Err(v) => {
-                        return Err(misuse(format!(
-                            "onUrlChange must be a function, got {}",
-                            crate::commands::describe(&v)
-                        )));
+                        return Err(misuse(
+                            ["onUrlChange must be a function, got ", &describe(&v)].concat(),
+                        ));
                     }
                 }
+            } else {
+                None
             };
             require_init(EXPECTED)?;
             with_runtime(|rt| rt.autotrack.history = Some(HistoryPatch::install(on_change)));
             return loaded(callback);
         }
-        other => return Err(misuse(format!("there is no module '{other}'"))),
+        other => return Err(misuse(["there is no module '", other, "'"].concat())),
     };
     let options = object(&options, "the options", &[key], EXPECTED)?;
-    let Some(Value::Array(items)) = options.get(key) else {
-        return Err(misuse(format!("{module} needs {key}: a list of events")));
-    };
+    let items = field(&options, key);
+    if !Array::is_array(&items) {
+        return Err(misuse(
+            [&module, " needs ", key, ": a list of events"].concat(),
+        ));
+    }
     let mut rules = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        let field = |k: &str| item.get(k);
-        let event_name = field("eventName")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        check_event_name(event_name, EXPECTED)
-            .map_err(|m| misuse(format!("{key}[{i}].eventName: {}", m.problem)))?;
-        let attributes = match field("customAttributes") {
-            Some(v) => attributes(v, EXPECTED)?,
-            None => Map::new(),
+    for (i, item) in items.unchecked_into::<Array>().iter().enumerate() {
+        let at = [key, "[", &decimal(i as u64), "]"].concat();
+        let event_name = field(&item, "eventName").as_string().unwrap_or_default();
+        check_event_name(&event_name, EXPECTED)
+            .map_err(|m| misuse([&at, ".eventName: ", &m.problem].concat()))?;
+        let custom = field(&item, "customAttributes");
+        let attributes = if custom.is_undefined() {
+            JsValue::UNDEFINED
+        } else {
+            attributes(&custom, EXPECTED)?
         };
-        let selector = field("selector")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        if needs_selector && (selector.is_empty() || document().query_selector(selector).is_err()) {
-            return Err(misuse(format!(
-                "{key}[{i}].selector '{selector}' is not a CSS selector"
-            )));
+        let selector = field(&item, "selector").as_string().unwrap_or_default();
+        if needs_selector && (selector.is_empty() || document().query_selector(&selector).is_err())
+        {
+            return Err(misuse(
+                [&at, ".selector '", &selector, "' is not a CSS selector"].concat(),
+            ));
         }
         let threshold = match module.as_str() {
-            "autotrackIdle" => field("idleAfter")
-                .and_then(Value::as_f64)
-                .filter(|s| *s > 0.0),
-            "autotrackScrollDepth" => field("percentage")
-                .and_then(Value::as_f64)
+            "autotrackIdle" => field(&item, "idleAfter").as_f64().filter(|s| *s > 0.0),
+            "autotrackScrollDepth" => field(&item, "percentage")
+                .as_f64()
                 .filter(|p| (0.0..=100.0).contains(p)),
             _ => Some(0.0),
         };
         let Some(threshold) = threshold else {
-            return Err(misuse(format!(
-                "{key}[{i}] needs {}",
-                if module == "autotrackIdle" {
-                    "idleAfter: a positive number of seconds"
-                } else {
-                    "percentage: a number from 0 to 100"
-                }
-            )));
+            let needs = if module == "autotrackIdle" {
+                "idleAfter: a positive number of seconds"
+            } else {
+                "percentage: a number from 0 to 100"
+            };
+            return Err(misuse([&at, " needs ", needs].concat()));
         };
         rules.push(Rule {
-            event_name: event_name.to_owned(),
+            event_name,
             attributes,
-            selector: selector.to_owned(),
+            selector,
             threshold,
             fired: false,
         });
@@ -152,11 +152,13 @@ pub fn load(list: &Array) -> Result<(), Misuse> {
 }
 
 fn loaded(callback: Option<Function>) -> Result<(), Misuse> {
-    if let Some(f) = callback
-        && let Err(error) = f.call0(&JsValue::NULL)
-    {
-        web_sys::console::error_2(&"Beckon: the ac('load') callback failed:".into(), &error);
-        crate::browser::rethrow_later(&error);
+    if let Some(f) = callback {
+        call_back(
+            "the ac('load') callback",
+            &f,
+            &JsValue::UNDEFINED,
+            &JsValue::UNDEFINED,
+        );
     }
     Ok(())
 }
@@ -171,7 +173,7 @@ impl Autotrack {
                         return;
                     };
                     with_runtime(|rt| {
-                        let hits: Vec<(String, Map<String, Value>)> = rt
+                        let hits: Vec<(String, JsValue)> = rt
                             .autotrack
                             .click
                             .iter()
@@ -179,7 +181,7 @@ impl Autotrack {
                             .map(|r| (r.event_name.clone(), r.attributes.clone()))
                             .collect();
                         for (name, attributes) in hits {
-                            rt.track(&name, attributes, None, None);
+                            rt.track(&name, &attributes, None, None);
                         }
                     });
                 }));
@@ -216,7 +218,7 @@ impl Autotrack {
                     with_runtime(|rt| {
                         let rule = &rt.autotrack.idle[i];
                         let (name, attributes) = (rule.event_name.clone(), rule.attributes.clone());
-                        rt.track(&name, attributes, None, None);
+                        rt.track(&name, &attributes, None, None);
                     });
                 })
             })
@@ -265,7 +267,7 @@ impl Runtime {
             }
         }
         for (name, attributes) in due {
-            self.track(&name, attributes, None, None);
+            self.track(&name, &attributes, None, None);
         }
     }
 }
@@ -288,7 +290,7 @@ impl Observer {
                         if entry.is_intersecting() {
                             observer.unobserve(&entry.target());
                             let attributes = attributes.clone();
-                            with_runtime(|rt| rt.track(&name, attributes, None, None));
+                            with_runtime(|rt| rt.track(&name, &attributes, None, None));
                         }
                     }
                 })
@@ -384,12 +386,7 @@ fn url_changed(on_change: Option<Function>) {
     let url = current_url();
     with_runtime(|rt| rt.route_changed(url.clone()));
     match on_change {
-        Some(f) => {
-            if let Err(error) = f.call1(&JsValue::NULL, &url.into()) {
-                web_sys::console::error_2(&"Beckon: onUrlChange failed:".into(), &error);
-                crate::browser::rethrow_later(&error);
-            }
-        }
+        Some(f) => call_back("onUrlChange", &f, &url.into(), &JsValue::UNDEFINED),
         None => crate::commands::run(Array::of1(&"pageview".into())),
     }
 }

@@ -54,9 +54,10 @@ pub fn forward(bridges: &[Bridge], event: &JsValue) {
                 .unwrap_or_default()
         })
         .join(".");
+    let name = JsValue::from_str(&["beckon.", &name].concat());
     for bridge in bridges {
         let message = Object::new();
-        let _ = Reflect::set(&message, &"event".into(), &format!("beckon.{name}").into());
+        let _ = Reflect::set(&message, &"event".into(), &name);
         let _ = Reflect::set(
             &message,
             &bridge.payload_key().into(),
@@ -64,7 +65,9 @@ pub fn forward(bridges: &[Bridge], event: &JsValue) {
         );
         if let Err(error) = push(bridge.global(), &message) {
             web_sys::console::error_2(
-                &format!("Beckon: pushing to window.{} failed:", bridge.global()).into(),
+                &["Beckon: pushing to window.", bridge.global(), " failed:"]
+                    .concat()
+                    .into(),
                 &error,
             );
         }
@@ -83,7 +86,7 @@ fn push(global: &str, message: &JsValue) -> Result<(), JsValue> {
     match push.dyn_ref::<js_sys::Function>() {
         Some(push) => push.call1(&layer, message).map(drop),
         None => {
-            log_error(&format!("window.{global} has no push function"));
+            log_error(&["window.", global, " has no push function"].concat());
             Ok(())
         }
     }

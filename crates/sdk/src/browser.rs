@@ -1,11 +1,9 @@
-//! The page the SDK lives in: the window, the clock, randomness, and listeners and timers that
-//! clean up after themselves.
+//! The page the SDK lives in: the window, the clock, calling page code, and listeners and timers
+//! that clean up after themselves.
 //!
 //! `destroy` must remove everything the SDK added to the page, so every listener and timer is a
 //! value that undoes itself when dropped: dropping the runtime is the whole of `destroy`. Every
 //! callback runs through [`crate::boundary`], so none can throw into the page.
-
-use std::cell::RefCell;
 
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -16,6 +14,57 @@ extern "C" {
     /// Defined in `js/loader.js`: throws `error` from a timer, so `window.onerror` sees it.
     #[wasm_bindgen(js_name = beckonRethrow)]
     pub fn rethrow_later(error: &JsValue);
+
+    /// `String(value)`: numbers and the like as JavaScript writes them.
+    #[wasm_bindgen(js_name = beckonText)]
+    pub fn js_text(value: &JsValue) -> String;
+
+    /// `JSON.stringify(value)`.
+    #[wasm_bindgen(js_name = beckonJson)]
+    pub fn to_json(value: &JsValue) -> Option<String>;
+
+    /// `JSON.parse(text)`, `undefined` when it is not JSON.
+    #[wasm_bindgen(js_name = beckonParse)]
+    pub fn from_json(text: &str) -> JsValue;
+
+    /// Calls a page function with up to two arguments: 0 returned, 1 threw, 2 returned a
+    /// promise; see [`outcome`].
+    #[wasm_bindgen(js_name = beckonCall)]
+    fn call(function: &JsValue, a: &JsValue, b: &JsValue) -> u32;
+
+    /// The error or promise of the last [`call`] that did not simply return.
+    #[wasm_bindgen(js_name = beckonTaken)]
+    fn outcome() -> JsValue;
+}
+
+/// What a page function did.
+pub enum Called {
+    Returned,
+    Threw(JsValue),
+    Promised(JsValue),
+}
+
+/// Calls a page function; nothing it does can throw into the SDK.
+pub fn call_page(function: &JsValue, a: &JsValue, b: &JsValue) -> Called {
+    match call(function, a, b) {
+        0 => Called::Returned,
+        1 => Called::Threw(outcome()),
+        _ => Called::Promised(outcome()),
+    }
+}
+
+/// Calls a page callback; if it throws, the error is logged with `what` and re-thrown from a
+/// timer (so the page's error tracking sees it).
+pub fn callback(what: &str, function: &JsValue, a: &JsValue, b: &JsValue) {
+    if let Called::Threw(error) = call_page(function, a, b) {
+        report(what, &error);
+    }
+}
+
+/// Logs a failure of page code with `what` failed, and re-throws it from a timer.
+pub fn report(what: &str, error: &JsValue) {
+    web_sys::console::error_2(&["Beckon: ", what, " failed:"].concat().into(), error);
+    rethrow_later(error);
 }
 
 pub fn window() -> Window {
@@ -34,54 +83,11 @@ pub fn now() -> f64 {
 }
 
 pub fn log_error(message: &str) {
-    web_sys::console::error_1(&JsValue::from_str(&format!("Beckon: {message}")));
+    web_sys::console::error_1(&["Beckon: ", message].concat().into());
 }
 
 pub fn log_warning(message: &str) {
-    web_sys::console::warn_1(&JsValue::from_str(&format!("Beckon: {message}")));
-}
-
-thread_local! {
-    static RANDOM: RefCell<[u64; 4]> = RefCell::new(seed());
-}
-
-/// xoshiro256** seeded once from `crypto.getRandomValues`: ids need to be unique, and asking the
-/// browser's CSPRNG for every event id would cost more than delivering the event.
-fn seed() -> [u64; 4] {
-    let mut bytes = [0u8; 32];
-    let crypto = window().crypto().ok();
-    let seeded = crypto.is_some_and(|c| c.get_random_values_with_u8_array(&mut bytes).is_ok());
-    if !seeded {
-        // Only very old browsers lack crypto; mix the clock so two pages still differ.
-        let t = (now() * 1000.0) as u64 ^ (js_sys::Math::random() * 1e18) as u64;
-        bytes[..8].copy_from_slice(&t.to_le_bytes());
-    }
-    let mut state = [0u64; 4];
-    for (i, chunk) in bytes.chunks_exact(8).enumerate() {
-        state[i] = u64::from_le_bytes(chunk.try_into().unwrap_or_default()) | 1;
-    }
-    state
-}
-
-pub fn random_u64() -> u64 {
-    RANDOM.with(|s| {
-        let mut s = s.borrow_mut();
-        let result = s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
-        let t = s[1] << 17;
-        s[2] ^= s[0];
-        s[3] ^= s[1];
-        s[1] ^= s[2];
-        s[0] ^= s[3];
-        s[2] ^= t;
-        s[3] = s[3].rotate_left(45);
-        result
-    })
-}
-
-/// A fresh UUIDv4.
-pub fn new_uuid() -> uuid::Uuid {
-    let bytes = (u128::from(random_u64()) << 64 | u128::from(random_u64())).to_le_bytes();
-    uuid::Builder::from_random_bytes(bytes).into_uuid()
+    web_sys::console::warn_1(&["Beckon: ", message].concat().into());
 }
 
 /// A DOM event listener, removed when dropped.

@@ -3,25 +3,42 @@
 //! Every command checks its arguments before it does anything. A wrong call is a [`Misuse`]: one
 //! `console.error` naming the command, what was wrong and the expected shape, and nothing else
 //! happens (nothing is thrown into the page). Page callbacks (`api.session.*`, `load`) are called
-//! after the SDK's own state is released, so they may call `ac(...)` again.
+//! after the SDK's own state is released, so they may call `ac(...)` again. Options are read
+//! straight from the page's objects; custom attributes are kept as a JSON copy of what was given.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 
 use beckon_core::Topic;
 use js_sys::{Array, Function, Object, Reflect};
-use serde_json::{Map, Value, json};
 use uuid::Uuid;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use crate::bridges::Bridge;
-use crate::browser::{document, log_error, log_warning, now, window};
+use crate::browser::{callback, from_json, js_text, log_error, log_warning, now, to_json};
 use crate::events::{self, Subscription};
 use crate::identity::{CookieSettings, Identity};
+use crate::ids::{decimal, text as id_text};
 use crate::lifecycle::Lifecycle;
 use crate::runtime::{self, Runtime, with_runtime};
 use crate::transport::{Route, Transport};
+
+#[wasm_bindgen]
+extern "C" {
+    /// Defined in `js/loader.js`: a web event (Genesys `WebEventRequest`) as JSON; the page's URL
+    /// and title when none are given.
+    #[wasm_bindgen(js_name = beckonWebEvent)]
+    fn web_event(
+        customer_cookie_id: &str,
+        session_id: &str,
+        event_name: &str,
+        url: Option<String>,
+        title: Option<String>,
+        millis: f64,
+        attributes: &JsValue,
+    ) -> String;
+}
 
 /// A wrong call: reported, never thrown.
 pub struct Misuse {
@@ -29,7 +46,7 @@ pub struct Misuse {
     pub expected: &'static str,
 }
 
-fn misuse<T>(problem: impl Into<String>, expected: &'static str) -> Result<T, Misuse> {
+pub fn misuse<T>(problem: impl Into<String>, expected: &'static str) -> Result<T, Misuse> {
     Err(Misuse {
         problem: problem.into(),
         expected,
@@ -50,19 +67,30 @@ pub fn run(args: Array) {
         DEFERRED.with(|d| d.borrow_mut().push_back(args));
         return;
     }
-    let name = args.get(0).as_string();
-    let Some(name) = name else {
-        log_error(&format!(
-            "ac(...) needs a command name as its first argument, got {}; commands: {COMMANDS}",
-            describe(&args.get(0))
-        ));
+    let Some(name) = args.get(0).as_string() else {
+        log_error(
+            &[
+                "ac(...) needs a command name as its first argument, got ",
+                &describe(&args.get(0)),
+                "; commands: ",
+                COMMANDS,
+            ]
+            .concat(),
+        );
         return;
     };
     if let Err(m) = dispatch(&name, &args) {
-        log_error(&format!(
-            "ac('{name}'): {}. Expected: {}",
-            m.problem, m.expected
-        ));
+        log_error(
+            &[
+                "ac('",
+                &name,
+                "'): ",
+                &m.problem,
+                ". Expected: ",
+                m.expected,
+            ]
+            .concat(),
+        );
     }
 }
 
@@ -92,31 +120,37 @@ fn dispatch(name: &str, args: &Array) -> Result<(), Misuse> {
             Ok(())
         }
         _ => misuse(
-            format!("there is no command '{name}'"),
-            "one of init, pageview, record, forms:track, load, on, once, off, api.session.getData, api.session.getId, destroy",
+            ["there is no command '", name, "'"].concat(),
+            ONE_OF_COMMANDS,
         ),
     }
 }
 
+const ONE_OF_COMMANDS: &str = "one of init, pageview, record, forms:track, load, on, once, off, \
+     api.session.getData, api.session.getId, destroy";
+
 /// A short description of a value for error messages.
 pub fn describe(value: &JsValue) -> String {
     if let Some(s) = value.as_string() {
-        return format!("'{s}'");
+        return ["'", &s, "'"].concat();
     }
-    if value.is_function() {
-        return "a function".into();
-    }
-    if Array::is_array(value) {
-        return "an array".into();
-    }
-    if value.is_object() {
-        return "an object".into();
-    }
-    value
-        .js_typeof()
-        .as_string()
-        .unwrap_or_default()
-        .replace("undefined", "nothing")
+    let text = if value.is_function() {
+        "a function"
+    } else if Array::is_array(value) {
+        "an array"
+    } else if value.is_object() {
+        "an object"
+    } else if value.is_undefined() {
+        "nothing"
+    } else {
+        return js_text(value);
+    };
+    text.to_owned()
+}
+
+/// Whether `value` is neither `undefined` nor `null`.
+pub fn given(value: &JsValue) -> bool {
+    !value.is_undefined() && !value.is_null()
 }
 
 /// The arguments of one call, read with the command's expected shape at hand.
@@ -130,7 +164,13 @@ impl Args<'_> {
         let given = self.list.length().saturating_sub(1);
         if given > count {
             return misuse(
-                format!("takes at most {count} arguments, got {given}"),
+                [
+                    "takes at most ",
+                    &decimal(count.into()),
+                    " arguments, got ",
+                    &decimal(given.into()),
+                ]
+                .concat(),
                 self.expected,
             );
         }
@@ -139,19 +179,20 @@ impl Args<'_> {
 
     pub fn string(&self, index: u32, what: &str) -> Result<String, Misuse> {
         let value = self.list.get(index);
-        value.as_string().ok_or(()).or_else(|_| {
-            misuse(
-                format!("{what} must be a string, got {}", describe(&value)),
+        match value.as_string() {
+            Some(s) => Ok(s),
+            None => misuse(
+                [what, " must be a string, got ", &describe(&value)].concat(),
                 self.expected,
-            )
-        })
+            ),
+        }
     }
 
     pub fn function(&self, index: u32, what: &str) -> Result<Function, Misuse> {
         let value = self.list.get(index);
         value.dyn_into::<Function>().or_else(|v| {
             misuse(
-                format!("{what} must be a function, got {}", describe(&v)),
+                [what, " must be a function, got ", &describe(&v)].concat(),
                 self.expected,
             )
         })
@@ -164,49 +205,78 @@ impl Args<'_> {
         self.function(index, what).map(Some)
     }
 
-    /// An optional plain object whose keys are all in `allowed`, as JSON.
-    pub fn options(&self, index: u32, allowed: &[&str]) -> Result<Map<String, Value>, Misuse> {
+    /// An optional plain object whose keys are all in `allowed`.
+    pub fn options(&self, index: u32, allowed: &[&str]) -> Result<Options, Misuse> {
         let value = self.list.get(index);
-        if value.is_undefined() || value.is_null() {
-            return Ok(Map::new());
+        if !given(&value) {
+            return Ok(Options(None));
         }
-        object(&value, "the options", allowed, self.expected)
+        object(&value, "the options", allowed, self.expected).map(|o| Options(Some(o)))
     }
 }
 
-/// A plain object whose keys are all in `allowed`, as JSON (functions are refused).
+/// The options object of a call (none given reads as empty).
+pub struct Options(Option<Object>);
+
+impl Options {
+    /// The option `key`; `undefined` when it is not there.
+    pub fn get(&self, key: &str) -> JsValue {
+        match &self.0 {
+            Some(o) => Reflect::get(o, &key.into()).unwrap_or_default(),
+            None => JsValue::UNDEFINED,
+        }
+    }
+
+    /// A boolean option, `false` when absent.
+    pub fn flag(&self, key: &str, expected: &'static str) -> Result<bool, Misuse> {
+        let value = self.get(key);
+        if value.is_undefined() {
+            return Ok(false);
+        }
+        match value.as_bool() {
+            Some(b) => Ok(b),
+            None => misuse(
+                [key, " must be true or false, got ", &describe(&value)].concat(),
+                expected,
+            ),
+        }
+    }
+}
+
+/// A plain object whose keys are all in `allowed` (any keys when `allowed` is empty).
 pub fn object(
     value: &JsValue,
     what: &str,
     allowed: &[&str],
     expected: &'static str,
-) -> Result<Map<String, Value>, Misuse> {
+) -> Result<Object, Misuse> {
     if !value.is_object() || value.is_function() || Array::is_array(value) {
         return misuse(
-            format!("{what} must be an object, got {}", describe(value)),
+            [what, " must be an object, got ", &describe(value)].concat(),
             expected,
         );
     }
-    for key in Object::keys(value.unchecked_ref::<Object>()).iter() {
-        let key = key.as_string().unwrap_or_default();
-        if !allowed.is_empty() && !allowed.contains(&key.as_str()) {
-            return misuse(
-                format!(
-                    "{what} have no option '{key}' (known: {})",
-                    allowed.join(", ")
-                ),
-                expected,
-            );
+    let object: Object = value.clone().unchecked_into();
+    if !allowed.is_empty() {
+        for key in Object::keys(&object).iter() {
+            let key = key.as_string().unwrap_or_default();
+            if !allowed.contains(&key.as_str()) {
+                return misuse(
+                    [
+                        what,
+                        " have no option '",
+                        &key,
+                        "' (known: ",
+                        &allowed.join(", "),
+                        ")",
+                    ]
+                    .concat(),
+                    expected,
+                );
+            }
         }
     }
-    let text = js_sys::JSON::stringify(value)
-        .ok()
-        .and_then(|s| s.as_string())
-        .unwrap_or_default();
-    match serde_json::from_str::<Value>(&text) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => misuse(format!("{what} cannot be read as JSON"), expected),
-    }
+    Ok(object)
 }
 
 const INIT: &str = "ac('init', deploymentId: string (a UUID), { server?: string, region?: string, \
@@ -227,7 +297,7 @@ fn init(list: &Array) -> Result<(), Misuse> {
     }
     let id = args.string(1, "deploymentId")?;
     let Ok(deployment_id) = Uuid::parse_str(&id) else {
-        return misuse(format!("deploymentId '{id}' is not a UUID"), INIT);
+        return misuse(["deploymentId '", &id, "' is not a UUID"].concat(), INIT);
     };
     let options = args.options(
         2,
@@ -241,22 +311,25 @@ fn init(list: &Array) -> Result<(), Misuse> {
         ],
     )?;
     let text = |key: &str| -> Result<Option<String>, Misuse> {
-        match options.get(key) {
-            None => Ok(None),
-            Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.clone())),
-            Some(other) => misuse(
-                format!("{key} must be a non-empty string, got {other}"),
+        let value = options.get(key);
+        match value.as_string() {
+            _ if value.is_undefined() => Ok(None),
+            Some(s) if !s.trim().is_empty() => Ok(Some(s)),
+            _ => misuse(
+                [key, " must be a non-empty string, got ", &describe(&value)].concat(),
                 INIT,
             ),
         }
     };
     let positive = |key: &str, default: f64| -> Result<f64, Misuse> {
-        match options.get(key) {
-            None => Ok(default),
-            Some(v) => match v.as_f64() {
-                Some(n) if n > 0.0 && n.is_finite() => Ok(n),
-                _ => misuse(format!("{key} must be a positive number, got {v}"), INIT),
-            },
+        let value = options.get(key);
+        match value.as_f64() {
+            _ if value.is_undefined() => Ok(default),
+            Some(n) if n > 0.0 && n.is_finite() => Ok(n),
+            _ => misuse(
+                [key, " must be a positive number, got ", &describe(&value)].concat(),
+                INIT,
+            ),
         }
     };
     let server = match text("server")? {
@@ -268,29 +341,46 @@ fn init(list: &Array) -> Result<(), Misuse> {
         }),
     };
     if !server.starts_with("http://") && !server.starts_with("https://") {
-        return misuse(format!("server '{server}' must be an http(s) URL"), INIT);
+        return misuse(
+            ["server '", &server, "' must be an http(s) URL"].concat(),
+            INIT,
+        );
     }
     text("region")?;
-    let forward = match options.get("forwardTo") {
-        None => Vec::new(),
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(items)) => items
+    let forward = options.get("forwardTo");
+    let names: Vec<String> = if forward.is_undefined() {
+        Vec::new()
+    } else if let Some(name) = forward.as_string() {
+        vec![name]
+    } else if Array::is_array(&forward) {
+        forward
+            .unchecked_into::<Array>()
             .iter()
-            .map(|v| v.as_str().unwrap_or_default().to_owned())
-            .collect(),
-        Some(other) => return misuse(format!("forwardTo must be a list, got {other}"), INIT),
+            .map(|v| v.as_string().unwrap_or_default())
+            .collect()
+    } else {
+        return misuse(
+            ["forwardTo must be a list, got ", &describe(&forward)].concat(),
+            INIT,
+        );
     };
-    let bridges = forward
-        .iter()
-        .map(|name| {
-            Bridge::parse(name).ok_or(()).or_else(|_| {
-                misuse(
-                    format!("forwardTo names '{name}'; it can only name 'dataLayer' and 'adobeDataLayer'"),
+    let mut bridges = Vec::new();
+    for name in &names {
+        match Bridge::parse(name) {
+            Some(bridge) => bridges.push(bridge),
+            None => {
+                return misuse(
+                    [
+                        "forwardTo names '",
+                        name,
+                        "'; it can only name 'dataLayer' and 'adobeDataLayer'",
+                    ]
+                    .concat(),
                     INIT,
-                )
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+                );
+            }
+        }
+    }
     let settings = CookieSettings {
         domain: text("cookieDomain")?,
         lifetime_days: positive("cookieLifetimeDays", 365.0)?,
@@ -315,23 +405,29 @@ fn pageview(list: &Array) -> Result<(), Misuse> {
     args.at_most(1)?;
     let options = args.options(1, &["location", "title", "customAttributes"])?;
     let string = |key: &str| -> Result<Option<String>, Misuse> {
-        match options.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(other) => misuse(format!("{key} must be a string, got {other}"), PAGEVIEW),
+        let value = options.get(key);
+        match value.as_string() {
+            _ if !given(&value) => Ok(None),
+            Some(s) => Ok(Some(s)),
+            None => misuse(
+                [key, " must be a string, got ", &describe(&value)].concat(),
+                PAGEVIEW,
+            ),
         }
     };
     let location = string("location")?;
     let title = string("title")?;
-    let attributes = match options.get("customAttributes") {
-        None => Map::new(),
-        Some(v) => attributes(v, PAGEVIEW)?,
+    let custom = options.get("customAttributes");
+    let attributes = if custom.is_undefined() {
+        JsValue::UNDEFINED
+    } else {
+        attributes(&custom, PAGEVIEW)?
     };
     require_init(PAGEVIEW)?;
     with_runtime(|rt| {
-        let url = location.clone().unwrap_or_else(runtime::current_url);
+        let url = location.unwrap_or_else(runtime::current_url);
         rt.route_changed(url.clone());
-        rt.track("page_viewed", attributes, Some(url), title);
+        rt.track("page_viewed", &attributes, Some(url), title);
     });
     Ok(())
 }
@@ -348,14 +444,13 @@ fn record(list: &Array) -> Result<(), Misuse> {
     let name = args.string(1, "eventName")?;
     check_event_name(&name, RECORD)?;
     let value = list.get(2);
-    let attributes = if value.is_undefined() || value.is_null() {
-        Map::new()
+    let attributes = if given(&value) {
+        attributes(&value, RECORD)?
     } else {
-        let map = object(&value, "customAttributes", &[], RECORD)?;
-        attributes(&Value::Object(map), RECORD)?
+        JsValue::UNDEFINED
     };
     require_init(RECORD)?;
-    with_runtime(|rt| rt.track(&name, attributes, None, None));
+    with_runtime(|rt| rt.track(&name, &attributes, None, None));
     Ok(())
 }
 
@@ -365,44 +460,58 @@ pub fn check_event_name(name: &str, expected: &'static str) -> Result<(), Misuse
         || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
     {
         return misuse(
-            format!("event name '{name}' may only have letters, digits and _ (1 to 255)"),
+            [
+                "event name '",
+                name,
+                "' may only have letters, digits and _ (1 to 255)",
+            ]
+            .concat(),
             expected,
         );
     }
     Ok(())
 }
 
-/// Custom attributes: numbers, strings, booleans, or `{ dataType, value }`.
-pub fn attributes(value: &Value, expected: &'static str) -> Result<Map<String, Value>, Misuse> {
-    let Some(map) = value.as_object() else {
-        return misuse(
-            format!("customAttributes must be an object, got {value}"),
-            expected,
-        );
-    };
-    for (name, v) in map {
-        let ok = match v {
-            Value::Number(_) | Value::String(_) | Value::Bool(_) => true,
-            Value::Object(typed) => {
-                let kind = typed.get("dataType").and_then(Value::as_str);
-                let inner = typed.get("value");
-                typed.len() == 2
-                    && matches!(kind, Some("integer" | "number" | "string" | "boolean"))
+/// Whether `value` can be an attribute value: a finite number, a string or a boolean.
+fn primitive(value: &JsValue) -> bool {
+    value.as_f64().is_some_and(f64::is_finite) || value.is_string() || value.as_bool().is_some()
+}
+
+/// Custom attributes: numbers, strings, booleans, or `{ dataType, value }`. Returns a JSON copy,
+/// so later changes to the page's object do not reach events recorded from it.
+pub fn attributes(value: &JsValue, expected: &'static str) -> Result<JsValue, Misuse> {
+    let map = object(value, "customAttributes", &[], expected)?;
+    for entry in Object::entries(&map).iter() {
+        let entry: Array = entry.unchecked_into();
+        let (name, v) = (entry.get(0), entry.get(1));
+        let ok = primitive(&v)
+            || (v.is_object() && !Array::is_array(&v) && !v.is_function() && {
+                let kind = Reflect::get(&v, &"dataType".into())
+                    .ok()
+                    .and_then(|k| k.as_string());
+                let inner = Reflect::get(&v, &"value".into()).unwrap_or_default();
+                Object::keys(v.unchecked_ref::<Object>()).length() == 2
                     && matches!(
-                        inner,
-                        Some(Value::Number(_) | Value::String(_) | Value::Bool(_))
+                        kind.as_deref(),
+                        Some("integer" | "number" | "string" | "boolean")
                     )
-            }
-            _ => false,
-        };
+                    && primitive(&inner)
+            });
         if !ok {
             return misuse(
-                format!("customAttributes.{name} is {v}, which is not an attribute value"),
+                [
+                    "customAttributes.",
+                    &name.as_string().unwrap_or_default(),
+                    " is ",
+                    &describe(&v),
+                    ", which is not an attribute value",
+                ]
+                .concat(),
                 expected,
             );
         }
     }
-    Ok(map.clone())
+    Ok(to_json(&map).map(|t| from_json(&t)).unwrap_or_default())
 }
 
 pub fn require_init(expected: &'static str) -> Result<(), Misuse> {
@@ -417,37 +526,26 @@ pub fn require_init(expected: &'static str) -> Result<(), Misuse> {
 }
 
 impl Runtime {
-    /// Sends a web event (Genesys `WebEventRequest`) for this page.
+    /// Sends a web event (Genesys `WebEventRequest`) for this page; `attributes` is a checked
+    /// object or `undefined`.
     pub fn track(
         &mut self,
         name: &str,
-        attributes: Map<String, Value>,
+        attributes: &JsValue,
         location: Option<String>,
         title: Option<String>,
     ) {
         let session = self.identity.touch();
-        let doc = document();
-        let referrer = doc.referrer();
-        let mut event = json!({
-            "customerCookieId": self.identity.customer_id,
-            "sessionId": session.id,
-            "eventName": name,
-            "page": {
-                "url": location.unwrap_or_else(runtime::current_url),
-                "title": title.unwrap_or_else(|| doc.title()),
-            },
-            "createdDate": beckon_core::Timestamp::from_unix_millis(now() as i64).to_string(),
-        });
-        if !referrer.is_empty() {
-            event["referrerUrl"] = referrer.into();
-        }
-        if !attributes.is_empty() {
-            event["attributes"] = Value::Object(attributes);
-        }
-        if let Ok(agent) = window().navigator().user_agent() {
-            event["userAgentString"] = agent.into();
-        }
-        self.transport.send(Route::WebEvents, &event);
+        let body = web_event(
+            &id_text(&self.identity.customer_id),
+            &id_text(&session.id),
+            name,
+            location,
+            title,
+            now(),
+            attributes,
+        );
+        self.transport.send(Route::WebEvents, body);
     }
 }
 
@@ -466,12 +564,7 @@ fn subscribe(name: &str, list: &Array) -> Result<(), Misuse> {
     args.at_most(3)?;
     let topic = topic(&args)?;
     let handler = args.function(2, "the handler")?;
-    let options = args.options(3, &["replay"])?;
-    let replay = match options.get("replay") {
-        None => false,
-        Some(Value::Bool(b)) => *b,
-        Some(other) => return misuse(format!("replay must be true or false, got {other}"), ON),
-    };
+    let replay = args.options(3, &["replay"])?.flag("replay", ON)?;
     let how = if name == "once" {
         Subscription::Once
     } else {
@@ -501,35 +594,31 @@ fn session(name: &str, list: &Array) -> Result<(), Misuse> {
         expected: SESSION,
     };
     args.at_most(1)?;
-    let callback = args.function(1, "the callback")?;
+    let function = args.function(1, "the callback")?;
     let data = with_runtime(|rt| {
         let session = rt.identity.session();
         let data = Object::new();
-        let _ = Reflect::set(&data, &"id".into(), &session.id.to_string().into());
+        let _ = Reflect::set(&data, &"id".into(), &id_text(&session.id).into());
         if name == "api.session.getData" {
             let _ = Reflect::set(&data, &"shortId".into(), &session.short_id.into());
             let _ = Reflect::set(
                 &data,
                 &"customerCookieId".into(),
-                &rt.identity.customer_id.to_string().into(),
+                &id_text(&rt.identity.customer_id).into(),
             );
         }
         data
     });
-    let result = match data {
-        Some(data) => callback.call2(&JsValue::NULL, &JsValue::NULL, &data),
-        None => callback.call1(
-            &JsValue::NULL,
+    let what = ["the ac('", name, "') callback"].concat();
+    match data {
+        Some(data) => callback(&what, &function, &JsValue::NULL, &data),
+        None => callback(
+            &what,
+            &function,
             &js_sys::Error::new("Beckon is not initialized; call ac('init', deploymentId) first")
                 .into(),
+            &JsValue::UNDEFINED,
         ),
-    };
-    if let Err(error) = result {
-        web_sys::console::error_2(
-            &format!("Beckon: the ac('{name}') callback failed:").into(),
-            &error,
-        );
-        crate::browser::rethrow_later(&error);
     }
     Ok(())
 }

@@ -10,34 +10,36 @@
 use std::cell::RefCell;
 use std::collections::VecDeque;
 
-use beckon_core::{ActionEvent, Bus, Topic};
-use js_sys::{Function, Promise};
+use beckon_core::{ActionEvent, Bus, State, Topic};
+use js_sys::Function;
+use uuid::Uuid;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use crate::bridges::Bridge;
-use crate::browser::rethrow_later;
+use crate::browser::{Called, call_page, report};
+use crate::ids;
 
 #[wasm_bindgen]
 extern "C" {
-    /// Defined in `js/loader.js`: the event object of spec 4.3 from its fields.
+    /// Defined in `js/loader.js`: the event object of spec 4.3 from its fields (the time in
+    /// milliseconds; `error_message` only for `errored`).
     #[wasm_bindgen(js_name = beckonEvent)]
     fn make_event(
-        action_id: &str,
-        action_state: &str,
-        action_media_type: &str,
-        action_map_id: &str,
+        action_id: &JsValue,
+        action_state: &JsValue,
+        action_media_type: &JsValue,
+        action_map_id: &JsValue,
         action_map_version: u32,
-        customer_id: &str,
-        session_id: &str,
+        customer_id: &JsValue,
+        session_id: &JsValue,
         event_id: &str,
-        timestamp: &str,
-        errored: bool,
+        millis: f64,
         error_code: f64,
-        error_message: &str,
+        error_message: Option<&str>,
     ) -> JsValue;
 
-    /// Defined in `js/loader.js`: a shallow copy of an event object.
+    /// Defined in `js/loader.js`: a handler's own copy of an event object.
     #[wasm_bindgen(js_name = beckonCopy)]
     fn copy_event(event: &JsValue) -> JsValue;
 
@@ -47,13 +49,50 @@ extern "C" {
     fn then2(this: &Thenable, on_fulfilled: &JsValue, on_rejected: &JsValue);
 }
 
+/// The text of what repeats from event to event (states, media types; action, map, customer and
+/// session ids), kept as JavaScript strings so that an event does not convert them again.
+#[derive(Default)]
+struct IdTexts {
+    kept: Vec<(Uuid, JsValue)>,
+    next: usize,
+    names: Vec<(&'static str, JsValue)>,
+}
+
+impl IdTexts {
+    const SIZE: usize = 8;
+
+    fn text(&mut self, id: Uuid) -> JsValue {
+        if let Some((_, text)) = self.kept.iter().find(|(k, _)| *k == id) {
+            return text.clone();
+        }
+        let text = JsValue::from_str(&ids::text(&id));
+        if self.kept.len() < Self::SIZE {
+            self.kept.push((id, text.clone()));
+        } else {
+            self.kept[self.next] = (id, text.clone());
+            self.next = (self.next + 1) % Self::SIZE;
+        }
+        text
+    }
+
+    fn name(&mut self, name: &'static str) -> JsValue {
+        if let Some((_, text)) = self.names.iter().find(|(k, _)| std::ptr::eq(*k, name)) {
+            return text.clone();
+        }
+        let text = JsValue::from_str(name);
+        self.names.push((name, text.clone()));
+        text
+    }
+}
+
 struct Events {
     bus: Bus<Function>,
     draining: bool,
     bridges: Vec<Bridge>,
     to_bridge: VecDeque<ActionEvent>,
     /// The JavaScript object of the event being delivered, copied for each handler.
-    current: Option<(uuid::Uuid, JsValue)>,
+    current: Option<(Uuid, JsValue)>,
+    ids: IdTexts,
 }
 
 thread_local! {
@@ -63,9 +102,9 @@ thread_local! {
         bridges: Vec::new(),
         to_bridge: VecDeque::new(),
         current: None,
+        ids: IdTexts::default(),
     });
 }
-
 /// How a handler is registered.
 pub enum Subscription {
     On,
@@ -156,72 +195,83 @@ pub fn drain() -> bool {
 
 fn next_step(e: &mut Events) -> Option<Step> {
     if let Some(event) = e.to_bridge.pop_front() {
-        return Some(Step::Bridge(e.bridges.clone(), to_js(&event)));
+        let object = e.object_of(&event);
+        return Some(Step::Bridge(e.bridges.clone(), object));
     }
     let delivery = e.bus.next_delivery()?;
-    let master = match &e.current {
-        Some((id, object)) if *id == delivery.event.event_id => object.clone(),
-        _ => {
-            let object = to_js(&delivery.event);
-            e.current = Some((delivery.event.event_id, object.clone()));
-            object
-        }
-    };
+    let id = delivery.event.event_id;
+    if !matches!(&e.current, Some((current, _)) if *current == id) {
+        let object = e.object_of(&delivery.event);
+        e.current = Some((id, object));
+    }
+    let master = e.current.as_ref().map(|(_, o)| o)?;
     Some(Step::Deliver(
         delivery.handler,
         delivery.topic,
-        copy_event(&master),
+        copy_event(master),
     ))
 }
 
 fn run_handler(handler: &Function, topic: Topic, event: &JsValue) {
-    match handler.call1(&JsValue::UNDEFINED, event) {
-        Err(error) => report(topic, error),
-        Ok(returned) => {
-            if returned.is_instance_of::<Promise>() {
-                let on_reject = Closure::once_into_js(move |error: JsValue| {
-                    crate::boundary(|| report(topic, error))
-                });
-                returned
-                    .unchecked_ref::<Thenable>()
-                    .then2(&JsValue::UNDEFINED, &on_reject);
-            }
+    match call_page(handler, event, &JsValue::UNDEFINED) {
+        Called::Returned => {}
+        Called::Threw(error) => report_failure(topic, &error),
+        Called::Promised(promise) => {
+            let on_reject = Closure::once_into_js(move |error: JsValue| {
+                crate::boundary(|| report_failure(topic, &error))
+            });
+            promise
+                .unchecked_ref::<Thenable>()
+                .then2(&JsValue::UNDEFINED, &on_reject);
         }
     }
 }
 
-fn report(topic: Topic, error: JsValue) {
-    web_sys::console::error_2(
-        &JsValue::from_str(&format!("Beckon: a handler for '{topic}' failed:")),
-        &error,
-    );
-    rethrow_later(&error);
+fn report_failure(topic: Topic, error: &JsValue) {
+    let name = topic_text(topic);
+    report(&["a handler for '", &name, "'"].concat(), error);
 }
 
-/// The event object of spec 4.3, as handlers and data layers receive it.
+/// `<mediaType>:<state>` or `<mediaType>:all`.
+pub fn topic_text(topic: Topic) -> String {
+    let state = topic.state.map_or("all", State::as_str);
+    [topic.media.as_str(), ":", state].concat()
+}
+
+impl Events {
+    /// The event object of spec 4.3, as handlers and data layers receive it.
+    fn object_of(&mut self, event: &ActionEvent) -> JsValue {
+        let [action, map, customer, session] = [
+            event.action_id,
+            event.action_map_id,
+            event.customer_id,
+            event.session_id,
+        ]
+        .map(|id| self.ids.text(id));
+        let (code, message) = match &event.error {
+            Some(e) => (e.code as f64, Some(&*e.message)),
+            None => (0.0, None),
+        };
+        make_event(
+            &action,
+            &self.ids.name(event.action_state.as_str()),
+            &self.ids.name(event.action_media_type.as_str()),
+            &map,
+            event.action_map_version,
+            &customer,
+            &session,
+            event
+                .event_id
+                .hyphenated()
+                .encode_lower(&mut Uuid::encode_buffer()),
+            event.timestamp.unix_millis() as f64,
+            code,
+            message,
+        )
+    }
+}
+
+/// The event object of spec 4.3 for an event outside delivery (what is sent to the server).
 pub fn to_js(event: &ActionEvent) -> JsValue {
-    let (errored, code, message) = match &event.error {
-        Some(e) => (true, e.code as f64, &*e.message),
-        None => (false, 0.0, ""),
-    };
-    let mut ids = uuid::Uuid::encode_buffer();
-    let action_id = event
-        .action_id
-        .hyphenated()
-        .encode_lower(&mut ids)
-        .to_owned();
-    make_event(
-        &action_id,
-        event.action_state.as_str(),
-        event.action_media_type.as_str(),
-        &event.action_map_id.to_string(),
-        event.action_map_version,
-        &event.customer_id.to_string(),
-        &event.session_id.to_string(),
-        &event.event_id.to_string(),
-        &event.timestamp.to_string(),
-        errored,
-        code,
-        message,
-    )
+    EVENTS.with(|e| e.borrow_mut().object_of(event))
 }

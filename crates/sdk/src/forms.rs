@@ -4,13 +4,12 @@
 //! `formName` defaults to `form`. With capture on, the form's fields go along as string
 //! attributes, except passwords and hidden fields, which never leave the page.
 
-use js_sys::{Array, Reflect};
-use serde_json::{Map, Value};
-use wasm_bindgen::JsCast;
+use js_sys::{Array, Object, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::Element;
 
 use crate::browser::{Listener, document};
-use crate::commands::{Args, Misuse, check_event_name, require_init};
+use crate::commands::{Args, Misuse, check_event_name, describe, misuse, require_init};
 use crate::runtime::{Runtime, with_runtime};
 
 const EXPECTED: &str = "ac('forms:track', selector: string (CSS), { formName?: string of letters, \
@@ -39,10 +38,10 @@ pub fn track(list: &Array) -> Result<(), Misuse> {
     args.at_most(2)?;
     let selector = args.string(1, "the selector")?;
     if document().query_selector(&selector).is_err() {
-        return Err(Misuse {
-            problem: format!("'{selector}' is not a valid CSS selector"),
-            expected: EXPECTED,
-        });
+        return misuse(
+            ["'", &selector, "' is not a valid CSS selector"].concat(),
+            EXPECTED,
+        );
     }
     let options = args.options(
         2,
@@ -52,27 +51,19 @@ pub fn track(list: &Array) -> Result<(), Misuse> {
             "captureFormDataOnAbandon",
         ],
     )?;
-    let name = match options.get("formName") {
-        None => "form".to_owned(),
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => {
-            return Err(Misuse {
-                problem: format!("formName must be a string, got {other}"),
-                expected: EXPECTED,
-            });
+    let given = options.get("formName");
+    let name = match given.as_string() {
+        _ if given.is_undefined() => "form".to_owned(),
+        Some(s) => s,
+        None => {
+            return misuse(
+                ["formName must be a string, got ", &describe(&given)].concat(),
+                EXPECTED,
+            );
         }
     };
-    check_event_name(&format!("{name}_submitted"), EXPECTED)?;
-    let flag = |key: &str| -> Result<bool, Misuse> {
-        match options.get(key) {
-            None => Ok(false),
-            Some(Value::Bool(b)) => Ok(*b),
-            Some(other) => Err(Misuse {
-                problem: format!("{key} must be true or false, got {other}"),
-                expected: EXPECTED,
-            }),
-        }
-    };
+    check_event_name(&[&name, "_submitted"].concat(), EXPECTED)?;
+    let flag = |key: &str| options.flag(key, EXPECTED);
     let rule = Rule {
         selector,
         name,
@@ -131,28 +122,29 @@ impl Runtime {
         };
         self.forms.touched.retain(|(f, _)| f != form);
         let rule = &self.forms.rules[index];
-        let (name, capture) = (format!("{}_submitted", rule.name), rule.capture_submit);
-        self.track(&name, fields(form, capture), None, None);
+        let (name, capture) = ([&rule.name, "_submitted"].concat(), rule.capture_submit);
+        self.track(&name, &fields(form, capture), None, None);
     }
 
     /// Leaving the page: every form typed in and not submitted is abandoned.
     pub fn forms_abandoned(&mut self) {
         for (form, index) in std::mem::take(&mut self.forms.touched) {
             let rule = &self.forms.rules[index];
-            let (name, capture) = (format!("{}_abandoned", rule.name), rule.capture_abandon);
-            self.track(&name, fields(&form, capture), None, None);
+            let (name, capture) = ([&rule.name, "_abandoned"].concat(), rule.capture_abandon);
+            self.track(&name, &fields(&form, capture), None, None);
         }
     }
 }
 
-/// The form's named fields as string attributes (not passwords, not hidden fields).
-fn fields(form: &Element, capture: bool) -> Map<String, Value> {
-    let mut map = Map::new();
+/// The form's named fields as string attributes (not passwords, not hidden fields); `undefined`
+/// without capture.
+fn fields(form: &Element, capture: bool) -> JsValue {
     if !capture {
-        return map;
+        return JsValue::UNDEFINED;
     }
+    let map = Object::new();
     let Ok(controls) = form.query_selector_all("input[name], select[name], textarea[name]") else {
-        return map;
+        return map.into();
     };
     for i in 0..controls.length() {
         let Some(control) = controls.item(i).and_then(|n| n.dyn_into::<Element>().ok()) else {
@@ -172,7 +164,7 @@ fn fields(form: &Element, capture: bool) -> Map<String, Value> {
             .ok()
             .and_then(|v| v.as_string())
             .unwrap_or_default();
-        map.insert(name, Value::String(value));
+        let _ = Reflect::set(&map, &name.into(), &value.into());
     }
-    map
+    map.into()
 }

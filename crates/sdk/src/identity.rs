@@ -11,7 +11,8 @@ use uuid::Uuid;
 use wasm_bindgen::JsCast;
 use web_sys::HtmlDocument;
 
-use crate::browser::{document, new_uuid, now, random_u64, window};
+use crate::browser::{document, now, window};
+use crate::ids::{decimal, new_uuid, random_u64, text as id_text};
 
 const CUSTOMER_COOKIE: &str = "beckon_customer";
 const SESSION_COOKIE: &str = "beckon_session";
@@ -54,7 +55,7 @@ impl Identity {
         };
         identity.write(
             CUSTOMER_COOKIE,
-            &customer_id.to_string(),
+            &id_text(&customer_id),
             identity.settings.lifetime_days * 86_400.0,
         );
         identity.touch();
@@ -92,7 +93,12 @@ impl Identity {
             last_activity: at,
             ..session
         };
-        let value = format!("{}.{}.{}", session.id, session.short_id, at);
+        let value = [
+            id_text(&session.id),
+            decimal(session.short_id.into()),
+            decimal(at),
+        ]
+        .join(".");
         self.write(SESSION_COOKIE, &value, timeout as f64 / 1000.0);
         self.session
     }
@@ -102,10 +108,15 @@ impl Identity {
     }
 
     fn write(&self, name: &str, value: &str, max_age_seconds: f64) {
-        let mut cookie = format!(
-            "{name}={value}; Path=/; Max-Age={}; SameSite=Lax",
-            max_age_seconds.ceil() as u64
-        );
+        let mut cookie = [
+            name,
+            "=",
+            value,
+            "; Path=/; Max-Age=",
+            &decimal(max_age_seconds.ceil() as u64),
+            "; SameSite=Lax",
+        ]
+        .concat();
         if let Some(domain) = &self.settings.domain {
             cookie.push_str("; Domain=");
             cookie.push_str(domain);

@@ -11,6 +11,7 @@
 //! | the command API and its argument checks | [`commands`] |
 //! | the on/once/off bus glue (beckon-core's `Bus`) | [`events`] |
 //! | customer cookie and session | [`identity`] |
+//! | random UUIDv4s and their text | [`ids`] |
 //! | batching, beacon, retry, offline queue | [`transport`] |
 //! | actions from the server, their lifecycle, activation | [`action`], [`lifecycle`] |
 //! | content offers and chat invitations on the page | [`presenters`] |
@@ -30,6 +31,7 @@ mod commands;
 mod events;
 mod forms;
 mod identity;
+mod ids;
 mod lifecycle;
 mod presenters;
 mod runtime;

@@ -12,15 +12,15 @@
 //! An offer that cannot be shown is reported `offered` then `errored`: the tables allow `errored`
 //! only after `offered`, and the attempt to show it is what failed.
 
-use std::collections::HashMap;
-
 use beckon_core::{ActionError, ActionEvent, Lifecycle as Table, MediaType, State, Timestamp};
-use serde::Deserialize;
-use serde_json::Value;
+use js_sys::{Array, Object, Reflect};
 use uuid::Uuid;
+use wasm_bindgen::{JsCast, JsValue};
 
-use crate::action::{Action, Activation, Head};
-use crate::browser::{Timer, log_error, new_uuid, now};
+use crate::action::{Action, Activation, Head, field};
+use crate::browser::{Timer, from_json, log_error, now, to_json};
+use crate::commands::given;
+use crate::ids::{new_uuid, text as id_text};
 use crate::presenters::{self, Presented};
 use crate::runtime::{Runtime, current_url, with_runtime};
 use crate::transport::{Route, storage};
@@ -46,13 +46,17 @@ struct Tracked {
 
 #[derive(Default)]
 pub struct Lifecycle {
-    actions: HashMap<Uuid, Tracked>,
+    actions: Vec<Tracked>,
     delays: Vec<(Uuid, Timer)>,
 }
 
 impl Lifecycle {
     pub fn cancel_delays(&mut self) {
         self.delays.clear();
+    }
+
+    fn get(&mut self, id: Uuid) -> Option<&mut Tracked> {
+        self.actions.iter_mut().find(|t| t.head.action_id == id)
     }
 }
 
@@ -66,43 +70,41 @@ pub enum Outcome {
 
 impl Runtime {
     /// An action from the server. Its `qualified` state was emitted by the server.
-    pub fn receive(&mut self, raw: Value) {
-        let head = match Head::deserialize(&raw) {
+    pub fn receive(&mut self, raw: JsValue) {
+        let head = match Head::read(&raw) {
             Ok(head) => head,
             Err(e) => {
-                log_error(&format!(
-                    "the server sent an action that cannot be read ({e})"
-                ));
+                log_error(&["the server sent an action that cannot be read (", &e, ")"].concat());
                 return;
             }
         };
-        if self.lifecycle.actions.contains_key(&head.action_id) {
+        if self.lifecycle.get(head.action_id).is_some() {
             return;
         }
-        self.lifecycle.actions.insert(
-            head.action_id,
-            Tracked {
-                head,
-                state: State::Qualified,
-                shown: None,
-                timeout: None,
-            },
-        );
-        match Action::deserialize(&raw) {
+        self.lifecycle.actions.push(Tracked {
+            head,
+            state: State::Qualified,
+            shown: None,
+            timeout: None,
+        });
+        match Action::read(&raw) {
             Ok(action) => match action.activation {
                 Activation::Delay { delay_in_seconds } if delay_in_seconds > 0.0 => {
                     self.delay(head.action_id, raw, delay_in_seconds)
                 }
                 _ => self.present(head.action_id, action),
             },
-            Err(e) => self.fail(head.action_id, codes::INVALID_ACTION, e.to_string()),
+            Err(e) => self.fail(head.action_id, codes::INVALID_ACTION, e),
         }
     }
 
-    fn delay(&mut self, id: Uuid, raw: Value, seconds: f64) {
-        let session = self.identity.session().id;
-        let mut stored = stored_delays();
-        stored.push(serde_json::json!({ "sessionId": session, "action": raw }));
+    fn delay(&mut self, id: Uuid, raw: JsValue, seconds: f64) {
+        let session = id_text(&self.identity.session().id);
+        let stored = stored_delays();
+        let entry = Object::new();
+        let _ = Reflect::set(&entry, &"sessionId".into(), &session.into());
+        let _ = Reflect::set(&entry, &"action".into(), &raw);
+        stored.push(&entry);
         save_delays(&stored);
         let timer = Timer::after(seconds * 1000.0, move || {
             with_runtime(|rt| rt.delay_over(id));
@@ -112,33 +114,31 @@ impl Runtime {
 
     fn delay_over(&mut self, id: Uuid) {
         self.lifecycle.delays.retain(|(d, _)| *d != id);
-        let mut stored = stored_delays();
-        let raw = take_delay(&mut stored, id);
-        save_delays(&stored);
-        if let Some(action) = raw.and_then(|raw| Action::deserialize(raw).ok()) {
+        let (kept, raw) = take_delay(&stored_delays(), id);
+        save_delays(&kept);
+        if let Some(action) = raw.and_then(|raw| Action::read(&raw).ok()) {
             self.present(id, action);
         }
     }
 
     /// On a new page: delayed actions of this session that an earlier page did not get to show.
     pub fn resume_delays(&mut self) {
-        let session = self.identity.session().id.to_string();
+        let session = id_text(&self.identity.session().id);
         let stored = stored_delays();
-        save_delays(&[]);
-        for entry in stored {
-            if entry.get("sessionId").and_then(Value::as_str) == Some(&session)
-                && let Some(mut raw) = entry.get("action").cloned()
-            {
-                if let Some(activation) = raw.get_mut("activation") {
-                    *activation = serde_json::json!({ "type": "immediate" });
-                }
+        save_delays(&Array::new());
+        for entry in stored.iter() {
+            let raw = field(&entry, "action");
+            if field(&entry, "sessionId").as_string().as_deref() == Some(&session) && given(&raw) {
+                let immediate = Object::new();
+                let _ = Reflect::set(&immediate, &"type".into(), &"immediate".into());
+                let _ = Reflect::set(&raw, &"activation".into(), &immediate);
                 self.receive(raw);
             }
         }
     }
 
     fn present(&mut self, id: Uuid, action: Action) {
-        let Some(media) = self.lifecycle.actions.get(&id).map(|t| t.head.media_type) else {
+        let Some(media) = self.lifecycle.get(id).map(|t| t.head.media_type) else {
             return;
         };
         let shown = match media {
@@ -158,7 +158,7 @@ impl Runtime {
             Ok(presented) => {
                 self.route = current_url();
                 self.transition(id, State::Offered, None);
-                if let Some(tracked) = self.lifecycle.actions.get_mut(&id) {
+                if let Some(tracked) = self.lifecycle.get(id) {
                     tracked.shown = Some(presented);
                     if media == MediaType::Webchat {
                         let seconds = action.timeout_seconds.unwrap_or(30.0);
@@ -174,8 +174,8 @@ impl Runtime {
 
     /// Showing failed: `offered`, then `errored` with a code and a message.
     pub fn fail(&mut self, id: Uuid, code: i64, message: String) {
-        log_error(&format!("action {id} could not be shown: {message}"));
-        if self.lifecycle.actions.get(&id).map(|t| t.state) == Some(State::Qualified) {
+        log_error(&["action ", &id_text(&id), " could not be shown: ", &message].concat());
+        if self.lifecycle.get(id).map(|t| t.state) == Some(State::Qualified) {
             self.transition(id, State::Offered, None);
         }
         self.withdraw(id);
@@ -196,12 +196,7 @@ impl Runtime {
             Outcome::Rejected => State::Rejected,
             Outcome::TimedOut => State::Timedout,
         };
-        if self
-            .lifecycle
-            .actions
-            .get(&id)
-            .is_some_and(|t| t.shown.is_some())
-        {
+        if self.lifecycle.get(id).is_some_and(|t| t.shown.is_some()) {
             self.withdraw(id);
             self.transition(id, state, None);
         }
@@ -213,8 +208,8 @@ impl Runtime {
             .lifecycle
             .actions
             .iter()
-            .filter(|(_, t)| t.shown.is_some())
-            .map(|(id, _)| *id)
+            .filter(|t| t.shown.is_some())
+            .map(|t| t.head.action_id)
             .collect();
         for id in shown {
             self.withdraw(id);
@@ -223,7 +218,7 @@ impl Runtime {
     }
 
     fn withdraw(&mut self, id: Uuid) {
-        if let Some(tracked) = self.lifecycle.actions.get_mut(&id) {
+        if let Some(tracked) = self.lifecycle.get(id) {
             tracked.timeout = None;
             if let Some(presented) = tracked.shown.take() {
                 presented.remove();
@@ -233,12 +228,12 @@ impl Runtime {
 
     /// One state change: checked against the lifecycle table, emitted, sent to the server.
     pub fn transition(&mut self, id: Uuid, state: State, error: Option<ActionError>) {
-        let Some(tracked) = self.lifecycle.actions.get_mut(&id) else {
+        let Some(tracked) = self.lifecycle.get(id) else {
             return;
         };
         let head = tracked.head;
         if let Err(refusal) = Table::of(head.media_type).check(Some(tracked.state), state) {
-            log_error(&format!("action {id}: {refusal}"));
+            log_error(&["action ", &id_text(&id), ": ", &refusal.to_string()].concat());
             return;
         }
         tracked.state = state;
@@ -255,32 +250,46 @@ impl Runtime {
             event_id: new_uuid(),
             timestamp: Timestamp::from_unix_millis(now() as i64),
         };
-        self.transport.send(Route::ActionEvents, &event);
+        if let Some(json) = to_json(&crate::events::to_js(&event)) {
+            self.transport.send(Route::ActionEvents, json);
+        }
         crate::events::emit(event);
     }
 }
 
-fn stored_delays() -> Vec<Value> {
-    storage()
+fn stored_delays() -> Array {
+    let stored = storage()
         .and_then(|s| s.get_item(DELAYED_KEY).ok().flatten())
-        .and_then(|text| serde_json::from_str(&text).ok())
-        .unwrap_or_default()
+        .map(|text| from_json(&text))
+        .unwrap_or_default();
+    if Array::is_array(&stored) {
+        stored.unchecked_into()
+    } else {
+        Array::new()
+    }
 }
 
-fn save_delays(entries: &[Value]) {
+fn save_delays(entries: &Array) {
     if let Some(storage) = storage() {
-        let _ = if entries.is_empty() {
-            storage.remove_item(DELAYED_KEY)
-        } else {
-            storage.set_item(DELAYED_KEY, &Value::from(entries.to_vec()).to_string())
+        let _ = match to_json(entries) {
+            Some(text) if entries.length() > 0 => storage.set_item(DELAYED_KEY, &text),
+            _ => storage.remove_item(DELAYED_KEY),
         };
     }
 }
 
-fn take_delay(entries: &mut Vec<Value>, id: Uuid) -> Option<Value> {
-    let id = id.to_string();
-    let at = entries
-        .iter()
-        .position(|e| e.pointer("/action/actionId").and_then(Value::as_str) == Some(id.as_str()))?;
-    entries.remove(at).get("action").cloned()
+/// Takes the stored delayed action `id` out of `entries`: what is left, and the action.
+fn take_delay(entries: &Array, id: Uuid) -> (Array, Option<JsValue>) {
+    let id = id_text(&id);
+    let kept = Array::new();
+    let mut taken = None;
+    for entry in entries.iter() {
+        let action = field(&entry, "action");
+        if taken.is_none() && field(&action, "actionId").as_string().as_deref() == Some(&id) {
+            taken = Some(action);
+        } else {
+            kept.push(&entry);
+        }
+    }
+    (kept, taken)
 }

@@ -5,17 +5,20 @@
 use beckon_core::{ActionEvent, MediaType, State, Timestamp};
 use wasm_bindgen::prelude::*;
 
-use crate::browser::{new_uuid, now};
+use crate::browser::{from_json, now};
+use crate::ids::new_uuid;
 use crate::runtime::with_runtime;
 
 /// Hands an action (the server's JSON shape) to the lifecycle, as a web-events answer would.
 #[wasm_bindgen]
 pub fn test_present(action: &str) {
-    crate::boundary(|| match serde_json::from_str(action) {
-        Ok(action) => {
+    crate::boundary(|| {
+        let action = from_json(action);
+        if action.is_undefined() {
+            crate::browser::log_error("test_present: not JSON");
+        } else {
             with_runtime(|rt| rt.receive(action));
         }
-        Err(e) => crate::browser::log_error(&format!("test_present: {e}")),
     });
 }
 
@@ -51,7 +54,7 @@ pub fn test_emit(media: &str, state: &str, tag: u32) -> Option<String> {
         action_map_version: tag,
         ..event(media, state)
     };
-    let id = event.event_id.to_string();
+    let id = crate::ids::text(&event.event_id);
     crate::boundary(|| crate::events::emit(event));
     Some(id)
 }

@@ -14,11 +14,13 @@
 
 use std::collections::VecDeque;
 
-use serde_json::Value;
+use js_sys::{Array, Reflect};
 use uuid::Uuid;
+use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
-use crate::browser::{Timer, log_error, log_warning, now, random_u64, window};
+use crate::browser::{Timer, from_json, js_text, log_error, log_warning, now, to_json, window};
+use crate::ids::{decimal, random_u64, text as id_text};
 use crate::runtime::with_runtime;
 
 /// Most events in one request.
@@ -93,31 +95,42 @@ pub struct Transport {
 impl Transport {
     /// Picks up what an earlier page could not send.
     pub fn new(server: &str, deployment_id: Uuid) -> Transport {
+        let deployment = id_text(&deployment_id);
         let mut transport = Transport {
-            base: format!(
-                "{}/api/v1/deployments/{deployment_id}/",
-                server.trim_end_matches('/')
-            ),
-            storage_key: format!("beckon_outbox_{deployment_id}"),
+            base: [
+                server.trim_end_matches('/'),
+                "/api/v1/deployments/",
+                &deployment,
+                "/",
+            ]
+            .concat(),
+            storage_key: ["beckon_outbox_", &deployment].concat(),
             queues: Default::default(),
             failures: 0,
             paused_until: 0.0,
             timer: None,
         };
         if let Some(stored) = storage().and_then(|s| s.get_item(&transport.storage_key).ok()?) {
-            let stored: Vec<Vec<String>> = serde_json::from_str(&stored).unwrap_or_default();
-            for (route, items) in Route::ALL.into_iter().zip(stored) {
-                transport.queues[route.index()].items.extend(items);
+            let stored = from_json(&stored);
+            if Array::is_array(&stored) {
+                let stored: Array = stored.unchecked_into();
+                for route in Route::ALL {
+                    let items = stored.get(route.index() as u32);
+                    if Array::is_array(&items) {
+                        let items: Array = items.unchecked_into();
+                        transport.queues[route.index()]
+                            .items
+                            .extend(items.iter().filter_map(|item| item.as_string()));
+                    }
+                }
             }
             transport.schedule(0.0);
         }
         transport
     }
 
-    pub fn send(&mut self, route: Route, event: &impl serde::Serialize) {
-        let Ok(text) = serde_json::to_string(event) else {
-            return;
-        };
+    /// Queues one event (its JSON text) for `route`.
+    pub fn send(&mut self, route: Route, text: String) {
         let queue = &mut self.queues[route.index()];
         if queue.items.len() >= QUEUED {
             queue.items.pop_front();
@@ -153,7 +166,7 @@ impl Transport {
             let count = queue.items.len().min(BATCH);
             queue.in_flight = count;
             let body = batch_body(queue.items.iter().take(count));
-            let url = format!("{}{}", self.base, route.path());
+            let url = [&self.base, route.path()].concat();
             let reply = Closure::once_into_js(move |reply: JsValue| {
                 crate::boundary(|| {
                     with_runtime(|rt| rt.transport_reply(route, reply.unchecked_into()));
@@ -175,7 +188,7 @@ impl Transport {
             if pending.is_empty() {
                 continue;
             }
-            let url = format!("{}{}", self.base, route.path());
+            let url = [&self.base, route.path()].concat();
             let mut sent = 0;
             for chunk in pending.chunks(BATCH) {
                 let accepted = navigator
@@ -203,14 +216,19 @@ impl Transport {
                 return Some(reply.body());
             }
             429 | 503 if reply.retry_after().is_some() => {
-                let seconds = reply
+                let asked = reply
                     .retry_after()
-                    .and_then(|s| s.trim().parse::<f64>().ok())
-                    .unwrap_or(1.0);
+                    .map_or(f64::NAN, |s| js_sys::Number::parse_float(&s));
+                let seconds = if asked >= 0.0 { asked } else { 1.0 };
                 self.paused_until = now() + seconds * 1000.0;
-                log_warning(&format!(
-                    "the server asks to slow down; sending again in {seconds} s"
-                ));
+                log_warning(
+                    &[
+                        "the server asks to slow down; sending again in ",
+                        &js_text(&seconds.into()),
+                        " s",
+                    ]
+                    .concat(),
+                );
                 self.schedule(0.0);
             }
             0 | 408 | 429 | 500..=599 => {
@@ -222,11 +240,19 @@ impl Transport {
             }
             _ => {
                 self.remove_sent(route, count);
-                log_error(&format!(
-                    "the server refused {count} {} ({status}): {}",
-                    route.path(),
-                    reply.body()
-                ));
+                log_error(
+                    &[
+                        "the server refused ",
+                        &decimal(count as u64),
+                        " ",
+                        route.path(),
+                        " (",
+                        &decimal(status.into()),
+                        "): ",
+                        &reply.body(),
+                    ]
+                    .concat(),
+                );
                 self.persist();
                 self.schedule_if_pending();
             }
@@ -253,17 +279,18 @@ impl Transport {
             let _ = storage.remove_item(&self.storage_key);
             return;
         }
-        let kept: Vec<Vec<&String>> = self
+        let kept: Array = self
             .queues
             .iter()
             .map(|q| {
                 q.items
                     .iter()
                     .skip(q.items.len().saturating_sub(STORED))
-                    .collect()
+                    .map(|item| JsValue::from_str(item))
+                    .collect::<Array>()
             })
             .collect();
-        if let Ok(text) = serde_json::to_string(&kept) {
+        if let Some(text) = to_json(&kept) {
             let _ = storage.set_item(&self.storage_key, &text);
         }
     }
@@ -275,11 +302,10 @@ impl crate::runtime::Runtime {
             return;
         };
         if route == Route::WebEvents {
-            let actions = serde_json::from_str::<Value>(&body)
-                .ok()
-                .and_then(|mut v| v.get_mut("actions").map(Value::take));
-            if let Some(Value::Array(actions)) = actions {
-                for action in actions {
+            let reply = from_json(&body);
+            let actions = Reflect::get(&reply, &"actions".into()).unwrap_or_default();
+            if Array::is_array(&actions) {
+                for action in actions.unchecked_into::<Array>().iter() {
                     self.receive(action);
                 }
             }

@@ -31,13 +31,13 @@ pub fn show(id: Uuid, offer: &ContentOffer) -> Result<Presented, (i64, String)> 
 fn check(offer: &ContentOffer) -> Result<(), String> {
     let layout = offer.layout_mode;
     if layout.has_image() && offer.image_url.as_deref().is_none_or(str::is_empty) {
-        return Err(format!("layoutMode {layout:?} needs an imageUrl"));
+        return Err(["layoutMode ", layout.name(), " needs an imageUrl"].concat());
     }
     if let Some(url) = &offer.image_url {
-        web_url(url).map_err(|e| format!("imageUrl {e}"))?;
+        web_url(url).map_err(|e| ["imageUrl ", &e].concat())?;
     }
     if let Some(cta) = &offer.call_to_action {
-        web_url(&cta.url).map_err(|e| format!("callToAction.url {e}"))?;
+        web_url(&cta.url).map_err(|e| ["callToAction.url ", &e].concat())?;
     }
     Ok(())
 }
@@ -45,11 +45,11 @@ fn check(offer: &ContentOffer) -> Result<(), String> {
 /// Only http(s) links: a `javascript:` URL from configuration must never run.
 fn web_url(url: &str) -> Result<String, String> {
     let base = crate::runtime::current_url();
-    let parsed =
-        web_sys::Url::new_with_base(url, &base).map_err(|_| format!("'{url}' is not a URL"))?;
+    let parsed = web_sys::Url::new_with_base(url, &base)
+        .map_err(|_| ["'", url, "' is not a URL"].concat())?;
     match parsed.protocol().as_str() {
         "http:" | "https:" => Ok(parsed.href()),
-        other => Err(format!("'{url}' must be http or https, not {other}")),
+        other => Err(["'", url, "' must be http or https, not ", other].concat()),
     }
 }
 
@@ -69,7 +69,7 @@ fn draw(stage: &mut Stage, id: Uuid, offer: &ContentOffer) -> Result<Option<Html
     let boxed = stage.add(
         &root,
         "div",
-        &format!("box {mode} {}", layout.class()),
+        &["box ", mode, " ", layout.class()].concat(),
         None,
     )?;
     let set = |e: &HtmlElement, k: &str, v: &str| e.set_attribute(k, v).map_err(describe);

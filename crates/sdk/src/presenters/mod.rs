@@ -52,7 +52,7 @@ impl Stage {
         let doc = document();
         let host = doc.create_element("div").map_err(describe)?;
         host.set_attribute("data-beckon", kind).map_err(describe)?;
-        host.set_attribute("data-beckon-action", &action_id.to_string())
+        host.set_attribute("data-beckon-action", &crate::ids::text(&action_id))
             .map_err(describe)?;
         let root = host
             .attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))

@@ -5,10 +5,12 @@
 //! family, an alignment, an opacity). Anything else is left out with a warning, so configuration
 //! can never inject CSS (`url(...)`, `expression`, a `;` that starts another declaration).
 
-use serde_json::Value;
+use js_sys::{Array, Object};
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::HtmlElement;
 
-use crate::browser::log_warning;
+use crate::browser::{js_text, log_warning};
+use crate::commands::describe;
 
 /// The parts of an offer a style can address.
 pub struct Parts<'a> {
@@ -41,7 +43,22 @@ const TEXT: &[Property] = &[
     ("textAlign", "text-align", Kind::Align),
 ];
 
-pub fn apply(style: &Value, parts: &Parts) {
+/// The `[key, value]` pairs of a plain object; `None` for anything else.
+fn entries(value: &JsValue) -> Option<Vec<(String, JsValue)>> {
+    if !value.is_object() || Array::is_array(value) || value.is_function() {
+        return None;
+    }
+    let pairs = Object::entries(value.unchecked_ref())
+        .iter()
+        .map(|pair| {
+            let pair: Array = pair.unchecked_into();
+            (pair.get(0).as_string().unwrap_or_default(), pair.get(1))
+        })
+        .collect();
+    Some(pairs)
+}
+
+pub fn apply(style: &JsValue, parts: &Parts) {
     let groups: [Group; 7] = [
         (
             "position",
@@ -85,36 +102,58 @@ pub fn apply(style: &Value, parts: &Parts) {
         ("headline", parts.headline, TEXT),
         ("body", parts.body, TEXT),
     ];
-    let Some(style) = style.as_object() else {
+    let Some(style) = entries(style) else {
         log_warning("contentOffer.style is not an object; ignored");
         return;
     };
     for (group, value) in style {
-        let Some((_, element, properties)) = groups.iter().find(|(g, ..)| g == group) else {
-            log_warning(&format!(
-                "contentOffer.style.{group} is not a style Beckon knows; ignored"
-            ));
+        let Some((_, element, properties)) = groups.iter().find(|(g, ..)| *g == group) else {
+            log_warning(
+                &[
+                    "contentOffer.style.",
+                    &group,
+                    " is not a style Beckon knows; ignored",
+                ]
+                .concat(),
+            );
             continue;
         };
-        let Some(value) = value.as_object() else {
+        let Some(value) = entries(&value) else {
             continue;
         };
         for (name, raw) in value {
-            let Some((_, css, kind)) = properties.iter().find(|(p, ..)| p == name) else {
-                log_warning(&format!(
-                    "contentOffer.style.{group}.{name} is not allowed; ignored"
-                ));
+            let Some((_, css, kind)) = properties.iter().find(|(p, ..)| *p == name) else {
+                log_warning(
+                    &[
+                        "contentOffer.style.",
+                        &group,
+                        ".",
+                        &name,
+                        " is not allowed; ignored",
+                    ]
+                    .concat(),
+                );
                 continue;
             };
-            match (validate(*kind, raw), element) {
+            match (validate(*kind, &raw), element) {
                 (Some(v), Some(element)) => {
                     let _ = element.style().set_property(css, &v);
                 }
                 (Some(_), None) => {}
-                (None, _) => log_warning(&format!(
-                    "contentOffer.style.{group}.{name}: {raw} is not a valid {}; ignored",
-                    kind.describe()
-                )),
+                (None, _) => log_warning(
+                    &[
+                        "contentOffer.style.",
+                        &group,
+                        ".",
+                        &name,
+                        ": ",
+                        &describe(&raw),
+                        " is not a valid ",
+                        kind.describe(),
+                        "; ignored",
+                    ]
+                    .concat(),
+                ),
             }
         }
     }
@@ -133,14 +172,21 @@ impl Kind {
 }
 
 /// The CSS value for a configured one, if it has the form its kind allows.
-fn validate(kind: Kind, raw: &Value) -> Option<String> {
+fn validate(kind: Kind, raw: &JsValue) -> Option<String> {
     if let (Kind::Opacity | Kind::Length, Some(n)) = (kind, raw.as_f64()) {
-        return match kind {
-            Kind::Opacity => (0.0..=1.0).contains(&n).then(|| n.to_string()),
-            _ => (n >= 0.0).then(|| format!("{n}px")),
+        let ok = match kind {
+            Kind::Opacity => (0.0..=1.0).contains(&n),
+            _ => n >= 0.0 && n.is_finite(),
         };
+        let unit = if matches!(kind, Kind::Length) {
+            "px"
+        } else {
+            ""
+        };
+        return ok.then(|| [js_text(raw), unit.to_owned()].concat());
     }
-    let text = raw.as_str()?.trim();
+    let text = raw.as_string()?;
+    let text = text.trim();
     let ok = match kind {
         Kind::Color => is_color(text),
         Kind::Length => is_length(text),
@@ -157,7 +203,9 @@ fn validate(kind: Kind, raw: &Value) -> Option<String> {
                 .find(|a| a.eq_ignore_ascii_case(text))
                 .map(str::to_owned);
         }
-        Kind::Opacity => text.parse::<f64>().is_ok_and(|n| (0.0..=1.0).contains(&n)),
+        Kind::Opacity => {
+            is_decimal(text) && (0.0..=1.0).contains(&js_sys::Number::parse_float(text))
+        }
     };
     ok.then(|| text.to_owned())
 }
@@ -185,7 +233,14 @@ fn is_length(text: &str) -> bool {
             let digits = part.trim_end_matches(|c: char| c.is_ascii_alphabetic() || c == '%');
             let unit = &part[digits.len()..];
             !digits.is_empty()
-                && digits.parse::<f64>().is_ok_and(|n| n >= 0.0)
+                && is_decimal(digits)
                 && (["px", "em", "rem", "%", "vh", "vw"].contains(&unit) || digits == "0")
         })
+}
+
+/// A non-negative decimal number: digits with at most one `.`, and at least one digit.
+fn is_decimal(text: &str) -> bool {
+    text.bytes().any(|b| b.is_ascii_digit())
+        && text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && text.bytes().filter(|b| *b == b'.').count() <= 1
 }
