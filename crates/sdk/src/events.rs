@@ -33,7 +33,10 @@ extern "C" {
         action_map_version: u32,
         customer_id: &JsValue,
         session_id: &JsValue,
-        event_id: &str,
+        event_id_0: u32,
+        event_id_1: u32,
+        event_id_2: u32,
+        event_id_3: u32,
         millis: f64,
         error_code: f64,
         error_message: Option<&str>,
@@ -49,39 +52,30 @@ extern "C" {
     fn then2(this: &Thenable, on_fulfilled: &JsValue, on_rejected: &JsValue);
 }
 
-/// The text of what repeats from event to event (states, media types; action, map, customer and
-/// session ids), kept as JavaScript strings so that an event does not convert them again.
+/// The text of what repeats from event to event (action, map, customer and session ids; state
+/// and media type), kept as JavaScript strings from the last event so that the next one does not
+/// convert them again.
 #[derive(Default)]
-struct IdTexts {
-    kept: Vec<(Uuid, JsValue)>,
-    next: usize,
-    names: Vec<(&'static str, JsValue)>,
+struct Texts {
+    ids: [(Uuid, JsValue); 4],
+    names: [(&'static str, JsValue); 2],
 }
 
-impl IdTexts {
-    const SIZE: usize = 8;
-
-    fn text(&mut self, id: Uuid) -> JsValue {
-        if let Some((_, text)) = self.kept.iter().find(|(k, _)| *k == id) {
-            return text.clone();
+impl Texts {
+    fn id(&mut self, field: usize, id: Uuid) {
+        let (kept, text) = &mut self.ids[field];
+        if *kept != id || id.is_nil() {
+            *kept = id;
+            *text = JsValue::from_str(&ids::text(&id));
         }
-        let text = JsValue::from_str(&ids::text(&id));
-        if self.kept.len() < Self::SIZE {
-            self.kept.push((id, text.clone()));
-        } else {
-            self.kept[self.next] = (id, text.clone());
-            self.next = (self.next + 1) % Self::SIZE;
-        }
-        text
     }
 
-    fn name(&mut self, name: &'static str) -> JsValue {
-        if let Some((_, text)) = self.names.iter().find(|(k, _)| std::ptr::eq(*k, name)) {
-            return text.clone();
+    fn name(&mut self, field: usize, name: &'static str) {
+        let (kept, text) = &mut self.names[field];
+        if !std::ptr::eq(*kept, name) {
+            *kept = name;
+            *text = JsValue::from_str(name);
         }
-        let text = JsValue::from_str(name);
-        self.names.push((name, text.clone()));
-        text
     }
 }
 
@@ -92,7 +86,7 @@ struct Events {
     to_bridge: VecDeque<ActionEvent>,
     /// The JavaScript object of the event being delivered, copied for each handler.
     current: Option<(Uuid, JsValue)>,
-    ids: IdTexts,
+    texts: Texts,
 }
 
 thread_local! {
@@ -102,7 +96,7 @@ thread_local! {
         bridges: Vec::new(),
         to_bridge: VecDeque::new(),
         current: None,
-        ids: IdTexts::default(),
+        texts: Texts::default(),
     });
 }
 /// How a handler is registered.
@@ -241,29 +235,32 @@ pub fn topic_text(topic: Topic) -> String {
 impl Events {
     /// The event object of spec 4.3, as handlers and data layers receive it.
     fn object_of(&mut self, event: &ActionEvent) -> JsValue {
-        let [action, map, customer, session] = [
-            event.action_id,
-            event.action_map_id,
-            event.customer_id,
-            event.session_id,
-        ]
-        .map(|id| self.ids.text(id));
+        let texts = &mut self.texts;
+        texts.id(0, event.action_id);
+        texts.id(1, event.action_map_id);
+        texts.id(2, event.customer_id);
+        texts.id(3, event.session_id);
+        texts.name(0, event.action_state.as_str());
+        texts.name(1, event.action_media_type.as_str());
+        let [action, map, customer, session] = &texts.ids;
+        let [state, media] = &texts.names;
         let (code, message) = match &event.error {
             Some(e) => (e.code as f64, Some(&*e.message)),
             None => (0.0, None),
         };
+        let (high, low) = event.event_id.as_u64_pair();
         make_event(
-            &action,
-            &self.ids.name(event.action_state.as_str()),
-            &self.ids.name(event.action_media_type.as_str()),
-            &map,
+            &action.1,
+            &state.1,
+            &media.1,
+            &map.1,
             event.action_map_version,
-            &customer,
-            &session,
-            event
-                .event_id
-                .hyphenated()
-                .encode_lower(&mut Uuid::encode_buffer()),
+            &customer.1,
+            &session.1,
+            (high >> 32) as u32,
+            high as u32,
+            (low >> 32) as u32,
+            low as u32,
             event.timestamp.unix_millis() as f64,
             code,
             message,
