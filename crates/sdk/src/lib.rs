@@ -79,3 +79,8 @@ pub(crate) fn boundary(work: impl FnOnce()) {
     }
     DEPTH.with(|d| d.set(d.get() - 1));
 }
+
+/// Talc instead of the default dlmalloc: a few kilobytes smaller, and faster.
+#[cfg(all(not(target_feature = "atomics"), target_family = "wasm"))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
