@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
-# wasm-opt from the npm package binaryen (Debian's is too old for current Rust output).
-if [ ! -x crates/sdk/node_modules/.bin/wasm-opt ]; then
+# wasm-opt (npm binaryen; Debian's is too old for current Rust output) and esbuild (minifies the script).
+if [ ! -x crates/sdk/node_modules/.bin/wasm-opt ] || [ ! -x crates/sdk/node_modules/.bin/esbuild ]; then
   (cd crates/sdk && npm ci --no-audit --no-fund)
 fi
 cargo run --release --locked --manifest-path xtask/Cargo.toml --target-dir target/xtask -- sdk "$@"

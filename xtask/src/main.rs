@@ -2,8 +2,9 @@
 //!
 //! `sdk [--test-hooks]`: builds `crates/sdk` for `wasm32-unknown-unknown`, runs wasm-bindgen
 //! (the library the CLI wraps, pinned to the exact `wasm-bindgen` version, so nothing is
-//! downloaded and the versions cannot drift), shrinks the module with `wasm-opt -Oz` when the
-//! npm `binaryen` package is installed in `crates/sdk/node_modules`, and writes the files the
+//! downloaded and the versions cannot drift), shrinks the module with `wasm-opt -Oz` and the script
+//! with `esbuild --minify` when the npm packages `binaryen` and `esbuild` are installed in
+//! `crates/sdk/node_modules`, and writes the files the
 //! server serves under `/sdk/v1/` into `target/sdk/dist` (`target/sdk/dist-test` with the test
 //! hooks): `beckon.js` (the loader and the glue in one classic script that defines no global but
 //! the command function), `beckon_bg.<hash>.wasm` (immutable, content-hashed name), gzip copies
@@ -87,11 +88,13 @@ fn build_sdk(test_hooks: bool) -> Result<()> {
         loader = loader.replace("__BECKON_WASM__", &wasm_name),
     );
 
+    let script = minify(&root, &generated, script)?;
+
     let dist = target_dir.join(if test_hooks { "dist-test" } else { "dist" });
     let _ = std::fs::remove_dir_all(&dist);
     std::fs::create_dir_all(&dist)?;
     let files: Vec<(String, Vec<u8>)> = vec![
-        ("beckon.js".into(), script.into_bytes()),
+        ("beckon.js".into(), script),
         (wasm_name, wasm),
         (
             "beckon.d.ts".into(),
@@ -142,6 +145,7 @@ fn optimize(root: &Path, scratch: &Path, wasm: Vec<u8>) -> Result<Vec<u8>> {
     std::fs::write(&input, &wasm)?;
     let status = Command::new(&wasm_opt)
         .arg("-Oz")
+        .arg("--converge")
         .arg("--enable-bulk-memory")
         .arg("--enable-nontrapping-float-to-int")
         .arg("--enable-sign-ext")
@@ -155,6 +159,36 @@ fn optimize(root: &Path, scratch: &Path, wasm: Vec<u8>) -> Result<Vec<u8>> {
         .context("running wasm-opt")?;
     if !status.success() {
         bail!("wasm-opt failed");
+    }
+    Ok(std::fs::read(output)?)
+}
+
+/// `esbuild --minify` from the npm package `esbuild`: the wasm-bindgen glue is written to be read,
+/// and a page downloads it. The licence comment (`/*! ... */`) is kept.
+fn minify(root: &Path, scratch: &Path, script: String) -> Result<Vec<u8>> {
+    let esbuild = std::env::var_os("ESBUILD")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("crates/sdk/node_modules/.bin/esbuild"));
+    if !esbuild.exists() {
+        eprintln!(
+            "sdk: warning: {} not found (run `npm ci` in crates/sdk); the script is not minified",
+            esbuild.display()
+        );
+        return Ok(script.into_bytes());
+    }
+    let input = scratch.join("beckon.js");
+    let output = scratch.join("beckon.min.js");
+    std::fs::write(&input, script)?;
+    let status = Command::new(&esbuild)
+        .arg(&input)
+        .arg("--minify")
+        .arg("--legal-comments=inline")
+        .arg("--log-level=warning")
+        .arg("--outfile=".to_owned() + &output.to_string_lossy())
+        .status()
+        .context("running esbuild")?;
+    if !status.success() {
+        bail!("esbuild failed");
     }
     Ok(std::fs::read(output)?)
 }
