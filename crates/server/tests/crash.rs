@@ -1,6 +1,10 @@
 //! Crash consistency: SIGKILL while clients write, a sink delivers and a stream follows; after
 //! each restart every acknowledged event is in the log, no sequence number is reused, the
 //! webhook receives every event at least once, and the resumed stream has no gap.
+//!
+//! `BECKON_CRASH_ROUNDS` sets the number of kills (default 3; `bench/crash.sh` runs 20 against the
+//! release build). Each kill comes at a random moment of the round; the seed is printed, and
+//! `BECKON_CRASH_SEED` replays a run's moments.
 
 mod common;
 
@@ -9,9 +13,18 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{Action, ORIGIN, Receiver, Server, Stream, client, eventually};
+use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
-const ROUNDS: usize = 3;
+/// Kills per run unless `BECKON_CRASH_ROUNDS` says otherwise.
+const DEFAULT_ROUNDS: usize = 3;
+
+fn env_number(name: &str) -> Option<u64> {
+    std::env::var(name).ok().map(|v| {
+        v.parse()
+            .unwrap_or_else(|_| panic!("{name} must be a number"))
+    })
+}
 
 /// Writers post new actions until the server stops answering; returns the acknowledged eventIds.
 fn start_writers(
@@ -60,12 +73,24 @@ async fn sigkill_under_load_loses_nothing_acknowledged() {
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
     let mut streamed: Vec<u64> = Vec::new();
     let mut used_seqs: BTreeSet<u64> = BTreeSet::new();
+    let rounds = env_number("BECKON_CRASH_ROUNDS").map_or(DEFAULT_ROUNDS, |n| n as usize);
+    let seed = env_number("BECKON_CRASH_SEED").unwrap_or_else(rand::random);
+    eprintln!("crash test: {rounds} rounds, BECKON_CRASH_SEED={seed}");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
 
-    for round in 0..ROUNDS {
+    for round in 0..rounds {
         let mut stream = Stream::open(&server, "", streamed.last().copied().or(Some(0))).await;
         let writers = start_writers(&server, acked.clone());
-        // Let load build up, reading the stream meanwhile, then kill at a moment that differs per round.
-        let kill_after = Duration::from_millis(400 + 350 * round as u64);
+        // Once the writers' first batch of the round is acknowledged, let load build up, reading
+        // the stream meanwhile, and kill at a random moment.
+        let before = acked.lock().unwrap().len();
+        let loaded = tokio::time::Instant::now() + Duration::from_secs(30);
+        while acked.lock().unwrap().len() == before && tokio::time::Instant::now() < loaded {
+            if let Some(e) = stream.next(Duration::from_millis(20)).await {
+                streamed.push(e.id);
+            }
+        }
+        let kill_after = Duration::from_millis(rng.random_range(0..=1200));
         let deadline = tokio::time::Instant::now() + kill_after;
         while tokio::time::Instant::now() < deadline {
             if let Some(e) = stream.next(Duration::from_millis(20)).await {
@@ -118,7 +143,8 @@ async fn sigkill_under_load_loses_nothing_acknowledged() {
             );
         }
         eprintln!(
-            "round {round}: {} acknowledged, {} in the log after restart",
+            "round {round}: killed after {} ms; {} acknowledged, {} in the log after restart",
+            kill_after.as_millis(),
             acked_now.len(),
             log.len()
         );
