@@ -515,6 +515,8 @@ struct ReceiverState {
     statuses: std::collections::VecDeque<u16>,
     /// The answer once `statuses` is used up (200 when unset).
     default: Option<u16>,
+    /// How long to wait before answering the next requests, in order (none once used up).
+    delays: std::collections::VecDeque<Duration>,
 }
 
 /// One request a [`Receiver`] got.
@@ -526,6 +528,8 @@ pub struct Received {
     pub body: bytes::Bytes,
     /// The status the receiver answered with.
     pub status: u16,
+    /// When the request arrived.
+    pub at: Instant,
 }
 
 impl Received {
@@ -540,9 +544,19 @@ impl Received {
 
 impl Receiver {
     pub async fn start() -> Receiver {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        Receiver::start_at("127.0.0.1:0").await
+    }
+
+    /// A loopback address nothing listens on (yet): connections to it are refused until a
+    /// receiver is started there with [`Receiver::start_at`].
+    pub fn free_address() -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("address").to_string()
+    }
+
+    /// A receiver listening on `address` (`127.0.0.1:0` for any free port).
+    pub async fn start_at(address: &str) -> Receiver {
+        let listener = tokio::net::TcpListener::bind(address).await.expect("bind");
         let url = format!("http://{}", listener.local_addr().unwrap());
         let state: std::sync::Arc<std::sync::Mutex<ReceiverState>> = Default::default();
         let shared = state.clone();
@@ -553,18 +567,26 @@ impl Receiver {
                   body: bytes::Bytes| {
                 let shared = shared.clone();
                 async move {
-                    let mut s = shared.lock().unwrap();
-                    let status = s.statuses.pop_front().or(s.default).unwrap_or(200);
-                    s.requests.push(Received {
-                        method: method.to_string(),
-                        status,
-                        path_and_query: uri
-                            .path_and_query()
-                            .map(|p| p.to_string())
-                            .unwrap_or_default(),
-                        headers,
-                        body,
-                    });
+                    let (status, delay) = {
+                        let mut s = shared.lock().unwrap();
+                        let status = s.statuses.pop_front().or(s.default).unwrap_or(200);
+                        let delay = s.delays.pop_front();
+                        s.requests.push(Received {
+                            method: method.to_string(),
+                            status,
+                            at: Instant::now(),
+                            path_and_query: uri
+                                .path_and_query()
+                                .map(|p| p.to_string())
+                                .unwrap_or_default(),
+                            headers,
+                            body,
+                        });
+                        (status, delay)
+                    };
+                    if let Some(delay) = delay {
+                        tokio::time::sleep(delay).await;
+                    }
                     axum::http::StatusCode::from_u16(status).unwrap()
                 }
             },
@@ -576,6 +598,11 @@ impl Receiver {
     /// The next requests get these statuses, in order; then 200 again.
     pub fn answer_with(&self, statuses: &[u16]) {
         self.state.lock().unwrap().statuses.extend(statuses);
+    }
+
+    /// The next requests are answered only after these delays, in order; then at once again.
+    pub fn delay(&self, delays: &[Duration]) {
+        self.state.lock().unwrap().delays.extend(delays);
     }
 
     /// From now on, answer with `status` once the scripted statuses are used up.
