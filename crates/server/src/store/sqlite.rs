@@ -685,8 +685,15 @@ impl Store for SqliteStore {
     }
 
     async fn ready(&self) -> Result<(), StoreError> {
-        self.with_writer(|conn| conn.query_row("SELECT 1", [], |_| Ok(())))
-            .await
+        // A real commit that changes nothing (the header's user_version, rewritten as it is), so
+        // a full or read-only disk makes the server unready, as it makes ingestion fail.
+        self.with_writer(|conn| {
+            let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            tx.pragma_update(None, "user_version", version)?;
+            tx.commit()
+        })
+        .await
     }
 
     async fn customer_context(

@@ -40,7 +40,19 @@ impl Server {
     /// The most general start: `extra` top-level TOML, `deployment` keys added to the test
     /// deployment's table, and provisioning `files`.
     pub fn start_full(extra: &str, deployment: &str, files: &[(&str, &str)]) -> Server {
+        Server::start_prepared(extra, deployment, files, |_| {})
+    }
+
+    /// Like [`Server::start_full`], running `prepare` on the data directory's path (which does
+    /// not exist yet) before the server starts: to mount a filesystem there, say.
+    pub fn start_prepared(
+        extra: &str,
+        deployment: &str,
+        files: &[(&str, &str)],
+        prepare: impl FnOnce(&Path),
+    ) -> Server {
         let data = tempfile::tempdir().expect("temp dir");
+        prepare(&data.path().join("data"));
         let config = data.path().join("beckon.toml");
         let mut provisioning = String::new();
         if !files.is_empty() {
@@ -139,6 +151,12 @@ impl Server {
         let mut child = self.child.take().expect("running");
         let _ = Command::new("kill").arg(child.id().to_string()).status();
         child.wait().expect("exit status")
+    }
+
+    /// Starts the process again after [`Server::kill`] or [`Server::terminate`], on the same
+    /// config and data directory; waits for it to listen.
+    pub fn start_again(&mut self) {
+        self.spawn();
     }
 
     /// Kills the process (SIGKILL) and starts it again on the same data directory.
