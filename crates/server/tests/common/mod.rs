@@ -95,7 +95,7 @@ impl Server {
             .env_remove("BECKON_ADMIN_TOKEN")
             .env_remove("BECKON_LISTEN")
             .env_remove("BECKON_DATA_DIR")
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", self.log_level())
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()
@@ -119,6 +119,18 @@ impl Server {
         std::thread::spawn(move || for _ in lines {});
         self.child = Some(child);
         self.url = url;
+    }
+
+    /// `RUST_LOG` for the process: `info`, unless the config has a line `# RUST_LOG=<level>`
+    /// (put it in `extra`).
+    fn log_level(&self) -> String {
+        std::fs::read_to_string(&self.config)
+            .ok()
+            .and_then(|c| {
+                c.lines()
+                    .find_map(|l| l.strip_prefix("# RUST_LOG=").map(str::to_owned))
+            })
+            .unwrap_or_else(|| "info".to_owned())
     }
 
     /// The base URL, e.g. `http://127.0.0.1:41234`.

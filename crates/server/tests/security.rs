@@ -1,0 +1,408 @@
+//! Security: every route that is not public refuses a missing or wrong token (the routes are read
+//! from the router's source, so a new route cannot be forgotten), ingestion refuses origins that
+//! are not allowed, webhook signatures verify as docs/sinks.md says and fail on an altered body,
+//! rate limits hold, no secret reaches the logs, and slow clients neither hang the server nor
+//! keep a request past its time limit.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use common::{Action, DEPLOYMENT, ORIGIN, Receiver, Server, client, eventually};
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+/// Routes anyone may call: ingestion and visitor routes under a deployment (guarded by
+/// `Origin` instead), operator probes, static files, and signing in. A new public route must be
+/// added here on purpose; any other route found in the source must refuse without a token.
+fn is_public(path: &str) -> bool {
+    path.starts_with("/api/v1/deployments/{deployment_id}/")
+        || [
+            "/healthz",
+            "/readyz",
+            "/metrics",
+            "/sdk/v1/{file}",
+            "/console",
+            "/console/{file}",
+            "/api/v1/agent/sessions",
+        ]
+        .contains(&path)
+}
+
+/// Every `.route(path, method_router)` in `src/`: the path (string literal or a `const` of the
+/// same file) and the methods it takes.
+fn routes() -> BTreeMap<String, Vec<&'static str>> {
+    let mut found: BTreeMap<String, Vec<&'static str>> = BTreeMap::new();
+    let mut files = vec![std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src"
+    ))];
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let parts: Vec<&str> = text.split(".route(").collect();
+        for part in &parts[1..] {
+            let first = part.trim_start();
+            let route = if let Some(rest) = first.strip_prefix('"') {
+                rest[..rest.find('"').unwrap()].to_owned()
+            } else {
+                let name: String = first
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                let decl = format!("const {name}: &str = \"");
+                let start = text
+                    .find(&decl)
+                    .unwrap_or_else(|| panic!("{}: route const {name} not found", path.display()))
+                    + decl.len();
+                text[start..start + text[start..].find('"').unwrap()].to_owned()
+            };
+            // The method router runs to the next builder call (or the end of the function).
+            let end = [
+                ".merge(",
+                ".fallback(",
+                ".layer(",
+                ".route_layer(",
+                ".with_state(",
+                "\n}",
+            ]
+            .iter()
+            .filter_map(|m| part.find(m))
+            .min()
+            .unwrap_or(part.len());
+            let body = &part[..end];
+            let methods = found.entry(route).or_default();
+            for (word, method) in [
+                ("get(", "GET"),
+                ("post(", "POST"),
+                ("put(", "PUT"),
+                ("patch(", "PATCH"),
+                ("delete(", "DELETE"),
+            ] {
+                let taken = body.match_indices(word).any(|(i, _)| {
+                    i == 0
+                        || !body.as_bytes()[i - 1].is_ascii_alphanumeric()
+                            && body.as_bytes()[i - 1] != b'_'
+                });
+                if taken && !methods.contains(&method) {
+                    methods.push(method);
+                }
+            }
+        }
+    }
+    found
+}
+
+/// A concrete path for a route pattern: a known collection, sink and file, UUIDs elsewhere.
+fn concrete(route: &str) -> String {
+    route
+        .split('/')
+        .map(|seg| match seg {
+            "{deployment_id}" => DEPLOYMENT.to_owned(),
+            "{collection}" => "actionmaps".to_owned(),
+            "{name}" => "hook".to_owned(),
+            "{file}" => "beckon.js".to_owned(),
+            s if s.starts_with('{') => uuid::Uuid::new_v4().to_string(),
+            s => s.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_protected_route_refuses_a_missing_or_wrong_token() {
+    let receiver = Receiver::start().await;
+    let server = Server::start(&format!(
+        "[[sinks]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{}/hook\"\nsecret = \"s\"\n",
+        receiver.url
+    ));
+    let routes = routes();
+    assert!(routes.len() >= 15, "too few routes found: {routes:?}");
+    assert!(routes.contains_key("/api/v2/journey/{collection}/{id}"));
+    let http = client();
+    let mut checked = 0;
+    for (route, methods) in &routes {
+        assert!(!methods.is_empty(), "no methods found for {route}");
+        if is_public(route) {
+            continue;
+        }
+        let url = format!("{}{}", server.url(), concrete(route));
+        for method in methods {
+            for token in [None, Some("wrong-token"), Some(common::READ_TOKEN)] {
+                // The read token grants reads of the log and the stream only.
+                if token == Some(common::READ_TOKEN) && route.starts_with("/api/v1/events") {
+                    continue;
+                }
+                let mut request = http
+                    .request(method.parse().unwrap(), &url)
+                    .header("origin", ORIGIN)
+                    .json(&json!({}));
+                if let Some(token) = token {
+                    request = request.bearer_auth(token);
+                }
+                let status = request.send().await.expect("request").status().as_u16();
+                // A WebSocket route refuses a plain request before it looks at the token.
+                let refused = if route.ends_with("/ws") {
+                    (400..500).contains(&status)
+                } else if token.is_none() {
+                    status == 401
+                } else {
+                    status == 401 || status == 403
+                };
+                assert!(refused, "{method} {route} with {token:?} answered {status}");
+                checked += 1;
+            }
+        }
+    }
+    eprintln!("{checked} refusals checked over {} routes", routes.len());
+    // Nothing was changed or delivered by those requests.
+    let (_, body) = server.admin_get("/api/v2/journey/actionmaps").await;
+    assert_eq!(body["entities"], json!([]), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingestion_refuses_origins_not_allowed() {
+    let server = Server::start("");
+    let body = json!([Action::new("webchat").event("qualified")]);
+    for route in ["action-events", "web-events"] {
+        for origin in [
+            Some("http://evil.test"),
+            Some("http://shop.test.evil.test"),
+            None,
+        ] {
+            let mut request = client().post(server.ingest_url(route)).json(&body);
+            if let Some(origin) = origin {
+                request = request.header("origin", origin);
+            }
+            let r = request.send().await.unwrap();
+            assert_eq!(r.status(), 403, "{route} from {origin:?}");
+            assert!(r.headers().get("access-control-allow-origin").is_none());
+            let problem: Value = r.json().await.unwrap();
+            assert_eq!(problem["type"], "/problems/origin-not-allowed");
+        }
+        // The preflight of a refused origin grants nothing either.
+        let r = client()
+            .request(reqwest::Method::OPTIONS, server.ingest_url(route))
+            .header("origin", "http://evil.test")
+            .header("access-control-request-method", "POST")
+            .send()
+            .await
+            .unwrap();
+        assert!(r.headers().get("access-control-allow-origin").is_none());
+    }
+    assert!(
+        server.log("").await.is_empty(),
+        "a refused event was stored"
+    );
+}
+
+/// The procedure of docs/sinks.md: HMAC-SHA256 of `<timestamp>.<body>`, hex, after `v1=`.
+fn verify(secret: &[u8], timestamp: &str, body: &[u8], signature: &str) -> bool {
+    let Some(given) = signature
+        .strip_prefix("v1=")
+        .and_then(|h| hex::decode(h).ok())
+    else {
+        return false;
+    };
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).unwrap();
+    mac.update(timestamp.as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    mac.verify_slice(&given).is_ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_signatures_verify_and_fail_on_an_altered_body() {
+    let receiver = Receiver::start().await;
+    let secret = "whsec_security_test";
+    let server = Server::start(&format!(
+        "[[sinks]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{}/hook\"\nsecret = \"{secret}\"\n",
+        receiver.url
+    ));
+    let r = server
+        .post(
+            "action-events",
+            &json!([Action::new("webchat").event("qualified")]),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let got = eventually(Duration::from_secs(30), || async {
+        receiver.requests().first().cloned()
+    })
+    .await
+    .expect("a delivery");
+    let timestamp = got.header("beckon-timestamp").unwrap();
+    let signature = got.header("beckon-signature").unwrap();
+    assert!(verify(secret.as_bytes(), timestamp, &got.body, signature));
+    let mut altered = got.body.to_vec();
+    let at = altered.iter().position(|b| *b == b'"').unwrap() + 1;
+    altered[at] ^= 0x01;
+    assert!(!verify(secret.as_bytes(), timestamp, &altered, signature));
+    let later = (timestamp.parse::<u64>().unwrap() + 1).to_string();
+    assert!(!verify(secret.as_bytes(), &later, &got.body, signature));
+    assert!(!verify(b"another secret", timestamp, &got.body, signature));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rate_limit_holds() {
+    let server = Server::start("[limits]\nrequests_per_second = 1\nburst = 5\n");
+    let started = Instant::now();
+    let mut accepted = 0u64;
+    let mut limited = 0;
+    for _ in 0..30 {
+        let r = server
+            .post(
+                "action-events",
+                &json!([Action::new("webchat").event("qualified")]),
+            )
+            .await;
+        match r.status().as_u16() {
+            200 => accepted += 1,
+            429 => {
+                assert!(r.headers().get("retry-after").is_some());
+                limited += 1;
+            }
+            s => panic!("unexpected {s}"),
+        }
+    }
+    // The burst, plus one per second that passed (rounded up), plus one for the edges.
+    let bound = 5 + started.elapsed().as_secs() + 2;
+    assert!(accepted <= bound, "{accepted} accepted, more than {bound}");
+    assert!(limited > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_reaches_the_logs() {
+    let receiver = Receiver::start().await;
+    let (hook, ga4, segment) = ("whsec_LOGSECRET1", "ga4SECRET2", "segSECRET3");
+    let admin = common::ADMIN_TOKEN;
+    let server = Server::start(&format!(
+        "# RUST_LOG=debug\nlog_format = \"json\"\n\
+         [[sinks]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{url}/hook\"\nsecret = \"{hook}\"\n\
+         [[sinks]]\nname = \"ga\"\ntype = \"ga4\"\nmeasurement_id = \"G-TEST\"\napi_secret = \"{ga4}\"\nendpoint = \"{url}/mp/collect\"\n\
+         [[sinks]]\nname = \"seg\"\ntype = \"segment\"\nwrite_key = \"{segment}\"\nendpoint = \"{url}/v1/batch\"\n",
+        url = receiver.url
+    ));
+    // Deliveries that work, then ones that fail (retried) and are refused (dead letters).
+    let action = Action::new("webchat");
+    let r = server
+        .post("action-events", &json!([action.event("qualified")]))
+        .await;
+    assert_eq!(r.status(), 200);
+    eventually(Duration::from_secs(30), || async {
+        (receiver.requests().len() >= 3).then_some(())
+    })
+    .await
+    .expect("three deliveries");
+    receiver.answer_with(&[500, 500, 500, 400, 400, 400]);
+    let r = server
+        .post("action-events", &json!([action.event("offered")]))
+        .await;
+    assert_eq!(r.status(), 200);
+    eventually(Duration::from_secs(30), || async {
+        (receiver.requests().len() >= 9).then_some(())
+    })
+    .await
+    .expect("failed deliveries");
+    // Admin and read routes, with right and wrong tokens.
+    for path in [
+        "/api/v1/sinks",
+        "/api/v1/sinks/hook/dead-letters",
+        "/api/v2/journey/actionmaps",
+    ] {
+        server.admin_get(path).await;
+        let _ = client()
+            .get(format!("{}{path}", server.url()))
+            .bearer_auth("wrong-token")
+            .send()
+            .await;
+    }
+    server
+        .admin_post("/api/v1/sinks/hook/dead-letters/replay")
+        .await;
+    server.log("").await;
+    let log = std::fs::read_to_string(&server.stderr_log).unwrap();
+    assert!(log.lines().count() > 10, "debug logging is on");
+    assert!(log.lines().all(|l| l.starts_with('{')), "JSON lines");
+    for secret in [admin, hook, ga4, segment] {
+        assert!(!log.contains(secret), "{secret} appears in the log");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_get_408_and_do_not_stall_others() {
+    let server = Server::start("[limits]\nrequest_timeout_secs = 1\n");
+    let address = server.url().trim_start_matches("http://").to_owned();
+    // A body that never finishes: the request's time limit answers 408.
+    let mut stalled = TcpStream::connect(&address).unwrap();
+    write!(
+        stalled,
+        "POST /api/v1/deployments/{DEPLOYMENT}/action-events HTTP/1.1\r\nHost: x\r\nOrigin: {ORIGIN}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n[{{\"actionId\""
+    )
+    .unwrap();
+    stalled
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    // A few clients sending their headers a byte at a time (slowloris).
+    let drips: Vec<std::thread::JoinHandle<()>> = (0..8)
+        .map(|_| {
+            let address = address.clone();
+            std::thread::spawn(move || {
+                let mut s = TcpStream::connect(&address).unwrap();
+                for b in b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: "
+                    .iter()
+                    .cycle()
+                    .take(60)
+                {
+                    if s.write_all(&[*b]).is_err() {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            })
+        })
+        .collect();
+    // Meanwhile everyone else is served.
+    for _ in 0..10 {
+        let r = server
+            .post(
+                "action-events",
+                &json!([Action::new("webchat").event("qualified")]),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(
+            client()
+                .get(format!("{}/healthz", server.url()))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+    }
+    let mut answer = String::new();
+    let mut buf = [0u8; 4096];
+    while !answer.contains("\r\n\r\n") {
+        let n = stalled
+            .read(&mut buf)
+            .expect("an answer to the stalled request");
+        assert!(n > 0, "closed without an answer");
+        answer.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    for d in drips {
+        d.join().unwrap();
+    }
+}
