@@ -33,6 +33,8 @@ pub struct AppState {
     pub catalogs: Arc<crate::catalogs::Catalogs>,
     /// One decision at a time per customer.
     pub decisions: Arc<crate::decisions::Locks>,
+    /// Web chat: conversations, the queue, agents and their presence.
+    pub chat: Arc<crate::chat::Chat>,
 }
 
 /// Reads the admin token from the configuration, or from the data directory, or makes one.
@@ -91,6 +93,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot provision from {}", dir.display()))?;
     }
+    let chat = crate::chat::Chat::load(store.clone(), config.chat.clone(), &config.agents)
+        .await
+        .context("cannot load web chat")?;
     let metrics = Arc::new(Metrics::default());
     let shutdown = Shutdown::new();
     let listener = TcpListener::bind(config.listen)
@@ -113,6 +118,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         sinks: Arc::new(crate::stream::sinks::Sinks::new(&config.sinks)?),
         catalogs,
         decisions: Default::default(),
+        chat,
         config: Arc::new(config),
     };
     for d in state.deployments.values() {

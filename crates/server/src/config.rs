@@ -41,6 +41,12 @@ pub struct Config {
     /// into the store at start; layout in `docs/provisioning.md`.
     #[serde(default)]
     pub provisioning_dir: Option<PathBuf>,
+    /// Web chat agent accounts kept in the file (more can be added through the admin API).
+    #[serde(default)]
+    pub agents: Vec<crate::chat::agents::AgentConfig>,
+    /// Web chat limits and timings.
+    #[serde(default)]
+    pub chat: crate::chat::ChatSettings,
 }
 
 /// How log lines are written.
@@ -94,9 +100,9 @@ pub struct Deployment {
     pub allowed_origins: Vec<Origin>,
     #[serde(default)]
     pub terminal_suppression: Suppression,
-    /// Whether decisions take a web chat agent to be available. Beckon has no web chat yet, so
-    /// off by default: every webchat offer is then blocked with `NoAvailableAgents`. Turn it on
-    /// to see chat invitations offered (they cannot lead to a conversation yet).
+    /// An override for demos: decisions take a web chat agent to be free whatever the agents'
+    /// presence (no `NoAvailableAgents`, no `ServiceLevelThrottling`). Off by default: webchat
+    /// offers follow real availability (see `docs/chat.md`).
     #[serde(default)]
     pub assume_agents_available: bool,
 }
@@ -114,14 +120,6 @@ impl Deployment {
                 },
             },
             ..Settings::default()
-        }
-    }
-
-    /// Agent availability for webchat decisions (see `assume_agents_available`).
-    pub fn availability(&self) -> beckon_core::decide::Availability {
-        beckon_core::decide::Availability {
-            agents_available: self.assume_agents_available,
-            service_level_throttled: false,
         }
     }
 }
@@ -392,6 +390,7 @@ impl Config {
                 ));
             }
         }
+        crate::chat::agents::check_config(&self.agents)?;
         let mut names = HashSet::new();
         for (i, s) in self.sinks.iter().enumerate() {
             if !names.insert(s.name.as_str()) {

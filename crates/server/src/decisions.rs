@@ -15,7 +15,7 @@
 
 use std::sync::Arc;
 
-use beckon_core::decide::{DecisionInput, History, Pending, SegmentAssignment};
+use beckon_core::decide::{Availability, DecisionInput, History, Pending, SegmentAssignment};
 use beckon_core::model::{ActionMap, SegmentScope};
 use beckon_core::{
     ActionEvent, BlockedOffer, Catalog, Decision, MediaType, State, Timestamp, decide,
@@ -83,6 +83,7 @@ pub async fn decide_all(
     catalog: &Catalog,
     deployment: &Deployment,
     events: &[Arc<WebEvent>],
+    availability: Availability,
     now: Timestamp,
 ) -> Result<Decided, StoreError> {
     let mut groups: Vec<((Uuid, Uuid), Vec<&WebEvent>)> = Vec::new();
@@ -105,6 +106,7 @@ pub async fn decide_all(
             session,
             &group,
             context,
+            availability,
             now,
             &mut decided,
         );
@@ -142,6 +144,7 @@ fn decide_group(
     session: Uuid,
     group: &[&WebEvent],
     context: CustomerContext,
+    availability: Availability,
     now: Timestamp,
     out: &mut Decided,
 ) {
@@ -174,7 +177,7 @@ fn decide_group(
             visit: &visit,
             journey: &journey,
             history: &history,
-            availability: deployment.availability(),
+            availability,
             settings: &settings,
         },
     );

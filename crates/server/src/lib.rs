@@ -7,6 +7,7 @@
 pub mod api;
 pub mod app;
 pub mod catalogs;
+pub mod chat;
 pub mod cli;
 pub mod config;
 pub mod decisions;

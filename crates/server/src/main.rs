@@ -44,6 +44,9 @@ enum Command {
     DeadLetters(cli::dead_letters::DeadLettersArgs),
     /// Load a Genesys export (action maps, templates, segments) into a running server.
     Import(cli::import::ImportArgs),
+    /// Read a password on standard input and print its argon2id hash, for `[[agents]]`
+    /// `password_hash` in the configuration.
+    HashPassword,
 }
 
 fn init_logging(format: LogFormat) {
@@ -114,6 +117,16 @@ fn main() -> ExitCode {
             tokio::runtime::Runtime::new()
                 .map_err(Into::into)
                 .and_then(|rt| rt.block_on(cli::import::run(args)))
+        }
+        Command::HashPassword => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .map_err(Into::into)
+                .map(|_| {
+                    let password = password.trim_end_matches(['\r', '\n']);
+                    println!("{}", beckon_server::chat::agents::hash_password(password));
+                })
         }
     };
     match result {

@@ -244,7 +244,7 @@ async fn commit(
     Ok(outcomes)
 }
 
-fn commit_problem(error: CommitError) -> Problem {
+pub(crate) fn commit_problem(error: CommitError) -> Problem {
     match error {
         CommitError::Transition {
             index,
@@ -321,13 +321,19 @@ pub async fn web_events(
         .decisions
         .lock(events.iter().map(|e| e.customer_cookie_id))
         .await;
-    let decided =
-        crate::decisions::decide_all(&*app.store, &catalog, deployment, &events, received)
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "reading decision state failed");
-                Problem::unavailable("the store cannot be read right now; nothing was stored")
-            })?;
+    let decided = crate::decisions::decide_all(
+        &*app.store,
+        &catalog,
+        deployment,
+        &events,
+        app.chat.availability(deployment),
+        received,
+    )
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "reading decision state failed");
+        Problem::unavailable("the store cannot be read right now; nothing was stored")
+    })?;
     let mut items: Vec<Item> = events.into_iter().map(Item::Web).collect();
     items.extend(decided.items);
     commit(

@@ -1,6 +1,9 @@
 //! The HTTP surface (spec section 9): routes, guards and the problem documents every error uses.
 
+pub mod agents;
 pub mod auth;
+pub mod chat;
+pub mod console;
 pub mod deployments;
 pub mod ingest;
 pub mod journey;
@@ -18,7 +21,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post, put};
 
 /// The admin API's collections (`actionmaps`, `actiontemplates`, `segments`, `schedulegroups`).
 const JOURNEY: &str = "/api/v2/journey/{collection}";
@@ -39,10 +42,27 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/deployments/{deployment_id}/action-events",
             post(ingest::action_events).options(ingest::preflight),
         )
+        .route(
+            "/api/v1/deployments/{deployment_id}/conversations",
+            post(chat::create).options(chat::preflight),
+        )
+        .route(
+            "/api/v1/deployments/{deployment_id}/conversations/{conversation_id}",
+            get(chat::get_one).options(chat::preflight),
+        )
+        .route(
+            "/api/v1/deployments/{deployment_id}/conversations/{conversation_id}/end",
+            post(chat::end).options(chat::preflight),
+        )
+        .route(
+            "/api/v1/deployments/{deployment_id}/conversations/{conversation_id}/ws",
+            get(chat::socket),
+        )
         .route_layer(middleware::from_fn_with_state(state.clone(), ingest::guard))
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes));
     Router::new()
         .merge(ingest)
+        .merge(agent_routes())
         .route("/api/v1/deployments", get(deployments::list))
         .route("/api/v1/events", get(stream::page))
         .route("/api/v1/events/stream", get(stream::live))
@@ -70,6 +90,25 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), time_limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Agent accounts (admin), sign-in, the console's routes and its page.
+fn agent_routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/agents", get(agents::list).post(agents::create))
+        .route("/api/v1/agents/{id}", delete(agents::delete))
+        .route("/api/v1/agent/sessions", post(agents::sign_in))
+        .route("/api/v1/agent/sessions/current", delete(agents::sign_out))
+        .route("/api/v1/agent/me", get(agents::me))
+        .route("/api/v1/agent/presence", put(agents::presence))
+        .route("/api/v1/agent/queue", get(agents::queue))
+        .route("/api/v1/agent/queue/accept", post(agents::accept))
+        .route("/api/v1/agent/conversations", get(agents::mine))
+        .route("/api/v1/agent/conversations/{id}", get(agents::get_one))
+        .route("/api/v1/agent/conversations/{id}/end", post(agents::end))
+        .route("/api/v1/agent/ws", get(agents::socket))
+        .route("/console", get(console::page))
+        .route("/console/{file}", get(console::file))
 }
 
 /// Cuts off a request (reading its body included) that takes longer than the configured time.

@@ -70,6 +70,45 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (deployment_id, collection, id)
     );
     ",
+    // 3: web chat: each action's map version (later events carry it), agent accounts and their
+    // sign-ins, conversations, and each conversation's entries numbered from 1.
+    "
+    ALTER TABLE actions ADD COLUMN action_map_version INTEGER;
+    CREATE TABLE agents (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        email TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,
+        capacity INTEGER NOT NULL
+    );
+    CREATE TABLE agent_sessions (
+        token_hash TEXT PRIMARY KEY,
+        agent_id TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+    );
+    CREATE TABLE conversations (
+        id TEXT PRIMARY KEY,
+        deployment_id TEXT NOT NULL,
+        action_id TEXT NOT NULL UNIQUE,
+        action_map_id TEXT NOT NULL,
+        action_map_version INTEGER NOT NULL,
+        customer_id TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        token_hash TEXT NOT NULL,
+        form TEXT NOT NULL,
+        status TEXT NOT NULL,
+        agent_id TEXT,
+        created_at INTEGER NOT NULL,
+        ended_at INTEGER
+    );
+    CREATE INDEX conversations_open ON conversations (status, created_at);
+    CREATE TABLE chat_entries (
+        conversation_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (conversation_id, seq)
+    );
+    ",
 ];
 
 /// Brings the database up to the newest schema.

@@ -6,6 +6,7 @@
 //! ("check the lifecycle, append, update the action's state"), so that step is a single
 //! [`Store::commit`] rather than separate calls.
 
+pub mod chat;
 pub mod migrations;
 pub mod sqlite;
 
@@ -163,9 +164,9 @@ pub trait EventLog: Send + Sync + 'static {
     fn subscribe(&self) -> broadcast::Receiver<Arc<LogRecord>>;
 }
 
-/// The whole store: the log plus the state that goes with it.
+/// The whole store: the log, the state that goes with it, and web chat's records.
 #[async_trait]
-pub trait Store: EventLog {
+pub trait Store: EventLog + chat::ChatStore {
     /// Checks and commits a submission durably; concurrent submissions share one transaction.
     async fn commit(&self, submission: Submission) -> Result<Vec<Outcome>, CommitError>;
 

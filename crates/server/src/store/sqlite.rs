@@ -26,6 +26,8 @@ use crate::config::StreamTopic;
 use crate::ingest::WebEvent;
 use crate::record::{Filter, LogRecord, Payload};
 
+mod chat;
+
 /// Most submissions grouped into one transaction.
 const MAX_GROUP: usize = 1024;
 /// How many committed records a live subscriber may fall behind before it must re-read the log.
@@ -347,8 +349,8 @@ fn track_action(
                 error,
             })?;
         conn.prepare_cached(
-            "INSERT INTO actions (action_id, deployment_id, media, action_map_id, customer_id, state, seen, updated_at, session_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO actions (action_id, deployment_id, media, action_map_id, customer_id, state, seen, updated_at, session_id, action_map_version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )
         .and_then(|mut s| {
             s.execute(params![
@@ -360,7 +362,8 @@ fn track_action(
                 e.action_state.as_str(),
                 bit,
                 e.timestamp.unix_millis(),
-                e.session_id.to_string()
+                e.session_id.to_string(),
+                e.action_map_version
             ])
         })
         .map_err(db)?;

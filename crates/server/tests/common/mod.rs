@@ -652,3 +652,106 @@ impl Receiver {
             .collect()
     }
 }
+
+/// A webchat action map offered at once on pages whose URL contains `page`.
+pub fn webchat_map(name: &str, page: &str, pacing: bool) -> Value {
+    json!({
+        "displayName": name,
+        "isActive": true,
+        "triggerWithEventConditions": [ { "key": "page.url", "values": [page],
+            "operator": "containsAny", "streamType": "Web", "sessionType": "web",
+            "eventName": "page_viewed" } ],
+        "activation": { "type": "immediate" },
+        "action": { "mediaType": "webchat", "isPacingEnabled": pacing,
+            "props": { "webchatPrompt": "Need a hand?" } }
+    })
+}
+
+/// A WebSocket to the server, as the tests speak it.
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+impl Server {
+    /// Opens a WebSocket on `path` (with its query) sending the allowed `Origin`; the
+    /// handshake's refusal status on failure.
+    pub async fn socket(&self, path: &str) -> Result<Socket, u16> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let url = format!("{}{path}", self.url.replacen("http", "ws", 1));
+        let mut request = url.into_client_request().expect("a WebSocket URL");
+        request
+            .headers_mut()
+            .insert("origin", ORIGIN.parse().unwrap());
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((socket, _)) => Ok(socket),
+            Err(tokio_tungstenite::tungstenite::Error::Http(r)) => Err(r.status().as_u16()),
+            Err(e) => panic!("WebSocket to {path} failed: {e}"),
+        }
+    }
+
+    /// Creates an agent through the admin API and signs them in; their token.
+    pub async fn agent_signed_in(&self, email: &str, capacity: u32) -> String {
+        let body = json!({ "name": email, "email": email, "password": "correct horse", "capacity": capacity });
+        let (status, created) = self.admin("POST", "/api/v1/agents", Some(&body)).await;
+        assert_eq!(status, 201, "{created}");
+        let r = client()
+            .post(format!("{}/api/v1/agent/sessions", self.url))
+            .json(&json!({ "email": email, "password": "correct horse" }))
+            .send()
+            .await
+            .expect("sign in");
+        assert_eq!(r.status(), 201);
+        let body: Value = r.json().await.expect("json");
+        body["token"].as_str().expect("token").to_owned()
+    }
+
+    /// A request with a bearer token (an agent's or a visitor's): the status and JSON body.
+    pub async fn with_token(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let method: reqwest::Method = method.parse().expect("method");
+        let mut request = client()
+            .request(method, format!("{}{path}", self.url))
+            .header("origin", ORIGIN)
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let r = request.send().await.expect("request");
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+}
+
+/// The next JSON frame of a socket (pings skipped); `None` on close or after `wait`.
+pub async fn frame_within(socket: &mut Socket, wait: Duration) -> Option<Value> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        match tokio::time::timeout(wait, socket.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => return Some(serde_json::from_str(&t).expect("JSON")),
+            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+            _ => return None,
+        }
+    }
+}
+
+/// The next JSON frame, which must come within 10 s.
+pub async fn frame(socket: &mut Socket) -> Value {
+    frame_within(socket, Duration::from_secs(10))
+        .await
+        .expect("a frame within 10 s")
+}
+
+/// Sends a JSON frame.
+pub async fn send(socket: &mut Socket, value: Value) {
+    use futures_util::SinkExt;
+    socket
+        .send(tokio_tungstenite::tungstenite::Message::text(
+            value.to_string(),
+        ))
+        .await
+        .expect("send");
+}

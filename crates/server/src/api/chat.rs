@@ -1,0 +1,202 @@
+//! The visitor's web chat routes: create the conversation of an accepted webchat action, read
+//! it back (a new page of the site resumes it), end it, and its WebSocket. Guarded like
+//! ingestion (deployment, `Origin`, rate); the conversation's own routes take the visitor's
+//! token as `Authorization: Bearer …` or, where browsers cannot set headers (WebSocket),
+//! `?access_token=…`.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::problem::Problem;
+use crate::app::AppState;
+use crate::chat::ChatError;
+use crate::chat::entry::Party;
+use crate::store::chat::ConversationRecord;
+
+/// Largest WebSocket frame read at all; larger ones close the socket (1009). Messages are held
+/// to `[chat] max_message_bytes` below this, with an `error` frame.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+impl From<ChatError> for Problem {
+    fn from(e: ChatError) -> Problem {
+        match e {
+            ChatError::NotFound(what) => Problem::not_found(format!("no {what} has this id")),
+            ChatError::Forbidden(detail) => {
+                Problem::new(StatusCode::FORBIDDEN, "forbidden", "Not allowed", detail)
+            }
+            ChatError::Conflict(slug, detail) => {
+                Problem::new(StatusCode::CONFLICT, slug, "Not possible now", detail)
+            }
+            ChatError::Invalid(field, detail) => Problem::invalid(detail).field(field),
+            ChatError::Commit(e) => super::ingest::commit_problem(e),
+            ChatError::Store(e) => {
+                tracing::error!(error = %e, "chat storage failed");
+                Problem::unavailable("the store cannot be used right now")
+            }
+        }
+    }
+}
+
+/// A JSON object body read into `T`, naming the field at fault.
+pub(crate) fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Problem> {
+    let mut json = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut json).map_err(|e| {
+        let path = e.path().to_string();
+        let p = Problem::invalid(e.into_inner().to_string());
+        if path == "." { p } else { p.field(path) }
+    })
+}
+
+/// `?access_token=` and `?after=` of chat routes.
+#[derive(Debug, Default, Deserialize)]
+pub struct Access {
+    access_token: Option<String>,
+    #[serde(default)]
+    after: u64,
+}
+
+/// The bearer token of a request: the `Authorization` header, else `?access_token=`.
+pub(crate) fn token(headers: &HeaderMap, query: &Access) -> Result<String, Problem> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_owned())
+        .or_else(|| query.access_token.clone())
+        .ok_or_else(|| {
+            Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Authentication required",
+                "send 'Authorization: Bearer <token>' (or ?access_token= on a WebSocket)",
+            )
+        })
+}
+
+/// `OPTIONS` on a visitor chat route (the guard has checked the origin).
+pub async fn preflight() -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST, OPTIONS"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("authorization, content-type"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
+    response
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Start {
+    action_id: Uuid,
+    customer_id: Uuid,
+    /// Used only when the stored action has no session (the action's own comes first).
+    #[serde(default)]
+    session_id: Option<Uuid>,
+    /// The pre-chat form's answers: names to strings.
+    #[serde(default)]
+    form: std::collections::BTreeMap<String, String>,
+}
+
+/// `POST /api/v1/deployments/{deploymentId}/conversations`
+pub async fn create(
+    State(app): State<AppState>,
+    Path(deployment_id): Path<Uuid>,
+    bytes: Bytes,
+) -> Result<Response, Problem> {
+    let start: Start = body(&bytes)?;
+    if start.form.len() > 20 || start.form.values().any(|v| v.len() > 1000) {
+        return Err(
+            Problem::invalid("at most 20 form answers of up to 1000 bytes each").field("form"),
+        );
+    }
+    let (c, token) = app
+        .chat
+        .start(
+            deployment_id,
+            start.action_id,
+            start.customer_id,
+            start.session_id,
+            serde_json::to_value(&start.form).expect("strings serialize"),
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "conversationId": c.id, "token": token, "status": c.status })),
+    )
+        .into_response())
+}
+
+/// The conversation of a visitor route, its token checked.
+async fn visitor_conversation(
+    app: &AppState,
+    deployment_id: Uuid,
+    id: Uuid,
+    headers: &HeaderMap,
+    query: &Access,
+) -> Result<ConversationRecord, Problem> {
+    let token = token(headers, query)?;
+    Ok(app.chat.for_visitor(deployment_id, id, &token).await?)
+}
+
+/// `GET /api/v1/deployments/{deploymentId}/conversations/{conversationId}?after=`: the
+/// conversation and its entries after `after`.
+pub async fn get_one(
+    State(app): State<AppState>,
+    Path((deployment_id, id)): Path<(Uuid, Uuid)>,
+    Query(query): Query<Access>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, Problem> {
+    let c = visitor_conversation(&app, deployment_id, id, &headers, &query).await?;
+    let entries = app.chat.entries(id, query.after).await?;
+    let next = entries.last().map_or(query.after, |(seq, _)| *seq);
+    Ok(Json(json!({
+        "conversationId": c.id,
+        "status": c.status,
+        "entries": entries.into_iter().map(|(_, f)| f).collect::<Vec<_>>(),
+        "next": next,
+    })))
+}
+
+/// `POST /api/v1/deployments/{deploymentId}/conversations/{conversationId}/end`
+pub async fn end(
+    State(app): State<AppState>,
+    Path((deployment_id, id)): Path<(Uuid, Uuid)>,
+    Query(query): Query<Access>,
+    headers: HeaderMap,
+) -> Result<StatusCode, Problem> {
+    visitor_conversation(&app, deployment_id, id, &headers, &query).await?;
+    app.chat.end(id, Party::Visitor).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/v1/deployments/{deploymentId}/conversations/{conversationId}/ws?access_token=&after=`
+pub async fn socket(
+    State(app): State<AppState>,
+    Path((deployment_id, id)): Path<(Uuid, Uuid)>,
+    Query(query): Query<Access>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, Problem> {
+    visitor_conversation(&app, deployment_id, id, &headers, &query).await?;
+    let chat = app.chat.clone();
+    let shutdown = app.shutdown.clone();
+    Ok(upgrade
+        .max_message_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |ws| crate::chat::socket::visitor(chat, ws, id, query.after, shutdown)))
+}

@@ -1,0 +1,170 @@
+//! Agent accounts and sign-ins: passwords kept as argon2id PHC strings, sign-ins as bearer
+//! tokens of which the store keeps only the SHA-256, each with an expiry.
+//!
+//! Accounts come from `[[agents]]` in the configuration (with a `password_hash` made by
+//! `beckon hash-password`; saved at every start, matched by email) or from the admin API.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::store::chat::AgentRecord;
+
+/// Conversations an agent handles at once unless told otherwise.
+pub const DEFAULT_CAPACITY: u32 = 3;
+
+/// One `[[agents]]` entry of the configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    pub name: String,
+    pub email: String,
+    /// An argon2 PHC string (`beckon hash-password` prints one).
+    pub password_hash: String,
+    #[serde(default = "default_capacity")]
+    pub capacity: u32,
+}
+
+fn default_capacity() -> u32 {
+    DEFAULT_CAPACITY
+}
+
+/// An account as the API shows it: never the password hash.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentView {
+    pub id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub capacity: u32,
+}
+
+impl From<&AgentRecord> for AgentView {
+    fn from(a: &AgentRecord) -> AgentView {
+        AgentView {
+            id: a.id,
+            name: a.name.clone(),
+            email: a.email.clone(),
+            capacity: a.capacity,
+        }
+    }
+}
+
+/// Emails are compared without case or surrounding spaces.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// Checks a new account's fields; the message names the field at fault.
+pub fn check_account(name: &str, email: &str, capacity: u32) -> Result<(), (&'static str, String)> {
+    if name.trim().is_empty() || name.len() > 100 {
+        return Err(("name", "a name of 1 to 100 characters is required".into()));
+    }
+    let email = normalize_email(email);
+    if email.len() > 254 || !email.contains('@') || email.starts_with('@') || email.ends_with('@') {
+        return Err(("email", format!("'{email}' is not an email address")));
+    }
+    if !(1..=100).contains(&capacity) {
+        return Err(("capacity", "capacity must be between 1 and 100".into()));
+    }
+    Ok(())
+}
+
+/// The configuration's agents: valid fields, PHC hashes, no email twice.
+pub fn check_config(agents: &[AgentConfig]) -> Result<(), String> {
+    let mut emails = std::collections::HashSet::new();
+    for (i, a) in agents.iter().enumerate() {
+        check_account(&a.name, &a.email, a.capacity)
+            .map_err(|(field, message)| format!("agents[{i}].{field}: {message}"))?;
+        PasswordHash::new(&a.password_hash).map_err(|e| {
+            format!("agents[{i}].password_hash is not a PHC string ({e}); make one with `beckon hash-password`")
+        })?;
+        if !emails.insert(normalize_email(&a.email)) {
+            return Err(format!("agents[{i}]: the email {} is used twice", a.email));
+        }
+    }
+    Ok(())
+}
+
+/// The record to save for a configured agent (a new id; saving keeps an existing one).
+pub fn configured(a: &AgentConfig) -> AgentRecord {
+    AgentRecord {
+        id: Uuid::new_v4(),
+        name: a.name.trim().to_owned(),
+        email: normalize_email(&a.email),
+        password_hash: a.password_hash.clone(),
+        capacity: a.capacity,
+    }
+}
+
+/// An argon2id PHC string for `password`, with a random salt.
+pub fn hash_password(password: &str) -> String {
+    let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>()).expect("16 bytes make a salt");
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2 with default parameters hashes any password")
+        .to_string()
+}
+
+/// Whether `password` matches a PHC string (`false` for a malformed one).
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+/// A new random bearer token (256 bits, hex).
+pub fn new_token() -> String {
+    hex::encode(rand::random::<[u8; 32]>())
+}
+
+/// What the store keeps of a token.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_against_their_hash_only() {
+        let phc = hash_password("correct horse");
+        assert!(phc.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &phc));
+        assert!(!verify_password("wrong horse", &phc));
+        assert!(!verify_password("correct horse", "not a hash"));
+    }
+
+    #[test]
+    fn configured_agents_are_checked() {
+        let good = AgentConfig {
+            name: "Ada".into(),
+            email: "ada@shop.example".into(),
+            password_hash: hash_password("pw"),
+            capacity: 2,
+        };
+        assert!(check_config(std::slice::from_ref(&good)).is_ok());
+        let twice = [
+            good.clone(),
+            AgentConfig {
+                email: "ADA@shop.example".into(),
+                ..good.clone()
+            },
+        ];
+        assert!(check_config(&twice).unwrap_err().contains("used twice"));
+        let plain = AgentConfig {
+            password_hash: "secret".into(),
+            ..good
+        };
+        assert!(
+            check_config(&[plain])
+                .unwrap_err()
+                .contains("hash-password")
+        );
+    }
+}

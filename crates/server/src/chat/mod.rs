@@ -1,0 +1,720 @@
+//! Web chat, server side: conversations between a visitor who accepted a chat invitation and
+//! an agent, the queue that routes them, agents' presence, and the lifecycle events a
+//! conversation causes (spec 3.1: `started` when it is created, `engaged` when an agent joins,
+//! `abandoned` when the visitor leaves before that, `completed` when it ends after).
+//!
+//! [`Chat`] is the one desk: it keeps the open conversations, the agents' accounts and presence
+//! in memory (rebuilt from the store at start; presence starts offline), stores every change
+//! before announcing it, and announces to chat sockets ([`socket`]) through one broadcast
+//! channel. Entries of one conversation are appended and announced one at a time, so their
+//! sequence numbers reach every socket in order. The protocol and rules are in `docs/chat.md`.
+
+pub mod agents;
+pub mod entry;
+pub mod presence;
+pub mod socket;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use beckon_core::decide::Availability;
+use beckon_core::{ActionEvent, MediaType, State, Timestamp};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use crate::config::Deployment;
+use crate::store::chat::{AgentRecord, ConversationRecord, ConversationStatus};
+use crate::store::{CommitError, Item, Store, StoreError, Submission};
+use agents::{AgentConfig, AgentView};
+use entry::{Entry, Party};
+use presence::{Load, Presence};
+
+/// `[chat]` in the configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChatSettings {
+    /// How long an agent's sign-in lasts.
+    pub session_hours: u64,
+    /// How long a waiting conversation keeps without a visitor connected before it is
+    /// abandoned.
+    pub abandon_after_secs: u64,
+    /// Largest message text, in bytes.
+    pub max_message_bytes: usize,
+    /// Frames a socket may send per second, sustained.
+    pub messages_per_second: u32,
+    /// Frames a socket may send at once before the rate applies.
+    pub message_burst: u32,
+}
+
+impl Default for ChatSettings {
+    fn default() -> Self {
+        ChatSettings {
+            session_hours: 12,
+            abandon_after_secs: 60,
+            max_message_bytes: 4096,
+            messages_per_second: 5,
+            message_burst: 10,
+        }
+    }
+}
+
+/// Why a chat operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ChatError {
+    #[error("no such {0}")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{0}")]
+    Conflict(&'static str, String),
+    #[error("{0}")]
+    Invalid(&'static str, String),
+    #[error(transparent)]
+    Commit(#[from] CommitError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One live notice for the chat sockets.
+#[derive(Debug)]
+pub struct Notice {
+    /// The conversation it is about; `None` for queue changes (every agent).
+    pub conversation_id: Option<Uuid>,
+    /// The agent of that conversation, who sees it too.
+    pub agent_id: Option<Uuid>,
+    /// The entry's sequence number; `None` for live-only notices.
+    pub seq: Option<u64>,
+    /// Who is typing, for typing notices (not sent back to that side).
+    pub typing: Option<Party>,
+    pub frame: String,
+}
+
+struct Live {
+    record: ConversationRecord,
+    /// Visitor sockets connected now.
+    visitors: usize,
+    /// When the last visitor socket went (or the conversation was created with none).
+    left_at: Option<Instant>,
+    /// Held while an entry is appended and announced.
+    order: Arc<tokio::sync::Mutex<()>>,
+}
+
+#[derive(Default)]
+struct Desk {
+    accounts: HashMap<Uuid, AgentRecord>,
+    presence: HashMap<Uuid, Presence>,
+    /// Conversations not ended.
+    open: HashMap<Uuid, Live>,
+}
+
+impl Desk {
+    fn load(&self, agent: &AgentRecord) -> Load {
+        Load {
+            presence: self.presence.get(&agent.id).copied().unwrap_or_default(),
+            capacity: agent.capacity,
+            active: self
+                .open
+                .values()
+                .filter(|l| l.record.agent_id == Some(agent.id))
+                .count() as u32,
+        }
+    }
+
+    /// Waiting conversations, first come first.
+    fn waiting(&self) -> Vec<&ConversationRecord> {
+        let mut w: Vec<&ConversationRecord> = self
+            .open
+            .values()
+            .map(|l| &l.record)
+            .filter(|r| r.status == ConversationStatus::Waiting)
+            .collect();
+        w.sort_by_key(|r| (r.created_at, r.id));
+        w
+    }
+}
+
+/// The web chat desk, shared by every request and socket.
+pub struct Chat {
+    store: Arc<dyn Store>,
+    pub settings: ChatSettings,
+    desk: Mutex<Desk>,
+    notices: broadcast::Sender<Arc<Notice>>,
+}
+
+fn now() -> Timestamp {
+    crate::api::ingest::now()
+}
+
+impl Chat {
+    /// Saves the configured agents, then reads accounts and open conversations; waiting ones
+    /// count as left by their visitor until a socket connects.
+    pub async fn load(
+        store: Arc<dyn Store>,
+        settings: ChatSettings,
+        configured: &[AgentConfig],
+    ) -> Result<Arc<Chat>, StoreError> {
+        for a in configured {
+            store.save_agent(agents::configured(a)).await?;
+        }
+        let mut desk = Desk::default();
+        for a in store.agents().await? {
+            desk.accounts.insert(a.id, a);
+        }
+        for record in store.open_conversations().await? {
+            desk.open.insert(
+                record.id,
+                Live {
+                    record,
+                    visitors: 0,
+                    left_at: Some(Instant::now()),
+                    order: Default::default(),
+                },
+            );
+        }
+        let waiting: Vec<Uuid> = desk.waiting().iter().map(|r| r.id).collect();
+        let chat = Arc::new(Chat {
+            store,
+            settings,
+            desk: Mutex::new(desk),
+            notices: broadcast::channel(4096).0,
+        });
+        for id in waiting {
+            chat.watch_abandonment(id);
+        }
+        Ok(chat)
+    }
+
+    fn desk(&self) -> std::sync::MutexGuard<'_, Desk> {
+        self.desk.lock().expect("chat desk")
+    }
+
+    /// Live notices, for a socket.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Notice>> {
+        self.notices.subscribe()
+    }
+
+    fn announce(&self, notice: Notice) {
+        let _ = self.notices.send(Arc::new(notice));
+    }
+
+    fn announce_queue(&self) {
+        let waiting = self.desk().waiting().len();
+        self.announce(Notice {
+            conversation_id: None,
+            agent_id: None,
+            seq: None,
+            typing: None,
+            frame: json!({ "type": "queue", "waiting": waiting }).to_string(),
+        });
+    }
+
+    /// What webchat decisions of `deployment` are told (`docs/chat.md`).
+    pub fn availability(&self, deployment: &Deployment) -> Availability {
+        if deployment.assume_agents_available {
+            return Availability::default();
+        }
+        let desk = self.desk();
+        presence::availability(
+            desk.accounts.values().map(|a| desk.load(a)),
+            desk.waiting().len(),
+        )
+    }
+
+    // --- agents ---------------------------------------------------------------------------
+
+    /// Every account, by name.
+    pub fn agents(&self) -> Vec<AgentView> {
+        let desk = self.desk();
+        let mut all: Vec<AgentView> = desk.accounts.values().map(AgentView::from).collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name).then(a.email.cmp(&b.email)));
+        all
+    }
+
+    /// Creates an account (409 if the email is taken).
+    pub async fn add_agent(
+        &self,
+        name: &str,
+        email: &str,
+        password: String,
+        capacity: u32,
+    ) -> Result<AgentView, ChatError> {
+        agents::check_account(name, email, capacity)
+            .map_err(|(field, detail)| ChatError::Invalid(field, detail))?;
+        let email = agents::normalize_email(email);
+        if self.desk().accounts.values().any(|a| a.email == email) {
+            return Err(ChatError::Conflict(
+                "already-exists",
+                format!("an agent with email {email} exists"),
+            ));
+        }
+        let password_hash = tokio::task::spawn_blocking(move || agents::hash_password(&password))
+            .await
+            .map_err(|e| StoreError(e.to_string()))?;
+        let record = AgentRecord {
+            id: Uuid::new_v4(),
+            name: name.trim().to_owned(),
+            email,
+            password_hash,
+            capacity,
+        };
+        let id = self.store.save_agent(record.clone()).await?;
+        let record = AgentRecord { id, ..record };
+        let view = AgentView::from(&record);
+        self.desk().accounts.insert(id, record);
+        Ok(view)
+    }
+
+    /// Removes an account and its sign-ins; its conversations stay with it until they end.
+    pub async fn remove_agent(&self, id: Uuid) -> Result<bool, ChatError> {
+        let removed = self.store.delete_agent(id).await?;
+        let mut desk = self.desk();
+        desk.accounts.remove(&id);
+        desk.presence.remove(&id);
+        Ok(removed)
+    }
+
+    /// Checks an email and password; a new sign-in token with its expiry.
+    pub async fn sign_in(
+        &self,
+        email: &str,
+        password: String,
+    ) -> Result<Option<(String, Timestamp, AgentView)>, ChatError> {
+        let email = agents::normalize_email(email);
+        let account = self
+            .desk()
+            .accounts
+            .values()
+            .find(|a| a.email == email)
+            .cloned();
+        // Without an account the hash is still checked, so timing does not tell emails apart.
+        let phc = account
+            .as_ref()
+            .map_or_else(|| agents::hash_password("-"), |a| a.password_hash.clone());
+        let ok = tokio::task::spawn_blocking(move || agents::verify_password(&password, &phc))
+            .await
+            .map_err(|e| StoreError(e.to_string()))?;
+        let Some(account) = account.filter(|_| ok) else {
+            return Ok(None);
+        };
+        let token = agents::new_token();
+        let hours = self.settings.session_hours as i64;
+        let expires = Timestamp::from_unix_millis(now().unix_millis() + hours * 3_600_000);
+        self.store
+            .add_agent_session(agents::token_hash(&token), account.id, expires)
+            .await?;
+        Ok(Some((token, expires, AgentView::from(&account))))
+    }
+
+    /// The agent a sign-in token belongs to, if it has not expired.
+    pub async fn agent_for(&self, token: &str) -> Result<Option<AgentRecord>, ChatError> {
+        let Some((agent, expires)) = self.store.agent_session(agents::token_hash(token)).await?
+        else {
+            return Ok(None);
+        };
+        if expires.unix_millis() <= now().unix_millis() {
+            return Ok(None);
+        }
+        Ok(self.desk().accounts.get(&agent).cloned())
+    }
+
+    /// Ends a sign-in; the agent goes offline.
+    pub async fn sign_out(&self, agent: Uuid, token: &str) -> Result<(), ChatError> {
+        self.store
+            .remove_agent_session(agents::token_hash(token))
+            .await?;
+        self.set_presence(agent, Presence::Offline);
+        Ok(())
+    }
+
+    pub fn set_presence(&self, agent: Uuid, presence: Presence) {
+        self.desk().presence.insert(agent, presence);
+        // Queue counts do not change, but what agents can take does.
+        self.announce_queue();
+    }
+
+    /// The agent's presence, capacity and conversations in progress.
+    pub fn status(&self, agent: &AgentRecord) -> Value {
+        let desk = self.desk();
+        let load = desk.load(agent);
+        json!({
+            "agent": AgentView::from(agent),
+            "presence": load.presence,
+            "capacity": load.capacity,
+            "active": load.active,
+        })
+    }
+
+    // --- conversations --------------------------------------------------------------------
+
+    /// Creates the conversation of an accepted webchat action and records `started`; answers
+    /// it with the visitor's token.
+    pub async fn start(
+        self: &Arc<Self>,
+        deployment_id: Uuid,
+        action_id: Uuid,
+        customer_id: Uuid,
+        session_id: Option<Uuid>,
+        form: Value,
+    ) -> Result<(ConversationRecord, String), ChatError> {
+        let action = self
+            .store
+            .action(action_id)
+            .await?
+            .filter(|a| a.deployment_id == deployment_id)
+            .ok_or(ChatError::NotFound("action"))?;
+        if action.media != MediaType::Webchat {
+            return Err(ChatError::Invalid(
+                "actionId",
+                format!(
+                    "action {action_id} is a {} action, not webchat",
+                    action.media
+                ),
+            ));
+        }
+        if action.customer_id != customer_id {
+            return Err(ChatError::Forbidden(
+                "the action belongs to another customer",
+            ));
+        }
+        let version = action.action_map_version.ok_or_else(|| {
+            ChatError::Conflict(
+                "action-too-old",
+                "the action was stored before map versions were kept; it cannot start a chat"
+                    .into(),
+            )
+        })?;
+        let token = agents::new_token();
+        let record = ConversationRecord {
+            id: Uuid::new_v4(),
+            deployment_id,
+            action_id,
+            action_map_id: action.action_map_id,
+            action_map_version: version,
+            customer_id,
+            session_id: action.session_id.or(session_id).unwrap_or(customer_id),
+            token_hash: agents::token_hash(&token),
+            form,
+            status: ConversationStatus::Waiting,
+            agent_id: None,
+            created_at: now(),
+        };
+        // `started` first: its lifecycle check refuses an action that was not accepted. A
+        // retry after a failure below finds `started` (a duplicate) and creates the
+        // conversation then.
+        self.lifecycle(&record, State::Started).await?;
+        if !self.store.create_conversation(record.clone()).await? {
+            return Err(ChatError::Conflict(
+                "conversation-exists",
+                format!("action {action_id} already has a conversation"),
+            ));
+        }
+        self.desk().open.insert(
+            record.id,
+            Live {
+                record: record.clone(),
+                visitors: 0,
+                left_at: Some(Instant::now()),
+                order: Default::default(),
+            },
+        );
+        self.watch_abandonment(record.id);
+        self.announce_queue();
+        Ok((record, token))
+    }
+
+    /// Records a lifecycle state of the conversation's action in the event log.
+    async fn lifecycle(&self, c: &ConversationRecord, state: State) -> Result<(), CommitError> {
+        let event = ActionEvent {
+            action_id: c.action_id,
+            action_state: state,
+            action_media_type: MediaType::Webchat,
+            action_map_id: c.action_map_id,
+            action_map_version: c.action_map_version,
+            customer_id: c.customer_id,
+            session_id: c.session_id,
+            error: None,
+            event_id: Uuid::new_v4(),
+            timestamp: now(),
+        };
+        self.store
+            .commit(Submission::records(
+                c.deployment_id,
+                vec![Item::Action(event)],
+            ))
+            .await
+            .map(drop)
+    }
+
+    /// A conversation, current as the desk knows it.
+    pub async fn conversation(&self, id: Uuid) -> Result<ConversationRecord, ChatError> {
+        if let Some(live) = self.desk().open.get(&id) {
+            return Ok(live.record.clone());
+        }
+        self.store
+            .conversation(id)
+            .await?
+            .ok_or(ChatError::NotFound("conversation"))
+    }
+
+    /// The conversation a visitor's token opens (in its deployment).
+    pub async fn for_visitor(
+        &self,
+        deployment_id: Uuid,
+        id: Uuid,
+        token: &str,
+    ) -> Result<ConversationRecord, ChatError> {
+        let c = self.conversation(id).await?;
+        if c.deployment_id != deployment_id {
+            return Err(ChatError::NotFound("conversation"));
+        }
+        if !crate::api::auth::same(&c.token_hash, &agents::token_hash(token)) {
+            return Err(ChatError::Forbidden(
+                "this token does not open this conversation",
+            ));
+        }
+        Ok(c)
+    }
+
+    /// The queue, first come first.
+    pub fn queue(&self) -> Vec<ConversationRecord> {
+        self.desk().waiting().into_iter().cloned().collect()
+    }
+
+    /// The agent's conversations in progress, oldest first.
+    pub fn conversations_of(&self, agent: Uuid) -> Vec<ConversationRecord> {
+        let desk = self.desk();
+        let mut mine: Vec<ConversationRecord> = desk
+            .open
+            .values()
+            .filter(|l| l.record.agent_id == Some(agent))
+            .map(|l| l.record.clone())
+            .collect();
+        mine.sort_by_key(|r| (r.created_at, r.id));
+        mine
+    }
+
+    /// The agent joins the conversation that has waited longest, if they are available and
+    /// below their capacity; records `engaged`.
+    pub async fn accept_next(&self, agent: &AgentRecord) -> Result<ConversationRecord, ChatError> {
+        let record = {
+            let mut desk = self.desk();
+            let load = desk.load(agent);
+            if load.presence != Presence::Available {
+                return Err(ChatError::Conflict(
+                    "not-available",
+                    "set your presence to available to take chats".into(),
+                ));
+            }
+            if load.active >= load.capacity {
+                return Err(ChatError::Conflict(
+                    "at-capacity",
+                    format!("you have {} chats, your capacity", load.active),
+                ));
+            }
+            let Some(id) = desk.waiting().first().map(|r| r.id) else {
+                return Err(ChatError::Conflict(
+                    "queue-empty",
+                    "no conversation is waiting".into(),
+                ));
+            };
+            let live = desk
+                .open
+                .get_mut(&id)
+                .expect("a waiting conversation is open");
+            live.record.status = ConversationStatus::Active;
+            live.record.agent_id = Some(agent.id);
+            live.record.clone()
+        };
+        self.store
+            .move_conversation(
+                record.id,
+                ConversationStatus::Waiting,
+                ConversationStatus::Active,
+                Some(agent.id),
+            )
+            .await?;
+        if let Err(e) = self.lifecycle(&record, State::Engaged).await {
+            tracing::warn!(conversation = %record.id, error = %e, "could not record engaged");
+        }
+        self.append(
+            record.id,
+            Entry::Joined {
+                agent_name: agent.name.clone(),
+                sent_at: now(),
+            },
+        )
+        .await?;
+        self.announce(Notice {
+            conversation_id: Some(record.id),
+            agent_id: Some(agent.id),
+            seq: None,
+            typing: None,
+            frame: json!({ "type": "assigned", "conversationId": record.id }).to_string(),
+        });
+        self.announce_queue();
+        Ok(record)
+    }
+
+    /// The turn of a conversation still open: held while an entry is stored and announced.
+    async fn turn(&self, id: Uuid) -> Result<tokio::sync::OwnedMutexGuard<()>, ChatError> {
+        let ended =
+            || ChatError::Conflict("conversation-ended", "the conversation has ended".into());
+        let order = self
+            .desk()
+            .open
+            .get(&id)
+            .map(|l| l.order.clone())
+            .ok_or_else(ended)?;
+        let turn = order.lock_owned().await;
+        // It may have ended while this waited.
+        if !self.desk().open.contains_key(&id) {
+            return Err(ended());
+        }
+        Ok(turn)
+    }
+
+    /// Stores an entry with the next sequence number and announces it (during the turn).
+    async fn write(&self, id: Uuid, entry: Entry) -> Result<u64, ChatError> {
+        let body = serde_json::to_string(&entry).expect("entries serialize");
+        let seq = self.store.append_entry(id, body).await?;
+        let agent_id = self.desk().open.get(&id).and_then(|l| l.record.agent_id);
+        self.announce(Notice {
+            conversation_id: Some(id),
+            agent_id,
+            seq: Some(seq),
+            typing: None,
+            frame: entry.frame(id, seq).to_string(),
+        });
+        Ok(seq)
+    }
+
+    async fn append(&self, id: Uuid, entry: Entry) -> Result<u64, ChatError> {
+        let _turn = self.turn(id).await?;
+        self.write(id, entry).await
+    }
+
+    /// A message from the visitor or the conversation's agent.
+    pub async fn post(
+        &self,
+        id: Uuid,
+        from: Party,
+        agent: Option<&AgentRecord>,
+        text: String,
+    ) -> Result<u64, ChatError> {
+        if text.len() > self.settings.max_message_bytes {
+            return Err(ChatError::Invalid(
+                "too-large",
+                format!(
+                    "messages are limited to {} bytes",
+                    self.settings.max_message_bytes
+                ),
+            ));
+        }
+        if text.trim().is_empty() {
+            return Err(ChatError::Invalid("empty", "the message is empty".into()));
+        }
+        let entry = Entry::Message {
+            from,
+            agent_name: agent.map(|a| a.name.clone()),
+            text,
+            sent_at: now(),
+        };
+        self.append(id, entry).await
+    }
+
+    /// Shows the other side that `from` is typing.
+    pub fn typing(&self, id: Uuid, from: Party) {
+        let agent_id = self.desk().open.get(&id).and_then(|l| l.record.agent_id);
+        self.announce(Notice {
+            conversation_id: Some(id),
+            agent_id,
+            seq: None,
+            typing: Some(from),
+            frame: json!({ "type": "typing", "conversationId": id, "from": from }).to_string(),
+        });
+    }
+
+    /// Ends a conversation: `abandoned` if no agent had joined, else `completed`.
+    pub async fn end(&self, id: Uuid, by: Party) -> Result<(), ChatError> {
+        let _turn = self.turn(id).await?;
+        let before = self.desk().open.get(&id).map(|l| l.record.clone());
+        let before = before.expect("open during its turn");
+        self.write(id, Entry::Ended { by, sent_at: now() }).await?;
+        self.desk().open.remove(&id);
+        self.store
+            .move_conversation(id, before.status, ConversationStatus::Ended, None)
+            .await?;
+        let state = match before.status {
+            ConversationStatus::Waiting => State::Abandoned,
+            _ => State::Completed,
+        };
+        if let Err(e) = self.lifecycle(&before, state).await {
+            tracing::warn!(conversation = %id, error = %e, "could not record the end");
+        }
+        if before.status == ConversationStatus::Waiting {
+            self.announce_queue();
+        }
+        Ok(())
+    }
+
+    /// The frames of the entries after `after`.
+    pub async fn entries(&self, id: Uuid, after: u64) -> Result<Vec<(u64, Value)>, ChatError> {
+        Ok(self
+            .store
+            .entries(id, after)
+            .await?
+            .into_iter()
+            .map(|(seq, body)| (seq, Entry::stored_frame(id, seq, &body)))
+            .collect())
+    }
+
+    /// A visitor socket connected.
+    pub fn visitor_connected(&self, id: Uuid) {
+        if let Some(live) = self.desk().open.get_mut(&id) {
+            live.visitors += 1;
+            live.left_at = None;
+        }
+    }
+
+    /// A visitor socket went; with none left, a waiting conversation is abandoned after the
+    /// grace period unless a socket comes back.
+    pub fn visitor_disconnected(self: &Arc<Self>, id: Uuid) {
+        let gone = {
+            let mut desk = self.desk();
+            let Some(live) = desk.open.get_mut(&id) else {
+                return;
+            };
+            live.visitors = live.visitors.saturating_sub(1);
+            if live.visitors == 0 {
+                live.left_at = Some(Instant::now());
+            }
+            live.visitors == 0
+        };
+        if gone {
+            self.watch_abandonment(id);
+        }
+    }
+
+    fn grace(&self) -> Duration {
+        Duration::from_secs(self.settings.abandon_after_secs)
+    }
+
+    /// After the grace period, abandons the conversation if it still waits with no visitor.
+    fn watch_abandonment(self: &Arc<Self>, id: Uuid) {
+        let chat = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(chat.grace()).await;
+            let abandoned = chat.desk().open.get(&id).is_some_and(|l| {
+                l.record.status == ConversationStatus::Waiting
+                    && l.visitors == 0
+                    && l.left_at.is_some_and(|t| t.elapsed() >= chat.grace())
+            });
+            if abandoned && let Err(e) = chat.end(id, Party::System).await {
+                tracing::warn!(conversation = %id, error = %e, "could not abandon");
+            }
+        });
+    }
+}

@@ -1,0 +1,286 @@
+//! Chat sockets: one loop per connected visitor or agent console. A socket subscribes to the
+//! desk's notices before it reads the stored entries it missed, then drops notices it has
+//! already sent (by `seq`): no gap, no duplicate. Frames it receives are bounded in size and
+//! rate; a refusal is an `error` frame and the socket stays open.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use tokio::sync::broadcast::error::RecvError;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::entry::{ClientFrame, Party, error_frame};
+use super::{Chat, ChatError, Notice};
+use crate::store::chat::AgentRecord;
+
+/// Close codes (`docs/chat.md`).
+pub mod close {
+    /// The conversation has ended.
+    pub const ENDED: u16 = 1000;
+    /// The server is shutting down.
+    pub const GOING_AWAY: u16 = 1001;
+    /// A binary frame.
+    pub const UNSUPPORTED: u16 = 1003;
+}
+
+/// Who is on the other end of a socket.
+enum Side {
+    Visitor { conversation: Uuid },
+    Agent { agent: AgentRecord },
+}
+
+impl Side {
+    /// Whether a notice is for this socket.
+    fn sees(&self, n: &Notice) -> bool {
+        match self {
+            Side::Visitor { conversation } => {
+                n.conversation_id == Some(*conversation) && n.typing != Some(Party::Visitor)
+                    // Agent assignment notices are for consoles.
+                    && (n.seq.is_some() || n.typing.is_some())
+            }
+            Side::Agent { agent } => {
+                n.conversation_id.is_none()
+                    || (n.agent_id == Some(agent.id) && n.typing != Some(Party::Agent))
+            }
+        }
+    }
+}
+
+struct Connection {
+    chat: Arc<Chat>,
+    socket: WebSocket,
+    side: Side,
+    /// The highest `seq` sent, per conversation.
+    sent: std::collections::HashMap<Uuid, u64>,
+    limiter: DefaultDirectRateLimiter,
+}
+
+/// Serves a visitor's socket, first sending the entries after `after`.
+pub async fn visitor(
+    chat: Arc<Chat>,
+    socket: WebSocket,
+    conversation: Uuid,
+    after: u64,
+    shutdown: CancellationToken,
+) {
+    chat.visitor_connected(conversation);
+    let mut c = Connection::new(chat.clone(), socket, Side::Visitor { conversation });
+    c.run(vec![(conversation, after)], shutdown).await;
+    chat.visitor_disconnected(conversation);
+}
+
+/// Serves an agent console's socket: queue changes and the agent's conversations.
+pub async fn agent(
+    chat: Arc<Chat>,
+    socket: WebSocket,
+    agent: AgentRecord,
+    shutdown: CancellationToken,
+) {
+    // The console reads each conversation's history over HTTP; live entries start now.
+    let mut c = Connection::new(chat, socket, Side::Agent { agent });
+    c.run(Vec::new(), shutdown).await;
+}
+
+impl Connection {
+    fn new(chat: Arc<Chat>, socket: WebSocket, side: Side) -> Connection {
+        let s = &chat.settings;
+        let quota =
+            Quota::per_second(NonZeroU32::new(s.messages_per_second).unwrap_or(NonZeroU32::MIN))
+                .allow_burst(NonZeroU32::new(s.message_burst).unwrap_or(NonZeroU32::MIN));
+        Connection {
+            limiter: RateLimiter::direct(quota),
+            chat,
+            socket,
+            side,
+            sent: Default::default(),
+        }
+    }
+
+    async fn send(&mut self, frame: &str) -> bool {
+        self.socket.send(Message::text(frame)).await.is_ok()
+    }
+
+    async fn close(&mut self, code: u16, reason: &str) {
+        let _ = self
+            .socket
+            .send(Message::Close(Some(CloseFrame {
+                code,
+                reason: reason.into(),
+            })))
+            .await;
+    }
+
+    /// Sends stored entries after what was sent; `false` once the socket is gone.
+    async fn catch_up(&mut self, conversation: Uuid, after: u64) -> bool {
+        let Ok(entries) = self.chat.entries(conversation, after).await else {
+            return false;
+        };
+        for (seq, frame) in entries {
+            if !self.deliver(conversation, seq, &frame.to_string()).await {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Sends an entry unless already sent; `false` once the socket is gone or, for a visitor,
+    /// the conversation has ended.
+    async fn deliver(&mut self, conversation: Uuid, seq: u64, frame: &str) -> bool {
+        let sent = self.sent.entry(conversation).or_default();
+        if seq <= *sent {
+            return true;
+        }
+        *sent = seq;
+        if !self.send(frame).await {
+            return false;
+        }
+        let ended = frame.contains(r#""type":"ended""#);
+        if ended && matches!(self.side, Side::Visitor { .. }) {
+            self.close(close::ENDED, "the conversation has ended").await;
+            return false;
+        }
+        true
+    }
+
+    async fn run(&mut self, start: Vec<(Uuid, u64)>, shutdown: CancellationToken) {
+        let mut notices = self.chat.subscribe();
+        for (conversation, after) in start {
+            self.sent.insert(conversation, after);
+            if !self.catch_up(conversation, after).await {
+                return;
+            }
+        }
+        loop {
+            tokio::select! {
+                notice = notices.recv() => match notice {
+                    Ok(n) if self.side.sees(&n) => {
+                        let alive = match (n.conversation_id, n.seq) {
+                            (Some(c), Some(seq)) => self.deliver(c, seq, &n.frame).await,
+                            _ => self.send(&n.frame).await,
+                        };
+                        if !alive {
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(RecvError::Lagged(_)) => {
+                        let behind: Vec<(Uuid, u64)> = self.sent.iter().map(|(c, s)| (*c, *s)).collect();
+                        for (conversation, after) in behind {
+                            if !self.catch_up(conversation, after).await {
+                                return;
+                            }
+                        }
+                    }
+                    Err(RecvError::Closed) => return,
+                },
+                incoming = self.socket.recv() => match incoming {
+                    Some(Ok(Message::Text(text))) => {
+                        if !self.received(text.as_str()).await {
+                            return;
+                        }
+                    }
+                    Some(Ok(Message::Binary(_))) => {
+                        self.close(close::UNSUPPORTED, "frames are JSON text").await;
+                        return;
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(_)) | None => return,
+                },
+                _ = shutdown.cancelled() => {
+                    self.close(close::GOING_AWAY, "the server is shutting down").await;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Handles one client frame; `false` once the socket is gone.
+    async fn received(&mut self, text: &str) -> bool {
+        if self.limiter.check().is_err() {
+            let s = &self.chat.settings;
+            let detail = format!(
+                "at most {} frames per second (bursts of {}); this one was dropped",
+                s.messages_per_second, s.message_burst
+            );
+            return self
+                .send(&error_frame("rate-limited", detail).to_string())
+                .await;
+        }
+        let frame: ClientFrame = match serde_json::from_str(text) {
+            Ok(f) => f,
+            Err(e) => {
+                let detail = format!("not a chat frame: {e}");
+                return self
+                    .send(&error_frame("bad-frame", detail).to_string())
+                    .await;
+            }
+        };
+        match self.act(frame).await {
+            Ok(()) => true,
+            Err(e) => {
+                let code = match &e {
+                    ChatError::Invalid(code, _) | ChatError::Conflict(code, _) => code,
+                    ChatError::NotFound(_) => "not-found",
+                    ChatError::Forbidden(_) => "forbidden",
+                    ChatError::Commit(_) | ChatError::Store(_) => "unavailable",
+                };
+                self.send(&error_frame(code, e.to_string()).to_string())
+                    .await
+            }
+        }
+    }
+
+    /// The conversation a frame is about, and who sends it.
+    fn target(
+        &self,
+        named: Option<Uuid>,
+    ) -> Result<(Uuid, Party, Option<&AgentRecord>), ChatError> {
+        match &self.side {
+            Side::Visitor { conversation } => Ok((*conversation, Party::Visitor, None)),
+            Side::Agent { agent } => {
+                let id = named.ok_or_else(|| {
+                    ChatError::Invalid("bad-frame", "agents name the conversationId".into())
+                })?;
+                if !self
+                    .chat
+                    .conversations_of(agent.id)
+                    .iter()
+                    .any(|c| c.id == id)
+                {
+                    return Err(ChatError::Forbidden(
+                        "this is not one of your conversations",
+                    ));
+                }
+                Ok((id, Party::Agent, Some(agent)))
+            }
+        }
+    }
+
+    async fn act(&mut self, frame: ClientFrame) -> Result<(), ChatError> {
+        match frame {
+            ClientFrame::Message {
+                conversation_id,
+                text,
+            } => {
+                let (id, party, agent) = self.target(conversation_id)?;
+                let agent = agent.cloned();
+                self.chat
+                    .post(id, party, agent.as_ref(), text)
+                    .await
+                    .map(drop)
+            }
+            ClientFrame::Typing { conversation_id } => {
+                let (id, party, _) = self.target(conversation_id)?;
+                self.chat.typing(id, party);
+                Ok(())
+            }
+            ClientFrame::End { conversation_id } => {
+                let (id, party, _) = self.target(conversation_id)?;
+                self.chat.end(id, party).await
+            }
+        }
+    }
+}

@@ -1,0 +1,584 @@
+//! Web chat end to end against the real binary over real WebSockets: an offered webchat action
+//! becomes a conversation (`started`), an agent accepts it from the queue (`engaged`), messages
+//! go both ways in order and survive a reconnect, and it ends (`completed`, or `abandoned`
+//! when no agent had joined); tokens, limits, the queue's order and availability.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Server, frame, frame_within, page_viewed, send, webchat_map};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// A visitor whose webchat invitation was offered and accepted.
+struct Visitor {
+    customer: Uuid,
+    session: Uuid,
+    action: Value,
+}
+
+impl Visitor {
+    /// Views `url`, expects a webchat offer, and accepts it.
+    async fn accepting(server: &Server, url: &str) -> Visitor {
+        let (customer, session) = (Uuid::new_v4(), Uuid::new_v4());
+        let actions = server.actions(&page_viewed(customer, session, url)).await;
+        assert_eq!(actions.len(), 1, "{actions:?}");
+        let v = Visitor {
+            customer,
+            session,
+            action: actions[0].clone(),
+        };
+        for state in ["offered", "accepted"] {
+            let r = server.post("action-events", &v.event(state)).await;
+            assert_eq!(r.status(), 200);
+        }
+        v
+    }
+
+    fn event(&self, state: &str) -> Value {
+        json!({
+            "actionId": self.action["actionId"], "actionState": state,
+            "actionMediaType": "webchat", "actionMapId": self.action["actionMapId"],
+            "actionMapVersion": self.action["actionMapVersion"], "customerId": self.customer,
+            "customerIdType": "cookie", "sessionId": self.session, "eventId": Uuid::new_v4(),
+            "timestamp": common::now(),
+        })
+    }
+
+    /// Creates the conversation: (id, token).
+    async fn start(&self, server: &Server) -> (String, String) {
+        let r = server
+            .post(
+                "conversations",
+                &json!({ "actionId": self.action["actionId"], "customerId": self.customer,
+                         "sessionId": self.session, "form": { "name": "Grace" } }),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+        let body: Value = r.json().await.unwrap();
+        (
+            body["conversationId"].as_str().unwrap().to_owned(),
+            body["token"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// The states the log holds for this visitor's action, in order.
+    async fn states(&self, server: &Server) -> Vec<String> {
+        server
+            .log("&topic=webchat:all")
+            .await
+            .iter()
+            .filter(|r| r["event"]["actionId"] == self.action["actionId"])
+            .map(|r| r["event"]["actionState"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+/// The reasons of the blocked webchat offers, in order.
+async fn blocked(server: &Server) -> Vec<String> {
+    server
+        .log("&topic=webchat:blocked")
+        .await
+        .iter()
+        .map(|r| r["event"]["reason"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn add_map(server: &Server, pacing: bool) {
+    let (status, body) = server
+        .admin(
+            "POST",
+            "/api/v2/journey/actionmaps",
+            Some(&webchat_map("Chat on pricing", "/pricing", pacing)),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+fn visitor_path(conversation: &str) -> String {
+    format!(
+        "/api/v1/deployments/{}/conversations/{conversation}",
+        common::DEPLOYMENT
+    )
+}
+
+async fn available(server: &Server, agent: &str) {
+    let (status, _) = server
+        .with_token(
+            agent,
+            "PUT",
+            "/api/v1/agent/presence",
+            Some(&json!({ "presence": "available" })),
+        )
+        .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn an_offered_chat_becomes_a_completed_conversation() {
+    let server = Server::start("");
+    add_map(&server, false).await;
+    let agent = server.agent_signed_in("ada@shop.test", 2).await;
+    available(&server, &agent).await;
+
+    let visitor = Visitor::accepting(&server, "https://shop.test/pricing").await;
+    let (id, token) = visitor.start(&server).await;
+    assert_eq!(
+        visitor.states(&server).await,
+        ["qualified", "offered", "accepted", "started"]
+    );
+
+    let mut console = server
+        .socket(&format!("/api/v1/agent/ws?access_token={agent}"))
+        .await
+        .unwrap();
+    let ws = format!("{}/ws?access_token={token}", visitor_path(&id));
+    let mut page = server.socket(&ws).await.unwrap();
+
+    // The queue shows it; the agent takes it.
+    let (_, queue) = server
+        .with_token(&agent, "GET", "/api/v1/agent/queue", None)
+        .await;
+    assert_eq!(queue["entities"][0]["conversationId"], id.as_str());
+    let (status, accepted) = server
+        .with_token(&agent, "POST", "/api/v1/agent/queue/accept", None)
+        .await;
+    assert_eq!(status, 200, "{accepted}");
+    assert_eq!(accepted["conversationId"], id.as_str());
+    assert_eq!(accepted["actionMap"]["name"], "Chat on pricing");
+    assert_eq!(accepted["visitor"]["form"], json!({ "name": "Grace" }));
+    assert_eq!(
+        accepted["visitor"]["pages"][0]["url"],
+        "https://shop.test/pricing"
+    );
+    let joined = frame(&mut page).await;
+    assert_eq!(
+        (joined["type"].as_str(), joined["seq"].as_u64()),
+        (Some("joined"), Some(1))
+    );
+    assert_eq!(joined["agentName"], "ada@shop.test");
+    assert_eq!(visitor.states(&server).await.last().unwrap(), "engaged");
+
+    // Messages both ways, in order, and typing.
+    send(
+        &mut page,
+        json!({ "type": "message", "text": "Is shipping free?" }),
+    )
+    .await;
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let f = frame(&mut console).await;
+        if f["conversationId"] == id.as_str() && f["seq"].is_u64() {
+            seen.push(f);
+        }
+    }
+    assert_eq!(seen[1]["type"], "message");
+    assert_eq!(
+        (seen[1]["from"].as_str(), seen[1]["text"].as_str()),
+        (Some("visitor"), Some("Is shipping free?"))
+    );
+    // The page hears its own message back with its number (its confirmation).
+    assert_eq!(frame(&mut page).await["seq"], 2);
+    send(
+        &mut console,
+        json!({ "type": "typing", "conversationId": id }),
+    )
+    .await;
+    assert_eq!(frame(&mut page).await["type"], "typing");
+    for text in ["Yes,", "above 50 euros."] {
+        send(
+            &mut console,
+            json!({ "type": "message", "conversationId": id, "text": text }),
+        )
+        .await;
+    }
+    let a = frame(&mut page).await;
+    let b = frame(&mut page).await;
+    assert_eq!(
+        (a["seq"].as_u64(), a["text"].as_str(), a["from"].as_str()),
+        (Some(3), Some("Yes,"), Some("agent"))
+    );
+    assert_eq!(
+        (b["seq"].as_u64(), b["text"].as_str()),
+        (Some(4), Some("above 50 euros."))
+    );
+
+    // The page's connection drops; what the agent writes meanwhile comes after a reconnect with
+    // `after`, exactly once.
+    drop(page);
+    for text in ["Anything else?", "I am here."] {
+        send(
+            &mut console,
+            json!({ "type": "message", "conversationId": id, "text": text }),
+        )
+        .await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut page = server.socket(&format!("{ws}&after=4")).await.unwrap();
+    let missed: Vec<u64> = vec![
+        frame(&mut page).await["seq"].as_u64().unwrap(),
+        frame(&mut page).await["seq"].as_u64().unwrap(),
+    ];
+    assert_eq!(missed, [5, 6]);
+    assert!(
+        frame_within(&mut page, Duration::from_millis(300))
+            .await
+            .is_none()
+    );
+
+    // Another page of the site gets the whole history back.
+    let (status, history) = server
+        .with_token(&token, "GET", &visitor_path(&id), None)
+        .await;
+    assert_eq!(status, 200);
+    let seqs: Vec<u64> = history["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, [1, 2, 3, 4, 5, 6]);
+
+    // The agent ends it: the page hears so and is closed; the action is completed.
+    let (status, _) = server
+        .with_token(
+            &agent,
+            "POST",
+            &format!("/api/v1/agent/conversations/{id}/end"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let ended = frame(&mut page).await;
+    assert_eq!(
+        (ended["type"].as_str(), ended["by"].as_str()),
+        (Some("ended"), Some("agent"))
+    );
+    assert!(
+        frame_within(&mut page, Duration::from_secs(2))
+            .await
+            .is_none()
+    );
+    assert_eq!(
+        visitor.states(&server).await,
+        [
+            "qualified",
+            "offered",
+            "accepted",
+            "started",
+            "engaged",
+            "completed"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_visitor_who_leaves_before_an_agent_joins_abandons() {
+    let server = Server::start_full(
+        "[chat]\nabandon_after_secs = 1\n",
+        "assume_agents_available = true",
+        &[],
+    );
+    add_map(&server, false).await;
+
+    // Closes the chat explicitly.
+    let closing = Visitor::accepting(&server, "https://shop.test/pricing").await;
+    let (id, token) = closing.start(&server).await;
+    let (status, _) = server
+        .with_token(&token, "POST", &format!("{}/end", visitor_path(&id)), None)
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(closing.states(&server).await.last().unwrap(), "abandoned");
+
+    // Disconnects and does not come back within the grace period.
+    let leaving = Visitor::accepting(&server, "https://shop.test/pricing").await;
+    let (id, token) = leaving.start(&server).await;
+    let page = server
+        .socket(&format!("{}/ws?access_token={token}", visitor_path(&id)))
+        .await
+        .unwrap();
+    drop(page);
+    let abandoned = common::eventually(Duration::from_secs(10), || async {
+        (leaving.states(&server).await.last().map(String::as_str) == Some("abandoned"))
+            .then_some(())
+    })
+    .await;
+    assert!(abandoned.is_some(), "{:?}", leaving.states(&server).await);
+    assert_eq!(
+        leaving.states(&server).await,
+        ["qualified", "offered", "accepted", "started", "abandoned"]
+    );
+}
+
+#[tokio::test]
+async fn a_visitor_token_opens_only_its_own_conversation() {
+    let server = Server::start_full("", "assume_agents_available = true", &[]);
+    add_map(&server, false).await;
+    let first = Visitor::accepting(&server, "https://shop.test/pricing").await;
+    let (id_a, token_a) = first.start(&server).await;
+    let second = Visitor::accepting(&server, "https://shop.test/pricing").await;
+    let (id_b, _) = second.start(&server).await;
+
+    assert_eq!(
+        server
+            .with_token(&token_a, "GET", &visitor_path(&id_a), None)
+            .await
+            .0,
+        200
+    );
+    let (status, problem) = server
+        .with_token(&token_a, "GET", &visitor_path(&id_b), None)
+        .await;
+    assert_eq!(status, 403, "{problem}");
+    assert_eq!(problem["type"], "/problems/forbidden");
+    let ws = format!("{}/ws?access_token={token_a}", visitor_path(&id_b));
+    assert_eq!(server.socket(&ws).await.err(), Some(403));
+    assert_eq!(
+        server
+            .socket(&format!("{}/ws", visitor_path(&id_b)))
+            .await
+            .err(),
+        Some(401)
+    );
+    assert_eq!(
+        server
+            .with_token(
+                &token_a,
+                "POST",
+                &format!("{}/end", visitor_path(&id_b)),
+                None
+            )
+            .await
+            .0,
+        403
+    );
+
+    // Another customer cannot start a chat from someone's action, nor start it twice.
+    let r = server
+        .post(
+            "conversations",
+            &json!({ "actionId": first.action["actionId"], "customerId": Uuid::new_v4() }),
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+    let r = server
+        .post(
+            "conversations",
+            &json!({ "actionId": first.action["actionId"], "customerId": first.customer }),
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+}
+
+#[tokio::test]
+async fn agent_routes_need_a_sign_in() {
+    let server = Server::start("");
+    let id = Uuid::new_v4();
+    for (method, path) in [
+        ("GET", "/api/v1/agent/me".to_owned()),
+        ("PUT", "/api/v1/agent/presence".to_owned()),
+        ("GET", "/api/v1/agent/queue".to_owned()),
+        ("POST", "/api/v1/agent/queue/accept".to_owned()),
+        ("GET", "/api/v1/agent/conversations".to_owned()),
+        ("GET", format!("/api/v1/agent/conversations/{id}")),
+        ("POST", format!("/api/v1/agent/conversations/{id}/end")),
+        ("DELETE", "/api/v1/agent/sessions/current".to_owned()),
+    ] {
+        let r = common::client()
+            .request(method.parse().unwrap(), format!("{}{path}", server.url()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{method} {path}");
+        assert_eq!(
+            server
+                .with_token("not-a-session", method, &path, None)
+                .await
+                .0,
+            401,
+            "{method} {path}"
+        );
+    }
+    assert_eq!(server.socket("/api/v1/agent/ws").await.err(), Some(401));
+    assert_eq!(
+        server
+            .socket("/api/v1/agent/ws?access_token=nope")
+            .await
+            .err(),
+        Some(401)
+    );
+
+    // Accounts are the admin's; a wrong password is refused; signing out ends the token.
+    assert_eq!(
+        server
+            .with_token("not-admin", "GET", "/api/v1/agents", None)
+            .await
+            .0,
+        403
+    );
+    let token = server.agent_signed_in("bo@shop.test", 1).await;
+    let (_, agents) = server.admin_get("/api/v1/agents").await;
+    assert_eq!(agents["total"], 1);
+    assert!(agents["entities"][0].get("passwordHash").is_none());
+    let r = common::client()
+        .post(format!("{}/api/v1/agent/sessions", server.url()))
+        .json(&json!({ "email": "bo@shop.test", "password": "wrong horse" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        server
+            .with_token(&token, "GET", "/api/v1/agent/me", None)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        server
+            .with_token(&token, "DELETE", "/api/v1/agent/sessions/current", None)
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        server
+            .with_token(&token, "GET", "/api/v1/agent/me", None)
+            .await
+            .0,
+        401
+    );
+}
+
+#[tokio::test]
+async fn messages_are_bounded_in_size_and_rate() {
+    let server = Server::start_full(
+        "[chat]\nmax_message_bytes = 100\nmessages_per_second = 1\nmessage_burst = 3\n",
+        "assume_agents_available = true",
+        &[],
+    );
+    add_map(&server, false).await;
+    let visitor = Visitor::accepting(&server, "https://shop.test/pricing").await;
+    let (id, token) = visitor.start(&server).await;
+    let mut page = server
+        .socket(&format!("{}/ws?access_token={token}", visitor_path(&id)))
+        .await
+        .unwrap();
+    send(
+        &mut page,
+        json!({ "type": "message", "text": "x".repeat(101) }),
+    )
+    .await;
+    let refused = frame(&mut page).await;
+    assert_eq!(
+        (refused["type"].as_str(), refused["error"].as_str()),
+        (Some("error"), Some("too-large"))
+    );
+    send(&mut page, json!({ "type": "message", "text": "short" })).await;
+    assert_eq!(
+        frame(&mut page).await["seq"],
+        1,
+        "the refused message took no number"
+    );
+    send(&mut page, json!({ "type": "shout" })).await;
+    assert_eq!(frame(&mut page).await["error"], "bad-frame");
+    // The burst (3) is used up: the next frame is refused.
+    send(&mut page, json!({ "type": "message", "text": "again" })).await;
+    assert_eq!(frame(&mut page).await["error"], "rate-limited");
+}
+
+#[tokio::test]
+async fn the_queue_is_first_come_first_served_within_capacity() {
+    let server = Server::start_full("", "assume_agents_available = true", &[]);
+    add_map(&server, false).await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let v = Visitor::accepting(&server, "https://shop.test/pricing").await;
+        ids.push(v.start(&server).await.0);
+    }
+    let ada = server.agent_signed_in("ada@shop.test", 2).await;
+    let bo = server.agent_signed_in("bo@shop.test", 2).await;
+    let accept = |token: String| {
+        let server = &server;
+        async move {
+            server
+                .with_token(&token, "POST", "/api/v1/agent/queue/accept", None)
+                .await
+        }
+    };
+    let (status, problem) = accept(ada.clone()).await;
+    assert_eq!(
+        (status, problem["type"].as_str()),
+        (409, Some("/problems/not-available"))
+    );
+    available(&server, &ada).await;
+    assert_eq!(
+        accept(ada.clone()).await.1["conversationId"],
+        ids[0].as_str()
+    );
+    assert_eq!(
+        accept(ada.clone()).await.1["conversationId"],
+        ids[1].as_str()
+    );
+    let (status, problem) = accept(ada.clone()).await;
+    assert_eq!(
+        (status, problem["type"].as_str()),
+        (409, Some("/problems/at-capacity"))
+    );
+    available(&server, &bo).await;
+    assert_eq!(
+        accept(bo.clone()).await.1["conversationId"],
+        ids[2].as_str()
+    );
+    let (status, problem) = accept(bo.clone()).await;
+    assert_eq!(
+        (status, problem["type"].as_str()),
+        (409, Some("/problems/queue-empty"))
+    );
+    let (_, mine) = server
+        .with_token(&ada, "GET", "/api/v1/agent/conversations", None)
+        .await;
+    assert_eq!(mine["total"], 2);
+}
+
+#[tokio::test]
+async fn offers_follow_agent_availability_and_pacing() {
+    let server = Server::start("");
+    add_map(&server, true).await;
+    let page = |customer| page_viewed(customer, Uuid::new_v4(), "https://shop.test/pricing");
+
+    // Nobody available.
+    assert!(server.actions(&page(Uuid::new_v4())).await.is_empty());
+    assert_eq!(blocked(&server).await, ["NoAvailableAgents"]);
+
+    // One agent with one free place: offered; once a visitor waits for that place, pacing
+    // throttles the next offer.
+    let agent = server.agent_signed_in("ada@shop.test", 1).await;
+    available(&server, &agent).await;
+    let waiting = Visitor::accepting(&server, "https://shop.test/pricing").await;
+    waiting.start(&server).await;
+    assert!(server.actions(&page(Uuid::new_v4())).await.is_empty());
+    assert_eq!(
+        blocked(&server).await,
+        ["NoAvailableAgents", "ServiceLevelThrottling"]
+    );
+
+    // The agent takes it: no free place left, so nobody can take another chat.
+    assert_eq!(
+        server
+            .with_token(&agent, "POST", "/api/v1/agent/queue/accept", None)
+            .await
+            .0,
+        200
+    );
+    assert!(server.actions(&page(Uuid::new_v4())).await.is_empty());
+    assert_eq!(
+        blocked(&server).await,
+        [
+            "NoAvailableAgents",
+            "ServiceLevelThrottling",
+            "NoAvailableAgents"
+        ]
+    );
+}
