@@ -16,5 +16,6 @@ pub mod ingest;
 pub mod metrics;
 pub mod provisioning;
 pub mod record;
+pub mod reports;
 pub mod store;
 pub mod stream;

@@ -42,18 +42,18 @@ fn collection(path: &str) -> Result<Collection, Problem> {
     })
 }
 
-fn query(raw: Option<&str>) -> Vec<(String, String)> {
+pub(super) fn query(raw: Option<&str>) -> Vec<(String, String)> {
     form_urlencoded::parse(raw.unwrap_or("").as_bytes())
         .into_owned()
         .collect()
 }
 
-fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(super) fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
     q.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
 /// The deployment a request works on: `deploymentId`, or the only one configured.
-fn deployment(app: &AppState, q: &[(String, String)]) -> Result<Uuid, Problem> {
+pub(super) fn deployment(app: &AppState, q: &[(String, String)]) -> Result<Uuid, Problem> {
     match param(q, "deploymentId") {
         Some(raw) => {
             let id: Uuid = raw.parse().map_err(|_| {

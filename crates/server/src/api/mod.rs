@@ -10,6 +10,7 @@ pub mod journey;
 pub mod limits;
 pub mod ops;
 pub mod problem;
+pub mod reports;
 pub mod sdk;
 pub mod sinks;
 pub mod stream;
@@ -67,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/events", get(stream::page))
         .route("/api/v1/events/stream", get(stream::live))
         .merge(sinks::routes())
+        .merge(reports::routes())
         .route(JOURNEY, get(journey::list).post(journey::create))
         .route(
             JOURNEY_ONE,

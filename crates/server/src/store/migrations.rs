@@ -109,6 +109,58 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (conversation_id, seq)
     );
     ",
+    // 4: report counters (`store/sqlite/counters.rs`): per deployment, granularity, bucket start
+    // (UTC, unix ms) and action map, one column per state and per blocked reason; and the
+    // sessions already counted as blocked per map and reason.
+    "
+    CREATE TABLE report_counters (
+        deployment_id TEXT NOT NULL,
+        granularity TEXT NOT NULL,
+        bucket INTEGER NOT NULL,
+        action_map_id TEXT NOT NULL,
+        media TEXT NOT NULL,
+        state_qualified INTEGER NOT NULL DEFAULT 0,
+        state_offered INTEGER NOT NULL DEFAULT 0,
+        state_accepted INTEGER NOT NULL DEFAULT 0,
+        state_rejected INTEGER NOT NULL DEFAULT 0,
+        state_ignored INTEGER NOT NULL DEFAULT 0,
+        state_timedout INTEGER NOT NULL DEFAULT 0,
+        state_errored INTEGER NOT NULL DEFAULT 0,
+        state_started INTEGER NOT NULL DEFAULT 0,
+        state_engaged INTEGER NOT NULL DEFAULT 0,
+        state_abandoned INTEGER NOT NULL DEFAULT 0,
+        state_completed INTEGER NOT NULL DEFAULT 0,
+        state_frequencyCapReached INTEGER NOT NULL DEFAULT 0,
+        state_qualifiedOutsideSchedule INTEGER NOT NULL DEFAULT 0,
+        state_offeredOutsideSchedule INTEGER NOT NULL DEFAULT 0,
+        blocked_PageUrlConditionsNotMatching INTEGER NOT NULL DEFAULT 0,
+        blocked_ServiceLevelThrottling INTEGER NOT NULL DEFAULT 0,
+        blocked_AlreadyExistingOffer INTEGER NOT NULL DEFAULT 0,
+        blocked_TriggerDateInFuture INTEGER NOT NULL DEFAULT 0,
+        blocked_MultipleSimultaneousOffers INTEGER NOT NULL DEFAULT 0,
+        blocked_NoAvailableAgents INTEGER NOT NULL DEFAULT 0,
+        blocked_FrequencyCapping INTEGER NOT NULL DEFAULT 0,
+        blocked_OfferedOutsideSchedule INTEGER NOT NULL DEFAULT 0,
+        blocked_Unknown INTEGER NOT NULL DEFAULT 0,
+        sessions_PageUrlConditionsNotMatching INTEGER NOT NULL DEFAULT 0,
+        sessions_ServiceLevelThrottling INTEGER NOT NULL DEFAULT 0,
+        sessions_AlreadyExistingOffer INTEGER NOT NULL DEFAULT 0,
+        sessions_TriggerDateInFuture INTEGER NOT NULL DEFAULT 0,
+        sessions_MultipleSimultaneousOffers INTEGER NOT NULL DEFAULT 0,
+        sessions_NoAvailableAgents INTEGER NOT NULL DEFAULT 0,
+        sessions_FrequencyCapping INTEGER NOT NULL DEFAULT 0,
+        sessions_OfferedOutsideSchedule INTEGER NOT NULL DEFAULT 0,
+        sessions_Unknown INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (deployment_id, granularity, bucket, action_map_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE report_blocked_sessions (
+        deployment_id TEXT NOT NULL,
+        action_map_id TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        PRIMARY KEY (deployment_id, action_map_id, reason, session_id)
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// Brings the database up to the newest schema.

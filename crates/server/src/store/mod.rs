@@ -201,6 +201,12 @@ pub trait Store: EventLog + chat::ChatStore {
         session_id: Uuid,
     ) -> Result<CustomerContext, StoreError>;
 
+    /// The report counters of a deployment's range (`crate::reports`), by bucket and map.
+    async fn counters(
+        &self,
+        query: crate::reports::CounterQuery,
+    ) -> Result<Vec<crate::reports::CounterRow>, StoreError>;
+
     /// A deployment's admin objects, in the order they were first saved.
     async fn entities(&self, deployment_id: Uuid) -> Result<Vec<StoredEntity>, StoreError>;
 

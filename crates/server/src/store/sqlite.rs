@@ -25,8 +25,10 @@ use super::{
 use crate::config::StreamTopic;
 use crate::ingest::WebEvent;
 use crate::record::{Filter, LogRecord, Payload};
+use crate::reports::{CounterQuery, CounterRow};
 
 mod chat;
+pub mod counters;
 
 /// Most submissions grouped into one transaction.
 const MAX_GROUP: usize = 1024;
@@ -299,8 +301,10 @@ fn apply_item(
         ])
     })
     .map_err(db)?;
+    let seq = conn.last_insert_rowid() as u64;
+    counters::count(conn, deployment_id, &payload).map_err(db)?;
     Ok(Some(LogRecord {
-        seq: conn.last_insert_rowid() as u64,
+        seq,
         deployment_id,
         recorded_at,
         payload,
@@ -777,6 +781,11 @@ impl Store for SqliteStore {
             Ok(context)
         })
         .await
+    }
+
+    async fn counters(&self, query: CounterQuery) -> Result<Vec<CounterRow>, StoreError> {
+        self.with_reader(move |conn| counters::read(conn, &query))
+            .await
     }
 
     async fn entities(&self, deployment_id: Uuid) -> Result<Vec<StoredEntity>, StoreError> {
