@@ -100,6 +100,10 @@ pub struct Deployment {
     pub allowed_origins: Vec<Origin>,
     #[serde(default)]
     pub terminal_suppression: Suppression,
+    /// Frequency caps per media type (spec section 6, rule 3); all off by default. An action
+    /// map with `ignoreFrequencyCap` is not held to them.
+    #[serde(default)]
+    pub frequency_caps: FrequencyCaps,
     /// An override for demos: decisions take a web chat agent to be free whatever the agents'
     /// presence (no `NoAvailableAgents`, no `ServiceLevelThrottling`). Off by default: webchat
     /// offers follow real availability (see `docs/chat.md`).
@@ -108,18 +112,49 @@ pub struct Deployment {
 }
 
 impl Deployment {
-    /// What decisions of this deployment are held to (frequency caps stay at their defaults,
-    /// all off, until the configuration has keys for them).
+    /// What decisions of this deployment are held to.
     pub fn decision_settings(&self) -> beckon_core::decide::Settings {
         use beckon_core::decide::{Settings, TerminalSuppression};
         Settings {
+            webchat: self.frequency_caps.webchat.to_core(),
+            contentoffer: self.frequency_caps.contentoffer.to_core(),
             terminal: match self.terminal_suppression.scope {
                 SuppressionScope::Session => TerminalSuppression::Session,
                 SuppressionScope::Customer => TerminalSuppression::Customer {
                     days: self.terminal_suppression.days,
                 },
             },
-            ..Settings::default()
+        }
+    }
+}
+
+/// `[deployments.frequency_caps]`: one cap per media type.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FrequencyCaps {
+    pub webchat: FrequencyCap,
+    pub contentoffer: FrequencyCap,
+}
+
+/// Within one session, when not to offer a media type again.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+#[serde(rename_all(serialize = "camelCase"))]
+pub struct FrequencyCap {
+    /// Not after the session had a conversation with an agent.
+    pub after_agent_conversation: bool,
+    /// Not after an offer of this media type was rejected in the session.
+    pub after_rejection: bool,
+    /// At least this many seconds between two offers of this media type (0: no minimum).
+    pub min_wait_seconds: u32,
+}
+
+impl FrequencyCap {
+    fn to_core(&self) -> beckon_core::decide::FrequencyCap {
+        beckon_core::decide::FrequencyCap {
+            after_agent_conversation: self.after_agent_conversation,
+            after_rejection: self.after_rejection,
+            min_wait_seconds: self.min_wait_seconds,
         }
     }
 }
@@ -460,6 +495,7 @@ impl Config {
                     Origin(format!("http://127.0.0.1:{port}")),
                 ],
                 terminal_suppression: Suppression::default(),
+                frequency_caps: FrequencyCaps::default(),
                 assume_agents_available: false,
             });
         }

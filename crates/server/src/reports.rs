@@ -166,6 +166,9 @@ pub struct CounterRow {
     pub counts: Counts,
 }
 
+/// A map's display name by id (`None` once the map is deleted).
+pub type MapNames<'a> = &'a dyn Fn(Uuid) -> Option<String>;
+
 /// A report: columns and rows of JSON values (numbers, strings, `null`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
@@ -230,7 +233,7 @@ fn percent(part: u64, whole: u64) -> Value {
 }
 
 /// The columns every report starts with: which bucket and which action map.
-fn row_start(row: &CounterRow, name: &dyn Fn(Uuid) -> Option<String>) -> Vec<Value> {
+fn row_start(row: &CounterRow, name: MapNames<'_>) -> Vec<Value> {
     vec![
         json!(row.bucket),
         json!(row.action_map_id),
@@ -243,7 +246,7 @@ const ROW_START: [&str; 4] = ["bucket", "actionMapId", "actionMapName", "mediaTy
 
 /// The action maps report: one row per action map and bucket with events. `name` gives a map's
 /// display name (`null` once the map is deleted).
-pub fn action_maps(rows: &[CounterRow], name: &dyn Fn(Uuid) -> Option<String>) -> Table {
+pub fn action_maps(rows: &[CounterRow], name: MapNames<'_>) -> Table {
     let mut columns: Vec<String> = ROW_START.iter().map(|c| c.to_string()).collect();
     columns.extend(["qualified", "blocked"].map(String::from));
     columns.extend(BlockReason::ALL.map(|r| format!("blocked{r}")));
@@ -291,7 +294,7 @@ pub fn action_maps(rows: &[CounterRow], name: &dyn Fn(Uuid) -> Option<String>) -
 
 /// The blocked actions report: one row per bucket, action map and reason with blocked offers,
 /// with the sessions first blocked (a session counts once per map and reason) and the count.
-pub fn blocked(rows: &[CounterRow], name: &dyn Fn(Uuid) -> Option<String>) -> Table {
+pub fn blocked(rows: &[CounterRow], name: MapNames<'_>) -> Table {
     let mut columns: Vec<String> = ROW_START.iter().map(|c| c.to_string()).collect();
     columns.extend(["reason", "sessions", "count"].map(String::from));
     let rows = rows

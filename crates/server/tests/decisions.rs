@@ -242,3 +242,61 @@ async fn chat_invitations_wait_for_agents_unless_assumed() {
         }
     }
 }
+
+/// Two content offer maps on `/pricing`; the visitor rejects the first one offered, then views
+/// the page again. Returns what that second view answered and the blocked reasons logged for it.
+async fn second_offer_after_a_rejection(server: &Server) -> (Vec<Value>, Vec<String>) {
+    configure(server, json!({ "type": "immediate" })).await;
+    configure(server, json!({ "type": "immediate" })).await;
+    let (customer, session) = (Uuid::new_v4(), Uuid::new_v4());
+    let first = server
+        .actions(&page_viewed(customer, session, "https://shop.test/pricing"))
+        .await;
+    assert_eq!(first.len(), 1, "one content offer at a time: {first:?}");
+    for state in ["offered", "rejected"] {
+        let r = server
+            .post(
+                "action-events",
+                &action_event(&first[0], customer, session, state),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+    }
+    let seen = server
+        .log("")
+        .await
+        .last()
+        .map_or(0, |r| r["seq"].as_u64().unwrap());
+    let second = server
+        .actions(&page_viewed(customer, session, "https://shop.test/pricing"))
+        .await;
+    let reasons = server.log("&topic=contentoffer:blocked").await[..]
+        .iter()
+        .filter(|r| r["seq"].as_u64().unwrap() > seen)
+        .map(|r| r["event"]["reason"].as_str().unwrap().to_owned())
+        .collect();
+    (second, reasons)
+}
+
+#[tokio::test]
+async fn a_frequency_cap_after_rejection_holds_back_the_next_offer_of_that_media_type() {
+    let uncapped = Server::start("");
+    let (second, _) = second_offer_after_a_rejection(&uncapped).await;
+    assert_eq!(
+        second.len(),
+        1,
+        "without a cap the other map is offered: {second:?}"
+    );
+
+    let capped = Server::start_full(
+        "",
+        "[deployments.frequency_caps.contentoffer]\nafter_rejection = true\n",
+        &[],
+    );
+    let (second, reasons) = second_offer_after_a_rejection(&capped).await;
+    assert!(second.is_empty(), "{second:?}");
+    assert!(
+        reasons.iter().any(|r| r == "FrequencyCapping"),
+        "{reasons:?}"
+    );
+}

@@ -8,6 +8,7 @@ pub mod deployments;
 pub mod ingest;
 pub mod journey;
 pub mod limits;
+pub mod openapi;
 pub mod ops;
 pub mod problem;
 pub mod reports;
@@ -69,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/events/stream", get(stream::live))
         .merge(sinks::routes())
         .merge(reports::routes())
+        .route("/api/openapi.json", get(openapi::document))
         .route(JOURNEY, get(journey::list).post(journey::create))
         .route(
             JOURNEY_ONE,

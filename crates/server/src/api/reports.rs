@@ -24,7 +24,7 @@ use super::auth::Access;
 use super::journey::{deployment, param, query};
 use super::problem::Problem;
 use crate::app::AppState;
-use crate::reports::{self, CounterQuery, CounterRow, Granularity, Table};
+use crate::reports::{self, CounterQuery, CounterRow, Granularity, MapNames, Table};
 
 /// The report routes.
 pub fn routes() -> Router<AppState> {
@@ -51,10 +51,13 @@ struct Request {
 
 fn instant(q: &[(String, String)], name: &str) -> Result<Timestamp, Problem> {
     let raw = param(q, name).ok_or_else(|| {
-        Problem::bad_request(format!("'{name}' is required (RFC 3339, e.g. 2026-03-01T00:00:00Z)"))
-            .field(name)
+        Problem::bad_request(format!(
+            "'{name}' is required (RFC 3339, e.g. 2026-03-01T00:00:00Z)"
+        ))
+        .field(name)
     })?;
-    raw.parse().map_err(|e| Problem::bad_request(format!("{name}: {e}")).field(name))
+    raw.parse()
+        .map_err(|e| Problem::bad_request(format!("{name}: {e}")).field(name))
 }
 
 fn parse(app: &AppState, headers: &HeaderMap, raw: Option<&str>) -> Result<Request, Problem> {
@@ -136,7 +139,7 @@ async fn run(
     app: &AppState,
     headers: &HeaderMap,
     raw: Option<&str>,
-    build: fn(&[CounterRow], &dyn Fn(Uuid) -> Option<String>) -> Table,
+    build: fn(&[CounterRow], MapNames<'_>) -> Table,
 ) -> Result<(Request, Vec<CounterRow>, Table), Problem> {
     app.tokens.check(headers, Access::Admin)?;
     let request = parse(app, headers, raw)?;

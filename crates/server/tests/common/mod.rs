@@ -2,6 +2,8 @@
 //! a temporary data directory, and build valid requests for it.
 #![allow(dead_code)] // each test binary uses its own part of this module
 
+pub mod routes;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
