@@ -1,7 +1,6 @@
 //! The running server: shared state, the router, and start-up and graceful shutdown.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -128,12 +127,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let app: Router = api::router(state.clone());
     tracing::info!(%address, "beckon is listening");
     println!("beckon listening on http://{address}");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(wait_for_signal(shutdown.clone()))
-    .await?;
+    tokio::spawn(wait_for_signal(shutdown.clone()));
+    let header_timeout = Duration::from_secs(state.config.limits.request_timeout_secs);
+    crate::http::serve(listener, app, header_timeout, shutdown).await;
     // New requests have stopped; in-flight commits were answered before the server returned.
     tokio::time::timeout(Duration::from_secs(10), sinks.stop())
         .await

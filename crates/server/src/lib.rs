@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod decisions;
 pub mod enrich;
+pub mod http;
 pub mod ingest;
 pub mod metrics;
 pub mod provisioning;

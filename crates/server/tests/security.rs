@@ -321,3 +321,28 @@ async fn slow_clients_get_408_and_do_not_stall_others() {
         d.join().unwrap();
     }
 }
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_disconnected() {
+    let server = Server::start("[limits]\nrequest_timeout_secs = 1\n");
+    let address = server.url().trim_start_matches("http://").to_owned();
+    let closed = tokio::task::spawn_blocking(move || {
+        let mut s = TcpStream::connect(&address).unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Never-Ends: ")
+            .unwrap();
+        // Generous: the server's header timeout is one second.
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut buf = [0u8; 1024];
+        loop {
+            match s.read(&mut buf) {
+                Ok(0) => return true, // closed by the server
+                Ok(_) => continue,    // an error answer, then the close
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
+                Err(_) => return false, // still open after 30 s
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert!(closed, "the connection was still open after 30 s");
+}
