@@ -15,7 +15,7 @@ trap 'rm -f "$raw"' EXIT
 criterion() { # package bench-target [criterion args]; the raw output is kept in $raw
   local package=$1 target=$2; shift 2
   cargo bench -q -p "$package" --bench "$target" --locked -- --warm-up-time 1 --measurement-time 4 "$@" 2>/dev/null |
-    tee "$raw" | awk '/^[a-z_]+\/[^ ]+/ { id = $1 } /^[a-z_]+\/[^ ]+$/ { id = $1 }
+    tee "$raw" | awk '/^[a-z_]+\// { id = $0; sub(/ +time:.*/, "", id); gsub(/ /, "_", id) }
          /thrpt:/ && id != "" { gsub(/\[|\]/, ""); v = $4; u = $5; sub(/elem\/s/, "", u)
            m = (u == "K") ? 1e3 : (u == "M") ? 1e6 : (u == "G") ? 1e9 : 1
            printf "%s %.0f\n", id, v * m; id = "" }'
@@ -51,7 +51,7 @@ if want store; then
   printf '\n### store (criterion, durable commits on this disk)\n\n| figure | value | baseline (same run) | ratio |\n|---|---|---|---|\n'
   base=$(echo "$store" | awk '/baseline/ { print $2 }')
   echo "$store" | grep -v baseline | while read -r id v; do
-    printf '| %s (events) | %s/s | bare SQLite inserts %s/s | %s |\n' "${id#store/}" "$(human "$v")" "$(human "$base")" "$(ratio "$v" "$base")"
+    printf '| %s (events) | %s/s | bare SQLite inserts %s/s | %s |\n' "$(echo "${id#store/}" | tr _ ' ')" "$(human "$v")" "$(human "$base")" "$(ratio "$v" "$base")"
   done
 fi
 

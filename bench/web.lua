@@ -1,17 +1,40 @@
--- wrk script: pageview web events, one per request or a batch of BATCH (the server gives each
--- its own eventId, so the same body can be sent again).
+-- wrk script: pageview web events, one per request or a batch of BATCH, each request from a new
+-- customer and session (the server decides once per customer and request; one customer for
+-- every request would measure its per-customer lock instead). No provisioned map matches them.
 local deployment = os.getenv("DEPLOYMENT")
 local origin = os.getenv("ORIGIN")
 local batch = tonumber(os.getenv("BATCH") or "1")
+local counter = 0
+local thread_id = 0
 
-local event = '{"customerCookieId":"8c4cbd41-7d0e-4a4e-9a0c-6a3f0cf1f3c1","sessionId":"9b2f4c1d-3e5a-4f6b-8c7d-0e1f2a3b4c5d","eventName":"pageview","page":{"url":"https://shop.example/pricing?utm_source=news","title":"Pricing"},"attributes":{"plan":"pro"}}'
-local parts = {}
-for i = 1, batch do parts[i] = event end
-local body = batch == 1 and event or ("[" .. table.concat(parts, ",") .. "]")
+function setup(thread)
+  thread_id = thread_id + 1
+  thread:set("tid", thread_id)
+end
+
+function init(args)
+  math.randomseed(os.time() + tid)
+  tid = tid + math.random(0, 1000000) * 16
+end
+
+local function uuid(n)
+  return string.format("%08x-0000-4000-8000-%012x", tid, n)
+end
+
 local path = "/api/v1/deployments/" .. deployment .. "/web-events"
 local headers = { ["Content-Type"] = "application/json", ["Origin"] = origin }
 
 request = function()
+  counter = counter + 2
+  local event = string.format(
+    '{"customerCookieId":"%s","sessionId":"%s","eventName":"pageview","page":{"url":"https://shop.example/pricing?utm_source=news","title":"Pricing"},"attributes":{"plan":"pro"}}',
+    uuid(counter), uuid(counter + 1))
+  local body = event
+  if batch > 1 then
+    local parts = {}
+    for i = 1, batch do parts[i] = event end
+    body = "[" .. table.concat(parts, ",") .. "]"
+  end
   return wrk.format("POST", path, headers, body)
 end
 
