@@ -3,39 +3,9 @@
 
 mod common;
 
-use common::{Server, content_offer_map, page_viewed, segment_body, template_body};
+use common::{Server, page_viewed};
 use serde_json::{Value, json};
 use uuid::Uuid;
-
-/// A segment, a template and a map offering it on `/pricing`; returns (map, template) ids.
-async fn configure(server: &Server, activation: Value) -> (String, Value) {
-    let (_, segment) = server
-        .admin(
-            "POST",
-            "/api/v2/journey/segments",
-            Some(&segment_body("Desktop")),
-        )
-        .await;
-    let (_, template) = server
-        .admin(
-            "POST",
-            "/api/v2/journey/actiontemplates",
-            Some(&template_body("Spring promo")),
-        )
-        .await;
-    let mut map = content_offer_map(
-        "Promo on pricing",
-        segment["id"].as_str().unwrap(),
-        template["id"].as_str().unwrap(),
-        "/pricing",
-    );
-    map["activation"] = activation;
-    let (status, map) = server
-        .admin("POST", "/api/v2/journey/actionmaps", Some(&map))
-        .await;
-    assert_eq!(status, 200, "{map}");
-    (map["id"].as_str().unwrap().to_owned(), template)
-}
 
 fn action_event(action: &Value, customer: Uuid, session: Uuid, state: &str) -> Value {
     json!({
@@ -50,7 +20,7 @@ fn action_event(action: &Value, customer: Uuid, session: Uuid, state: &str) -> V
 #[tokio::test]
 async fn a_matching_page_gets_the_offer_and_the_log_holds_qualified() {
     let server = Server::start("");
-    let (map, template) = configure(&server, json!({ "type": "immediate" })).await;
+    let (map, template) = server.pricing_offer(json!({ "type": "immediate" })).await;
     let (customer, session) = (Uuid::new_v4(), Uuid::new_v4());
     let actions = server
         .actions(&page_viewed(customer, session, "https://shop.test/pricing"))
@@ -89,7 +59,7 @@ async fn a_matching_page_gets_the_offer_and_the_log_holds_qualified() {
 #[tokio::test]
 async fn a_page_the_map_does_not_match_is_a_blocked_offer_with_its_reason() {
     let server = Server::start("");
-    let (map, _) = configure(&server, json!({ "type": "immediate" })).await;
+    let (map, _) = server.pricing_offer(json!({ "type": "immediate" })).await;
     let (customer, session) = (Uuid::new_v4(), Uuid::new_v4());
     let actions = server
         .actions(&page_viewed(customer, session, "https://shop.test/about"))
@@ -117,7 +87,7 @@ async fn a_page_the_map_does_not_match_is_a_blocked_offer_with_its_reason() {
 #[tokio::test]
 async fn a_map_qualifies_once_per_session() {
     let server = Server::start("");
-    configure(&server, json!({ "type": "immediate" })).await;
+    server.pricing_offer(json!({ "type": "immediate" })).await;
     let (customer, session) = (Uuid::new_v4(), Uuid::new_v4());
     let first = server
         .actions(&page_viewed(customer, session, "https://shop.test/pricing"))
@@ -160,7 +130,9 @@ async fn a_map_qualifies_once_per_session() {
 #[tokio::test]
 async fn a_delay_activation_is_answered_with_its_seconds() {
     let server = Server::start("");
-    configure(&server, json!({ "type": "delay", "delayInSeconds": 5 })).await;
+    server
+        .pricing_offer(json!({ "type": "delay", "delayInSeconds": 5 }))
+        .await;
     let actions = server
         .actions(&page_viewed(
             Uuid::new_v4(),
@@ -180,7 +152,7 @@ async fn a_delay_activation_is_answered_with_its_seconds() {
 #[tokio::test]
 async fn events_carry_the_map_version_that_produced_them() {
     let server = Server::start("");
-    let (map, _) = configure(&server, json!({ "type": "immediate" })).await;
+    let (map, _) = server.pricing_offer(json!({ "type": "immediate" })).await;
     let (status, _) = server
         .admin(
             "PATCH",
@@ -246,8 +218,8 @@ async fn chat_invitations_wait_for_agents_unless_assumed() {
 /// Two content offer maps on `/pricing`; the visitor rejects the first one offered, then views
 /// the page again. Returns what that second view answered and the blocked reasons logged for it.
 async fn second_offer_after_a_rejection(server: &Server) -> (Vec<Value>, Vec<String>) {
-    configure(server, json!({ "type": "immediate" })).await;
-    configure(server, json!({ "type": "immediate" })).await;
+    server.pricing_offer(json!({ "type": "immediate" })).await;
+    server.pricing_offer(json!({ "type": "immediate" })).await;
     let (customer, session) = (Uuid::new_v4(), Uuid::new_v4());
     let first = server
         .actions(&page_viewed(customer, session, "https://shop.test/pricing"))

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Action, Server, client, content_offer_map, page_viewed, segment_body, template_body};
+use common::{Action, Server, client, page_viewed};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -145,35 +145,6 @@ async fn the_action_maps_report_counts_each_state_once_per_hour_and_day() {
     assert_eq!(next["entities"], json!([]));
 }
 
-/// A segment, a template and a content offer map on `/pricing`; returns the map's id.
-async fn pricing_map(server: &Server) -> String {
-    let (_, segment) = server
-        .admin(
-            "POST",
-            "/api/v2/journey/segments",
-            Some(&segment_body("Desktop")),
-        )
-        .await;
-    let (_, template) = server
-        .admin(
-            "POST",
-            "/api/v2/journey/actiontemplates",
-            Some(&template_body("Promo")),
-        )
-        .await;
-    let map = content_offer_map(
-        "Promo on pricing",
-        segment["id"].as_str().unwrap(),
-        template["id"].as_str().unwrap(),
-        "/pricing",
-    );
-    let (status, map) = server
-        .admin("POST", "/api/v2/journey/actionmaps", Some(&map))
-        .await;
-    assert_eq!(status, 200, "{map}");
-    map["id"].as_str().unwrap().to_owned()
-}
-
 /// Today's UTC day as a report range.
 fn today() -> String {
     let day = 86_400_000;
@@ -186,7 +157,7 @@ fn today() -> String {
 #[tokio::test]
 async fn blocked_offers_are_reported_by_reason_with_their_sessions() {
     let server = Server::start("");
-    let map = pricing_map(&server).await;
+    let map = server.pricing_offer(json!({ "type": "immediate" })).await.0;
     let (customer, session) = (Uuid::new_v4(), Uuid::new_v4());
     for _ in 0..2 {
         server

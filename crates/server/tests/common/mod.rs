@@ -430,6 +430,39 @@ pub fn segment_body(name: &str) -> Value {
     })
 }
 
+impl Server {
+    /// Through the admin API: a segment, a content offer template and a map showing it on
+    /// `/pricing` with `activation`; returns the map's id and the template.
+    pub async fn pricing_offer(&self, activation: Value) -> (String, Value) {
+        let (_, segment) = self
+            .admin(
+                "POST",
+                "/api/v2/journey/segments",
+                Some(&segment_body("Desktop")),
+            )
+            .await;
+        let (_, template) = self
+            .admin(
+                "POST",
+                "/api/v2/journey/actiontemplates",
+                Some(&template_body("Spring promo")),
+            )
+            .await;
+        let mut map = content_offer_map(
+            "Promo on pricing",
+            segment["id"].as_str().unwrap(),
+            template["id"].as_str().unwrap(),
+            "/pricing",
+        );
+        map["activation"] = activation;
+        let (status, map) = self
+            .admin("POST", "/api/v2/journey/actionmaps", Some(&map))
+            .await;
+        assert_eq!(status, 200, "{map}");
+        (map["id"].as_str().unwrap().to_owned(), template)
+    }
+}
+
 /// An action map showing a template to a segment on pages whose URL contains `page`.
 pub fn content_offer_map(name: &str, segment: &str, template: &str, page: &str) -> Value {
     json!({
