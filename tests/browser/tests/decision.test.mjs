@@ -1,0 +1,88 @@
+// From a server decision to an offer on the page, with the served SDK build (no test hooks): the
+// deployment's rules are provisioned from files, the page sends its page view, the server
+// decides and records `qualified`, the SDK shows the offer and reports what the visitor does.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startBeckon, startPages, launch, page, ready, until, DEPLOYMENT } from '../harness.mjs';
+
+const TEMPLATE = '3c2b1a09-8f7e-4d6c-9b5a-4e3d2c1b0a98';
+const MAP = '6f1d2c3b-4a59-4e68-8d7c-1b2a3c4d5e6f';
+let pages, beckon, browser;
+
+before(async () => {
+  pages = await startPages();
+  const rules = mkdtempSync(join(tmpdir(), 'beckon-rules-'));
+  mkdirSync(join(rules, DEPLOYMENT));
+  writeFileSync(join(rules, DEPLOYMENT, 'pricing.json'), JSON.stringify({
+    actionTemplates: [{
+      id: TEMPLATE, name: 'Pricing help', mediaType: 'contentOffer', state: 'Active',
+      contentOffer: {
+        displayMode: 'Modal', layoutMode: 'TextOnly', title: 'Questions about plans?',
+        headline: 'We can help', body: 'Compare every plan side by side.',
+        callToAction: { text: 'Compare plans', url: `${pages.origin}/compare`, target: 'Self' },
+      },
+    }],
+    actionMaps: [{
+      id: MAP, displayName: 'Help on pricing', isActive: true, weight: 2,
+      triggerWithEventConditions: [{
+        key: 'page.url', values: ['/pricing'], operator: 'containsAny',
+        streamType: 'Web', sessionType: 'web', eventName: 'page_viewed',
+      }],
+      pageUrlConditions: [{ values: ['/pricing'], operator: 'containsAny' }],
+      activation: { type: 'immediate' },
+      action: { mediaType: 'contentOffer', actionTemplate: { id: TEMPLATE } },
+    }],
+  }));
+  beckon = await startBeckon(pages.origin, { extra: `provisioning_dir = "${rules}"` });
+  pages.setBeckon(beckon.url);
+  browser = await launch();
+  pages.pages.set('/compare', { html: '<!doctype html><title>Compare</title><h1>Compare</h1>' });
+});
+
+after(async () => {
+  await browser?.close();
+  await beckon?.stop();
+  await pages?.close();
+});
+
+test('a page view on a matching page gets the decided offer; the whole lifecycle reaches the server', async () => {
+  const init = `'${DEPLOYMENT}', { server: '${beckon.url}' }`;
+  const extra = "window.seen = []; ac('on', 'contentoffer:all', (e) => seen.push(e.actionState)); ac('pageview');";
+  pages.pages.set('/pricing', { html: page({ src: '/sdk/v1/beckon.js', init, extra }) });
+  const context = await browser.newContext();
+  const p = await context.newPage();
+  await p.goto(pages.origin + '/pricing');
+  await ready(p);
+
+  const dialog = p.locator('[role=dialog]');
+  await dialog.waitFor({ timeout: 10000 });
+  assert.equal(await p.locator('[data-beckon-action] .title').textContent(), 'Questions about plans?');
+  assert.deepEqual(await p.evaluate(() => window.seen), ['offered']);
+
+  await Promise.all([p.waitForURL('**/compare'), p.locator('a.cta').click()]);
+
+  const lifecycle = async () => (await beckon.events())
+    .filter((r) => r.kind === 'action' && r.event.actionMapId === MAP)
+    .map((r) => r.event.actionState);
+  await until(async () => (await lifecycle()).length === 3, { timeout: 10000 });
+  assert.deepEqual(await lifecycle(), ['qualified', 'offered', 'accepted']);
+  const web = (await beckon.events()).filter((r) => r.kind === 'web');
+  assert.ok(web.some((r) => r.event.eventName === 'page_viewed' && r.event.page.url.endsWith('/pricing')));
+  await context.close();
+});
+
+test('a page the map does not match gets no offer', async () => {
+  const init = `'${DEPLOYMENT}', { server: '${beckon.url}' }`;
+  pages.pages.set('/about', { html: page({ src: '/sdk/v1/beckon.js', init, extra: "ac('pageview');" }) });
+  const context = await browser.newContext();
+  const p = await context.newPage();
+  await p.goto(pages.origin + '/about');
+  await ready(p);
+  await until(async () => (await beckon.events()).some((r) => r.kind === 'web' && r.event.page.url.endsWith('/about')),
+    { timeout: 10000 });
+  assert.equal(await p.locator('[data-beckon-action]').count(), 0);
+  await context.close();
+});
