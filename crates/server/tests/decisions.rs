@@ -117,11 +117,7 @@ async fn a_map_qualifies_once_per_session() {
 
     // Another customer qualifies on their own.
     let other = server
-        .actions(&page_viewed(
-            Uuid::new_v4(),
-            Uuid::new_v4(),
-            "https://shop.test/pricing",
-        ))
+        .new_visitor_actions("https://shop.test/pricing")
         .await;
     assert_eq!(other.len(), 1);
     assert_ne!(other[0]["actionId"], first[0]["actionId"]);
@@ -134,11 +130,7 @@ async fn a_delay_activation_is_answered_with_its_seconds() {
         .pricing_offer(json!({ "type": "delay", "delayInSeconds": 5 }))
         .await;
     let actions = server
-        .actions(&page_viewed(
-            Uuid::new_v4(),
-            Uuid::new_v4(),
-            "https://shop.test/pricing",
-        ))
+        .new_visitor_actions("https://shop.test/pricing")
         .await;
     assert_eq!(actions.len(), 1, "{actions:?}");
     assert_eq!(
@@ -162,11 +154,7 @@ async fn events_carry_the_map_version_that_produced_them() {
         .await;
     assert_eq!(status, 200);
     let actions = server
-        .actions(&page_viewed(
-            Uuid::new_v4(),
-            Uuid::new_v4(),
-            "https://shop.test/pricing",
-        ))
+        .new_visitor_actions("https://shop.test/pricing")
         .await;
     assert_eq!(actions[0]["actionMapVersion"], 2);
     let qualified = server.log("&topic=contentoffer:qualified").await;
@@ -191,11 +179,7 @@ async fn chat_invitations_wait_for_agents_unless_assumed() {
             .await;
         assert_eq!(status, 200, "{body}");
         let actions = server
-            .actions(&page_viewed(
-                Uuid::new_v4(),
-                Uuid::new_v4(),
-                "https://shop.test/checkout",
-            ))
+            .new_visitor_actions("https://shop.test/checkout")
             .await;
         if offered {
             assert_eq!(actions.len(), 1);

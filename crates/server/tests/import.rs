@@ -5,9 +5,8 @@ mod common;
 
 use std::process::Command;
 
-use common::{ADMIN_TOKEN, DEPLOYMENT, Server, page_viewed};
+use common::{ADMIN_TOKEN, DEPLOYMENT, Server};
 use serde_json::{Value, json};
-use uuid::Uuid;
 
 const SEGMENT: &str = "9a0e9a0e-2222-4b4b-8c8c-000000000002";
 const TEMPLATE: &str = "3c2b1a09-8f7e-4d6c-9b5a-4e3d2c1b0a98";
@@ -124,11 +123,7 @@ async fn a_genesys_export_is_imported_keeping_ids_and_refusing_what_beckon_does_
 
     // It works: the segment needs a pricing page view from a desktop browser.
     let actions = server
-        .actions(&page_viewed(
-            Uuid::new_v4(),
-            Uuid::new_v4(),
-            "https://shop.test/pricing",
-        ))
+        .new_visitor_actions("https://shop.test/pricing")
         .await;
     assert_eq!(actions.len(), 1, "{actions:?}");
     assert_eq!(actions[0]["actionMapId"], MAP);
@@ -184,11 +179,7 @@ async fn a_provisioning_directory_is_loaded_at_start() {
         .await;
     assert_eq!(map["version"], 1);
     let actions = server
-        .actions(&page_viewed(
-            Uuid::new_v4(),
-            Uuid::new_v4(),
-            "https://shop.test/pricing",
-        ))
+        .new_visitor_actions("https://shop.test/pricing")
         .await;
     assert_eq!(actions[0]["contentOffer"]["title"], "Hello");
 

@@ -431,6 +431,12 @@ pub fn segment_body(name: &str) -> Value {
 }
 
 impl Server {
+    /// The actions answered to a page view of `url` from a visitor never seen before.
+    pub async fn new_visitor_actions(&self, url: &str) -> Vec<Value> {
+        self.actions(&page_viewed(Uuid::new_v4(), Uuid::new_v4(), url))
+            .await
+    }
+
     /// Through the admin API: a segment, a content offer template and a map showing it on
     /// `/pricing` with `activation`; returns the map's id and the template.
     pub async fn pricing_offer(&self, activation: Value) -> (String, Value) {
