@@ -354,6 +354,10 @@ impl Records<'_> {
                     .filter_map(|(k, v)| Some((k.to_owned(), Value::String(v?))))
                     .collect::<serde_json::Map<_, _>>()
                     .into();
+                if let Some(survey) = props.webchat_survey {
+                    action["webchatSurvey"] =
+                        serde_json::to_value(survey).expect("surveys serialize");
+                }
             }
         }
         Some(action)

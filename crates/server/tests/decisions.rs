@@ -172,7 +172,9 @@ async fn chat_invitations_wait_for_agents_unless_assumed() {
                 "eventName": "page_viewed" } ],
             "action": { "mediaType": "webchat", "props": {
                 "webchatPrompt": "Need a hand?", "webchatTitleText": "Chat with us",
-                "webchatAcceptText": "Yes", "webchatDeclineText": "No thanks" } }
+                "webchatAcceptText": "Yes", "webchatDeclineText": "No thanks",
+                "webchatSurvey": { "questions": [ { "type": "text", "label": "Your name",
+                    "customerProperty": "givenName", "isMandatory": true } ] } } }
         });
         let (status, body) = server
             .admin("POST", "/api/v2/journey/actionmaps", Some(&map))
@@ -189,6 +191,11 @@ async fn chat_invitations_wait_for_agents_unless_assumed() {
             assert_eq!(
                 a["chatInvitation"],
                 json!({ "prompt": "Need a hand?", "title": "Chat with us", "acceptLabel": "Yes", "declineLabel": "No thanks" })
+            );
+            assert_eq!(
+                a["webchatSurvey"],
+                json!({ "questions": [ { "type": "text", "label": "Your name",
+                    "customerProperty": "givenName", "isMandatory": true } ] })
             );
             assert!(a.get("contentOffer").is_none());
         } else {
