@@ -23,7 +23,9 @@ declare namespace Beckon {
     customerId: string;
     customerIdType: 'cookie';
     sessionId: string;
-    /** Only when actionState is 'errored'. */
+    /** Only when actionState is 'errored': 4001 the action could not be read, 4002 it could not
+     * be drawn, 4003 its image did not load, 4004 the chat conversation could not be created or
+     * its connection not kept. */
     errorCode?: number;
     /** Only when actionState is 'errored'. */
     errorMessage?: string;
@@ -98,4 +100,14 @@ declare namespace Beckon {
 interface Window {
   _genesysJourneySdk?: string;
   ac?: Beckon.Ac;
+  /** Installed by Beckon only when the page has no Genesys Widgets (spec 4.4). */
+  _genesys?: {
+    widgets?: {
+      bus: {
+        /** Resolves to `{ conversationId }` once a chat has started on the page, `{}` before; any
+         * other command is rejected. */
+        command(name: 'WebChatService.getSessionData'): Promise<{ conversationId?: string }>;
+      };
+    };
+  };
 }

@@ -29,6 +29,8 @@ pub struct Action {
     pub timeout_seconds: Option<f64>,
     pub content_offer: Option<ContentOffer>,
     pub chat_invitation: Option<ChatInvitation>,
+    /// The pre-chat form (Genesys `ActionSurvey`), read when the invitation is accepted.
+    pub survey: JsValue,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -223,6 +225,7 @@ impl Action {
         let offer = field(raw, "contentOffer");
         let invitation = field(raw, "chatInvitation");
         Ok(Action {
+            survey: field(raw, "webchatSurvey"),
             activation,
             timeout_seconds: if given(&timeout) {
                 Some(number(&timeout, "timeoutSeconds")?)

@@ -391,6 +391,7 @@ fn init(list: &Array) -> Result<(), Misuse> {
     events::set_bridges(bridges);
     runtime::install(Runtime::new(identity, transport, Lifecycle::default()));
     with_runtime(Runtime::resume_delays);
+    with_runtime(Runtime::resume_chat);
     Ok(())
 }
 

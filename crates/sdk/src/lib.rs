@@ -15,6 +15,7 @@
 //! | batching, beacon, retry, offline queue | [`transport`] |
 //! | actions from the server, their lifecycle, activation | [`action`], [`lifecycle`] |
 //! | content offers and chat invitations on the page | [`presenters`] |
+//! | the visitor's web chat: pre-chat form, conversation, window, `_genesys.widgets.bus` | [`chat`] |
 //! | GTM `dataLayer` and Adobe Client Data Layer | [`bridges`] |
 //! | `load` modules and `forms:track` | [`autotrack`], [`forms`] |
 //! | the state of an initialized SDK | [`runtime`] |
@@ -27,6 +28,7 @@ mod action;
 mod autotrack;
 mod bridges;
 mod browser;
+mod chat;
 mod commands;
 mod events;
 mod forms;

@@ -33,6 +33,8 @@ pub mod codes {
     pub const NOT_SHOWN: i64 = 4002;
     /// Its image did not load.
     pub const IMAGE_FAILED: i64 = 4003;
+    /// The chat conversation could not be created, or its connection not kept.
+    pub const CHAT_FAILED: i64 = 4004;
 }
 
 const DELAYED_KEY: &str = "beckon_delayed";
@@ -149,10 +151,13 @@ impl Runtime {
                     "a contentoffer action has no contentOffer".to_owned(),
                 )),
             },
-            MediaType::Webchat => presenters::invitation::show(
-                id,
-                &action.chat_invitation.clone().unwrap_or_default(),
-            ),
+            MediaType::Webchat => {
+                self.chat.invited(id, action.survey.clone());
+                presenters::invitation::show(
+                    id,
+                    &action.chat_invitation.clone().unwrap_or_default(),
+                )
+            }
         };
         match shown {
             Ok(presented) => {
@@ -179,6 +184,11 @@ impl Runtime {
             self.transition(id, State::Offered, None);
         }
         self.withdraw(id);
+        self.errored(id, code, &message);
+    }
+
+    /// `errored`, with its code and message.
+    pub fn errored(&mut self, id: Uuid, code: i64, message: &str) {
         self.transition(
             id,
             State::Errored,
@@ -196,10 +206,33 @@ impl Runtime {
             Outcome::Rejected => State::Rejected,
             Outcome::TimedOut => State::Timedout,
         };
-        if self.lifecycle.get(id).is_some_and(|t| t.shown.is_some()) {
-            self.withdraw(id);
-            self.transition(id, state, None);
+        let Some(tracked) = self.lifecycle.get(id).filter(|t| t.shown.is_some()) else {
+            return;
+        };
+        let chat = tracked.head.media_type == MediaType::Webchat;
+        self.withdraw(id);
+        self.transition(id, state, None);
+        if chat && state == State::Accepted {
+            self.chat_accepted(id);
         }
+    }
+
+    /// An action an earlier page of the session took to `state` (a chat in progress), so that
+    /// this page carries on from there.
+    pub fn adopt(&mut self, head: Head, state: State) {
+        if self.lifecycle.get(head.action_id).is_none() {
+            self.lifecycle.actions.push(Tracked {
+                head,
+                state,
+                shown: None,
+                timeout: None,
+            });
+        }
+    }
+
+    /// An action of this page and the state it is in.
+    pub fn action_of(&mut self, id: Uuid) -> Option<(Head, State)> {
+        self.lifecycle.get(id).map(|t| (t.head, t.state))
     }
 
     /// Everything on screen is `ignored` (the visitor left the page or the route).
@@ -228,6 +261,16 @@ impl Runtime {
 
     /// One state change: checked against the lifecycle table, emitted, sent to the server.
     pub fn transition(&mut self, id: Uuid, state: State, error: Option<ActionError>) {
+        self.change(id, state, error, true);
+    }
+
+    /// A state change the server made and recorded itself (a chat's `started`, `engaged`,
+    /// `abandoned`, `completed`): checked and emitted on the page, not sent back.
+    pub fn observe(&mut self, id: Uuid, state: State) {
+        self.change(id, state, None, false);
+    }
+
+    fn change(&mut self, id: Uuid, state: State, error: Option<ActionError>, report: bool) {
         let Some(tracked) = self.lifecycle.get(id) else {
             return;
         };
@@ -250,7 +293,7 @@ impl Runtime {
             event_id: new_uuid(),
             timestamp: Timestamp::from_unix_millis(now() as i64),
         };
-        if let Some(json) = to_json(&crate::events::to_js(&event)) {
+        if report && let Some(json) = to_json(&crate::events::to_js(&event)) {
             self.transport.send(Route::ActionEvents, json);
         }
         crate::events::emit(event);

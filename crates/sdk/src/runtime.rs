@@ -13,6 +13,7 @@ use web_sys::{Event, EventTarget};
 
 use crate::autotrack::Autotrack;
 use crate::browser::{Listener, document, window};
+use crate::chat::Chat;
 use crate::forms::Forms;
 use crate::identity::Identity;
 use crate::lifecycle::Lifecycle;
@@ -29,6 +30,7 @@ pub struct Runtime {
     pub lifecycle: Lifecycle,
     pub autotrack: Autotrack,
     pub forms: Forms,
+    pub chat: Chat,
     /// The page URL when an offer was last shown or a pageview recorded: a different one is a
     /// route change, which ignores what is on screen.
     pub route: String,
@@ -101,6 +103,7 @@ impl Runtime {
             lifecycle,
             autotrack: Autotrack::default(),
             forms: Forms::default(),
+            chat: Chat::new(),
             route: current_url(),
             _page: page,
         }

@@ -38,20 +38,20 @@ extern "C" {
     /// Defined in `js/loader.js`: POSTs `body` as text/plain and resolves to a [`Reply`]
     /// (`status` 0 when the network failed); never rejects.
     #[wasm_bindgen(js_name = beckonPost)]
-    fn post(url: &str, body: &str) -> Pending;
+    pub(crate) fn post(url: &str, body: &str) -> Pending;
 
     /// The promise [`post`] returns.
-    type Pending;
+    pub(crate) type Pending;
     #[wasm_bindgen(method)]
-    fn then(this: &Pending, on_reply: &JsValue);
+    pub(crate) fn then(this: &Pending, on_reply: &JsValue);
 
-    type Reply;
+    pub(crate) type Reply;
     #[wasm_bindgen(method, getter)]
-    fn status(this: &Reply) -> u16;
+    pub(crate) fn status(this: &Reply) -> u16;
     #[wasm_bindgen(method, getter, js_name = retryAfter)]
     fn retry_after(this: &Reply) -> Option<String>;
     #[wasm_bindgen(method, getter)]
-    fn body(this: &Reply) -> String;
+    pub(crate) fn body(this: &Reply) -> String;
 }
 
 /// The two ingestion routes (spec section 9).
@@ -129,6 +129,11 @@ impl Transport {
         transport
     }
 
+    /// `<server>/api/v1/deployments/<id>/<path>`: the deployment's routes (chat uses them too).
+    pub fn url(&self, path: &str) -> String {
+        [&self.base, path].concat()
+    }
+
     /// Queues one event (its JSON text) for `route`.
     pub fn send(&mut self, route: Route, text: String) {
         let queue = &mut self.queues[route.index()];
@@ -166,7 +171,7 @@ impl Transport {
             let count = queue.items.len().min(BATCH);
             queue.in_flight = count;
             let body = batch_body(queue.items.iter().take(count));
-            let url = [&self.base, route.path()].concat();
+            let url = self.url(route.path());
             let reply = Closure::once_into_js(move |reply: JsValue| {
                 crate::boundary(|| {
                     with_runtime(|rt| rt.transport_reply(route, reply.unchecked_into()));
@@ -181,6 +186,7 @@ impl Transport {
     pub fn flush_on_hide(&mut self) {
         let navigator = window().navigator();
         for route in Route::ALL {
+            let url = self.url(route.path());
             let queue = &mut self.queues[route.index()];
             // In-flight requests are `keepalive` fetches: they finish without the page.
             let start = queue.in_flight;
@@ -188,7 +194,6 @@ impl Transport {
             if pending.is_empty() {
                 continue;
             }
-            let url = [&self.base, route.path()].concat();
             let mut sent = 0;
             for chunk in pending.chunks(BATCH) {
                 let accepted = navigator

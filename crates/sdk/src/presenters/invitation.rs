@@ -5,7 +5,7 @@
 
 use uuid::Uuid;
 
-use super::{Presented, Stage, describe};
+use super::{Presented, Stage, attributes, describe};
 use crate::action::ChatInvitation;
 use crate::lifecycle::{Outcome, codes};
 
@@ -29,15 +29,16 @@ fn draw(stage: &mut Stage, id: Uuid, invitation: &ChatInvitation) -> Result<(), 
     };
     let root = stage.root.clone();
     let boxed = stage.add(&root, "div", "box invite", None)?;
-    for (k, v) in [
-        ("role", "dialog"),
-        ("aria-modal", "false"),
-        ("aria-live", "polite"),
-        ("aria-labelledby", "beckon-title"),
-        ("aria-describedby", "beckon-prompt"),
-    ] {
-        boxed.set_attribute(k, v).map_err(describe)?;
-    }
+    attributes(
+        &boxed,
+        &[
+            ("role", "dialog"),
+            ("aria-modal", "false"),
+            ("aria-live", "polite"),
+            ("aria-labelledby", "beckon-title"),
+            ("aria-describedby", "beckon-prompt"),
+        ],
+    )?;
     let title = stage.add(
         &boxed,
         "h2",

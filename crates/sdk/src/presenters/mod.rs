@@ -1,4 +1,5 @@
-//! Drawing actions on the page: content offers and chat invitations.
+//! Drawing actions on the page: content offers and chat invitations (the chat's own form and
+//! window, in [`crate::chat`], are built with the same [`Stage`]).
 //!
 //! Each presentation lives in its own Shadow DOM under one host element, so the page's CSS cannot
 //! reach in and ours cannot leak out. Configured text is only ever set with `textContent`; styles
@@ -12,7 +13,10 @@ pub mod style;
 
 use uuid::Uuid;
 use wasm_bindgen::JsCast;
-use web_sys::{Element, HtmlElement, KeyboardEvent, ShadowRoot, ShadowRootInit, ShadowRootMode};
+use web_sys::{
+    Element, Event, EventTarget, HtmlElement, KeyboardEvent, ShadowRoot, ShadowRootInit,
+    ShadowRootMode,
+};
 
 use crate::browser::{Listener, document};
 use crate::lifecycle::Outcome;
@@ -82,34 +86,43 @@ impl Stage {
         class: &str,
         text: Option<&str>,
     ) -> Result<HtmlElement, String> {
-        let element: HtmlElement = document()
-            .create_element(tag)
-            .map_err(describe)?
-            .unchecked_into();
-        element.set_class_name(class);
-        if let Some(text) = text {
-            element.set_text_content(Some(text));
-        }
-        parent.as_ref().append_child(&element).map_err(describe)?;
-        Ok(element)
+        element(parent, tag, class, text)
     }
 
     /// `outcome` when `element` is clicked.
     pub fn on_click(&mut self, element: &HtmlElement, action_id: Uuid, outcome: Outcome) {
+        self.listen(element, "click", move |_| {
+            with_runtime(|rt| rt.settle(action_id, outcome));
+        });
+    }
+
+    /// `on_event` for `kind` events on `target`, for as long as the presentation is shown.
+    pub fn listen(
+        &mut self,
+        target: &EventTarget,
+        kind: &'static str,
+        on_event: impl FnMut(Event) + 'static,
+    ) {
         self.listeners
-            .push(Listener::new(element, "click", false, move |_| {
-                with_runtime(|rt| rt.settle(action_id, outcome));
-            }));
+            .push(Listener::new(target, kind, false, on_event));
     }
 
     /// Escape rejects; in a modal, Tab and Shift+Tab cycle through `focusable` only.
     pub fn keyboard(&mut self, action_id: Uuid, trap: Option<Vec<HtmlElement>>) {
+        self.keys(trap, move || {
+            with_runtime(|rt| rt.settle(action_id, Outcome::Rejected));
+        });
+    }
+
+    /// `on_escape` when Escape is pressed; in a modal, Tab and Shift+Tab cycle through
+    /// `focusable` only.
+    pub fn keys(&mut self, trap: Option<Vec<HtmlElement>>, on_escape: impl Fn() + 'static) {
         let listener = Listener::new(&document(), "keydown", true, move |event| {
             let Some(key) = event.dyn_ref::<KeyboardEvent>() else {
                 return;
             };
             if key.key() == "Escape" {
-                with_runtime(|rt| rt.settle(action_id, Outcome::Rejected));
+                on_escape();
             } else if key.key() == "Tab"
                 && let Some(focusable) = &trap
             {
@@ -134,6 +147,33 @@ impl Stage {
             _listeners: self.listeners,
         }
     }
+}
+
+/// A child element of `parent` with a class and, optionally, text (set as text, never HTML).
+pub fn element(
+    parent: &impl AsRef<web_sys::Node>,
+    tag: &str,
+    class: &str,
+    text: Option<&str>,
+) -> Result<HtmlElement, String> {
+    let element: HtmlElement = document()
+        .create_element(tag)
+        .map_err(describe)?
+        .unchecked_into();
+    element.set_class_name(class);
+    if let Some(text) = text {
+        element.set_text_content(Some(text));
+    }
+    parent.as_ref().append_child(&element).map_err(describe)?;
+    Ok(element)
+}
+
+/// Sets each `(name, value)` attribute of `element`.
+pub fn attributes(element: &Element, pairs: &[(&str, &str)]) -> Result<(), String> {
+    for (name, value) in pairs {
+        element.set_attribute(name, value).map_err(describe)?;
+    }
+    Ok(())
 }
 
 fn trap_tab(key: &KeyboardEvent, focusable: &[HtmlElement]) {

@@ -1,0 +1,53 @@
+//! The visitor's WebSocket to its conversation. Its events go to the runtime's chat (opened, a
+//! frame, closed); dropping it closes the socket and removes its listeners first, so a socket
+//! given up on (ended, or replaced by a reconnection) never reports again.
+
+use wasm_bindgen::JsValue;
+use web_sys::WebSocket;
+
+use crate::action::field;
+use crate::browser::Listener;
+use crate::presenters::describe;
+use crate::runtime::{Runtime, with_runtime};
+
+pub struct Socket {
+    socket: WebSocket,
+    _listeners: [Listener; 3],
+}
+
+impl Socket {
+    pub fn open(url: &str) -> Result<Socket, String> {
+        let socket = WebSocket::new(url).map_err(describe)?;
+        let listeners = [
+            Listener::new(&socket, "open", false, |_| {
+                with_runtime(Runtime::chat_opened);
+            }),
+            Listener::new(&socket, "message", false, |event| {
+                if let Some(text) = field(&JsValue::from(event), "data").as_string() {
+                    with_runtime(|rt| rt.chat_frame(&text));
+                }
+            }),
+            Listener::new(&socket, "close", false, |_| {
+                with_runtime(Runtime::chat_dropped);
+            }),
+        ];
+        Ok(Socket {
+            socket,
+            _listeners: listeners,
+        })
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.socket.ready_state() == WebSocket::OPEN
+    }
+
+    pub fn send(&self, frame: &str) {
+        let _ = self.socket.send_with_str(frame);
+    }
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        let _ = self.socket.close();
+    }
+}

@@ -1,0 +1,348 @@
+// Web chat in two browsers (issue 6): a visitor on a page with the served SDK build and an agent
+// in the real console (`/console`), against a real `beckon` that decides the chat invitation from
+// a provisioned webchat action map with a pre-chat survey. Every webchat state the page can reach
+// is driven by clicks and key presses and checked both in the page's `ac('on')` handlers (each
+// state once) and in the server's event log (each state once).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startBeckon, startPages, launch, page, ready, until, DEPLOYMENT } from '../harness.mjs';
+
+const MAP = '0c7e6a52-3f1b-4d8e-9a6c-5b4d3e2f1a07';
+const ADMIN = 'browser-test-admin-token';
+const AGENT = { name: 'Ada Lovelace', email: 'ada@shop.test', password: 'correct horse battery', capacity: 20 };
+let pages, beckon, browser, agent;
+
+// The page: the seed's enrichment example verbatim (spec 4.4), an analytics provider it sends
+// to, a record of every webchat state, and a handle on the page's WebSockets so that a test can
+// drop them (and refuse new ones for a while) like a broken network would.
+const EXTRA = `
+window.sent = [];
+window.someAnalyticsProvider = { send: (evt) => sent.push(evt) };
+window.seen = [];
+ac('on', 'webchat:all', (e) => seen.push(e.actionState));
+ac('on', 'webchat:all', (evt) => {
+  _genesys.widgets.bus.command('WebChatService.getSessionData').then((data) => {
+    if (data.conversationId) {
+      evt.conversationId = data.conversationId;
+    }
+
+    someAnalyticsProvider.send(evt);
+  })
+});
+ac('pageview');`;
+const SOCKETS = `<script>
+window.__sockets = []; window.__refuse = false;
+const Native = WebSocket;
+window.WebSocket = function (url) {
+  if (window.__refuse) throw new DOMException('refused by the test', 'SyntaxError');
+  const s = new Native(url); __sockets.push(s); return s;
+};
+window.WebSocket.OPEN = 1;
+</script>`;
+
+before(async () => {
+  pages = await startPages();
+  const rules = mkdtempSync(join(tmpdir(), 'beckon-chat-rules-'));
+  mkdirSync(join(rules, DEPLOYMENT));
+  writeFileSync(join(rules, DEPLOYMENT, 'chat.json'), JSON.stringify({
+    actionMaps: [{
+      id: MAP, displayName: 'Help in the shop', isActive: true, weight: 1,
+      triggerWithEventConditions: [{
+        key: 'page.url', values: ['/shop'], operator: 'containsAny',
+        streamType: 'Web', sessionType: 'web', eventName: 'page_viewed',
+      }],
+      activation: { type: 'immediate' },
+      action: {
+        mediaType: 'webchat', isPacingEnabled: false,
+        props: {
+          webchatPrompt: 'Questions about your order?', webchatTitleText: 'Chat with us',
+          webchatAcceptText: 'Chat now', webchatDeclineText: 'Not now',
+          webchatSurvey: { questions: [
+            { type: 'text', label: 'Your name', customerProperty: 'givenName', isMandatory: true },
+            { type: 'select', label: 'Topic', choices: ['Orders', 'Returns'], isMandatory: true },
+            { type: 'textarea', label: 'Your question' },
+            { type: 'checkbox', label: 'Email me a transcript' },
+            { type: 'hidden', label: 'Campaign', choices: ['spring'] },
+          ] },
+        },
+      },
+    }],
+  }));
+  beckon = await startBeckon(pages.origin, { extra: `provisioning_dir = "${rules}"` });
+  pages.setBeckon(beckon.url);
+  const init = `'${DEPLOYMENT}', { server: '${beckon.url}' }`;
+  for (const path of ['/shop', '/shop/cart']) {
+    pages.pages.set(path, { html: page({ src: '/sdk/v1/beckon.js', init, extra: EXTRA, head: SOCKETS }) });
+  }
+  const r = await fetch(`${beckon.url}/api/v1/agents`, {
+    method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    body: JSON.stringify(AGENT),
+  });
+  assert.equal(r.status, 201, await r.text());
+  browser = await launch();
+  agent = await signIn();
+});
+
+after(async () => {
+  await browser?.close();
+  await beckon?.stop();
+  await pages?.close();
+});
+
+/** The agent's console, signed in and available. */
+async function signIn() {
+  const context = await browser.newContext();
+  const p = await context.newPage();
+  await p.goto(beckon.url + '/console');
+  await p.fill('#email', AGENT.email);
+  await p.fill('#password', AGENT.password);
+  await p.click('#sign-in button[type=submit]');
+  await p.locator('#desk').waitFor();
+  await until(async () => (await p.locator('#load').textContent()).includes('/'));
+  await p.selectOption('#presence', 'available');
+  await until(() => p.evaluate(async () => {
+    const headers = { authorization: 'Bearer ' + sessionStorage.getItem('beckon.agent') };
+    return (await (await fetch('/api/v1/agent/me', { headers })).json()).presence === 'available';
+  }));
+  return p;
+}
+
+/** A new visitor on `/shop` with the chat invitation on screen. */
+async function visitor() {
+  const context = await browser.newContext();
+  const p = await context.newPage();
+  await p.goto(pages.origin + '/shop');
+  await ready(p);
+  await p.locator('[data-beckon=chat-invitation] [role=dialog]').waitFor({ timeout: 10000 });
+  const actionId = await p.locator('[data-beckon=chat-invitation]').getAttribute('data-beckon-action');
+  return { context, p, actionId };
+}
+
+/** Accepts the invitation and fills the pre-chat form. */
+async function startChat(p, name = 'Grace') {
+  await p.click('[data-beckon=chat-invitation] button.accept');
+  const form = p.locator('[data-beckon=chat-form]');
+  await form.locator('#beckon-q0').fill(name);
+  await form.locator('#beckon-q1').selectOption('Returns');
+  await form.locator('#beckon-q2').fill('Where is my <b>parcel</b>?');
+  await form.locator('button.accept').click();
+  await p.locator('[data-beckon=chat] [role=log]').waitFor();
+  await until(() => p.evaluate(() => seen.includes('started')));
+}
+
+const chatLog = (p) => p.locator('[data-beckon=chat] [role=log] li').allTextContents();
+const stored = (p) => p.evaluate(() => JSON.parse(sessionStorage.getItem('beckon_chat')));
+
+/** The states the server logged for `actionId`, oldest first. */
+async function logged(actionId) {
+  return (await beckon.events())
+    .filter((r) => r.kind === 'action' && r.event.actionId === actionId)
+    .map((r) => r.event.actionState);
+}
+
+/** The agent accepts the next conversation in the queue. */
+async function agentAccepts() {
+  await until(async () => Number(await agent.locator('#queue-count').textContent()) > 0);
+  await agent.click('#accept');
+  await agent.locator('#chat').waitFor();
+}
+
+async function agentSays(text) {
+  await agent.fill('#text', text);
+  await agent.press('#text', 'Enter');
+}
+
+test('from invitation to a completed chat: form, agent, messages both ways, another page, every state once', async () => {
+  const { context, p, actionId } = await visitor();
+  assert.deepEqual(await p.evaluate(() => _genesys.widgets.bus.command('WebChatService.getSessionData')), {});
+
+  // The form refuses a submission without its mandatory answers, accessibly.
+  await p.click('[data-beckon=chat-invitation] button.accept');
+  const form = p.locator('[data-beckon=chat-form]');
+  await form.locator('[role=dialog][aria-modal=true]').waitFor();
+  assert.equal(await form.locator('label[for=beckon-q0]').textContent(), 'Your name *');
+  await form.locator('button.accept').click();
+  assert.equal(await form.locator('#beckon-q0').getAttribute('aria-invalid'), 'true');
+  assert.equal(await form.locator('#beckon-q0-error').textContent(), 'Your name is required.');
+  assert.equal(await form.locator('#beckon-q1-error').textContent(), 'Topic is required.');
+  assert.equal(await form.locator('#beckon-q0').getAttribute('aria-describedby'), 'beckon-q0-error');
+  assert.equal(await p.evaluate(() => document.querySelector('[data-beckon=chat-form]').shadowRoot.activeElement.id), 'beckon-q0');
+  assert.deepEqual(await p.evaluate(() => seen), ['offered', 'accepted']);
+  await p.keyboard.type('Grace');
+  await form.locator('#beckon-q1').selectOption('Returns');
+  await form.locator('#beckon-q3').check();
+  await form.locator('button.accept').click();
+  await until(() => p.evaluate(() => seen.includes('started')));
+  assert.equal(await form.count(), 0);
+
+  const conversationId = (await stored(p)).conversationId;
+  assert.match(conversationId, /^[0-9a-f-]{36}$/);
+  assert.deepEqual(await p.evaluate(() => _genesys.widgets.bus.command('WebChatService.getSessionData')), { conversationId });
+  const chat = p.locator('[data-beckon=chat]');
+  assert.equal(await chat.locator('.status').textContent(), 'Waiting for an agent…');
+  assert.equal(await p.evaluate(() => document.querySelector('[data-beckon=chat]').shadowRoot.activeElement.getAttribute('aria-label')), 'Message');
+
+  // The agent takes it and sees the answers.
+  await agentAccepts();
+  await until(async () => (await agent.locator('#visitor-form').textContent()).includes('Grace'));
+  const answers = await agent.locator('#visitor-form').textContent();
+  for (const part of ['Your name', 'Grace', 'Topic', 'Returns', 'Email me a transcript', 'yes', 'Campaign', 'spring']) {
+    assert.ok(answers.includes(part), `${part} in ${answers}`);
+  }
+  await until(() => p.evaluate(() => seen.includes('engaged')));
+  await until(async () => (await chatLog(p)).includes('Ada Lovelace joined the chat.'));
+
+  // Messages both ways; the agent's typing shows; nothing from a message is HTML.
+  await agent.locator('#text').pressSequentially('Hel');
+  await chat.locator('.typing', { hasText: 'The agent is typing…' }).waitFor();
+  await agent.fill('#text', '');
+  await agentSays('<img src=x onerror="window.pwned=1">Hello Grace');
+  await until(async () => (await chatLog(p)).includes('Ada Lovelace<img src=x onerror="window.pwned=1">Hello Grace'));
+  assert.equal(await chat.locator('img').count(), 0);
+  assert.equal(await chat.locator('.typing').textContent(), '');
+  await chat.locator('input[aria-label=Message]').fill('My parcel is late');
+  await chat.locator('input[aria-label=Message]').press('Enter');
+  await until(async () => (await agent.locator('#entries').textContent()).includes('My parcel is late'));
+  await until(async () => (await chatLog(p)).includes('My parcel is late'));
+
+  // Another page of the site: the same conversation with its history, no state again.
+  await p.goto(pages.origin + '/shop/cart');
+  await ready(p);
+  await until(async () => (await chatLog(p)).includes('My parcel is late'));
+  assert.deepEqual(await chatLog(p), [
+    'Ada Lovelace joined the chat.',
+    'Ada Lovelace<img src=x onerror="window.pwned=1">Hello Grace',
+    'My parcel is late',
+  ]);
+  assert.equal(await p.evaluate(() => seen.length), 0);
+  await agentSays('It ships today');
+  await until(async () => (await chatLog(p)).includes('Ada LovelaceIt ships today'));
+  await agent.click('#end');
+  await until(() => p.evaluate(() => seen.includes('completed')));
+  assert.deepEqual(await p.evaluate(() => seen), ['completed']);
+  assert.equal((await chatLog(p)).at(-1), 'The chat has ended.');
+  assert.ok(await chat.locator('input[aria-label=Message]').isDisabled());
+  assert.equal(await stored(p), null);
+  // The seed's handler ran on this page too, and sent the conversation id with the event.
+  const sent = await p.evaluate(() => sent);
+  assert.deepEqual(sent.map((e) => [e.actionState, e.conversationId]), [['completed', conversationId]]);
+  assert.equal(await p.evaluate(() => window.pwned), undefined);
+
+  await until(async () => (await logged(actionId)).length === 6);
+  assert.deepEqual(await logged(actionId),
+    ['qualified', 'offered', 'accepted', 'started', 'engaged', 'completed']);
+  await chat.locator('button.close').click();
+  assert.equal(await chat.count(), 0);
+  assert.deepEqual(await p.evaluate(() => __errors), []);
+  await context.close();
+});
+
+test('the seed enrichment example gets the conversation id once the chat has started, not before', async () => {
+  const { context, p, actionId } = await visitor();
+  await startChat(p);
+  const conversationId = (await stored(p)).conversationId;
+  await until(() => p.evaluate(() => sent.length === 3));
+  assert.deepEqual(await p.evaluate(() => sent.map((e) => [e.actionState, e.conversationId])), [
+    ['offered', undefined], ['accepted', undefined], ['started', conversationId],
+  ]);
+  const started = (await p.evaluate(() => sent))[2];
+  assert.equal(started.actionId, actionId);
+  assert.equal(started.actionMapId, MAP);
+  // Closing before an agent joins abandons it; the window goes, the state comes once.
+  await p.click('[data-beckon=chat] button.close');
+  await until(() => p.evaluate(() => seen.includes('abandoned')));
+  assert.deepEqual(await p.evaluate(() => seen), ['offered', 'accepted', 'started', 'abandoned']);
+  assert.equal(await p.locator('[data-beckon=chat]').count(), 0);
+  await until(async () => (await logged(actionId)).includes('abandoned'));
+  assert.deepEqual(await logged(actionId), ['qualified', 'offered', 'accepted', 'started', 'abandoned']);
+  assert.equal(await stored(p), null);
+  await context.close();
+});
+
+test('closing the pre-chat form rejects the chat: Escape, Cancel and the close button', async () => {
+  for (const close of ['Escape', 'button.decline', 'button.close']) {
+    const { context, p, actionId } = await visitor();
+    await p.click('[data-beckon=chat-invitation] button.accept');
+    const form = p.locator('[data-beckon=chat-form]');
+    await form.locator('#beckon-q0').fill('Grace');
+    if (close === 'Escape') await p.keyboard.press('Escape');
+    else await form.locator(close).click();
+    assert.equal(await form.count(), 0);
+    await until(async () => (await logged(actionId)).length === 4);
+    assert.deepEqual(await logged(actionId), ['qualified', 'offered', 'accepted', 'rejected']);
+    assert.deepEqual(await p.evaluate(() => seen), ['offered', 'accepted', 'rejected']);
+    assert.deepEqual(await p.evaluate(() => sent.map((e) => e.conversationId)), [undefined, undefined, undefined]);
+    await context.close();
+  }
+});
+
+test('a dropped connection resumes without losing or repeating a message', async () => {
+  const { context, p } = await visitor();
+  await startChat(p);
+  await agentAccepts();
+  await until(async () => (await chatLog(p)).includes('Ada Lovelace joined the chat.'));
+  await agentSays('First');
+  await until(async () => (await chatLog(p)).includes('Ada LovelaceFirst'));
+  // The network drops the socket and the next attempts fail; the agent writes meanwhile.
+  await p.evaluate(() => { __refuse = true; __sockets.at(-1).close(); });
+  await agentSays('Second');
+  await agentSays('Third');
+  await new Promise((r) => setTimeout(r, 600));
+  await p.evaluate(() => { __refuse = false; });
+  await until(async () => (await chatLog(p)).includes('Ada LovelaceThird'));
+  await p.locator('[data-beckon=chat] input[aria-label=Message]').fill('Got them');
+  await p.locator('[data-beckon=chat] input[aria-label=Message]').press('Enter');
+  await until(async () => (await agent.locator('#entries').textContent()).includes('Got them'));
+  await until(async () => (await chatLog(p)).includes('Got them'));
+  assert.deepEqual(await chatLog(p), [
+    'Ada Lovelace joined the chat.', 'Ada LovelaceFirst', 'Ada LovelaceSecond', 'Ada LovelaceThird', 'Got them',
+  ]);
+  assert.deepEqual(await p.evaluate(() => seen), ['offered', 'accepted', 'started', 'engaged']);
+  await agent.click('#end');
+  await until(() => p.evaluate(() => seen.includes('completed')));
+  await context.close();
+});
+
+test("a visitor cannot read another visitor's conversation", async () => {
+  const a = await visitor();
+  await startChat(a.p, 'Alice');
+  const b = await visitor();
+  await startChat(b.p, 'Bob');
+  const theirs = (await stored(a.p)).conversationId;
+  const mine = (await stored(b.p)).token;
+  const base = `${beckon.url}/api/v1/deployments/${DEPLOYMENT}/conversations/${theirs}`;
+  const answers = await b.p.evaluate(async ([base, token]) => {
+    const read = (headers) => fetch(base, { headers }).then((r) => r.status);
+    const socket = await new Promise((resolve) => {
+      const s = new WebSocket(base.replace(/^http/, 'ws') + `/ws?access_token=${token}&after=0`);
+      s.onopen = () => resolve('open');
+      s.onclose = () => resolve('refused');
+    });
+    return { mine: await read({ authorization: `Bearer ${token}` }), none: await read({}), socket };
+  }, [base, mine]);
+  assert.deepEqual(answers, { mine: 403, none: 401, socket: 'refused' });
+  for (const v of [a, b]) {
+    await v.p.click('[data-beckon=chat] button.close');
+    await until(() => v.p.evaluate(() => seen.includes('abandoned')));
+    await v.context.close();
+  }
+});
+
+test('a connection that cannot be kept after retries is errored, once', async () => {
+  const { context, p, actionId } = await visitor();
+  await startChat(p);
+  await p.evaluate(() => { __refuse = true; __sockets.at(-1).close(); });
+  await until(() => p.evaluate(() => seen.includes('errored')), { timeout: 20000 });
+  const errored = await p.evaluate(() => sent.find((e) => e.actionState === 'errored'));
+  assert.equal(errored.errorCode, 4004);
+  assert.equal(errored.errorMessage, 'the chat connection was lost');
+  assert.deepEqual(await p.evaluate(() => seen), ['offered', 'accepted', 'started', 'errored']);
+  assert.equal((await chatLog(p)).at(-1), 'The chat was disconnected.');
+  assert.equal(await stored(p), null);
+  await until(async () => (await logged(actionId)).includes('errored'));
+  assert.deepEqual(await logged(actionId), ['qualified', 'offered', 'accepted', 'started', 'errored']);
+  await context.close();
+});
