@@ -92,6 +92,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot provision from {}", dir.display()))?;
     }
+    if config.demo {
+        crate::demo::seed(&config, &catalogs, store.as_ref())
+            .await
+            .context("cannot seed the demo")?;
+    }
     let chat = crate::chat::Chat::load(store.clone(), config.chat.clone(), &config.agents)
         .await
         .context("cannot load web chat")?;
@@ -127,6 +132,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let app: Router = api::router(state.clone());
     tracing::info!(%address, "beckon is listening");
     println!("beckon listening on http://{address}");
+    if state.config.demo {
+        crate::demo::announce(&state.config, store.as_ref()).await;
+    }
     tokio::spawn(wait_for_signal(shutdown.clone()));
     let header_timeout = Duration::from_secs(state.config.limits.request_timeout_secs);
     crate::http::serve(listener, app, header_timeout, shutdown).await;

@@ -47,6 +47,10 @@ pub struct Config {
     /// Web chat limits and timings.
     #[serde(default)]
     pub chat: crate::chat::ChatSettings,
+    /// Set when `beckon serve` runs without a configuration file: the demo is seeded
+    /// (`crate::demo`). Never set from a file.
+    #[serde(skip)]
+    pub demo: bool,
 }
 
 /// How log lines are written.
@@ -481,6 +485,14 @@ impl Config {
             };
         }
         Ok(())
+    }
+
+    /// The configuration of `beckon serve` without a file: defaults, and the demo seeded.
+    pub fn builtin_demo() -> Config {
+        Config {
+            demo: true,
+            ..Config::default()
+        }
     }
 
     /// With no deployment configured, the demo deployment on the server's own origin.

@@ -11,6 +11,7 @@ pub mod chat;
 pub mod cli;
 pub mod config;
 pub mod decisions;
+pub mod demo;
 pub mod enrich;
 pub mod http;
 pub mod ingest;

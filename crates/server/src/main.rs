@@ -64,7 +64,7 @@ fn init_logging(format: LogFormat) {
 fn load(config: Option<PathBuf>) -> anyhow::Result<Config> {
     let mut config = match config {
         Some(path) => Config::from_file(&path)?,
-        None => Config::default(),
+        None => Config::builtin_demo(),
     };
     config
         .apply_env(|k| std::env::var(k).ok())

@@ -198,86 +198,96 @@ pub async fn provision(
         } else {
             continue;
         };
-        let objects = read_dir(&source)?;
-        let now = crate::api::ingest::now();
-        let mut sources: Vec<(Uuid, String)> = Vec::new();
-        let mut planned: Vec<(Collection, Uuid, Value)> = Vec::new();
-        for p in objects {
-            let id: Uuid = p
-                .body
-                .get("id")
-                .and_then(Value::as_str)
-                .and_then(|s| s.parse().ok())
-                .with_context(|| {
-                    format!(
-                        "{}: a provisioned object needs an \"id\" (a UUID)",
-                        p.source
-                    )
-                })?;
-            if sources.iter().any(|(i, _)| *i == id) {
-                bail!("{}: the id {id} is used twice", p.source);
-            }
-            let body = p
-                .collection
-                .normalize(&p.body)
-                .map_err(|e| anyhow::anyhow!("{}: {}: {}", p.source, e.field, e.reason))?;
-            sources.push((id, p.source));
-            planned.push((p.collection, id, body));
-        }
-        let count = planned.len();
-        let result = catalogs
-            .change(d, |current| {
-                let mut changes = Vec::new();
-                for (c, id, body) in planned {
-                    let stored_body = current.get(c, id);
-                    if stored_body.is_some_and(|s| content(s) == content(&body)) {
-                        continue;
-                    }
-                    let version = stored_body.map_or(1, |s| s["version"].as_u64().unwrap_or(1) + 1);
-                    let mut body = content(&body);
-                    if let Some(created) = stored_body.and_then(|s| s.get("createdDate")) {
-                        body["createdDate"] = created.clone();
-                    }
-                    let body = c
-                        .normalize(&stamp(c, id, body, version, now))
-                        .map_err(|e| {
-                            ChangeError::Invalid(vec![crate::catalogs::Located {
-                                collection: c,
-                                id,
-                                error: e,
-                            }])
-                        })?;
-                    changes.push(EntityChange::Save(stored(c, id, body)));
-                }
-                Ok(changes)
-            })
-            .await;
-        match result {
-            Ok(_) => {
-                tracing::info!(deployment = %d, dir = %source.display(), objects = count, "provisioned")
-            }
-            Err(ChangeError::Invalid(errors)) => {
-                let lines: Vec<String> = errors
-                    .iter()
-                    .map(|l| {
-                        let file = sources
-                            .iter()
-                            .find(|(i, _)| *i == l.id)
-                            .map_or("(stored, not in the files)", |(_, s)| s.as_str());
-                        format!(
-                            "{file} ({} {}): {}: {}",
-                            l.collection.noun(),
-                            l.id,
-                            l.error.field,
-                            l.error.reason
-                        )
-                    })
-                    .collect();
-                bail!("deployment {d}:\n  {}", lines.join("\n  "));
-            }
-            Err(ChangeError::Refused(p)) => bail!("deployment {d}: {}", p.detail),
-            Err(ChangeError::Storage(e)) => bail!("deployment {d}: {e}"),
-        }
+        let count = load(catalogs, d, read_dir(&source)?).await?;
+        tracing::info!(deployment = %d, dir = %source.display(), objects = count, "provisioned");
     }
     Ok(())
+}
+
+/// Loads objects into a deployment's catalog, as provisioning does: every object needs an `id`;
+/// one whose content differs from the stored one replaces it with the next version; the result
+/// is validated as a whole before anything is saved, and an error names the source, the object
+/// and the field. Returns how many objects were read.
+pub async fn load(
+    catalogs: &Catalogs,
+    d: Uuid,
+    objects: Vec<Provisioned>,
+) -> anyhow::Result<usize> {
+    let now = crate::api::ingest::now();
+    let mut sources: Vec<(Uuid, String)> = Vec::new();
+    let mut planned: Vec<(Collection, Uuid, Value)> = Vec::new();
+    for p in objects {
+        let id: Uuid = p
+            .body
+            .get("id")
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse().ok())
+            .with_context(|| {
+                format!(
+                    "{}: a provisioned object needs an \"id\" (a UUID)",
+                    p.source
+                )
+            })?;
+        if sources.iter().any(|(i, _)| *i == id) {
+            bail!("{}: the id {id} is used twice", p.source);
+        }
+        let body = p
+            .collection
+            .normalize(&p.body)
+            .map_err(|e| anyhow::anyhow!("{}: {}: {}", p.source, e.field, e.reason))?;
+        sources.push((id, p.source));
+        planned.push((p.collection, id, body));
+    }
+    let count = planned.len();
+    let result = catalogs
+        .change(d, |current| {
+            let mut changes = Vec::new();
+            for (c, id, body) in planned {
+                let stored_body = current.get(c, id);
+                if stored_body.is_some_and(|s| content(s) == content(&body)) {
+                    continue;
+                }
+                let version = stored_body.map_or(1, |s| s["version"].as_u64().unwrap_or(1) + 1);
+                let mut body = content(&body);
+                if let Some(created) = stored_body.and_then(|s| s.get("createdDate")) {
+                    body["createdDate"] = created.clone();
+                }
+                let body = c
+                    .normalize(&stamp(c, id, body, version, now))
+                    .map_err(|e| {
+                        ChangeError::Invalid(vec![crate::catalogs::Located {
+                            collection: c,
+                            id,
+                            error: e,
+                        }])
+                    })?;
+                changes.push(EntityChange::Save(stored(c, id, body)));
+            }
+            Ok(changes)
+        })
+        .await;
+    match result {
+        Ok(_) => Ok(count),
+        Err(ChangeError::Invalid(errors)) => {
+            let lines: Vec<String> = errors
+                .iter()
+                .map(|l| {
+                    let file = sources
+                        .iter()
+                        .find(|(i, _)| *i == l.id)
+                        .map_or("(stored, not in the files)", |(_, s)| s.as_str());
+                    format!(
+                        "{file} ({} {}): {}: {}",
+                        l.collection.noun(),
+                        l.id,
+                        l.error.field,
+                        l.error.reason
+                    )
+                })
+                .collect();
+            bail!("deployment {d}:\n  {}", lines.join("\n  "));
+        }
+        Err(ChangeError::Refused(p)) => bail!("deployment {d}: {}", p.detail),
+        Err(ChangeError::Storage(e)) => bail!("deployment {d}: {e}"),
+    }
 }

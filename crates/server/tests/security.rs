@@ -28,6 +28,11 @@ fn is_public(path: &str) -> bool {
             "/sdk/v1/{file}",
             "/console",
             "/console/{file}",
+            "/dashboard",
+            "/dashboard/{file}",
+            "/demo",
+            "/demo/",
+            "/demo/{page}",
             "/api/v1/agent/sessions",
             "/api/openapi.json",
         ]

@@ -3,49 +3,29 @@
 //! text from a message is set as text, never as HTML). Its code is in `crates/server/console/`.
 
 use axum::extract::Path;
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
-use super::problem::Problem;
+use super::pages::{CSS, File, HTML, JS, STRICT_CSP, asset, strict_file};
 
-const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
-                   img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-
-fn asset(content_type: &'static str, text: &'static str) -> Response {
-    let mut r = text.into_response();
-    let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    r
-}
+const FILES: [File; 2] = [
+    ("console.js", JS, include_str!("../../console/console.js")),
+    (
+        "console.css",
+        CSS,
+        include_str!("../../console/console.css"),
+    ),
+];
 
 /// The console page.
 pub async fn page() -> Response {
     asset(
-        "text/html; charset=utf-8",
+        HTML,
         include_str!("../../console/index.html"),
+        Some(STRICT_CSP),
     )
 }
 
 /// `console.js` and `console.css`.
 pub async fn file(Path(file): Path<String>) -> Response {
-    match file.as_str() {
-        "console.js" => asset(
-            "text/javascript; charset=utf-8",
-            include_str!("../../console/console.js"),
-        ),
-        "console.css" => asset(
-            "text/css; charset=utf-8",
-            include_str!("../../console/console.css"),
-        ),
-        _ => Problem::not_found("the console has no such file").into_response(),
-    }
+    strict_file(&FILES, &file, "the console has no such file")
 }

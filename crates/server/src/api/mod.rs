@@ -4,12 +4,15 @@ pub mod agents;
 pub mod auth;
 pub mod chat;
 pub mod console;
+pub mod dashboard;
+pub mod demo;
 pub mod deployments;
 pub mod ingest;
 pub mod journey;
 pub mod limits;
 pub mod openapi;
 pub mod ops;
+pub mod pages;
 pub mod problem;
 pub mod reports;
 pub mod sdk;
@@ -79,6 +82,7 @@ pub fn router(state: AppState) -> Router {
                 .delete(journey::delete),
         )
         .route("/sdk/v1/{file}", get(sdk::file))
+        .merge(ui_routes())
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
@@ -113,6 +117,16 @@ fn agent_routes() -> Router<AppState> {
         .route("/api/v1/agent/ws", get(agents::socket))
         .route("/console", get(console::page))
         .route("/console/{file}", get(console::file))
+}
+
+/// The dashboard and the demo site (the console is with the agent routes).
+fn ui_routes() -> Router<AppState> {
+    Router::new()
+        .route("/dashboard", get(dashboard::page))
+        .route("/dashboard/{file}", get(dashboard::file))
+        .route("/demo", get(demo::root))
+        .route("/demo/", get(demo::home))
+        .route("/demo/{page}", get(demo::page))
 }
 
 /// Cuts off a request (reading its body included) that takes longer than the configured time.

@@ -1,0 +1,38 @@
+//! `GET /dashboard`: the admin dashboard (action maps with their funnels, trends and blocked
+//! reasons, activate and deactivate, a live event console), a plain page with one script and
+//! one style sheet served from the binary under a strict Content-Security-Policy. The page signs
+//! in with the admin token and calls the admin, report and stream routes with it; everything
+//! it shows from configuration or events is set as text. Its code is in
+//! `crates/server/dashboard/`.
+
+use axum::extract::Path;
+use axum::response::Response;
+
+use super::pages::{CSS, File, HTML, JS, STRICT_CSP, asset, strict_file};
+
+const FILES: [File; 2] = [
+    (
+        "dashboard.js",
+        JS,
+        include_str!("../../dashboard/dashboard.js"),
+    ),
+    (
+        "dashboard.css",
+        CSS,
+        include_str!("../../dashboard/dashboard.css"),
+    ),
+];
+
+/// The dashboard page.
+pub async fn page() -> Response {
+    asset(
+        HTML,
+        include_str!("../../dashboard/index.html"),
+        Some(STRICT_CSP),
+    )
+}
+
+/// `dashboard.js` and `dashboard.css`.
+pub async fn file(Path(file): Path<String>) -> Response {
+    strict_file(&FILES, &file, "the dashboard has no such file")
+}

@@ -1,0 +1,65 @@
+//! `GET /demo/`: the demo site of the built-in demo (`crate::demo`), a made-up company's home,
+//! pricing and support pages that load the real SDK through the Genesys snippet and list the
+//! events it delivers. The pages share one layout (`crates/server/demo/site/layout.html`) and
+//! carry the inline snippet, as a customer's pages would, so they have no CSP of their own.
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::pages::{CSS, HTML, JS, asset};
+use super::problem::Problem;
+use crate::app::AppState;
+use crate::config::DEMO_DEPLOYMENT_ID;
+
+const LAYOUT: &str = include_str!("../../demo/site/layout.html");
+
+/// (path under `/demo/`, title, main content).
+const PAGES: [(&str, &str, &str); 3] = [
+    ("", "Home", include_str!("../../demo/site/home.html")),
+    (
+        "pricing",
+        "Pricing",
+        include_str!("../../demo/site/pricing.html"),
+    ),
+    (
+        "support",
+        "Support",
+        include_str!("../../demo/site/support.html"),
+    ),
+];
+
+/// `/demo` → `/demo/`, so that the site has one address.
+pub async fn root() -> Redirect {
+    Redirect::permanent("/demo/")
+}
+
+/// The home page.
+pub async fn home(state: State<AppState>) -> Response {
+    page(state, Path(String::new())).await
+}
+
+/// A page of the site, or its style sheet or script.
+pub async fn page(State(app): State<AppState>, Path(name): Path<String>) -> Response {
+    match name.as_str() {
+        "site.css" => return asset(CSS, include_str!("../../demo/site/site.css"), None),
+        "site.js" => return asset(JS, include_str!("../../demo/site/site.js"), None),
+        _ => {}
+    }
+    if !app.deployments.contains_key(&DEMO_DEPLOYMENT_ID) {
+        return Problem::not_found(
+            "the demo site runs with the demo deployment only (beckon serve with no deployments configured)",
+        )
+        .into_response();
+    }
+    match PAGES.iter().find(|(path, _, _)| *path == name) {
+        Some((_, title, main)) => asset(
+            HTML,
+            LAYOUT
+                .replace("{{title}}", title)
+                .replace("{{deployment}}", &DEMO_DEPLOYMENT_ID.to_string())
+                .replace("{{main}}", main),
+            None,
+        ),
+        None => Problem::not_found("the demo site has no such page").into_response(),
+    }
+}
