@@ -250,6 +250,9 @@ test('chat invitation: accepted by click, rejected by decline, timed out', async
   await present(p, a);
   assert.equal(await host(p, a).locator('.body').textContent(), 'Need help?');
   await host(p, a).locator('button.accept').click();
+  // Accepting starts the chat (tests/chat.test.mjs); closing its window before an agent joins
+  // abandons it.
+  await p.locator('[data-beckon=chat] button.close').click();
   const b = invitation();
   await present(p, b);
   await host(p, b).locator('button.decline').click();
@@ -258,7 +261,8 @@ test('chat invitation: accepted by click, rejected by decline, timed out', async
   await host(p, c).locator('[role=dialog]').waitFor();
   await until(async () => (await actionEvents(c.actionId)).length === 3);
   assert.equal(await host(p, c).count(), 0);
-  assert.deepEqual(await actionEvents(a.actionId), ['qualified', 'offered', 'accepted']);
+  await until(async () => (await actionEvents(a.actionId)).length === 5);
+  assert.deepEqual(await actionEvents(a.actionId), ['qualified', 'offered', 'accepted', 'started', 'abandoned']);
   assert.deepEqual(await actionEvents(b.actionId), ['qualified', 'offered', 'rejected']);
   assert.deepEqual(await actionEvents(c.actionId), ['qualified', 'offered', 'timedout']);
 });
