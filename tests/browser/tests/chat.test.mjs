@@ -203,7 +203,8 @@ test('from invitation to a completed chat: form, agent, messages both ways, anot
   await until(async () => (await chatLog(p)).includes('Ada Lovelace<img src=x onerror="window.pwned=1">Hello Grace'));
   assert.equal(await chat.locator('img').count(), 0);
   assert.equal(await chat.locator('.typing').textContent(), '');
-  await chat.locator('input[aria-label=Message]').fill('My parcel is late');
+  await chat.locator('input[aria-label=Message]').pressSequentially('My parcel is late');
+  await until(async () => (await agent.locator('#typing').textContent()) === 'The visitor is typing…');
   await chat.locator('input[aria-label=Message]').press('Enter');
   await until(async () => (await agent.locator('#entries').textContent()).includes('My parcel is late'));
   await until(async () => (await chatLog(p)).includes('My parcel is late'));
@@ -344,5 +345,34 @@ test('a connection that cannot be kept after retries is errored, once', async ()
   assert.equal(await stored(p), null);
   await until(async () => (await logged(actionId)).includes('errored'));
   assert.deepEqual(await logged(actionId), ['qualified', 'offered', 'accepted', 'started', 'errored']);
+  await context.close();
+});
+
+test('destroy takes the chat off the page and the bus away; the next page resumes the chat', async () => {
+  const { context, p, actionId } = await visitor();
+  await startChat(p);
+  await p.evaluate(() => ac('destroy'));
+  assert.equal(await p.locator('[data-beckon]').count(), 0);
+  assert.equal(await p.evaluate(() => window._genesys.widgets), undefined);
+  await p.goto(pages.origin + '/shop/cart');
+  await ready(p);
+  await p.locator('[data-beckon=chat] [role=log]').waitFor();
+  assert.equal((await stored(p)).actionId, actionId);
+  await p.click('[data-beckon=chat] button.close');
+  await until(() => p.evaluate(() => seen.includes('abandoned')));
+  assert.deepEqual(await p.evaluate(() => seen), ['abandoned']);
+  await context.close();
+});
+
+test('a page with Genesys Widgets of its own keeps them: no bus from Beckon', async () => {
+  const init = `'${DEPLOYMENT}', { server: '${beckon.url}' }`;
+  pages.pages.set('/widgets', {
+    html: page({ src: '/sdk/v1/beckon.js', init, head: '<script>window._genesys = { widgets: { main: { theme: "dark" } } };</script>' }),
+  });
+  const context = await browser.newContext();
+  const p = await context.newPage();
+  await p.goto(pages.origin + '/widgets');
+  await ready(p);
+  assert.deepEqual(await p.evaluate(() => window._genesys), { widgets: { main: { theme: 'dark' } } });
   await context.close();
 });
