@@ -25,3 +25,6 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 cargo build -p beckon-server --locked
 (cd tests/browser && npm ci --no-audit --no-fund && node --test --test-concurrency=1 tests/)
+
+echo "== schemathesis against the OpenAPI document (a short run; scripts/schemathesis.sh 100 for a long one)"
+bash scripts/schemathesis.sh 10

@@ -351,3 +351,227 @@ async fn a_client_that_never_finishes_its_headers_is_disconnected() {
     .unwrap();
     assert!(closed, "the connection was still open after 30 s");
 }
+
+/// One hostile request: what it is, the method, the path, whether it carries the admin token,
+/// its body, and the status of the problem it must get.
+type Hostile = (&'static str, &'static str, String, bool, Vec<u8>, u16);
+
+/// JSON nested `depth` levels deep: `{"a":{"a":...}}`.
+fn nested(depth: usize) -> String {
+    format!("{}1{}", "{\"a\":".repeat(depth), "}".repeat(depth))
+}
+
+/// `json` with each `\u{1}` in it replaced by the byte 0xFF, which is never UTF-8.
+fn not_utf8(json: &Value) -> Vec<u8> {
+    let text = json.to_string().replace("\\u0001", "\u{1}");
+    text.into_bytes()
+        .into_iter()
+        .map(|b| if b == 1 { 0xff } else { b })
+        .collect()
+}
+
+#[tokio::test]
+async fn hostile_bodies_paths_and_queries_get_problems_and_change_nothing() {
+    let server = Server::start("");
+    let before = server.log("").await;
+    let ingest = |route: &str| format!("/api/v1/deployments/{DEPLOYMENT}/{route}");
+    let mut event = common::pageview(uuid::Uuid::new_v4(), "https://shop.test/");
+    let mut title = |title: Value| {
+        event["page"]["title"] = title;
+        event.to_string().into_bytes()
+    };
+    let huge_title = title(json!("x".repeat(200_000)));
+    let bad_title = not_utf8(&serde_json::from_slice(&title(json!("A \u{1} page"))).unwrap());
+    let deep_attributes = String::from_utf8(title(json!("X")))
+        .unwrap()
+        .replace("\"X\"", &nested(20_000))
+        .into_bytes();
+    // Deep enough to overflow a recursive parser's stack, small enough for the body limit.
+    let deep_array = "[".repeat(100_000).into_bytes();
+    let deep_object = nested(20_000).into_bytes();
+    let template = "/api/v2/journey/actiontemplates".to_owned();
+    let mut bad_template = common::template_body("\u{1}");
+    bad_template["contentOffer"]["body"] = json!("\u{1}");
+    let cases: Vec<Hostile> = vec![
+        (
+            "web event: 100,000 nested arrays",
+            "POST",
+            ingest("web-events"),
+            false,
+            deep_array.clone(),
+            400,
+        ),
+        (
+            "web event: attributes nested 20,000 deep",
+            "POST",
+            ingest("web-events"),
+            false,
+            deep_attributes,
+            422,
+        ),
+        (
+            "web event: a 200 KB title",
+            "POST",
+            ingest("web-events"),
+            false,
+            huge_title,
+            422,
+        ),
+        (
+            "web event: a title that is not UTF-8",
+            "POST",
+            ingest("web-events"),
+            false,
+            bad_title,
+            400,
+        ),
+        (
+            "action events: 100,000 nested arrays",
+            "POST",
+            ingest("action-events"),
+            false,
+            deep_array.clone(),
+            400,
+        ),
+        (
+            "action event: objects nested 20,000 deep",
+            "POST",
+            ingest("action-events"),
+            false,
+            deep_object.clone(),
+            422,
+        ),
+        (
+            "action event: an id that is not UTF-8",
+            "POST",
+            ingest("action-events"),
+            false,
+            not_utf8(&json!({ "actionId": "\u{1}" })),
+            400,
+        ),
+        (
+            "conversation: 100,000 nested arrays",
+            "POST",
+            ingest("conversations"),
+            false,
+            deep_array.clone(),
+            422,
+        ),
+        (
+            "conversation: a form that is not UTF-8",
+            "POST",
+            ingest("conversations"),
+            false,
+            not_utf8(&json!({ "form": { "name": "\u{1}" } })),
+            422,
+        ),
+        (
+            "template: objects nested 20,000 deep",
+            "POST",
+            template.clone(),
+            true,
+            deep_object.clone(),
+            400,
+        ),
+        (
+            "template: text that is not UTF-8",
+            "POST",
+            template,
+            true,
+            not_utf8(&bad_template),
+            400,
+        ),
+        (
+            "agent: 100,000 nested arrays",
+            "POST",
+            "/api/v1/agents".into(),
+            true,
+            deep_array,
+            422,
+        ),
+        (
+            "sign-in: an email that is not UTF-8",
+            "POST",
+            "/api/v1/agent/sessions".into(),
+            false,
+            not_utf8(&json!({ "email": "\u{1}", "password": "x" })),
+            422,
+        ),
+        (
+            "path: an id that is not UTF-8",
+            "GET",
+            "/api/v2/journey/actionmaps/%FF%FE".into(),
+            true,
+            vec![],
+            400,
+        ),
+        (
+            "path: not a UUID",
+            "DELETE",
+            "/api/v1/agents/%FF".into(),
+            true,
+            vec![],
+            400,
+        ),
+        (
+            "query: a topic that is not UTF-8",
+            "GET",
+            "/api/v1/events?topic=%FF%FE".into(),
+            true,
+            vec![],
+            400,
+        ),
+        (
+            "query: a 50 KB topic",
+            "GET",
+            format!("/api/v1/events?topic={}", "x".repeat(50_000)),
+            true,
+            vec![],
+            400,
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (name, method, path, admin, body, expected) in cases {
+        let mut request = client()
+            .request(method.parse().unwrap(), format!("{}{path}", server.url()))
+            .header("origin", ORIGIN)
+            .header("content-type", "application/json");
+        if admin {
+            request = request.bearer_auth(common::ADMIN_TOKEN);
+        }
+        if !body.is_empty() {
+            request = request.body(body);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e:.300}"));
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let text = response.text().await.unwrap();
+        let problem: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if status != expected
+            || content_type.as_deref() != Some("application/problem+json")
+            || problem["status"] != status
+        {
+            wrong.push(format!(
+                "{name}: expected a {expected} problem, got {status} {content_type:?} {text:.300}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    let health = client()
+        .get(format!("{}/healthz", server.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200, "the server is still up");
+    assert_eq!(
+        server.log("").await,
+        before,
+        "hostile input changed the log"
+    );
+}

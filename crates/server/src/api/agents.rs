@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use super::auth::Access as TokenAccess;
 use super::chat::{Access, MAX_FRAME_BYTES, body, token};
+use super::extract::Path;
 use super::problem::Problem;
 use crate::app::AppState;
 use crate::chat::agents::DEFAULT_CAPACITY;
@@ -35,7 +36,7 @@ impl FromRequestParts<AppState> for SignedIn {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Problem> {
-        let query: Access = Query::try_from_uri(&parts.uri)
+        let query: Access = axum::extract::Query::try_from_uri(&parts.uri)
             .map(|q| q.0)
             .unwrap_or_default();
         let token = token(&parts.headers, &query)?;

@@ -9,13 +9,14 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::auth::Access;
+use super::extract::Path;
 use super::problem::Problem;
 use crate::app::AppState;
 use crate::catalogs::{ChangeError, Collection, Located, SERVER_FIELDS, stamp, stored};

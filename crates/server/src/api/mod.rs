@@ -7,6 +7,7 @@ pub mod console;
 pub mod dashboard;
 pub mod demo;
 pub mod deployments;
+pub mod extract;
 pub mod ingest;
 pub mod journey;
 pub mod limits;

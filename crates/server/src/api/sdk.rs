@@ -11,11 +11,11 @@
 
 use std::path::PathBuf;
 
-use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
+use super::extract::Path;
 use super::problem::Problem;
 
 fn directory() -> PathBuf {

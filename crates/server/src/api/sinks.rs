@@ -9,13 +9,14 @@
 //!
 //! All take the admin token. A replay that fails answers 502 and keeps the dead letter.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::auth::Access;
+use super::extract::Path;
 use super::problem::Problem;
 use crate::app::AppState;
 use crate::metrics::Metrics;
