@@ -1,28 +1,18 @@
 // The Beckon agent console: sign in, presence, the queue, conversations, typing indicators.
 // Everything from the server is set with textContent, never as HTML. No framework, no inline
-// code: it runs under `script-src 'self'`.
+// code: it runs under `script-src 'self'`. `$`, `el`, `say` and `call` are in common.js.
 'use strict';
 
-const $ = (id) => document.getElementById(id);
 const state = { token: sessionStorage.getItem('beckon.agent'), current: null, chats: new Map(), socket: null };
 
-function el(tag, text, cls) {
-  const e = document.createElement(tag);
-  if (text !== undefined && text !== null) e.textContent = String(text);
-  if (cls) e.className = cls;
-  return e;
-}
-
-function say(text) { $('status').textContent = text || ''; }
-
+/** A call with the agent's token; a 401 means the sign-in is gone. */
 async function api(method, path, body) {
-  const headers = { Authorization: 'Bearer ' + state.token };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  if (r.status === 401) { signedOut(); throw new Error('signed out'); }
-  const data = r.status === 204 ? null : await r.json();
-  if (!r.ok) throw new Error(data && data.detail ? data.detail : r.statusText);
-  return data;
+  try {
+    return await call(state.token, method, path, body);
+  } catch (e) {
+    if (e.status === 401) { signedOut(); throw new Error('signed out'); }
+    throw e;
+  }
 }
 
 function signedOut() {

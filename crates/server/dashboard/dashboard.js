@@ -3,20 +3,12 @@
 // a live event console following the event stream. Every call carries the token as a bearer
 // token (the stream too: it is read with fetch, since EventSource cannot send headers).
 // Everything from configuration or events is set with textContent, never as HTML. No framework,
-// no inline code: it runs under `script-src 'self'`.
+// no inline code: it runs under `script-src 'self'`. `$`, `el`, `say` and `call` are in common.js.
 'use strict';
 
-const $ = (id) => document.getElementById(id);
 const SVG = 'http://www.w3.org/2000/svg';
 const TOKEN_KEY = 'beckon.admin';
 const state = { token: sessionStorage.getItem(TOKEN_KEY), deployment: null, maps: [], selected: null, live: null };
-
-function el(tag, text, cls) {
-  const e = document.createElement(tag);
-  if (text !== undefined && text !== null) e.textContent = String(text);
-  if (cls) e.className = cls;
-  return e;
-}
 
 /** An SVG element with attributes; `text` is set as text. */
 function svg(tag, attrs, text) {
@@ -26,17 +18,14 @@ function svg(tag, attrs, text) {
   return e;
 }
 
-function say(text) { $('status').textContent = text || ''; }
-
-/** A call with the admin token; a problem document's detail becomes the error's message. */
+/** A call with the admin token; a 401 or 403 means it is not (or no longer) the admin token. */
 async function api(method, path, body) {
-  const headers = { Authorization: 'Bearer ' + state.token };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  if (r.status === 401 || r.status === 403) { signedOut('The token was refused; sign in again.'); throw new Error('signed out'); }
-  const data = r.status === 204 ? null : await r.json();
-  if (!r.ok) throw new Error(data && data.detail ? data.detail : r.statusText);
-  return data;
+  try {
+    return await call(state.token, method, path, body);
+  } catch (e) {
+    if (e.status === 401 || e.status === 403) { signedOut('The token was refused; sign in again.'); throw new Error('signed out'); }
+    throw e;
+  }
 }
 
 function withDeployment(path, params = {}) {

@@ -1,12 +1,10 @@
 // The README quick start, executed: build with cargo, start `beckon serve` with no configuration
 // on a fresh data directory (a free port instead of 8080), then do what the README tells a
 // newcomer: open the demo site and watch the content offer on the pricing page, sign in to the
-// agent console as the demo agent, be invited to chat on the support page and chat, open the
-// dashboard with the admin token from the data directory and see the report. Then: the seed is
-// not repeated (what an admin deleted stays deleted), and a configuration file means no demo.
-//
-// The SDK has no visitor chat window yet, so after the visitor accepts the invitation the test
-// page talks to the visitor chat API (conversation, WebSocket) itself, as the window will.
+// agent console as the demo agent, be invited to chat on the support page and chat in the SDK's
+// chat window with the agent in the console, open the dashboard with the admin token from the
+// data directory and see the report. Then: the seed is not repeated (what an admin deleted stays
+// deleted), and a configuration file means no demo.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -14,7 +12,7 @@ import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { launch, until, freePort, root, DEPLOYMENT } from '../harness.mjs';
+import { launch, until, freePort, root } from '../harness.mjs';
 
 const ARTIFACTS = join(root, 'tests', 'browser', 'artifacts');
 const PRICING_MAP = 'd3e0a1b2-0201-4c5d-8e6f-7a8b9c0d1e21';
@@ -116,42 +114,33 @@ test('the quick start: an offer on pricing, a chat from support answered in the 
     headers: { authorization: `Bearer ${agentToken}` },
   })).json()).presence === 'available');
 
-  // Reloading the support page now brings the invitation; the visitor accepts.
+  // Reloading the support page now brings the invitation; the visitor accepts, gives a name in
+  // the pre-chat form, and writes in the SDK's chat window.
   await visitor.reload();
-  const accept = visitor.locator('[data-beckon-action] button.accept');
+  const accept = visitor.locator('[data-beckon=chat-invitation] button.accept');
   await accept.waitFor({ timeout: 15000 });
   await shot(visitor, 'invitation');
   await accept.click();
-  await until(() => visitor.locator('#events li[data-topic="webchat:accepted"]').count());
-  const accepted = await until(async () => (await admin('GET', '/api/v1/events?topic=webchat:accepted')).events[0]);
+  const form = visitor.locator('[data-beckon=chat-form]');
+  await form.locator('#beckon-q0').fill('Sam');
+  await form.locator('button.accept').click();
+  const chat = visitor.locator('[data-beckon=chat]');
+  await chat.locator('[role=log]').waitFor();
+  await chat.locator('input[aria-label=Message]').fill('Is there a free trial?');
+  await chat.locator('input[aria-label=Message]').press('Enter');
+  await until(() => visitor.locator('#events li[data-topic="webchat:started"]').count());
 
-  // What the SDK's chat window will do: open the conversation and its socket, say hello.
-  const opened = await visitor.evaluate(async ({ deployment, action }) => {
-    const r = await fetch(`/api/v1/deployments/${deployment}/conversations`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ actionId: action.actionId, customerId: action.customerId, form: { name: 'Sam' } }),
-    });
-    const c = await r.json();
-    window.frames_ = [];
-    await new Promise((resolve, reject) => {
-      const ws = new WebSocket(`ws://${location.host}/api/v1/deployments/${deployment}/conversations/${c.conversationId}/ws?access_token=${c.token}`);
-      ws.onmessage = (m) => window.frames_.push(JSON.parse(m.data));
-      ws.onopen = () => { ws.send(JSON.stringify({ type: 'message', text: 'Is there a free trial?' })); resolve(); };
-      ws.onerror = () => reject(new Error('socket'));
-    });
-    return { httpStatus: r.status, ...c };
-  }, { deployment: DEPLOYMENT, action: accepted.event });
-  assert.deepEqual([opened.httpStatus, opened.status], [201, 'waiting']);
-
-  // The agent takes the chat from the queue, reads the question and answers.
+  // The agent takes the chat from the queue, sees the visitor's name and question, and answers.
   await until(async () => (await agent.textContent('#queue-count')) === '1');
   await agent.click('#accept');
   await until(async () => (await agent.locator('#entries').textContent()).includes('Visitor: Is there a free trial?'));
+  assert.ok((await agent.locator('#visitor-form').textContent()).includes('Sam'));
   await agent.fill('#text', 'Yes: 30 days on every plan.');
   await agent.press('#text', 'Enter');
-  const answer = await until(() => visitor.evaluate(() => window.frames_.find((f) => f.type === 'message' && f.from === 'agent')));
-  assert.equal(answer.text, 'Yes: 30 days on every plan.');
-  assert.equal(answer.agentName, 'Demo Agent');
+  const log = () => chat.locator('[role=log] li').allTextContents();
+  await until(async () => (await log()).some((line) => line.includes('Yes: 30 days on every plan.')));
+  await until(() => visitor.locator('#events li[data-topic="webchat:engaged"]').count());
+  await shot(visitor, 'chat');
   await shot(agent, 'console');
 
   // The dashboard, signed in with the admin token from the data directory, shows the report.

@@ -7,7 +7,8 @@ use axum::response::Response;
 
 use super::pages::{CSS, File, HTML, JS, STRICT_CSP, asset, strict_file};
 
-const FILES: [File; 2] = [
+const FILES: [File; 3] = [
+    ("common.js", JS, include_str!("../../pages/common.js")),
     ("console.js", JS, include_str!("../../console/console.js")),
     (
         "console.css",
@@ -25,7 +26,7 @@ pub async fn page() -> Response {
     )
 }
 
-/// `console.js` and `console.css`.
+/// `console.js`, `console.css` and `common.js` (shared with the dashboard).
 pub async fn file(Path(file): Path<String>) -> Response {
     strict_file(&FILES, &file, "the console has no such file")
 }

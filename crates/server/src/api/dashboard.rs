@@ -10,7 +10,8 @@ use axum::response::Response;
 
 use super::pages::{CSS, File, HTML, JS, STRICT_CSP, asset, strict_file};
 
-const FILES: [File; 2] = [
+const FILES: [File; 3] = [
+    ("common.js", JS, include_str!("../../pages/common.js")),
     (
         "dashboard.js",
         JS,
@@ -32,7 +33,7 @@ pub async fn page() -> Response {
     )
 }
 
-/// `dashboard.js` and `dashboard.css`.
+/// `dashboard.js`, `dashboard.css` and `common.js` (shared with the console).
 pub async fn file(Path(file): Path<String>) -> Response {
     strict_file(&FILES, &file, "the dashboard has no such file")
 }
