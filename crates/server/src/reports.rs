@@ -1,6 +1,6 @@
 //! Reports (Genesys reference section 10): the action maps report and the blocked actions report,
 //! read from counters that the store keeps up to date as events are committed
-//! (`store/counters.rs`), so a report costs one indexed range read however long the log is.
+//! (`store/sqlite/counters.rs`), so a report costs one indexed range read however long the log is.
 //!
 //! Counters are kept per deployment, action map, bucket and [`Counter`]; buckets are UTC hours
 //! and UTC days, by the event's own `timestamp`. A report is a [`Table`]: named columns, the same
@@ -18,7 +18,7 @@ const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
 
 /// The width of a report's time buckets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Granularity {
     Hour,

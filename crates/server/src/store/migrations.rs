@@ -161,6 +161,12 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (deployment_id, action_map_id, reason, session_id)
     ) WITHOUT ROWID;
     ",
+    // 5: each action's current state moves to the state file (`store/sqlite/state.rs`), which is
+    // rebuilt there from the log's action records on first start.
+    "
+    DROP INDEX actions_by_customer;
+    DROP TABLE actions;
+    ",
 ];
 
 /// Brings the database up to the newest schema.

@@ -28,7 +28,11 @@ use crate::record::{Filter, LogRecord, Payload};
 use crate::reports::{CounterQuery, CounterRow};
 
 mod chat;
+mod checkpoint;
 pub mod counters;
+mod state;
+
+use checkpoint::Checkpointer;
 
 /// Most submissions grouped into one transaction.
 const MAX_GROUP: usize = 1024;
@@ -55,14 +59,26 @@ pub struct SqliteStore {
     head: Arc<AtomicU64>,
 }
 
-fn open(path: &Path) -> rusqlite::Result<Connection> {
+/// Page cache of the writer, in KiB: the pages of the indexes new actions and customers go into.
+const WRITER_CACHE_KIB: i64 = 16_000;
+/// Page cache of each reader and of the checkpointer, in KiB (SQLite's default).
+const READER_CACHE_KIB: i64 = 2_000;
+
+/// A connection to the main file alone (migrations run on one).
+fn connect(path: &Path, cache_kib: i64) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    // 16 MB of page cache per connection (the default is 2 MB).
-    conn.pragma_update(None, "cache_size", -16_000)?;
+    conn.pragma_update(None, "cache_size", -cache_kib)?;
+    Ok(conn)
+}
+
+/// A connection to the main file with the state file attached: what every user of the store has.
+fn open(path: &Path, cache_kib: i64) -> rusqlite::Result<Connection> {
+    let conn = connect(path, cache_kib)?;
+    state::attach(&conn, path, cache_kib)?;
     Ok(conn)
 }
 
@@ -80,22 +96,22 @@ fn now() -> Timestamp {
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path`, migrates it and starts the writer.
     pub fn open(path: &Path) -> anyhow::Result<SqliteStore> {
-        let mut writer = open(path)?;
-        super::migrations::migrate(&mut writer)?;
-        let head: u64 = writer.query_row("SELECT COALESCE(MAX(seq), 0) FROM log", [], |r| {
-            r.get::<_, i64>(0)
-        })? as u64;
-        let head = Arc::new(AtomicU64::new(head));
+        super::migrations::migrate(&mut connect(path, READER_CACHE_KIB)?)?;
+        let writer = open(path, WRITER_CACHE_KIB)?;
+        writer.pragma_update(None, "wal_autocheckpoint", checkpoint::WRITER_BACKSTOP)?;
+        state::prepare(&writer)?;
+        let checkpointer = Checkpointer::start(open(path, READER_CACHE_KIB)?)?;
+        let head = Arc::new(AtomicU64::new(log_head(&writer)?));
         let (live, _) = broadcast::channel(LIVE_CAPACITY);
         let (jobs, queue) = mpsc::channel(4 * MAX_GROUP);
         let readers = (0..READERS)
-            .map(|_| open(path))
+            .map(|_| open(path, READER_CACHE_KIB))
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let writer_head = head.clone();
         let writer_live = live.clone();
         std::thread::Builder::new()
             .name("beckon-writer".into())
-            .spawn(move || run_writer(writer, queue, writer_head, writer_live))?;
+            .spawn(move || run_writer(writer, queue, writer_head, writer_live, checkpointer))?;
         Ok(SqliteStore {
             jobs,
             readers: Mutex::new(readers),
@@ -113,7 +129,7 @@ impl SqliteStore {
         let conn = self.readers.lock().expect("reader pool").pop();
         let conn = match conn {
             Some(c) => c,
-            None => open(&self.path).map_err(unavailable)?,
+            None => open(&self.path, READER_CACHE_KIB).map_err(unavailable)?,
         };
         let (conn, result) = tokio::task::spawn_blocking(move || {
             let result = f(&conn);
@@ -159,7 +175,19 @@ fn run_writer(
     mut queue: mpsc::Receiver<Job>,
     head: Arc<AtomicU64>,
     live: broadcast::Sender<Arc<LogRecord>>,
+    checkpointer: Checkpointer,
 ) {
+    // Whether the state file may lack effects of committed log records (see `commit_group`).
+    let mut stale = false;
+    let mut commit = |conn: &mut Connection, group| {
+        if stale {
+            if let Err(e) = state::catch_up(conn) {
+                return fail_all(group, &e);
+            }
+            stale = false;
+        }
+        stale = !commit_group(conn, group, &head, &live);
+    };
     while let Some(first) = queue.blocking_recv() {
         let mut group = Vec::new();
         let mut next = Some(first);
@@ -167,7 +195,7 @@ fn run_writer(
             match job {
                 Job::Commit(submission, reply) => group.push((submission, reply)),
                 Job::Write(task) => {
-                    commit_group(&mut conn, std::mem::take(&mut group), &head, &live);
+                    commit(&mut conn, std::mem::take(&mut group));
                     task(&mut conn);
                 }
             }
@@ -175,38 +203,63 @@ fn run_writer(
                 next = queue.try_recv().ok();
             }
         }
-        commit_group(&mut conn, group, &head, &live);
+        commit(&mut conn, group);
+        checkpointer.committed();
     }
 }
 
 type Pending = (Submission, Reply<Result<Vec<Outcome>, CommitError>>);
 
+/// Checks, applies and commits a group, then answers each submission. Returns `false` when the
+/// log committed but the state file may not have (its effects are then replayed before the next
+/// group): SQLite commits the main file first, and each file on its own.
 fn commit_group(
     conn: &mut Connection,
     group: Vec<Pending>,
     head: &AtomicU64,
     live: &broadcast::Sender<Arc<LogRecord>>,
-) {
+) -> bool {
     if group.is_empty() {
-        return;
+        return true;
     }
     let recorded_at = now();
     let mut answers = Vec::with_capacity(group.len());
     let mut published = Vec::new();
-    let tx = match conn.transaction() {
+    let mut tx = match conn.transaction() {
         Ok(tx) => tx,
-        Err(e) => return fail_all(group, &e),
+        Err(e) => {
+            fail_all(group, &e);
+            return true;
+        }
     };
-    let mut tx = tx;
+    let mut tally = counters::Tally::default();
     for (submission, reply) in group {
-        let result = apply(&mut tx, &submission, recorded_at, &mut published);
+        let result = apply(
+            &mut tx,
+            &submission,
+            recorded_at,
+            &mut published,
+            &mut tally,
+        );
         answers.push((reply, result));
     }
-    if let Err(e) = tx.commit() {
-        for (reply, _) in answers {
-            let _ = reply.send(Err(CommitError::Unavailable(e.to_string())));
+    let last = published.last().map(|r| r.seq);
+    let committed = tally
+        .write(&tx)
+        .and_then(|()| last.map_or(Ok(()), |seq| state::set_applied(&tx, seq)))
+        .and_then(|()| tx.commit());
+    let mut whole = true;
+    if let Err(e) = committed {
+        // The log decides: if its records are there, they are durable and get answered as such.
+        let logged = last.is_some_and(|seq| log_head(conn).is_ok_and(|head| head >= seq));
+        if !logged {
+            for (reply, _) in answers {
+                let _ = reply.send(Err(CommitError::Unavailable(e.to_string())));
+            }
+            return true;
         }
-        return;
+        tracing::warn!(error = %e, "the log committed, the state file did not; replaying it");
+        whole = false;
     }
     if let Some(last) = published.last() {
         head.store(last.seq, Ordering::Release);
@@ -217,6 +270,15 @@ fn commit_group(
     for (reply, result) in answers {
         let _ = reply.send(result);
     }
+    whole
+}
+
+/// The highest sequence number in the log.
+fn log_head(conn: &Connection) -> rusqlite::Result<u64> {
+    conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM log", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map(|seq| seq as u64)
 }
 
 fn fail_all(group: Vec<Pending>, error: &rusqlite::Error) {
@@ -231,14 +293,23 @@ fn apply(
     submission: &Submission,
     recorded_at: Timestamp,
     published: &mut Vec<Arc<LogRecord>>,
+    group_tally: &mut counters::Tally,
 ) -> Result<Vec<Outcome>, CommitError> {
     let mut sp = tx
         .savepoint()
         .map_err(|e| CommitError::Unavailable(e.to_string()))?;
     let mark = published.len();
+    let mut tally = counters::Tally::default();
     let mut outcomes = Vec::with_capacity(submission.items.len());
     for (index, item) in submission.items.iter().enumerate() {
-        match apply_item(&sp, submission.deployment_id, index, item, recorded_at) {
+        match apply_item(
+            &sp,
+            &mut tally,
+            submission.deployment_id,
+            index,
+            item,
+            recorded_at,
+        ) {
             Ok(Some(record)) => {
                 outcomes.push(Outcome::Stored { seq: record.seq });
                 published.push(Arc::new(record));
@@ -260,6 +331,7 @@ fn apply(
     }
     sp.commit()
         .map_err(|e| CommitError::Unavailable(e.to_string()))?;
+    group_tally.merge(tally);
     Ok(outcomes)
 }
 
@@ -270,6 +342,7 @@ fn state_bit(state: State) -> i64 {
 /// Checks and stores one item; `None` for a duplicate (action, state).
 fn apply_item(
     conn: &Connection,
+    tally: &mut counters::Tally,
     deployment_id: Uuid,
     index: usize,
     item: &Item,
@@ -302,7 +375,7 @@ fn apply_item(
     })
     .map_err(db)?;
     let seq = conn.last_insert_rowid() as u64;
-    counters::count(conn, deployment_id, &payload).map_err(db)?;
+    counters::count(conn, tally, deployment_id, &payload).map_err(db)?;
     Ok(Some(LogRecord {
         seq,
         deployment_id,
