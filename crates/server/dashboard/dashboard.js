@@ -217,8 +217,16 @@ function drawTrend(rows, r) {
   nodes.push(svg('text', { x: left, y: top + height + 20, class: 'label' }, label(buckets[0])));
   nodes.push(svg('text', { x: left + width - 40, y: top + height + 20, class: 'label' }, label(buckets[buckets.length - 1])));
   for (const s of SERIES) {
-    const points = buckets.map((t, i) => `${x(i)},${y((at.get(t) || {})[s] || 0)}`).join(' ');
+    const value = (t) => (at.get(t) || {})[s] || 0;
+    const points = buckets.map((t, i) => `${x(i)},${y(value(t))}`).join(' ');
     nodes.push(svg('polyline', { points, class: 'series-' + s, 'data-series': s }));
+    // A dot per bucket with events, its count on hover.
+    buckets.forEach((t, i) => {
+      if (!value(t)) return;
+      const dot = svg('circle', { cx: x(i), cy: y(value(t)), r: 3, class: 'series-' + s });
+      dot.append(svg('title', {}, `${s} ${label(t)}: ${value(t)}`));
+      nodes.push(dot);
+    });
   }
   $('trend').replaceChildren(...nodes);
   $('trend-legend').replaceChildren(...SERIES.map((s) => el('span', '■ ' + s, 'series-' + s)));

@@ -137,9 +137,11 @@ test('after sign-in the funnel shows what the reports API counts for the events 
   // Bars are drawn to scale: offered is two thirds of qualified.
   const width = async (label) => Number(await bar(label).locator('rect').getAttribute('width'));
   assert.ok(Math.abs((await width('Offered')) / (await width('Qualified')) - 2 / 3) < 0.01);
-  // The trend has one line per series, with today's counts at its last point.
+  // The trend has one line per series over the 7 days, and a dot with today's count.
   const points = (await p.locator('#trend polyline[data-series=offered]').getAttribute('points')).trim().split(' ');
   assert.equal(points.length, 7);
+  assert.deepEqual(await p.locator('#trend circle.series-offered title').allTextContents(),
+    [`offered ${new Date().toISOString().slice(5, 10)}: ${sum('offered')}`]);
   await shot('funnel');
 
   // The chat map's blocked reasons (no agent was available).
