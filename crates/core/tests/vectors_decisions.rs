@@ -100,7 +100,7 @@ fn decision_cases() {
                 ));
             }
         }
-        for key in ["pending", "segments"] {
+        for key in ["pending", "segments", "assignments"] {
             if let Some(want) = expect.get(key)
                 && decision[key] != *want
             {

@@ -47,10 +47,55 @@ pub struct Config {
     /// Web chat limits and timings.
     #[serde(default)]
     pub chat: crate::chat::ChatSettings,
+    /// Where the visitor's location (`geolocation.*` segment criteria) comes from; none by
+    /// default.
+    #[serde(default)]
+    pub geolocation: Geolocation,
     /// Set when `beckon serve` runs without a configuration file: the demo is seeded
     /// (`crate::demo`). Never set from a file.
     #[serde(skip)]
     pub demo: bool,
+}
+
+/// `[geolocation]`: request headers that a trusted reverse proxy in front of Beckon sets with
+/// the visitor's location (Cloudflare's `CF-IPCountry`, a load balancer's own). A header is
+/// read only when it is named here: a client can send any header, so name only headers that
+/// the proxy always sets or strips. Without this section no location is derived and
+/// `geolocation.*` criteria hold only with negative operators (see `docs/provisioning.md`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Geolocation {
+    /// ISO 3166-1 alpha-2 country code (`geolocation.country`), e.g. `CF-IPCountry`.
+    pub country_header: Option<String>,
+    /// Country name (`geolocation.countryName`).
+    pub country_name_header: Option<String>,
+    /// Region code, e.g. ISO 3166-2 subdivision `CA` (`geolocation.region`).
+    pub region_header: Option<String>,
+    /// Region name (`geolocation.regionName`).
+    pub region_name_header: Option<String>,
+    /// City (`geolocation.locality`).
+    pub city_header: Option<String>,
+    /// Postal code (`geolocation.postalCode`).
+    pub postal_code_header: Option<String>,
+    /// IANA time zone (`geolocation.timezone`).
+    pub timezone_header: Option<String>,
+}
+
+impl Geolocation {
+    /// Each configured header with the `geolocation` key it fills, in the order of the fields.
+    pub fn headers(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("country_header", &self.country_header),
+            ("country_name_header", &self.country_name_header),
+            ("region_header", &self.region_header),
+            ("region_name_header", &self.region_name_header),
+            ("city_header", &self.city_header),
+            ("postal_code_header", &self.postal_code_header),
+            ("timezone_header", &self.timezone_header),
+        ]
+        .into_iter()
+        .filter_map(|(key, name)| Some((key, name.as_deref()?)))
+    }
 }
 
 /// How log lines are written.
@@ -430,6 +475,13 @@ impl Config {
             }
         }
         crate::chat::agents::check_config(&self.agents)?;
+        for (key, name) in self.geolocation.headers() {
+            if axum::http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                return Err(format!(
+                    "geolocation.{key}: '{name}' is not an HTTP header name"
+                ));
+            }
+        }
         let mut names = HashSet::new();
         for (i, s) in self.sinks.iter().enumerate() {
             if !names.insert(s.name.as_str()) {

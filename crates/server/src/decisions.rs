@@ -1,10 +1,11 @@
-//! Running the decision engine for a web event (spec section 6) and turning its [`Decision`]
-//! into what the server must do: `qualified` events and blocked offers for the log, the
-//! customer's state for the next decision, and the actions the page presents.
+//! Running the decision engine for a web event (spec section 6) and turning its
+//! [`Decision`](beckon_core::Decision) into what the server must do: `qualified` events and
+//! blocked offers for the log, the customer's state for the next decision, and the actions the
+//! page presents.
 //!
 //! Between decisions the server keeps what the engine asks for (see `beckon_core::decide`):
-//! each action's latest state with its session, the pending offers the last decision returned,
-//! customer-scoped segment assignments and the session's journey. All of it is read before the
+//! each action's latest state with its session, the pending offers and customer-scoped segment
+//! assignments the last decision returned, and the session's journey. All of it is read before the
 //! decision and written in the same submission as the web event, so the request is answered
 //! only once its records are durable. Decisions for one customer are serialized ([`Locks`]):
 //! two concurrent requests cannot both qualify the same map in a session.
@@ -15,11 +16,9 @@
 
 use std::sync::Arc;
 
-use beckon_core::decide::{Availability, DecisionInput, History, Pending, SegmentAssignment};
-use beckon_core::model::{ActionMap, SegmentScope};
-use beckon_core::{
-    ActionEvent, BlockedOffer, Catalog, Decision, MediaType, State, Timestamp, decide,
-};
+use beckon_core::decide::{Availability, DecisionInput, Geolocation, History, Pending};
+use beckon_core::model::ActionMap;
+use beckon_core::{ActionEvent, BlockedOffer, Catalog, MediaType, State, Timestamp, decide};
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, MutexGuard};
 use uuid::Uuid;
@@ -83,6 +82,7 @@ pub async fn decide_all(
     catalog: &Catalog,
     deployment: &Deployment,
     events: &[Arc<WebEvent>],
+    location: &Geolocation,
     availability: Availability,
     now: Timestamp,
 ) -> Result<Decided, StoreError> {
@@ -106,6 +106,7 @@ pub async fn decide_all(
             session,
             &group,
             context,
+            location,
             availability,
             now,
             &mut decided,
@@ -144,6 +145,7 @@ fn decide_group(
     session: Uuid,
     group: &[&WebEvent],
     context: CustomerContext,
+    location: &Geolocation,
     availability: Availability,
     now: Timestamp,
     out: &mut Decided,
@@ -158,6 +160,7 @@ fn decide_group(
     }
     let last = group.last().expect("a group has an event");
     let mut visit = enrich::visit(last);
+    visit.geolocation = location.clone();
     visit.pageview_at = pageview
         .as_ref()
         .filter(|(url, _)| *url == visit.page.url)
@@ -254,38 +257,8 @@ fn decide_group(
         journey,
         pageview,
         pending: decision.pending.clone(),
-        segments: customer_segments(catalog, &context, &decision, now),
+        segments: decision.assignments.clone(),
     });
-}
-
-/// The customer-scoped assignments to keep: the earlier ones, refreshed by those assigned now.
-fn customer_segments(
-    catalog: &Catalog,
-    context: &CustomerContext,
-    decision: &Decision,
-    now: Timestamp,
-) -> Vec<SegmentAssignment> {
-    let mut kept: Vec<SegmentAssignment> = context
-        .segments
-        .iter()
-        .filter(|s| !decision.segments.contains(&s.segment_id))
-        .cloned()
-        .collect();
-    kept.extend(
-        decision
-            .segments
-            .iter()
-            .filter(|id| {
-                catalog
-                    .segment(**id)
-                    .is_some_and(|s| s.scope == SegmentScope::Customer)
-            })
-            .map(|&segment_id| SegmentAssignment {
-                segment_id,
-                assigned_at: now,
-            }),
-    );
-    kept
 }
 
 /// Builds the records and actions of one decision.

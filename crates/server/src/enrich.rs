@@ -4,12 +4,37 @@
 //!
 //! Page, referrer and campaign come from core's [`Visit::from_urls`] (the browser derives them
 //! the same way). The user agent is parsed with `woothee`, whose rules are compiled into the
-//! crate: no data file, no network. Geolocation is not implemented: `geolocation.*` and
-//! `ipOrganization` are always absent, so criteria on them hold only with negative operators.
+//! crate: no data file, no network. The location (`geolocation.*`) comes from the request
+//! headers a trusted reverse proxy sets, when the configuration names them
+//! ([`crate::config::Geolocation`]); the request body's `ipAddress` is not used, since the page
+//! could put anything there. Without configured headers, and for `ipOrganization` always, the
+//! keys are absent, so criteria on them hold only with negative operators.
 
-use beckon_core::decide::{Browser, Device, JourneyEvent, Page, Visit};
+use axum::http::HeaderMap;
+use beckon_core::decide::{Browser, Device, Geolocation, JourneyEvent, Page, Visit};
 
+use crate::config;
 use crate::ingest::WebEvent;
+
+/// The visitor's location from the headers the configuration trusts. A header that is absent,
+/// empty or not UTF-8 gives nothing; Cloudflare's country codes `XX` (unknown) and `T1` (Tor)
+/// give no country.
+pub fn geolocation(trusted: &config::Geolocation, headers: &HeaderMap) -> Geolocation {
+    let read = |name: &Option<String>| -> Option<String> {
+        let value = headers.get(name.as_deref()?)?;
+        let text = std::str::from_utf8(value.as_bytes()).ok()?.trim();
+        (!text.is_empty()).then(|| text.to_owned())
+    };
+    Geolocation {
+        country: read(&trusted.country_header).filter(|c| c != "XX" && c != "T1"),
+        country_name: read(&trusted.country_name_header),
+        region: read(&trusted.region_header),
+        region_name: read(&trusted.region_name_header),
+        locality: read(&trusted.city_header),
+        postal_code: read(&trusted.postal_code_header),
+        timezone: read(&trusted.timezone_header),
+    }
+}
 
 /// Whether an event is a page view (the SDK sends `page_viewed`, Genesys-era callers `pageview`).
 pub fn is_pageview(event_name: &str) -> bool {
@@ -151,6 +176,34 @@ mod tests {
 
         let (_, d) = user_agent("curl/8.0");
         assert_eq!(d.category.as_deref(), Some("other"));
+    }
+
+    #[test]
+    fn only_configured_headers_give_a_location() {
+        let mut headers = HeaderMap::new();
+        headers.insert("cf-ipcountry", "DE".parse().unwrap());
+        headers.insert("x-city", "M\u{fc}nchen".parse().unwrap());
+        headers.insert("x-region", "  ".parse().unwrap());
+        headers.insert("x-postal", "80331".parse().unwrap());
+        assert_eq!(
+            geolocation(&config::Geolocation::default(), &headers),
+            Geolocation::default()
+        );
+        let trusted = config::Geolocation {
+            country_header: Some("CF-IPCountry".into()),
+            city_header: Some("X-City".into()),
+            region_header: Some("X-Region".into()),
+            timezone_header: Some("X-Timezone".into()),
+            ..config::Geolocation::default()
+        };
+        let g = geolocation(&trusted, &headers);
+        assert_eq!(g.country.as_deref(), Some("DE"));
+        assert_eq!(g.locality.as_deref(), Some("M\u{fc}nchen"));
+        assert_eq!(g.region, None, "blank");
+        assert_eq!(g.timezone, None, "absent");
+        assert_eq!(g.postal_code, None, "sent but not trusted");
+        headers.insert("cf-ipcountry", "XX".parse().unwrap());
+        assert_eq!(geolocation(&trusted, &headers).country, None);
     }
 
     #[test]

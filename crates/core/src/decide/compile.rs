@@ -3,21 +3,21 @@
 //! Deciding must not scan every map: a map can only qualify through a segment the customer has
 //! or an event the session saw, and a map already qualified in the session is named by the
 //! customer's history. So the maps are indexed by trigger (segment → maps, event name → maps),
-//! each segment's and map's conditions are compiled once (operators prepared, values
-//! lower-cased, keys resolved to fields), and the maps are grouped by media type for priority.
+//! their page URL conditions by value (see [`super::page_url`]), and each segment's and map's
+//! conditions are compiled once (operators prepared, values lower-cased, keys resolved to
+//! fields).
 
 use std::collections::HashMap;
 
 use uuid::Uuid;
 
 use super::operators::Test;
+use super::page_url::UrlConditions;
 use super::schedule::CompiledSchedule;
 use super::visit::{JourneyEvent, Page, Visit};
 use crate::event::Timestamp;
 use crate::media::MediaType;
-use crate::model::{
-    ActionMap, ActivationType, Catalog, JourneySegment, Operator, SegmentScope, UrlCondition,
-};
+use crate::model::{ActionMap, ActivationType, Catalog, JourneySegment, Operator, SegmentScope};
 
 /// A criteria key resolved to the field it reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -278,7 +278,8 @@ pub(crate) struct Map {
     /// Positions in [`Compiled::segments`].
     pub(crate) segments: Vec<u32>,
     pub(crate) event_conditions: Vec<EventCondition>,
-    pub(crate) url_conditions: Vec<Test>,
+    /// Positions in [`Compiled::urls`].
+    pub(crate) url_conditions: Box<[u32]>,
     pub(crate) schedule: Option<u32>,
     pub(crate) emergency: Option<u32>,
     pub(crate) ignore_frequency_cap: bool,
@@ -291,6 +292,7 @@ pub(crate) struct Compiled {
     pub(crate) maps: Vec<Map>,
     pub(crate) map_by_id: HashMap<Uuid, u32>,
     pub(crate) segments: Vec<Segment>,
+    pub(crate) segment_by_id: HashMap<Uuid, u32>,
     /// Per segment (same positions as `segments`): the maps it triggers.
     pub(crate) maps_by_segment: Vec<Vec<u32>>,
     /// Event-condition maps by the event name their conditions require.
@@ -298,20 +300,8 @@ pub(crate) struct Compiled {
     /// Event-condition maps whose conditions name no event: candidates on any event.
     pub(crate) maps_on_any_event: Vec<u32>,
     pub(crate) schedules: Vec<CompiledSchedule>,
-}
-
-/// URL conditions are never case-sensitive; `equal` and `notEqual` compare the URL as the
-/// WHATWG parser writes it, so `https://Example.com` equals `https://example.com/`.
-fn url_test(c: &UrlCondition) -> Test {
-    let values: Vec<String> = match c.operator {
-        Operator::Equal | Operator::NotEqual => c
-            .values
-            .iter()
-            .map(|v| url::Url::parse(v).map(String::from).unwrap_or(v.clone()))
-            .collect(),
-        _ => c.values.clone(),
-    };
-    Test::new(&c.operator, &values, true)
+    /// The distinct page URL conditions, indexed.
+    pub(crate) urls: UrlConditions,
 }
 
 fn compile_segment(s: &JourneySegment) -> Segment {
@@ -363,15 +353,19 @@ impl Compiled {
             .iter()
             .map(CompiledSchedule::new)
             .collect();
+        let (urls, url_conditions) =
+            UrlConditions::compile(catalog.maps().iter().map(|m| &m.page_url_conditions[..]));
         let mut compiled = Compiled {
             maps_by_segment: vec![Vec::new(); segments.len()],
             segments,
+            segment_by_id: segment_pos,
             schedules,
+            urls,
             ..Compiled::default()
         };
-        for m in catalog.maps() {
+        for (m, urls) in catalog.maps().iter().zip(url_conditions) {
             let i = compiled.maps.len() as u32;
-            let map = compile_map(m, &segment_pos, &schedule_pos);
+            let map = compile_map(m, urls, &compiled.segment_by_id, &schedule_pos);
             for &s in &map.segments {
                 compiled.maps_by_segment[s as usize].push(i);
             }
@@ -394,6 +388,7 @@ impl Compiled {
 
 fn compile_map(
     m: &ActionMap,
+    url_conditions: Box<[u32]>,
     segment_pos: &HashMap<Uuid, u32>,
     schedule_pos: &HashMap<Uuid, u32>,
 ) -> Map {
@@ -424,7 +419,7 @@ fn compile_map(
                 criterion: Criterion::new(&c.key, &c.operator, &c.values, true),
             })
             .collect(),
-        url_conditions: m.page_url_conditions.iter().map(url_test).collect(),
+        url_conditions,
         schedule: groups.and_then(|g| schedule_pos.get(&g.action_map_schedule_group.id).copied()),
         emergency: groups
             .and_then(|g| g.emergency_action_map_schedule_group.as_ref())

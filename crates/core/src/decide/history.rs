@@ -18,7 +18,8 @@ pub struct History {
     /// Offers waiting for a delay, the next visit or the next session, as the previous
     /// decision returned them in [`Decision::pending`](super::Decision::pending).
     pub pending: Vec<Pending>,
-    /// Customer-scoped segment assignments from earlier sessions.
+    /// Customer-scoped segment assignments, as the previous decision returned them in
+    /// [`Decision::assignments`](super::Decision::assignments).
     pub segments: Vec<SegmentAssignment>,
 }
 
@@ -72,12 +73,16 @@ pub enum Until {
     NextSession,
 }
 
-/// A segment the customer was assigned earlier.
+/// A customer-scoped segment assignment (see the rules in [`decide`](super#the-rules-in-the-order-they-apply)).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SegmentAssignment {
     pub segment_id: Uuid,
+    /// When it began; `assignmentExpirationDays` count from here.
     pub assigned_at: Timestamp,
+    /// The maps that qualified from it: each qualifies once per assignment.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub action_maps: Vec<Uuid>,
 }
 
 /// Agent availability for webchat, as the chat module sees it now.

@@ -11,8 +11,9 @@
 //! 2. **Trigger** (spec 6.1). `triggerWithSegments`: any listed segment is assigned.
 //!    A segment is assigned when it is active, every context criterion holds for the visit and
 //!    every journey pattern occurred at least `count` times among the session's events (events
-//!    of `eventName` if given, whose criteria all hold); a `Customer`-scoped segment assigned in
-//!    an earlier session stays assigned until `assignmentExpirationDays` pass.
+//!    of `eventName` if given, whose criteria all hold); a `Customer`-scoped segment stays
+//!    assigned, across sessions, for `assignmentExpirationDays` from its first match (see
+//!    `assignment`).
 //!    `triggerWithEventConditions`: every condition is met by at least one event of the session
 //!    (ours: Genesys does not say whether the events must be the same one; requiring the same
 //!    event would make conditions on two event names impossible). Event conditions have no
@@ -23,7 +24,10 @@
 //!    session and nothing pending for it. A map that qualified but was not offered (it is still
 //!    `qualified` in the history) is tried again on every later decision of the session, without
 //!    qualifying again, and each failed try is a block (Genesys counts blocks per session and in
-//!    total). A map that was offered is done for the session.
+//!    total). A map that was offered is done for the session. **Once per assignment**
+//!    (Genesys): a map whose trigger holds only through `Customer`-scoped assignments qualifies
+//!    once per assignment, in any session ([`Decision::assignments`] keeps which maps each
+//!    assignment triggered); a new assignment, after the last lapsed, lets it qualify again.
 //! 4. **Activation** (spec 6.5), for a map that just qualified or is tried again:
 //!    - `immediate`: offer now if nothing blocks it;
 //!    - `delay`: if nothing blocks it now, start a delay of `delayInSeconds` on this page view
@@ -76,12 +80,17 @@
 //!
 //! [`Catalog::build`] compiles and indexes the maps; a decision evaluates the segments, then
 //! only the maps reachable from an assigned segment, from an event name of the session, or
-//! from the customer's history, never the whole list.
+//! from the customer's history, never the whole list. Page URL conditions are indexed by value
+//! (`equal` and `startsWith` looked up, each other distinct condition tested once per
+//! decision, see `page_url`): they cannot exclude a map from the decision, since a map whose
+//! conditions fail still qualifies and is reported blocked, but its check becomes a table read.
 
+mod assignment;
 mod frequency;
 mod history;
 pub(crate) mod operators;
 mod outcome;
+mod page_url;
 pub mod priority;
 pub(crate) mod schedule;
 mod trigger;
@@ -98,7 +107,9 @@ pub use visit::{Browser, Campaign, Device, Geolocation, JourneyEvent, Page, Refe
 
 use uuid::Uuid;
 
+use self::assignment::Assignments;
 use self::compile::{Compiled, Map};
+use self::page_url::{Lookup, PageMatches};
 use crate::blocked::BlockReason;
 use crate::event::Timestamp;
 use crate::media::MediaType;
@@ -147,13 +158,18 @@ fn outside_schedule(c: &Compiled, m: &Map, now: Timestamp) -> bool {
             .is_some_and(|e| c.schedules[e as usize].is_open(now))
 }
 
-fn check(c: &Compiled, input: &DecisionInput<'_>, m: &Map, fresh: bool) -> Step {
+fn check(
+    c: &Compiled,
+    input: &DecisionInput<'_>,
+    page: &mut PageMatches<'_>,
+    m: &Map,
+    fresh: bool,
+) -> Step {
     let now = input.now;
     if m.start.is_some_and(|s| s > now) {
         return Step::Block(BlockReason::TriggerDateInFuture);
     }
-    let url = input.visit.page.url.as_str();
-    if !m.url_conditions.iter().all(|t| t.matches(Some(url))) {
+    if !page.all(&m.url_conditions) {
         return Step::Block(BlockReason::PageUrlConditionsNotMatching);
     }
     if outside_schedule(c, m, now) {
@@ -188,15 +204,28 @@ fn check(c: &Compiled, input: &DecisionInput<'_>, m: &Map, fresh: bool) -> Step 
 
 /// Decides what to offer now. See the module docs for every rule.
 pub fn decide(catalog: &Catalog, input: &DecisionInput<'_>) -> Decision {
+    decide_with(catalog, input, Lookup::Indexed)
+}
+
+/// The same decision without the indexes: every map is tried against its trigger and every
+/// page URL condition of a tried map is tested on its own. Slower; it is the reference the
+/// indexed [`decide`] is held to by the property tests and measured against by the benchmark.
+#[doc(hidden)]
+pub fn decide_by_scan(catalog: &Catalog, input: &DecisionInput<'_>) -> Decision {
+    decide_with(catalog, input, Lookup::Scan)
+}
+
+fn decide_with(catalog: &Catalog, input: &DecisionInput<'_>, lookup: Lookup) -> Decision {
     let c = &catalog.compiled;
     let (now, session, visit, history) = (input.now, input.session_id, input.visit, input.history);
     let mut decision = Decision::default();
 
-    let assigned = trigger::assigned_segments(c, visit, input.journey, history, now);
+    let mut assignments = Assignments::new(c, visit, input.journey, history, now);
+    let assigned = &assignments.assigned;
     decision.segments = c
         .segments
         .iter()
-        .zip(&assigned)
+        .zip(assigned)
         .filter(|(_, on)| **on)
         .map(|(s, _)| s.id)
         .collect();
@@ -295,15 +324,21 @@ pub fn decide(catalog: &Catalog, input: &DecisionInput<'_>) -> Decision {
     }
 
     // Maps whose trigger holds now, found through the indexes.
-    for i in trigger::candidates(c, &assigned, input.journey) {
+    let candidates = match lookup {
+        Lookup::Indexed => trigger::candidates(c, assigned, input.journey),
+        Lookup::Scan => (0..c.maps.len() as u32).collect(),
+    };
+    for i in candidates {
         let m = &c.maps[i as usize];
         if !live(m, now)
             || seen_in_session.binary_search(&i).is_ok()
             || pending_map(m.id)
-            || !trigger::triggered(m, &assigned, visit, input.journey)
+            || !trigger::triggered(m, &assignments.assigned, visit, input.journey)
+            || !assignments.allow(m)
         {
             continue;
         }
+        assignments.qualified(m);
         decision.qualified.push(Qualified {
             action_map_id: m.id,
             action_map_version: m.version,
@@ -335,9 +370,10 @@ pub fn decide(catalog: &Catalog, input: &DecisionInput<'_>) -> Decision {
 
     // Blocks, delays, and the candidates per media type.
     let mut ready: [Vec<(i64, Uuid, usize)>; 2] = [Vec::new(), Vec::new()];
+    let mut page = PageMatches::new(&c.urls, &visit.page.url, lookup);
     for (ai, a) in attempts.iter().enumerate() {
         let m = &c.maps[a.map as usize];
-        match check(c, input, m, a.fresh) {
+        match check(c, input, &mut page, m, a.fresh) {
             Step::Block(reason) => decision.blocked.push(Blocked {
                 action_map_id: m.id,
                 action_map_version: m.version,
@@ -414,6 +450,7 @@ pub fn decide(catalog: &Catalog, input: &DecisionInput<'_>) -> Decision {
     pending.append(&mut decision.pending);
     pending.sort_by_key(|p| p.action_map_id);
     decision.pending = pending;
+    decision.assignments = assignments.into_customer();
     decision.qualified.sort_by_key(|q| q.action_map_id);
     decision.scheduled.sort_by_key(|s| s.action_map_id);
     decision.blocked.sort_by_key(|b| b.action_map_id);

@@ -16,6 +16,7 @@
 //! - `shouldIgnoreCase`: both sides are compared in Unicode lower case. Page URL conditions are
 //!   always compared ignoring case (Genesys: "expressions are not case-sensitive").
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use crate::model::Operator;
@@ -31,7 +32,7 @@ pub(crate) struct Test {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Op {
+pub(crate) enum Op {
     ContainsAll,
     ContainsAny,
     NotContainsAll,
@@ -99,6 +100,16 @@ fn compare(a: &Number, b: &Number) -> Option<Ordering> {
     }
 }
 
+/// A value as a test ignoring case compares it: in Unicode lower case (borrowed when it has
+/// no upper-case letter).
+pub(crate) fn fold_case(value: &str) -> Cow<'_, str> {
+    if value.chars().any(char::is_uppercase) {
+        Cow::Owned(value.to_lowercase())
+    } else {
+        Cow::Borrowed(value)
+    }
+}
+
 impl Test {
     /// Prepares an operator (one of the twelve; validation refused the others) with its values.
     pub(crate) fn new(operator: &Operator, values: &[String], ignore_case: bool) -> Test {
@@ -139,6 +150,17 @@ impl Test {
         }
     }
 
+    /// The operator, for indexes that answer it without calling [`Test::matches`].
+    pub(crate) fn op(&self) -> Op {
+        self.op
+    }
+
+    /// The values as [`Test::matches`] compares them (lower-cased when ignoring case), for
+    /// indexes; an index must fold what it looks up with [`fold_case`].
+    pub(crate) fn values(&self) -> &[String] {
+        &self.values
+    }
+
     /// Whether the attribute value (absent: `None`) passes.
     pub(crate) fn matches(&self, value: Option<&str>) -> bool {
         let Some(value) = value else {
@@ -147,13 +169,12 @@ impl Test {
                 Op::NotEqual | Op::NotContainsAll | Op::NotContainsAny
             );
         };
-        let lowered;
-        let v = if self.ignore_case && value.chars().any(char::is_uppercase) {
-            lowered = value.to_lowercase();
-            lowered.as_str()
+        let folded = if self.ignore_case {
+            fold_case(value)
         } else {
-            value
+            Cow::Borrowed(value)
         };
+        let v: &str = &folded;
         let values = self.values.iter().map(String::as_str);
         match self.op {
             Op::ContainsAll => values.clone().all(|x| v.contains(x)),

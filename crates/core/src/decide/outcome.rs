@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::history::Pending;
+use super::history::{Pending, SegmentAssignment};
 use crate::blocked::BlockReason;
 use crate::event::Timestamp;
 use crate::media::MediaType;
@@ -26,8 +26,11 @@ pub struct Decision {
     /// Everything still waiting (delays, next visit, next session) after this decision: the
     /// server stores it in place of [`History::pending`](super::History::pending).
     pub pending: Vec<Pending>,
-    /// Segments the customer has now (the server keeps the customer-scoped ones).
+    /// Segments the customer has now.
     pub segments: Vec<Uuid>,
+    /// The customer-scoped segment assignments after this decision: the server stores them in
+    /// place of [`History::segments`](super::History::segments).
+    pub assignments: Vec<SegmentAssignment>,
 }
 
 /// An offer to present now.

@@ -1,11 +1,7 @@
-//! Triggers (spec 6.1): which segments the customer has, and which maps that triggers.
+//! Triggers (spec 6.1): whether a segment matches the session, and which maps qualify.
 
 use super::compile::{Compiled, EventCondition, Map, Pattern, Segment, event_value, visit_value};
-use super::history::History;
 use super::visit::{JourneyEvent, Visit};
-use crate::event::Timestamp;
-
-const DAY_MS: i64 = 86_400_000;
 
 /// Whether every context criterion holds for the visit and every journey pattern occurred at
 /// least `count` times in the session.
@@ -37,37 +33,6 @@ fn occurrences(p: &Pattern, visit: &Visit, journey: &[JourneyEvent]) -> u32 {
         }
     }
     n
-}
-
-/// The segments the customer has now: those that match the visit and the session, and the
-/// customer-scoped ones assigned earlier that have not expired. A bit per segment position.
-pub(crate) fn assigned_segments(
-    compiled: &Compiled,
-    visit: &Visit,
-    journey: &[JourneyEvent],
-    history: &History,
-    now: Timestamp,
-) -> Vec<bool> {
-    let mut assigned: Vec<bool> = compiled
-        .segments
-        .iter()
-        .map(|s| s.active && segment_matches(s, visit, journey))
-        .collect();
-    for a in &history.segments {
-        let Some(i) = compiled.segments.iter().position(|s| s.id == a.segment_id) else {
-            continue;
-        };
-        let s = &compiled.segments[i];
-        let live = s.active
-            && s.customer_scope
-            && s.expiration_days.is_none_or(|d| {
-                a.assigned_at.unix_millis() + i64::from(d) * DAY_MS > now.unix_millis()
-            });
-        if live {
-            assigned[i] = true;
-        }
-    }
-    assigned
 }
 
 fn condition_holds(c: &EventCondition, visit: &Visit, journey: &[JourneyEvent]) -> bool {

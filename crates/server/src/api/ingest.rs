@@ -321,11 +321,13 @@ pub async fn web_events(
         .decisions
         .lock(events.iter().map(|e| e.customer_cookie_id))
         .await;
+    let location = crate::enrich::geolocation(&app.config.geolocation, &headers);
     let decided = crate::decisions::decide_all(
         &*app.store,
         &catalog,
         deployment,
         &events,
+        &location,
         app.chat.availability(deployment),
         received,
     )
