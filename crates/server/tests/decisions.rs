@@ -123,6 +123,74 @@ async fn a_map_qualifies_once_per_session() {
     assert_ne!(other[0]["actionId"], first[0]["actionId"]);
 }
 
+/// Starts a server with one content offer on `/pricing` for desktop visitors, the segment
+/// of the given scope.
+async fn offer_for_scope(scope: &str) -> Server {
+    let server = Server::start("");
+    let mut segment = common::segment_body("Desktop");
+    segment["scope"] = json!(scope);
+    let (_, segment) = server
+        .admin("POST", "/api/v2/journey/segments", Some(&segment))
+        .await;
+    let (_, template) = server
+        .admin(
+            "POST",
+            "/api/v2/journey/actiontemplates",
+            Some(&common::template_body("Promo")),
+        )
+        .await;
+    let map = common::content_offer_map(
+        "Promo on pricing",
+        segment["id"].as_str().unwrap(),
+        template["id"].as_str().unwrap(),
+        "/pricing",
+    );
+    let (status, map) = server
+        .admin("POST", "/api/v2/journey/actionmaps", Some(&map))
+        .await;
+    assert_eq!(status, 200, "{map}");
+    server
+}
+
+/// Offers in two sessions of one customer, the first offer shown (not final, not terminal).
+async fn offers_in_two_sessions(server: &Server) -> (usize, usize) {
+    let customer = Uuid::new_v4();
+    let first_session = Uuid::new_v4();
+    let url = "https://shop.test/pricing";
+    let first = server
+        .actions(&page_viewed(customer, first_session, url))
+        .await;
+    if let Some(a) = first.first() {
+        let r = server
+            .post(
+                "action-events",
+                &action_event(a, customer, first_session, "offered"),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+    }
+    let second = server
+        .actions(&page_viewed(customer, Uuid::new_v4(), url))
+        .await;
+    (first.len(), second.len())
+}
+
+#[tokio::test]
+async fn a_customer_segment_qualifies_a_map_once_per_assignment_across_sessions() {
+    let customer_scoped = offer_for_scope("Customer").await;
+    assert_eq!(offers_in_two_sessions(&customer_scoped).await, (1, 0));
+    assert_eq!(
+        customer_scoped
+            .log("&topic=contentoffer:qualified")
+            .await
+            .len(),
+        1
+    );
+    // A session-scoped segment qualifies the map again in the next session.
+    let session_scoped = offer_for_scope("Session").await;
+    assert_eq!(offers_in_two_sessions(&session_scoped).await, (1, 1));
+}
+
 #[tokio::test]
 async fn a_delay_activation_is_answered_with_its_seconds() {
     let server = Server::start("");
