@@ -278,7 +278,8 @@ function showEvent(topic, text) {
   while (list.children.length > 200) list.lastChild.remove();
 }
 
-/** Reads server-sent events from a fetch body: blank-line separated `event:` and `data:` lines. */
+/** Reads server-sent events from a fetch body: blank-line separated `id:`, `event:` and `data:`
+ * lines; `onEvent(id, topic, data)` for each. */
 async function readEvents(body, onEvent) {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
@@ -290,17 +291,27 @@ async function readEvents(body, onEvent) {
     while ((end = buffer.indexOf('\n\n')) >= 0) {
       const block = buffer.slice(0, end);
       buffer = buffer.slice(end + 2);
+      let id = null;
       let topic = 'message';
       const data = [];
       for (const line of block.split('\n')) {
-        if (line.startsWith('event:')) topic = line.slice(6).trim();
+        if (line.startsWith('id:')) id = line.slice(3).trim();
+        else if (line.startsWith('event:')) topic = line.slice(6).trim();
         else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
       }
-      if (data.length) onEvent(topic, data.join('\n'));
+      if (data.length) onEvent(id, topic, data.join('\n'));
     }
   }
 }
 
+/** How long to wait before following again after the stream broke. */
+const RETRY_MS = 2000;
+
+/**
+ * Follows the stream until stopped. When the connection breaks (the server restarted, the network
+ * dropped) it reconnects with `Last-Event-ID`, so nothing committed meanwhile is missed; a
+ * refusal (a bad topic, a token that is not accepted) stops it with the server's reason.
+ */
 async function follow(event) {
   event.preventDefault();
   if (state.live) { stopFollowing(); return; }
@@ -311,20 +322,29 @@ async function follow(event) {
   const controller = new AbortController();
   state.live = controller;
   $('follow-button').textContent = 'Stop';
-  try {
-    const r = await fetch('/api/v1/events/stream?' + q.toString(), {
-      headers: { Authorization: 'Bearer ' + state.token, Accept: 'text/event-stream' },
-      signal: controller.signal,
-    });
-    if (!r.ok) {
-      const data = await r.json().catch(() => ({}));
-      throw new Error(data.detail || r.statusText);
+  let lastId = null;
+  while (state.live === controller) {
+    try {
+      const headers = { Authorization: 'Bearer ' + state.token, Accept: 'text/event-stream' };
+      if (lastId !== null) headers['Last-Event-ID'] = lastId;
+      const r = await fetch('/api/v1/events/stream?' + q.toString(), { headers, signal: controller.signal });
+      if (!r.ok) {
+        const data = await r.json().catch(() => ({}));
+        if (r.status < 500) { $('live-error').textContent = data.detail || r.statusText; break; }
+        throw new Error(data.detail || r.statusText);
+      }
+      $('live-state').textContent = 'following';
+      $('live-error').textContent = '';
+      await readEvents(r.body, (id, topic, text) => {
+        if (id) lastId = id;
+        showEvent(topic, text);
+      });
+    } catch (e) {
+      if (e.name === 'AbortError') break;
     }
-    $('live-state').textContent = 'following';
-    await readEvents(r.body, showEvent);
-    if (state.live === controller) $('live-error').textContent = 'The stream ended.';
-  } catch (e) {
-    if (e.name !== 'AbortError') $('live-error').textContent = e.message;
+    if (state.live !== controller) break;
+    $('live-state').textContent = 'reconnecting…';
+    await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
   }
   if (state.live === controller) stopFollowing();
 }

@@ -187,6 +187,26 @@ test('the live console follows the stream with a topic filter; a bad topic is re
   // Only the filtered topic: the qualified and offered events of the same action are not listed.
   assert.deepEqual(await p.locator('#live li').evaluateAll((els) => els.map((e) => e.dataset.topic)), ['contentoffer:accepted']);
   await shot('live');
+});
+
+test('the live console reconnects after a server restart and misses nothing committed meanwhile', async () => {
+  assert.equal(await p.textContent('#live-state'), 'following');
+  const port = Number(new URL(beckon.url).port);
+  await beckon.stop();
+  await until(async () => (await p.textContent('#live-state')) === 'reconnecting…');
+  // The page stays offline until the events below are committed, so they can only reach it
+  // through the catch-up of the reconnection (Last-Event-ID), not live.
+  await context.setOffline(true);
+  beckon = await startBeckon(ORIGIN, { port, dir: beckon.dir });
+  const [a] = await visit(`${ORIGIN}/pricing`);
+  await report(a, 'offered');
+  await report(a, 'accepted');
+  await context.setOffline(false);
+  await p.locator(`#live li:has-text("${a.customerId}")`).waitFor({ timeout: 10000 });
+  assert.equal(await p.textContent('#live-state'), 'following');
+  // Resumed after the last event shown: nothing twice, only the filtered topic.
+  const topics = await p.locator('#live li').evaluateAll((els) => els.map((e) => e.dataset.topic));
+  assert.deepEqual(topics, ['contentoffer:accepted', 'contentoffer:accepted']);
   await p.click('#follow-button');
   assert.equal(await p.textContent('#follow-button'), 'Follow');
 });
