@@ -12,7 +12,7 @@ use uuid::Uuid;
 use wasm_bindgen::JsValue;
 use web_sys::HtmlElement;
 
-use super::set;
+use super::{Input, on, set};
 use crate::action::field;
 use crate::presenters::{Presented, Stage, attributes, describe};
 use crate::runtime::{Runtime, with_runtime};
@@ -262,14 +262,9 @@ fn draw(stage: &mut Stage, questions: &[Question]) -> Result<(Vec<Field>, HtmlEl
         .map_err(describe)?;
     for button in [&cancel, &close] {
         button.set_attribute("type", "button").map_err(describe)?;
-        stage.listen(button, "click", |_| {
-            with_runtime(Runtime::chat_form_closed);
-        });
+        stage.listen(button, "click", on(Input::FormClosed));
     }
-    stage.listen(&form, "submit", |event| {
-        event.prevent_default();
-        with_runtime(Runtime::chat_form_submitted);
-    });
+    stage.listen(&form, "submit", on(Input::FormSubmitted));
     let first = focusable.first().cloned().unwrap_or_else(|| start.clone());
     focusable.extend([start, cancel, close]);
     stage.keys(Some(focusable), || {

@@ -2,13 +2,11 @@
 //! frame, closed); dropping it closes the socket and removes its listeners first, so a socket
 //! given up on (ended, or replaced by a reconnection) never reports again.
 
-use wasm_bindgen::JsValue;
 use web_sys::WebSocket;
 
-use crate::action::field;
+use super::{Input, on};
 use crate::browser::Listener;
 use crate::presenters::describe;
-use crate::runtime::{Runtime, with_runtime};
 
 pub struct Socket {
     socket: WebSocket,
@@ -19,17 +17,9 @@ impl Socket {
     pub fn open(url: &str) -> Result<Socket, String> {
         let socket = WebSocket::new(url).map_err(describe)?;
         let listeners = [
-            Listener::new(&socket, "open", false, |_| {
-                with_runtime(Runtime::chat_opened);
-            }),
-            Listener::new(&socket, "message", false, |event| {
-                if let Some(text) = field(&JsValue::from(event), "data").as_string() {
-                    with_runtime(|rt| rt.chat_frame(&text));
-                }
-            }),
-            Listener::new(&socket, "close", false, |_| {
-                with_runtime(Runtime::chat_dropped);
-            }),
+            Listener::new(&socket, "open", false, on(Input::Opened)),
+            Listener::new(&socket, "message", false, on(Input::Frame)),
+            Listener::new(&socket, "close", false, on(Input::Dropped)),
         ];
         Ok(Socket {
             socket,

@@ -4,12 +4,12 @@
 //! the close button close it. Everything from a message is set as text, never as HTML.
 
 use uuid::Uuid;
-use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{HtmlElement, KeyboardEvent};
+use wasm_bindgen::JsValue;
+use web_sys::HtmlElement;
 
+use super::{Input, on};
 use crate::browser::Timer;
 use crate::presenters::{Presented, Stage, attributes, describe, element};
-use crate::runtime::{Runtime, with_runtime};
 
 /// How long "typing…" stays after the last typing notice.
 const TYPING_SHOWN_MS: f64 = 3000.0;
@@ -178,24 +178,9 @@ fn draw(stage: &mut Stage, engaged: bool) -> Result<Parts, String> {
     )?;
     let send = stage.add(&compose, "button", "accept", Some("Send"))?;
     send.set_attribute("type", "submit").map_err(describe)?;
-    stage.listen(&close, "click", |_| {
-        with_runtime(Runtime::chat_closed);
-    });
-    stage.listen(&compose, "submit", |event| {
-        event.prevent_default();
-        with_runtime(Runtime::chat_send);
-    });
-    stage.listen(&input, "input", |_| {
-        with_runtime(Runtime::chat_typed);
-    });
-    // Escape inside the window only: the same key elsewhere on the page must not end a chat.
-    stage.listen(&boxed, "keydown", |event| {
-        if event
-            .dyn_ref::<KeyboardEvent>()
-            .is_some_and(|key| key.key() == "Escape")
-        {
-            with_runtime(Runtime::chat_closed);
-        }
-    });
+    stage.listen(&close, "click", on(Input::Closed));
+    stage.listen(&compose, "submit", on(Input::Send));
+    stage.listen(&input, "input", on(Input::Typed));
+    stage.listen(&boxed, "keydown", on(Input::Key));
     Ok((log, status, typing, input, send))
 }
