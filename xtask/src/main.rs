@@ -48,7 +48,14 @@ fn build_sdk(test_hooks: bool) -> Result<()> {
         .args(["build", "-p", "beckon-sdk", "--lib", "--locked"])
         .args(["--target", "wasm32-unknown-unknown", "--profile", "sdk"])
         .arg("--target-dir")
-        .arg(&target_dir);
+        .arg(&target_dir)
+        // The standard library rebuilt with `panic = immediate-abort`: a panic becomes a bare
+        // `unreachable`, so no panic message, location or `core::fmt` machinery is linked in.
+        // Both are nightly features; RUSTC_BOOTSTRAP lets the pinned stable toolchain use them
+        // (see scripts/build-sdk.sh, which installs the rust-src component they need).
+        .env("RUSTC_BOOTSTRAP", "1")
+        .env("RUSTFLAGS", "-Zunstable-options -Cpanic=immediate-abort")
+        .arg("-Zbuild-std=std,panic_abort");
     if test_hooks {
         build.args(["--features", "test-hooks"]);
     }
@@ -64,16 +71,17 @@ fn build_sdk(test_hooks: bool) -> Result<()> {
         "bindgen"
     });
     let _ = std::fs::remove_dir_all(&generated);
-    wasm_bindgen_cli_support::Bindgen::new()
+    std::fs::create_dir_all(&generated)?;
+    let mut output = wasm_bindgen_cli_support::Bindgen::new()
         .input_path(&wasm_in)
         .no_modules(true)?
         .typescript(false)
         .remove_producers_section(true)
-        .generate(&generated)
+        .generate_output()
         .context("wasm-bindgen")?;
-    let glue = std::fs::read_to_string(generated.join("beckon_sdk.js"))?;
-    let mut wasm = std::fs::read(generated.join("beckon_sdk_bg.wasm"))?;
-    wasm = optimize(&root, &generated, wasm)?;
+    let glue = output.js().to_owned();
+    let glue = shorten_names(output.wasm_mut(), &glue)?;
+    let wasm = optimize(&root, &generated, output.wasm_mut().emit_wasm())?;
 
     let hash = hex(&Sha256::digest(&wasm))[..16].to_owned();
     let wasm_name = format!("beckon_bg.{hash}.wasm");
@@ -126,6 +134,90 @@ fn build_sdk(test_hooks: bool) -> Result<()> {
         dist.display()
     );
     Ok(())
+}
+
+/// Renames every import and export of the module to a short name, and the glue to match.
+///
+/// wasm-bindgen names imports after the Rust item and a hash (`__wbg_addEventListener_70e3…`),
+/// exports after the closure shims (`wasm_bindgen__convert__closures_____invoke__h…`), and the
+/// import module after the glue file, repeated for every import. Hashes do not compress: these
+/// names were about 5 KB of the module and as much again of the script. The glue refers to an
+/// import by its key in the imports object and to an export as `wasm.<name>`; the build fails if
+/// any old name is left in the glue.
+fn shorten_names(module: &mut walrus::Module, glue: &str) -> Result<String> {
+    let mut renames: Vec<(String, String)> = Vec::new();
+    let mut modules: Vec<(String, String)> = Vec::new();
+    for (n, import) in module.imports.iter_mut().enumerate() {
+        if !modules.iter().any(|(old, _)| *old == import.module) {
+            modules.push((import.module.clone(), short_name(modules.len())));
+        }
+        let (_, short) = modules
+            .iter()
+            .find(|(old, _)| *old == import.module)
+            .unwrap();
+        import.module = short.clone();
+        let short = short_name(n);
+        renames.push((std::mem::replace(&mut import.name, short.clone()), short));
+    }
+    let mut exports: Vec<(String, String)> = Vec::new();
+    for (n, export) in module.exports.iter_mut().enumerate() {
+        let short = short_name(n);
+        exports.push((std::mem::replace(&mut export.name, short.clone()), short));
+    }
+    let mut glue = glue.to_owned();
+    for (old, short) in &modules {
+        glue = replace_checked(&glue, &format!("\"{old}\":"), &format!("\"{short}\":"))?;
+    }
+    for (old, short) in &renames {
+        glue = replace_name(&glue, old, short);
+    }
+    for (old, short) in &exports {
+        glue = replace_name(&glue, &format!("wasm.{old}"), &format!("wasm.{short}"));
+    }
+    let imported = renames.iter().map(|(old, _)| old.clone());
+    let exported = exports.iter().map(|(old, _)| format!("wasm.{old}"));
+    for old in imported.chain(exported).filter(|old| old.len() > 8) {
+        if glue.contains(old.as_str()) {
+            bail!("the glue still names `{old}` after renaming the module's imports and exports");
+        }
+    }
+    Ok(glue)
+}
+
+/// `a`, `b`, … `Z`, then `aa`, `ab`, …: valid JavaScript property names.
+fn short_name(mut n: usize) -> String {
+    const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let mut name = vec![LETTERS[n % LETTERS.len()]];
+    n /= LETTERS.len();
+    while n > 0 {
+        n -= 1;
+        name.push(LETTERS[n % LETTERS.len()]);
+        n /= LETTERS.len();
+    }
+    name.reverse();
+    String::from_utf8(name).expect("ASCII")
+}
+
+/// Replaces each whole-word occurrence of `old` (not followed by an identifier character).
+fn replace_name(text: &str, old: &str, new: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(old) {
+        let after = &rest[at + old.len()..];
+        let whole = !after.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+        out.push_str(&rest[..at]);
+        out.push_str(if whole { new } else { old });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+fn replace_checked(text: &str, old: &str, new: &str) -> Result<String> {
+    if !text.contains(old) {
+        bail!("the wasm-bindgen glue no longer contains {old}");
+    }
+    Ok(text.replace(old, new))
 }
 
 /// `wasm-opt -Oz` from the npm package `binaryen` (Debian's is too old for current Rust output).
