@@ -182,8 +182,16 @@ impl Transport {
     }
 
     /// The page is hidden or going away: send everything with `sendBeacon`; keep what the
-    /// browser would not take.
+    /// browser would not take. While the server cannot be reached or has asked to slow down, a
+    /// beacon would be lost unseen, so everything stays in `localStorage` for the next page.
     pub fn flush_on_hide(&mut self) {
+        if self.failures == 0 && now() >= self.paused_until {
+            self.beacon_all();
+        }
+        self.persist();
+    }
+
+    fn beacon_all(&mut self) {
         let navigator = window().navigator();
         for route in Route::ALL {
             let url = self.url(route.path());
@@ -206,7 +214,6 @@ impl Transport {
             }
             queue.items.drain(start..start + sent);
         }
-        self.persist();
     }
 
     fn reply(&mut self, route: Route, reply: &Reply) -> Option<String> {

@@ -1,0 +1,236 @@
+// What the SDK sends without page code asking each time, in headless Chromium against real beckon
+// servers: the transport's slow-down on 429 Retry-After, the bounded localStorage outbox across an
+// outage and a page change, sendBeacon when the page is hidden or left, `forms:track`, and each
+// `load` auto-track module, checked by the web events the server stored.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startBeckon, startPages, launch, page, ready, until, freePort, DEPLOYMENT,
+} from '../harness.mjs';
+
+let pages, beckon, browser;
+
+before(async () => {
+  pages = await startPages();
+  beckon = await startBeckon(pages.origin);
+  pages.setBeckon(beckon.url);
+  browser = await launch();
+  pages.pages.set('/blank', { html: '<!doctype html><title>blank</title><p>no SDK here</p>' });
+});
+
+after(async () => {
+  await browser?.close();
+  await beckon?.stop();
+  await pages?.close();
+});
+
+const unique = () => Math.random().toString(36).slice(2);
+
+/** A page with the SDK pointed at `server` (the shared beckon by default). */
+async function open({ server = beckon.url, body = '', extra = '', context } = {}) {
+  const path = '/t-' + unique();
+  pages.pages.set(path, { html: page({ init: `'${DEPLOYMENT}', { server: '${server}' }`, body, extra }) });
+  const p = await (context || await browser.newContext()).newPage();
+  await p.goto(pages.origin + path);
+  await ready(p);
+  return p;
+}
+
+/** The web events `server` stored whose name starts with `prefix`, oldest first. */
+async function webEvents(server, prefix) {
+  return (await server.events())
+    .map((e) => e.event)
+    .filter((e) => e && typeof e.eventName === 'string' && e.eventName.startsWith(prefix));
+}
+
+const outbox = (p) => p.evaluate(() => {
+  const key = Object.keys(localStorage).find((k) => k.startsWith('beckon_outbox_'));
+  return key ? JSON.parse(localStorage.getItem(key)) : null;
+});
+
+test('transport: a 429 with Retry-After holds sending for as long as the server asks, then all arrives in order', async () => {
+  const limited = await startBeckon(pages.origin, { extra: '[limits]\nrequests_per_second = 1\nburst = 1' });
+  try {
+    const p = await open({ server: limited.url });
+    const seen = [];
+    p.on('request', (r) => { if (r.url().endsWith('/web-events')) seen.push({ kind: 'request', at: Date.now() }); });
+    p.on('response', (r) => { if (r.url().endsWith('/web-events')) seen.push({ kind: r.status(), at: Date.now() }); });
+    const tag = 'slow_' + unique();
+    await p.evaluate((t) => ac('record', t + '_1'), tag);
+    await until(() => seen.some((s) => s.kind === 200));
+    // The bucket is empty for a second: this batch is refused with Retry-After.
+    await p.evaluate((t) => { ac('record', t + '_2'); ac('record', t + '_3'); }, tag);
+    await until(async () => (await webEvents(limited, tag)).length === 3, { timeout: 15000 });
+    assert.deepEqual((await webEvents(limited, tag)).map((e) => e.eventName), [tag + '_1', tag + '_2', tag + '_3']);
+
+    const refused = seen.findIndex((s) => s.kind === 429);
+    assert.ok(refused > 0, 'the second batch was refused with 429: ' + JSON.stringify(seen));
+    assert.equal(seen.filter((s) => s.kind === 429).length, 1, 'one refusal, no hammering: ' + JSON.stringify(seen));
+    const next = seen.slice(refused).find((s) => s.kind === 'request');
+    assert.ok(next.at - seen[refused].at >= 900, `the next request waited out Retry-After: 1 (${next.at - seen[refused].at} ms)`);
+    const warnings = await p.evaluate(() => __console.filter((m) => m.startsWith('warn: ')));
+    assert.deepEqual(warnings, ['warn: Beckon: the server asks to slow down; sending again in 1 s']);
+  } finally {
+    await limited.stop();
+  }
+});
+
+test('transport: while the server is down, localStorage keeps the newest 100 events through a page change; the next page sends them', async () => {
+  const port = await freePort();
+  const context = await browser.newContext();
+  const p = await open({ server: `http://127.0.0.1:${port}`, context });
+  await p.evaluate(() => { for (let i = 1; i <= 130; i++) ac('record', 'down_' + i); });
+  const names = (stored) => stored[0].map((text) => JSON.parse(text).eventName);
+  const expected = Array.from({ length: 100 }, (_, i) => 'down_' + (i + 31));
+  await until(async () => { const s = await outbox(p); return s && s[0].length === 100; });
+  assert.deepEqual(names(await outbox(p)), expected, 'the oldest 30 were dropped');
+
+  // Leaving while the server cannot be reached loses nothing to a beacon nobody receives.
+  await p.goto(pages.origin + '/blank');
+  assert.deepEqual(names(await outbox(p)), expected);
+
+  const later = await startBeckon(pages.origin, { port });
+  try {
+    const q = await open({ server: `http://127.0.0.1:${port}`, context });
+    await until(async () => (await webEvents(later, 'down_')).length === 100, { timeout: 20000 });
+    assert.deepEqual((await webEvents(later, 'down_')).map((e) => e.eventName), expected);
+    await until(async () => (await outbox(q)) === null);
+  } finally {
+    await later.stop();
+    await context.close();
+  }
+});
+
+// Counts the page's beacons in sessionStorage (it outlives the page); the real sendBeacon still
+// sends them.
+const countBeacons = `const send = navigator.sendBeacon.bind(navigator);
+navigator.sendBeacon = (url, data) => { sessionStorage.beacons = +(sessionStorage.beacons || 0) + 1; return send(url, data); };`;
+const beacons = (p) => p.evaluate(() => +(sessionStorage.beacons || 0));
+
+test('transport: events made as the page is left or its tab closed go out with sendBeacon', async () => {
+  // Typed in and left: the abandoned-form event is made during pagehide, so only a beacon can
+  // carry it. (Headless Chromium cannot make a page hidden without leaving it, so the
+  // visibilitychange path, which runs the same flush, is not driven here.)
+  const tag = 'left_' + unique();
+  const p = await open({ body: '<form id="f" onsubmit="return false"><input name="q"></form>', extra: countBeacons });
+  await p.evaluate((t) => ac('forms:track', '#f', { formName: t }), tag);
+  await p.fill('#f input', 'hello');
+  await p.goto(pages.origin + '/blank');
+  await until(async () => (await webEvents(beckon, tag)).length === 1);
+  assert.equal((await webEvents(beckon, tag))[0].eventName, tag + '_abandoned');
+  assert.equal(await beacons(p), 1);
+
+  // The tab is closed: the same, from the pagehide of a closing tab.
+  const closed = 'closed_' + unique();
+  const q = await open({ body: '<form id="f" onsubmit="return false"><input name="q"></form>' });
+  await q.evaluate((t) => ac('forms:track', '#f', { formName: t }), closed);
+  await q.fill('#f input', 'bye');
+  await q.close({ runBeforeUnload: true });
+  await until(async () => (await webEvents(beckon, closed)).length === 1);
+  assert.equal((await webEvents(beckon, closed))[0].eventName, closed + '_abandoned');
+});
+
+test('forms:track: submitted and abandoned events, captured fields without passwords or hidden fields', async () => {
+  const tag = 'signup_' + unique();
+  const form = `<form id="signup" onsubmit="return false">
+<input name="email"><input name="password" type="password"><input name="token" type="hidden" value="secret">
+<input name="news" type="checkbox" value="yes"><input name="spam" type="checkbox" value="no">
+<select name="plan"><option>basic</option><option>pro</option></select><button>Sign up</button></form>
+<form id="other" onsubmit="return false"><input name="x"><button>Other</button></form>`;
+  const p = await open({ body: form });
+  await p.evaluate((t) => ac('forms:track', '#signup', { formName: t, captureFormDataOnSubmit: true, captureFormDataOnAbandon: true }), tag);
+  await p.fill('#signup [name=email]', 'ada@example.test');
+  await p.fill('#signup [name=password]', 'hunter2');
+  await p.check('#signup [name=news]');
+  await p.selectOption('#signup [name=plan]', 'pro');
+  await p.fill('#other [name=x]', 'not tracked');
+  await p.click('#other button');
+  await p.click('#signup button');
+  await until(async () => (await webEvents(beckon, tag)).length === 1);
+  const [submitted] = await webEvents(beckon, tag);
+  assert.equal(submitted.eventName, tag + '_submitted');
+  const values = (e) => Object.fromEntries(Object.entries(e.attributes || {}).map(([k, v]) => [k, v.value]));
+  assert.deepEqual(values(submitted), { email: 'ada@example.test', news: 'yes', plan: 'pro' });
+
+  // Typed in again and left without submitting.
+  await p.fill('#signup [name=email]', 'grace@example.test');
+  await p.goto(pages.origin + '/blank');
+  await until(async () => (await webEvents(beckon, tag)).length === 2);
+  const abandoned = (await webEvents(beckon, tag))[1];
+  assert.equal(abandoned.eventName, tag + '_abandoned');
+  assert.deepEqual(values(abandoned), { email: 'grace@example.test', news: 'yes', plan: 'pro' });
+});
+
+test('load autotrackClick: a click on (or inside) a matching element records its event; loadedCallback runs', async () => {
+  const tag = 'click_' + unique();
+  const p = await open({ body: '<button class="buy"><span id="inner">Buy</span></button><button id="other">Other</button>' });
+  const loaded = await p.evaluate((t) => new Promise((resolve) => ac('load', 'autotrackClick',
+    { clickEvents: [{ selector: '.buy', eventName: t, customAttributes: { sku: 'A1' } }] }, () => resolve(true))), tag);
+  assert.equal(loaded, true);
+  await p.click('#other');
+  await p.click('#inner');
+  await until(async () => (await webEvents(beckon, tag)).length === 1);
+  await p.click('#other');
+  await p.click('.buy');
+  await until(async () => (await webEvents(beckon, tag)).length === 2);
+  const [first] = await webEvents(beckon, tag);
+  assert.deepEqual(first.attributes, { sku: { dataType: 'string', value: 'A1' } });
+});
+
+test('load autotrackIdle: one event per idle stretch', async () => {
+  const tag = 'idle_' + unique();
+  const p = await open();
+  await p.evaluate((t) => ac('load', 'autotrackIdle', { idleEvents: [{ idleAfter: 1, eventName: t }] }), tag);
+  await until(async () => (await webEvents(beckon, tag)).length === 1);
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal((await webEvents(beckon, tag)).length, 1, 'still idle: no second event');
+  await p.mouse.move(10, 10);
+  await p.mouse.move(20, 20);
+  await until(async () => (await webEvents(beckon, tag)).length === 2);
+});
+
+test('load autotrackInViewport: an element scrolled into view records its event once', async () => {
+  const tag = 'seen_' + unique();
+  const p = await open({ body: '<div style="height:3000px">top</div><div id="promo">Promo</div><div style="height:3000px"></div>' });
+  await p.evaluate((t) => ac('load', 'autotrackInViewport', { inViewportEvents: [{ selector: '#promo', eventName: t }] }), tag);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal((await webEvents(beckon, tag)).length, 0, 'not visible yet');
+  await p.locator('#promo').scrollIntoViewIfNeeded();
+  await until(async () => (await webEvents(beckon, tag)).length === 1);
+  await p.evaluate(() => window.scrollTo(0, 0));
+  await p.locator('#promo').scrollIntoViewIfNeeded();
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal((await webEvents(beckon, tag)).length, 1);
+});
+
+test('load autotrackScrollDepth: each depth records its event the first time the page is scrolled that far', async () => {
+  const tag = 'depth_' + unique();
+  const p = await open({ body: '<div style="height:5000px">long</div>' });
+  await p.evaluate((t) => ac('load', 'autotrackScrollDepth', { scrollDepthEvents: [
+    { percentage: 50, eventName: t + '_50' }, { percentage: 100, eventName: t + '_100' }] }), tag);
+  await p.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight * 0.6 - innerHeight));
+  await until(async () => (await webEvents(beckon, tag)).length === 1);
+  await p.evaluate(() => window.scrollTo(0, 0));
+  await p.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+  await until(async () => (await webEvents(beckon, tag)).length === 2);
+  assert.deepEqual((await webEvents(beckon, tag)).map((e) => e.eventName), [tag + '_50', tag + '_100']);
+});
+
+test('load autotrackUrlChange: a pageview per history change, or the onUrlChange callback instead', async () => {
+  const p = await open();
+  const path = '/spa-' + unique();
+  await p.evaluate(() => ac('load', 'autotrackUrlChange'));
+  await p.evaluate((to) => history.pushState({}, '', to), path);
+  await until(async () => (await webEvents(beckon, 'page_viewed')).some((e) => e.page.url.endsWith(path)));
+  await p.evaluate((to) => { location.hash = 'more'; }, path);
+  await until(async () => (await webEvents(beckon, 'page_viewed')).some((e) => e.page.url.endsWith(path + '#more')));
+
+  const q = await open();
+  const other = '/spa-' + unique();
+  await q.evaluate(() => { window.changes = []; ac('load', 'autotrackUrlChange', { onUrlChange: (url) => changes.push(url) }); });
+  await q.evaluate((to) => history.replaceState({}, '', to), other);
+  await until(() => q.evaluate(() => window.changes.length === 1));
+  assert.ok((await q.evaluate(() => window.changes[0])).endsWith(other));
+  await new Promise((r) => setTimeout(r, 300));
+  assert.ok(!(await webEvents(beckon, 'page_viewed')).some((e) => e.page.url.endsWith(other)), 'the callback replaces the pageview');
+});
