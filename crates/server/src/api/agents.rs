@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::auth::Access as TokenAccess;
-use super::chat::{Access, MAX_FRAME_BYTES, body, token};
+use super::chat::{Access, body, bounded, token};
 use super::extract::Path;
 use super::problem::Problem;
 use crate::app::AppState;
@@ -311,7 +311,5 @@ pub async fn socket(
 ) -> Response {
     let chat = app.chat.clone();
     let shutdown = app.shutdown.clone();
-    upgrade
-        .max_message_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |ws| crate::chat::socket::agent(chat, ws, me.agent, shutdown))
+    bounded(upgrade).on_upgrade(move |ws| crate::chat::socket::agent(chat, ws, me.agent, shutdown))
 }

@@ -46,6 +46,19 @@ impl From<ChatError> for Problem {
     }
 }
 
+/// A chat WebSocket's handshake with its bounds: frames of at most [`MAX_FRAME_BYTES`], and a
+/// small read buffer (tungstenite reserves 128 KiB per socket by default, which is most of an
+/// idle visitor's memory; a larger frame still grows it).
+pub(crate) fn bounded(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
+    upgrade
+        .max_message_size(MAX_FRAME_BYTES)
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(0)
+}
+
+/// The read buffer a chat socket starts with.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+
 /// A JSON object body read into `T`, naming the field at fault.
 pub(crate) fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Problem> {
     let mut json = serde_json::Deserializer::from_slice(bytes);
@@ -197,7 +210,6 @@ pub async fn socket(
     visitor_conversation(&app, deployment_id, id, &headers, &query).await?;
     let chat = app.chat.clone();
     let shutdown = app.shutdown.clone();
-    Ok(upgrade
-        .max_message_size(MAX_FRAME_BYTES)
+    Ok(bounded(upgrade)
         .on_upgrade(move |ws| crate::chat::socket::visitor(chat, ws, id, query.after, shutdown)))
 }

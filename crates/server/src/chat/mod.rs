@@ -141,7 +141,11 @@ pub struct Chat {
     store: Arc<dyn Store>,
     pub settings: ChatSettings,
     desk: Mutex<Desk>,
+    /// Every notice, for agent consoles (few: they filter what is theirs).
     notices: broadcast::Sender<Arc<Notice>>,
+    /// Each conversation's notices, for its visitor sockets: a message wakes the sockets of its
+    /// conversation only, not every connected visitor. A channel goes with its last receiver.
+    conversations: Mutex<HashMap<Uuid, broadcast::Sender<Arc<Notice>>>>,
 }
 
 fn now() -> Timestamp {
@@ -180,6 +184,7 @@ impl Chat {
             settings,
             desk: Mutex::new(desk),
             notices: broadcast::channel(4096).0,
+            conversations: Mutex::default(),
         });
         for id in waiting {
             chat.watch_abandonment(id);
@@ -191,13 +196,31 @@ impl Chat {
         self.desk.lock().expect("chat desk")
     }
 
-    /// Live notices, for a socket.
+    /// Every live notice, for an agent console.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Notice>> {
         self.notices.subscribe()
     }
 
+    /// The live notices of one conversation, for its visitor sockets.
+    pub fn subscribe_conversation(&self, id: Uuid) -> broadcast::Receiver<Arc<Notice>> {
+        let mut channels = self.conversations.lock().expect("chat channels");
+        channels
+            .entry(id)
+            .or_insert_with(|| broadcast::channel(256).0)
+            .subscribe()
+    }
+
     fn announce(&self, notice: Notice) {
-        let _ = self.notices.send(Arc::new(notice));
+        let notice = Arc::new(notice);
+        if let Some(id) = notice.conversation_id {
+            let mut channels = self.conversations.lock().expect("chat channels");
+            if let Some(channel) = channels.get(&id)
+                && channel.send(notice.clone()).is_err()
+            {
+                channels.remove(&id);
+            }
+        }
+        let _ = self.notices.send(notice);
     }
 
     fn announce_queue(&self) {

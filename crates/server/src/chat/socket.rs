@@ -146,7 +146,10 @@ impl Connection {
     }
 
     async fn run(&mut self, start: Vec<(Uuid, u64)>, shutdown: CancellationToken) {
-        let mut notices = self.chat.subscribe();
+        let mut notices = match self.side {
+            Side::Visitor { conversation } => self.chat.subscribe_conversation(conversation),
+            Side::Agent { .. } => self.chat.subscribe(),
+        };
         for (conversation, after) in start {
             self.sent.insert(conversation, after);
             if !self.catch_up(conversation, after).await {
