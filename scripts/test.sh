@@ -28,3 +28,6 @@ cargo build -p beckon-server --locked
 
 echo "== schemathesis against the OpenAPI document (a short run; scripts/schemathesis.sh 100 for a long one)"
 bash scripts/schemathesis.sh 10
+
+echo "== fuzzing, a short run of each target (scripts/fuzz.sh 60 for a long one)"
+bash scripts/fuzz.sh --ci 10
