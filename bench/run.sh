@@ -3,10 +3,10 @@
 # prints one markdown table per part, each figure beside a baseline measured in the same run and
 # the ratio. Paste the output into BENCHMARKS.md.
 #   bash bench/run.sh            # everything
-#   bash bench/run.sh core       # only the parts named: core, store, server, fanout, sdk
+#   bash bench/run.sh core       # only the parts named: core, store, server, fanout, chat, sdk, dispatch
 set -euo pipefail
 cd "$(dirname "$0")/.."
-parts=${*:-core store server fanout sdk}
+parts=${*:-core store server fanout chat sdk dispatch}
 want() { [[ " $parts " == *" $1 "* ]]; }
 
 # criterion's estimate for one benchmark id, as "elements/s" (the middle of its thrpt line).
@@ -66,7 +66,21 @@ if want fanout; then
   cargo bench -q -p beckon-server --bench sse_fanout --locked 2>/dev/null | grep '^|'
 fi
 
+if want chat; then
+  printf '\n### web chat at scale (issue 6)\n\n| figure | value | baseline (same run) | ratio | target |\n|---|---|---|---|---|\n'
+  # Each idle visitor is a socket on both sides: 5,000 of them need more than the usual 1,024.
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+  cargo bench -q -p beckon-server --bench chat_scale --locked 2>/dev/null | grep '^|'
+fi
+
 if want sdk; then
   printf '\n### browser SDK\n'
   bash bench/sdk.sh
+fi
+
+if want dispatch; then
+  printf '\n### event dispatch in Chromium, beside EventEmitter3 in the same page\n\n| figure | value | baseline (same run) | ratio |\n|---|---|---|---|\n'
+  cargo build -q -p beckon-server --locked
+  bash scripts/build-sdk.sh --test-hooks >/dev/null
+  (cd tests/browser && { [ -d node_modules/eventemitter3 ] || npm ci --no-audit --no-fund; } && node bench-dispatch.mjs)
 fi

@@ -5,61 +5,16 @@
 //! moment the subscriber has read the event. The baseline is the same run with one subscriber.
 //! Run with `cargo bench -p beckon-server --bench sse_fanout` (raise `ulimit -n` for 1,000).
 
+mod support;
+
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use support::{ADMIN_TOKEN, DEPLOYMENT, ORIGIN, Server, ms, percentile};
 
-const DEPLOYMENT: &str = "5e1f6c0a-7d2b-4c39-9a4e-0b7c2f1d8e61";
-const ORIGIN: &str = "http://bench.local";
 const EVENTS: usize = 200;
-
-struct Server {
-    child: Child,
-    url: String,
-    _data: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start() -> Server {
-    let data = tempfile::tempdir().expect("temp dir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let config = data.path().join("beckon.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "listen = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\nadmin_token = \"bench\"\n\
-             [limits]\nrequests_per_second = 1000000\nburst = 1000000\n\
-             [[deployments]]\nid = \"{DEPLOYMENT}\"\nname = \"bench\"\nallowed_origins = [\"{ORIGIN}\"]\n",
-            data.path().join("data").display()
-        ),
-    )
-    .expect("config");
-    let child = Command::new(env!("CARGO_BIN_EXE_beckon"))
-        .args(["serve", "--config"])
-        .arg(&config)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("beckon starts");
-    Server {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-        _data: data,
-    }
-}
 
 fn event(n: usize) -> String {
     let id = |k: usize| format!("00000000-0000-4000-8000-{:012x}", n * 4 + k);
@@ -72,28 +27,14 @@ fn event(n: usize) -> String {
     )
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
-}
-
 /// Returns every delivery latency with `subscribers` live streams.
 async fn measure(subscribers: usize) -> Vec<Duration> {
-    let server = start();
+    let server = Server::start("", "");
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(0)
         .build()
         .expect("client");
-    for _ in 0..100 {
-        if client
-            .get(format!("{}/healthz", server.url))
-            .send()
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    server.ready(&client).await;
     let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let latencies: Arc<Mutex<Vec<Duration>>> = Arc::default();
     let mut readers = Vec::new();
@@ -103,7 +44,7 @@ async fn measure(subscribers: usize) -> Vec<Duration> {
                 "{}/api/v1/events/stream?topic=webchat:qualified",
                 server.url
             ))
-            .bearer_auth("bench")
+            .bearer_auth(ADMIN_TOKEN)
             .send()
             .await
             .expect("subscribe");
@@ -165,7 +106,6 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let base = runtime.block_on(measure(1));
     let fan = runtime.block_on(measure(1000));
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
         "| SSE fan-out, 1,000 subscribers: p99 delivery (ms) | {:.2} (p50 {:.2}, {} of {} deliveries) | 1 subscriber p99 {:.2} | {:.2} | p99 < 50 ms |",
         ms(percentile(&fan, 0.99)),
