@@ -203,7 +203,12 @@ test('javascript:, data: and attribute-breaking URLs in the call to action and t
       const offerEl = p.locator('[data-beckon-action]');
       const outcome = await until(async () => {
         if ((await p.evaluate(() => window.seen)).includes('errored')) return 'errored';
-        return (await offerEl.locator('a.cta').count()) > 0 ? 'shown' : null;
+        // Shown means drawn with its image loaded: an image that fails makes the offer errored.
+        const loaded = await offerEl.evaluateAll((hosts) => hosts.some((h) => {
+          const img = (h.shadowRoot || h).querySelector('img');
+          return !!img && img.complete && img.naturalWidth > 0 && !!(h.shadowRoot || h).querySelector('a.cta');
+        }));
+        return loaded ? 'shown' : null;
       }, { timeout: 10000 });
       if (outcome === 'shown') {
         const link = await offerEl.locator('a.cta').getAttribute('href');
