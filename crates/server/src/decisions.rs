@@ -28,9 +28,6 @@ use crate::enrich;
 use crate::ingest::WebEvent;
 use crate::store::{CustomerContext, CustomerUpdate, Item, Store, StoreError};
 
-/// Seconds a chat invitation waits for an answer (spec 3.1); action maps have no field for it.
-pub const CHAT_TIMEOUT_SECONDS: u32 = 30;
-
 /// Per-customer locks, striped: a customer's decisions run one at a time.
 pub struct Locks {
     stripes: Vec<Mutex<()>>,
@@ -315,7 +312,7 @@ impl Records<'_> {
             }
             MediaType::Webchat => {
                 let props = map.action.props.clone().unwrap_or_default();
-                action["timeoutSeconds"] = CHAT_TIMEOUT_SECONDS.into();
+                action["timeoutSeconds"] = props.timeout_seconds().into();
                 let texts = [
                     ("prompt", props.webchat_prompt),
                     ("title", props.webchat_title_text),

@@ -331,3 +331,39 @@ async fn a_frequency_cap_after_rejection_holds_back_the_next_offer_of_that_media
         "{reasons:?}"
     );
 }
+
+#[tokio::test]
+async fn a_chat_invitation_waits_as_long_as_its_map_says() {
+    let server = Server::start_full("", "assume_agents_available = true", &[]);
+    let map = |timeout: u32| {
+        json!({
+            "displayName": "Chat on support",
+            "triggerWithEventConditions": [ { "key": "page.url", "values": ["/support"],
+                "operator": "containsAny", "streamType": "Web", "sessionType": "web",
+                "eventName": "page_viewed" } ],
+            "action": { "mediaType": "webchat", "props": { "webchatTimeoutSeconds": timeout } }
+        })
+    };
+    // Out of range: refused, naming the field, and nothing is created.
+    let (status, problem) = server
+        .admin("POST", "/api/v2/journey/actionmaps", Some(&map(2)))
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["field"], "action.props.webchatTimeoutSeconds");
+    assert!(
+        server
+            .new_visitor_actions("https://shop.test/support")
+            .await
+            .is_empty()
+    );
+
+    let (status, body) = server
+        .admin("POST", "/api/v2/journey/actionmaps", Some(&map(45)))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["action"]["props"]["webchatTimeoutSeconds"], 45);
+    let actions = server
+        .new_visitor_actions("https://shop.test/support")
+        .await;
+    assert_eq!(actions[0]["timeoutSeconds"], 45);
+}

@@ -252,6 +252,23 @@ pub struct ActionProperties {
     pub webchat_decline_text: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webchat_survey: Option<ActionSurvey>,
+    /// Ours, beyond Genesys (where the widget sets it): how long the invitation waits for an
+    /// answer before it is `timedout` (spec 3.1: default 30 s, per map).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webchat_timeout_seconds: Option<u32>,
+}
+
+impl ActionProperties {
+    /// The invitation's timeout when the map does not set one.
+    pub const DEFAULT_TIMEOUT_SECONDS: u32 = 30;
+    /// The timeouts a map may set.
+    pub const TIMEOUT_RANGE: std::ops::RangeInclusive<u32> = 5..=3600;
+
+    /// How long the invitation waits for an answer.
+    pub fn timeout_seconds(&self) -> u32 {
+        self.webchat_timeout_seconds
+            .unwrap_or(Self::DEFAULT_TIMEOUT_SECONDS)
+    }
 }
 
 /// `ActionSurvey`: the pre-chat form.

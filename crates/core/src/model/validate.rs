@@ -3,7 +3,9 @@
 //! Rules that need other objects (does segment X exist?) live in [`super::Catalog`].
 
 use super::ValidationError;
-use super::action_map::{ActionMap, ActivationType, EventCondition, UrlCondition};
+use super::action_map::{
+    ActionMap, ActionProperties, ActivationType, EventCondition, UrlCondition,
+};
 use super::operator::Operator;
 use super::schedule::{ClosedPeriod, ScheduleGroup};
 use super::segment::{JourneySegment, SegmentScope};
@@ -291,6 +293,22 @@ impl ActionMap {
             errors.push(ValidationError::new(
                 "weight",
                 format!("{w} is out of range; weight is 1 (low), 2 (medium) or 3 (high)"),
+            ));
+        }
+        if let Some(t) = self
+            .action
+            .props
+            .as_ref()
+            .and_then(|p| p.webchat_timeout_seconds)
+            && !ActionProperties::TIMEOUT_RANGE.contains(&t)
+        {
+            errors.push(ValidationError::new(
+                "action.props.webchatTimeoutSeconds",
+                format!(
+                    "{t} s is out of range; an invitation waits {} to {} s",
+                    ActionProperties::TIMEOUT_RANGE.start(),
+                    ActionProperties::TIMEOUT_RANGE.end()
+                ),
             ));
         }
         match self.action.media_type.get() {
