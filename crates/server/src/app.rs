@@ -34,6 +34,8 @@ pub struct AppState {
     pub decisions: Arc<crate::decisions::Locks>,
     /// Web chat: conversations, the queue, agents and their presence.
     pub chat: Arc<crate::chat::Chat>,
+    /// Where visitors are: trusted headers and the GeoIP database, as configured.
+    pub locator: Arc<crate::geoip::Locator>,
 }
 
 /// Reads the admin token from the configuration, or from the data directory, or makes one.
@@ -72,6 +74,7 @@ fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
 
 /// Opens the store, starts the sinks and serves until SIGINT or SIGTERM.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let locator = Arc::new(crate::geoip::Locator::open(&config.geolocation)?);
     std::fs::create_dir_all(&config.data_dir).with_context(|| {
         format!(
             "cannot create the data directory {}",
@@ -123,6 +126,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         catalogs,
         decisions: Default::default(),
         chat,
+        locator,
         config: Arc::new(config),
     };
     for d in state.deployments.values() {

@@ -57,14 +57,22 @@ pub struct Config {
     pub demo: bool,
 }
 
-/// `[geolocation]`: request headers that a trusted reverse proxy in front of Beckon sets with
-/// the visitor's location (Cloudflare's `CF-IPCountry`, a load balancer's own). A header is
+/// `[geolocation]`: where the visitor's location comes from ([`crate::geoip`]). A GeoIP
+/// database file looked up by the client's address, and/or request headers that a trusted
+/// reverse proxy in front of Beckon sets with the location (Cloudflare's `CF-IPCountry`, a load
+/// balancer's own); a header that is present wins over the database for its key. A header is
 /// read only when it is named here: a client can send any header, so name only headers that
 /// the proxy always sets or strips. Without this section no location is derived and
 /// `geolocation.*` criteria hold only with negative operators (see `docs/provisioning.md`).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Geolocation {
+    /// A MaxMind DB file with City or Country records (GeoLite2-City, GeoIP2-City, ...), read
+    /// once at start.
+    pub database: Option<PathBuf>,
+    /// The header with the client's address to look up instead of the TCP peer's, e.g.
+    /// `X-Forwarded-For` (its first address); only for a proxy that always sets it.
+    pub client_ip_header: Option<String>,
     /// ISO 3166-1 alpha-2 country code (`geolocation.country`), e.g. `CF-IPCountry`.
     pub country_header: Option<String>,
     /// Country name (`geolocation.countryName`).
@@ -475,7 +483,12 @@ impl Config {
             }
         }
         crate::chat::agents::check_config(&self.agents)?;
-        for (key, name) in self.geolocation.headers() {
+        let client_ip_header = self
+            .geolocation
+            .client_ip_header
+            .as_deref()
+            .map(|name| ("client_ip_header", name));
+        for (key, name) in self.geolocation.headers().chain(client_ip_header) {
             if axum::http::HeaderName::from_bytes(name.as_bytes()).is_err() {
                 return Err(format!(
                     "geolocation.{key}: '{name}' is not an HTTP header name"

@@ -13,6 +13,7 @@ pub mod config;
 pub mod decisions;
 pub mod demo;
 pub mod enrich;
+pub mod geoip;
 pub mod http;
 pub mod ingest;
 pub mod metrics;

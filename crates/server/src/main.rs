@@ -91,15 +91,17 @@ fn main() -> ExitCode {
             tokio::runtime::Runtime::new()?.block_on(app::serve(config.with_demo_deployment()))
         }),
         Command::CheckConfig { file } => Config::from_file(&file)
-            .map(|c| {
+            .map_err(anyhow::Error::from)
+            .and_then(|c| {
+                beckon_server::geoip::Locator::open(&c.geolocation)?;
                 println!(
                     "{}: ok ({} deployments, {} sinks)",
                     file.display(),
                     c.deployments.len(),
                     c.sinks.len()
                 );
-            })
-            .map_err(Into::into),
+                Ok(())
+            }),
         Command::Tail(args) => {
             let _ = rustls::crypto::ring::default_provider().install_default();
             tokio::runtime::Runtime::new()

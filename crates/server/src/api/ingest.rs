@@ -285,6 +285,7 @@ pub(crate) fn commit_problem(error: CommitError) -> Problem {
 pub async fn web_events(
     State(app): State<AppState>,
     Path(deployment_id): Path<Uuid>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, Problem> {
@@ -321,7 +322,7 @@ pub async fn web_events(
         .decisions
         .lock(events.iter().map(|e| e.customer_cookie_id))
         .await;
-    let location = crate::enrich::geolocation(&app.config.geolocation, &headers);
+    let location = app.locator.locate(&headers, client.ip());
     let decided = crate::decisions::decide_all(
         &*app.store,
         &catalog,
