@@ -153,19 +153,13 @@ impl Bench {
     }
 }
 
-/// Now as RFC 3339 with milliseconds.
+/// Now as RFC 3339 with milliseconds, as events carry it.
 fn now() -> String {
-    let t = time::OffsetDateTime::now_utc();
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.millisecond()
-    )
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("the clock is after 1970")
+        .as_millis() as i64;
+    beckon_core::Timestamp::from_unix_millis(ms).to_string()
 }
 
 /// Reads a visitor's socket for as long as it is open, timing the agent messages named in

@@ -314,17 +314,7 @@ pub fn now() -> String {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64;
-    let t = time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000).unwrap();
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.millisecond()
-    )
+    beckon_core::Timestamp::from_unix_millis(ms).to_string()
 }
 
 /// One action's identity; `event(state)` makes a valid spec 4.3 event for it.
