@@ -237,10 +237,18 @@ fn the_generated_conditions_both_match_and_fail() {
             "https://blog.example.com/p3/page1",
             true,
         ),
+        // A non-ASCII value matches the page as the WHATWG parser writes it (percent-encoded),
+        // ignoring case.
         (
             "containsAny",
             (6, 23, true),
             "https://example.org/caf%c3%a9",
+            true,
+        ),
+        (
+            "containsAny",
+            (6, 23, true),
+            "https://shop.example.com/",
             false,
         ),
         (

@@ -44,7 +44,11 @@ enum Answer {
 }
 
 /// URL conditions are never case-sensitive; `equal` and `notEqual` compare the URL as the
-/// WHATWG parser writes it, so `https://Example.com` equals `https://example.com/`.
+/// WHATWG parser writes it, so `https://Example.com` equals `https://example.com/`. The other
+/// operators take parts of a URL, which cannot be parsed: their non-ASCII characters are
+/// lower-cased and percent-encoded as the parser writes them in a path or query, so
+/// `startsWith https://example.org/café` matches the page `https://example.org/caf%C3%A9`.
+/// (Non-ASCII host names are not turned into punycode.)
 fn url_test(c: &UrlCondition) -> Test {
     let values: Vec<String> = match c.operator {
         Operator::Equal | Operator::NotEqual => c
@@ -52,9 +56,34 @@ fn url_test(c: &UrlCondition) -> Test {
             .iter()
             .map(|v| url::Url::parse(v).map(String::from).unwrap_or(v.clone()))
             .collect(),
-        _ => c.values.clone(),
+        _ => c
+            .values
+            .iter()
+            .map(|v| percent_encode_non_ascii(v))
+            .collect(),
     };
     Test::new(&c.operator, &values, true)
+}
+
+/// `value` with each non-ASCII character lower-cased and written as `%XX` per UTF-8 byte.
+fn percent_encode_non_ascii(value: &str) -> String {
+    if value.is_ascii() {
+        return value.to_owned();
+    }
+    let mut out = String::with_capacity(value.len() * 3);
+    for c in value.chars() {
+        if c.is_ascii() {
+            out.push(c);
+            continue;
+        }
+        for lower in c.to_lowercase() {
+            let mut utf8 = [0; 4];
+            for byte in lower.encode_utf8(&mut utf8).bytes() {
+                out.push_str(&format!("%{byte:02X}"));
+            }
+        }
+    }
+    out
 }
 
 impl UrlConditions {
