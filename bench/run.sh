@@ -29,7 +29,7 @@ echo "Machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at 
 if want core; then
   bus=$(criterion beckon-core bus)
   decide=$(criterion beckon-core decide)
-  latencies=$(grep -E '^ +[0-9]+ maps \(' "$raw" || true)
+  latencies=$(grep -E '^ +[0-9]+ maps, ' "$raw" || true)
   row() { # label value-id baseline-label baseline-id target
     local v b; v=$(printf '%s\n%s\n' "$bus" "$decide" | fig "$2"); b=$(printf '%s\n%s\n' "$bus" "$decide" | fig "$4")
     printf '| %s | %s/s | %s %s/s | %s | %s |\n' "$1" "$(human "$v")" "$3" "$(human "$b")" "$(ratio "$v" "$b")" "$5"
@@ -41,7 +41,7 @@ if want core; then
   row "bus, ten handlers, \`all\` (events)" ten_handlers/bus_all "no bus:" ten_handlers/floor ">= 10 M/s"
   row "topic parsing (parses)" topic_parse/all_30_valid "one handler, exact:" one_handler/bus_exact ">= 20 M/s"
   for n in 10 1000 10000; do
-    row "decisions, $n maps, 200 segments" "decide/maps/$n" "10 maps:" decide/maps/10 ">= 50 k/s at 1,000"
+    row "decisions, $n maps, 200 segments" "decide/indexed/$n" "plain scan (decide_by_scan):" "decide/scan/$n" ">= 50 k/s at 1,000"
   done
   printf '\nSingle-decision latency (100,000 decisions per size, same run):\n\n```\n%s\n```\n' "$latencies"
 fi

@@ -97,7 +97,8 @@ try {
   for (const r of rows) console.log('| ' + r.join(' | ') + ' |');
   console.log(`\nHeadless Chromium, ${new Date().toISOString()}; 1-minute load average ${loadBefore} before, ${loadAfter} after (timings depend on it; sizes do not).`);
   const missed = [bytes > 30 * 1024 && 'size', ready > 50 && 'ready time', perSecond < 1e6 && 'dispatch rate'].filter(Boolean);
-  if (missed.length) { console.log('\nover budget: ' + missed.join(', ')); process.exitCode = 1; }
+  // A measurement, not a test: a missed budget is reported, and the other parts still run.
+  if (missed.length) console.log('\nover budget: ' + missed.join(', '));
 } finally {
   await browser.close();
   await beckon.stop();
