@@ -77,6 +77,21 @@ function beckonWebEvent(customerCookieId, sessionId, eventName, url, title, ms, 
   e.userAgentString = navigator.userAgent;
   return JSON.stringify(e);
 }
+// Markup the Rust code built with every configured value escaped: a shadow root's content, or
+// (with `where`) added by insertAdjacentHTML. A page that enforces Trusted Types gets it through
+// a 'beckon' policy. Returns the error's message when the page refuses it.
+var beckonPolicy;
+function beckonHtml(node, html, where) {
+  try {
+    if (beckonPolicy) { html = beckonPolicy.createHTML(html); }
+    try { put(html); } catch (e) {
+      if (beckonPolicy || !window.trustedTypes) { throw e; }
+      beckonPolicy = trustedTypes.createPolicy('beckon', { createHTML: function (s) { return s; } });
+      put(beckonPolicy.createHTML(html));
+    }
+  } catch (error) { return String(error && error.message || error); }
+  function put(h) { if (where) { node.insertAdjacentHTML(where, h); } else { node.innerHTML = h; } }
+}
 function beckonPost(url, body) {
   return fetch(url, {
     method: 'POST', body: body, keepalive: body.length < 60000, credentials: 'omit',

@@ -103,7 +103,18 @@ impl Listener {
         target: &EventTarget,
         kind: &'static str,
         capture: bool,
-        mut on_event: impl FnMut(Event) + 'static,
+        on_event: impl FnMut(Event) + 'static,
+    ) -> Listener {
+        Listener::boxed(target, kind, capture, Box::new(on_event))
+    }
+
+    /// Every listener is this one closure type, so its glue is in the module once rather than
+    /// once per callback (the SDK has a size budget).
+    fn boxed(
+        target: &EventTarget,
+        kind: &'static str,
+        capture: bool,
+        mut on_event: Box<dyn FnMut(Event)>,
     ) -> Listener {
         let closure = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
             crate::boundary(|| on_event(event));
@@ -140,6 +151,11 @@ pub struct Timer {
 
 impl Timer {
     pub fn after(millis: f64, on_time: impl FnOnce() + 'static) -> Timer {
+        Timer::boxed(millis, Box::new(on_time))
+    }
+
+    /// One closure type for every timer, as for [`Listener`].
+    fn boxed(millis: f64, on_time: Box<dyn FnOnce()>) -> Timer {
         let mut on_time = Some(on_time);
         let closure = Closure::<dyn FnMut()>::new(move || {
             if let Some(f) = on_time.take() {

@@ -163,20 +163,52 @@ test('markup and script in every text field of a content offer are shown as text
     const { p, seen, context } = await visit(key);
     const offer = p.locator('[data-beckon-action]');
     await offer.locator('.title').waitFor({ timeout: 10000 });
-    // The payload's own markup never became elements or attributes: each field holds the text.
+    // The payload's own markup never became elements or attributes: each field holds the text
+    // (U+0000, which HTML cannot carry, as U+FFFD: the offer is markup with every value escaped).
+    const shown = payload.replaceAll('\u0000', '\ufffd');
     for (const part of ['.title', '.headline', '.body', 'a.cta']) {
-      assert.equal(await offer.locator(part).textContent(), payload, `${key} ${part}`);
+      assert.equal(await offer.locator(part).textContent(), shown, `${key} ${part}`);
     }
-    assert.equal(await offer.locator('img').getAttribute('alt'), payload, `${key} alt`);
-    const markup = await offer.evaluateAll((hosts) => hosts.flatMap((h) =>
-      [...(h.shadowRoot || h).querySelectorAll('*')].map((e) => ({
-        tag: e.localName,
-        handlers: [...e.attributes].filter((a) => a.name.startsWith('on')).map((a) => a.name),
-      }))));
-    const foreign = ['script', 'iframe', 'svg', 'object', 'embed', 'video', 'source', 'details',
-      'input', 'meta', 'link', 'math', 'body', 'table'];
-    assert.deepEqual(markup.filter((m) => foreign.includes(m.tag)), [], `${key}: payload elements`);
-    assert.deepEqual(markup.filter((m) => m.handlers.length), [], `${key}: event handler attributes`);
+    assert.equal(await offer.locator('img').getAttribute('alt'), shown, `${key} alt`);
+    await assertNoPayloadMarkup(offer, key);
+    await assertInert(p, seen, key);
+    await context.close();
+  }
+});
+
+/** Asserts that no payload became an element or an event handler attribute in the offer. */
+async function assertNoPayloadMarkup(offer, key) {
+  const markup = await offer.evaluateAll((hosts) => hosts.flatMap((h) =>
+    [...(h.shadowRoot || h).querySelectorAll('*')].map((e) => ({
+      tag: e.localName,
+      handlers: [...e.attributes].filter((a) => a.name.startsWith('on')).map((a) => a.name),
+    }))));
+  const foreign = ['script', 'iframe', 'svg', 'object', 'embed', 'video', 'source', 'details',
+    'input', 'meta', 'link', 'math', 'body', 'table'];
+  assert.deepEqual(markup.filter((m) => foreign.includes(m.tag)), [], `${key}: payload elements`);
+  assert.deepEqual(markup.filter((m) => m.handlers.length), [], `${key}: event handler attributes`);
+}
+
+test('an offer without a title is labelled by its headline or its image text, as the same text', async () => {
+  const payload = `"><img src=x onerror="window.__pwned('label breakout')">'`;
+  const offers = {
+    labelheadline: { layoutMode: 'TextOnly', headline: payload, body: payload },
+    labelalt: { layoutMode: 'ImageOnly', imageUrl: `${pages.origin}/img.svg`, imageAltText: payload },
+  };
+  for (const [key, fields] of Object.entries(offers)) {
+    const template = await offerOn(key, {
+      ...fields, callToAction: { text: payload, url: `${pages.origin}/shop?a="b"&c=<d>`, target: 'Blank' },
+    }, { ctaButton: { font: `'Open Sans', "Noto Sans"` } });
+    assert.equal(template.status, 200, `${key}: ${JSON.stringify(template.body)}`);
+    const { p, seen, context } = await visit(key);
+    const offer = p.locator('[data-beckon-action]');
+    const dialog = offer.locator('[role=dialog]');
+    await dialog.waitFor({ timeout: 10000 });
+    assert.equal(await dialog.getAttribute('aria-label'), payload, `${key} aria-label`);
+    assert.equal(await offer.locator('a.cta').textContent(), payload, `${key} cta`);
+    assert.equal(await offer.locator('a.cta').getAttribute('href'), `${pages.origin}/shop?a=%22b%22&c=%3Cd%3E`);
+    assert.match(await offer.locator('a.cta').getAttribute('style'), /font-family:'Open Sans', "Noto Sans"/);
+    await assertNoPayloadMarkup(offer, key);
     await assertInert(p, seen, key);
     await context.close();
   }
@@ -265,6 +297,10 @@ test('chat: invitation, pre-chat form, console and chat window show every payloa
   // Payloads a text input can carry as typed (no NUL byte).
   const typed = TEXT.filter((t) => !t.includes('\u0000'));
   const [name, mapName, prompt, title, accept, decline, label, choice, hidden, answer, pageTitle] = typed;
+  const [checkLabel, areaLabel] = [typed[12], typed[13]];
+  const foreign = (root) => root.evaluateAll((els) => els.flatMap((h) =>
+    [...(h.shadowRoot || h).querySelectorAll('script, iframe, svg, object, img, video, details, math, meta, link, [onerror], [onload]')]
+      .map((e) => e.outerHTML.slice(0, 80))));
   const agentAccount = { name, email: 'xss@shop.test', password: 'correct horse battery', capacity: 5 };
   assert.equal((await admin('POST', '/api/v1/agents', agentAccount)).status, 201);
   const map = await admin('POST', '/api/v2/journey/actionmaps', {
@@ -282,6 +318,8 @@ test('chat: invitation, pre-chat form, console and chat window show every payloa
           { type: 'text', label, isMandatory: true },
           { type: 'select', label: 'Topic', choices: [choice, 'Other'], isMandatory: true },
           { type: 'hidden', label: 'Campaign', choices: [hidden] },
+          { type: 'checkbox', label: checkLabel },
+          { type: 'textarea', label: areaLabel },
         ] },
       },
     },
@@ -324,6 +362,11 @@ ac('on', 'webchat:all', (e) => seen.push(e.actionState)); ac('pageview');`;
   await invitation.locator('button.accept').click();
   const form = p.locator('[data-beckon=chat-form]');
   assert.equal(await form.locator('label[for=beckon-q0]').textContent(), `${label} *`);
+  assert.equal(await form.locator('label[for=beckon-q3]').textContent(), checkLabel);
+  assert.equal(await form.locator('label[for=beckon-q4]').textContent(), areaLabel);
+  assert.deepEqual(await form.locator('#beckon-q1 option').allTextContents(), ['Choose…', choice, 'Other']);
+  assert.deepEqual(await foreign(invitation), [], 'payload elements in the invitation');
+  assert.deepEqual(await foreign(form), [], 'payload elements in the pre-chat form');
   await form.locator('#beckon-q0').fill(answer);
   await form.locator('#beckon-q1').selectOption(choice);
   await form.locator('button.accept').click();
@@ -334,11 +377,11 @@ ac('on', 'webchat:all', (e) => seen.push(e.actionState)); ac('pageview');`;
   await until(async () => Number(await agent.locator('#queue-count').textContent()) > 0);
   await agent.click('#accept');
   await agent.locator('#chat').waitFor();
-  await until(async () => (await agent.locator('#visitor-form dd').count()) === 3);
+  await until(async () => (await agent.locator('#visitor-form dd').count()) === 4);
   const terms = await agent.locator('#visitor-form dt').allTextContents();
   const values = await agent.locator('#visitor-form dd').allTextContents();
   assert.deepEqual(Object.fromEntries(terms.map((t, i) => [t, values[i]])),
-    { [label]: answer, Topic: choice, Campaign: hidden });
+    { [label]: answer, Topic: choice, Campaign: hidden, [checkLabel]: 'no' });
   assert.ok((await agent.locator('#chat-title').textContent()).startsWith(mapName), 'the map name as text');
   await until(async () => (await agent.locator('#visitor-pages').textContent()).includes(pageTitle));
   await until(() => p.evaluate(() => seen.includes('engaged')));
@@ -364,9 +407,6 @@ ac('on', 'webchat:all', (e) => seen.push(e.actionState)); ac('pageview');`;
   }, { timeout: 15000 });
   assert.deepEqual(await chat.locator('[role=log] li.agent').allTextContents(), agentLines);
   assert.deepEqual(await chat.locator('[role=log] li.visitor').allTextContents(), typed);
-  const foreign = (root) => root.evaluateAll((els) => els.flatMap((h) =>
-    [...(h.shadowRoot || h).querySelectorAll('script, iframe, svg, object, img, video, details, math, meta, link, [onerror], [onload]')]
-      .map((e) => e.outerHTML.slice(0, 80))));
   assert.deepEqual(await foreign(chat), [], 'payload elements in the chat window');
   assert.deepEqual(await foreign(agent.locator('#desk')), [], 'payload elements in the console');
   await assertInert(p, seen, 'visitor page');

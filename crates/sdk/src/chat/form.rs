@@ -4,18 +4,18 @@
 //! button close it (`rejected`). A mandatory question left empty (a mandatory checkbox left
 //! unticked) stops the submission: the field is marked `aria-invalid`, described by its error
 //! message, and takes focus. Answers are keyed by the question's label; a hidden question sends
-//! its first choice (the model has no other place for a value). Labels and choices are set as
-//! text, never as HTML.
+//! its first choice (the model has no other place for a value). Labels and choices are escaped
+//! into the form's markup ([`Html`]).
 
 use js_sys::{Array, Object, Reflect};
 use uuid::Uuid;
 use wasm_bindgen::JsValue;
 use web_sys::HtmlElement;
 
-use super::{Input, on, set};
+use super::set;
 use crate::action::field;
-use crate::presenters::{Presented, Stage, attributes, describe};
-use crate::runtime::{Runtime, with_runtime};
+use crate::presenters::{Do, FOCUSABLE, Html, Keys, Presented};
+use crate::runtime::Runtime;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -90,8 +90,8 @@ struct Field {
     kind: Kind,
     label: String,
     mandatory: bool,
-    control: HtmlElement,
-    error: HtmlElement,
+    /// The control's id; its error message's is this and `-error`.
+    name: String,
 }
 
 pub struct Form {
@@ -102,18 +102,59 @@ pub struct Form {
 
 impl Form {
     pub fn show(id: Uuid, questions: &[Question]) -> Result<Form, String> {
-        let mut stage = Stage::new(id, "chat-form")?;
-        match draw(&mut stage, questions) {
-            Ok((fields, first)) => Ok(Form {
-                shown: stage.finish(Some(&first)),
-                fields,
-                hidden: hidden_answers(questions),
-            }),
-            Err(message) => {
-                stage.host.remove();
-                Err(message)
+        let mut h = Html::default();
+        h.raw(
+            "<div class=\"backdrop\"></div><div class=\"box modal chat-form\" role=\"dialog\" \
+             aria-modal=\"true\" aria-labelledby=\"beckon-form-title\"><h2 class=\"title\" \
+             id=\"beckon-form-title\">Before we start</h2><form class=\"fields\" novalidate>",
+        );
+        let mut fields = Vec::new();
+        for (i, q) in questions.iter().enumerate().filter(|(_, q)| !q.is_hidden()) {
+            let name = ["beckon-q", &crate::ids::decimal(i as u64)].concat();
+            let check = q.kind == Kind::Checkbox;
+            h.raw(if check {
+                "<div class=\"field check\">"
+            } else {
+                "<div class=\"field\">"
+            });
+            // The box before its label, as checkboxes read.
+            if check {
+                control(&mut h, q, &name);
             }
+            h.raw("<label").attr("for", &name).raw(">").text(&q.label);
+            if q.mandatory {
+                h.raw("<span aria-hidden=\"true\"> *</span>");
+            }
+            h.raw("</label>");
+            if !check {
+                control(&mut h, q, &name);
+            }
+            h.raw("<p class=\"error\"")
+                .attr("id", &[&name, "-error"].concat())
+                .raw("></p></div>");
+            fields.push(Field {
+                kind: q.kind,
+                label: q.label.clone(),
+                mandatory: q.mandatory,
+                name,
+            });
         }
+        h.raw(
+            "<div class=\"actions\"><button class=\"accept\" type=\"submit\">Start chat</button>\
+             <button class=\"decline\" type=\"button\" data-do=\"reject\">Cancel</button></div>\
+             </form><button class=\"close\" type=\"button\" aria-label=\"Close\" \
+             data-do=\"reject\">\u{00d7}</button></div>",
+        );
+        let keys = Keys {
+            anywhere: true,
+            trap: true,
+        };
+        let shown = Presented::show(id, "chat-form", &h, react, keys, Some(FOCUSABLE))?;
+        Ok(Form {
+            shown,
+            fields,
+            hidden: hidden_answers(questions),
+        })
     }
 
     pub fn remove(self) {
@@ -123,29 +164,24 @@ impl Form {
     /// The answers, or `None` (and the errors shown) when a mandatory one is missing.
     pub fn answers(&self) -> Option<Object> {
         let answers = Object::assign(&Object::new(), &self.hidden);
-        let mut invalid: Option<&HtmlElement> = None;
+        let mut invalid: Option<HtmlElement> = None;
         for f in &self.fields {
-            let value = Reflect::get(&f.control, &"value".into()).unwrap_or_default();
+            let control = self.shown.find(&["#", &f.name].concat())?;
             let value = if f.kind == Kind::Checkbox {
-                let checked = Reflect::get(&f.control, &"checked".into()).unwrap_or_default();
+                let checked = Reflect::get(&control, &"checked".into()).unwrap_or_default();
                 if checked.is_truthy() { "yes" } else { "" }.to_owned()
             } else {
+                let value = Reflect::get(&control, &"value".into()).unwrap_or_default();
                 value.as_string().unwrap_or_default().trim().to_owned()
             };
             let missing = f.mandatory && value.is_empty();
-            let _ = f
-                .control
-                .set_attribute("aria-invalid", if missing { "true" } else { "false" });
-            f.error.set_text_content(
-                Some(if missing {
-                    [&f.label, " is required."].concat()
-                } else {
-                    String::new()
-                })
-                .as_deref(),
-            );
+            let _ = control.set_attribute("aria-invalid", if missing { "true" } else { "false" });
+            if let Some(error) = self.shown.find(&["#", &f.name, "-error"].concat()) {
+                let message = [&f.label, " is required."].concat();
+                error.set_text_content(missing.then_some(message.as_str()));
+            }
             if missing {
-                invalid = invalid.or(Some(&f.control));
+                invalid = invalid.or(Some(control));
             } else if !value.is_empty() || f.kind == Kind::Checkbox {
                 set(
                     &answers,
@@ -164,111 +200,44 @@ impl Form {
     }
 }
 
-fn draw(stage: &mut Stage, questions: &[Question]) -> Result<(Vec<Field>, HtmlElement), String> {
-    let root = stage.root.clone();
-    stage.add(&root, "div", "backdrop", None)?;
-    let boxed = stage.add(&root, "div", "box modal chat-form", None)?;
-    attributes(
-        &boxed,
-        &[
-            ("role", "dialog"),
-            ("aria-modal", "true"),
-            ("aria-labelledby", "beckon-form-title"),
-        ],
-    )?;
-    stage
-        .add(&boxed, "h2", "title", Some("Before we start"))?
-        .set_id("beckon-form-title");
-    let form = stage.add(&boxed, "form", "fields", None)?;
-    form.set_attribute("novalidate", "").map_err(describe)?;
-    let mut fields = Vec::new();
-    let mut focusable = Vec::new();
-    for (i, q) in questions.iter().enumerate().filter(|(_, q)| !q.is_hidden()) {
-        let name = ["beckon-q", &crate::ids::decimal(i as u64)].concat();
-        let error_id = [&name, "-error"].concat();
-        let row = stage.add(
-            &form,
-            "div",
-            if q.kind == Kind::Checkbox {
-                "field check"
-            } else {
-                "field"
-            },
-            None,
-        )?;
-        let label = stage.add(&row, "label", "", Some(&q.label))?;
-        label.set_attribute("for", &name).map_err(describe)?;
-        if q.mandatory {
-            let mark = stage.add(&label, "span", "", Some(" *"))?;
-            mark.set_attribute("aria-hidden", "true")
-                .map_err(describe)?;
-        }
-        let control = match q.kind {
-            Kind::Textarea => stage.add(&row, "textarea", "", None)?,
-            Kind::Select => {
-                let select = stage.add(&row, "select", "", None)?;
-                stage
-                    .add(&select, "option", "", Some("Choose…"))?
-                    .set_attribute("value", "")
-                    .map_err(describe)?;
-                for choice in &q.choices {
-                    stage
-                        .add(&select, "option", "", Some(choice))?
-                        .set_attribute("value", choice)
-                        .map_err(describe)?;
-                }
-                select
-            }
-            _ => {
-                let input = stage.add(&row, "input", "", None)?;
-                let kind = if q.kind == Kind::Checkbox {
-                    "checkbox"
-                } else {
-                    "text"
-                };
-                input.set_attribute("type", kind).map_err(describe)?;
-                input
-            }
-        };
-        if q.kind == Kind::Checkbox {
-            // The box before its label, as checkboxes read.
-            row.insert_before(&control, Some(&label))
-                .map_err(describe)?;
-        }
-        attributes(&control, &[("id", &name), ("aria-describedby", &error_id)])?;
-        if q.mandatory {
-            control
-                .set_attribute("aria-required", "true")
-                .map_err(describe)?;
-        }
-        let error = stage.add(&row, "p", "error", None)?;
-        error.set_id(&error_id);
-        focusable.push(control.clone());
-        fields.push(Field {
-            kind: q.kind,
-            label: q.label.clone(),
-            mandatory: q.mandatory,
-            control,
-            error,
-        });
+/// The question's control, `id` = `name`, described by its error message.
+fn control(h: &mut Html, q: &Question, name: &str) {
+    h.raw(match q.kind {
+        Kind::Textarea => "<textarea",
+        Kind::Select => "<select",
+        Kind::Checkbox => "<input type=\"checkbox\"",
+        _ => "<input type=\"text\"",
+    })
+    .attr("id", name)
+    .attr("aria-describedby", &[name, "-error"].concat());
+    if q.mandatory {
+        h.raw(" aria-required=\"true\"");
     }
-    let buttons = stage.add(&form, "div", "actions", None)?;
-    let start = stage.add(&buttons, "button", "accept", Some("Start chat"))?;
-    start.set_attribute("type", "submit").map_err(describe)?;
-    let cancel = stage.add(&buttons, "button", "decline", Some("Cancel"))?;
-    let close = stage.add(&boxed, "button", "close", Some("\u{00d7}"))?;
-    close
-        .set_attribute("aria-label", "Close")
-        .map_err(describe)?;
-    for button in [&cancel, &close] {
-        button.set_attribute("type", "button").map_err(describe)?;
-        stage.listen(button, "click", on(Input::FormClosed));
+    h.raw(">");
+    match q.kind {
+        Kind::Textarea => {
+            h.raw("</textarea>");
+        }
+        Kind::Select => {
+            h.raw("<option value=\"\">Choose\u{2026}</option>");
+            for choice in &q.choices {
+                h.raw("<option")
+                    .attr("value", choice)
+                    .raw(">")
+                    .text(choice)
+                    .raw("</option>");
+            }
+            h.raw("</select>");
+        }
+        _ => {}
     }
-    stage.listen(&form, "submit", on(Input::FormSubmitted));
-    let first = focusable.first().cloned().unwrap_or_else(|| start.clone());
-    focusable.extend([start, cancel, close]);
-    stage.keys(Some(focusable), || {
-        with_runtime(Runtime::chat_form_closed);
-    });
-    Ok((fields, first))
+}
+
+/// Submitting checks and sends the answers; Cancel, the close button and Escape reject.
+fn react(rt: &mut Runtime, _: Uuid, what: Do) {
+    match what {
+        Do::Accept => rt.chat_form_submitted(),
+        Do::Reject => rt.chat_form_closed(),
+        Do::Input | Do::Broken => {}
+    }
 }

@@ -22,7 +22,7 @@ use js_sys::Object;
 use uuid::Uuid;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use web_sys::{Event, KeyboardEvent};
+use web_sys::Event;
 
 use crate::action::{Head, field};
 use crate::browser::{Timer, from_json, log_error, now, to_json, window as page};
@@ -97,28 +97,26 @@ impl Drop for Chat {
     }
 }
 
-/// What the chat listens to on the page and on its socket.
+/// What the chat hears from its socket.
 #[derive(Clone, Copy)]
 enum Input {
-    FormSubmitted,
-    FormClosed,
-    Send,
-    Typed,
-    Closed,
-    Key,
     Opened,
     Frame,
     Dropped,
 }
 
-/// The listener for `input`. Every chat listener is this one closure type, so the listener glue
-/// is in the module once rather than once per callback (the SDK has a size budget).
+/// The socket's listener for `input`: one closure type for the three.
 fn on(input: Input) -> impl FnMut(Event) + 'static {
     move |event| {
-        if matches!(input, Input::FormSubmitted | Input::Send) {
-            event.prevent_default();
-        }
-        with_runtime(|rt| rt.chat_input(input, &event));
+        with_runtime(|rt| match input {
+            Input::Opened => rt.chat_opened(),
+            Input::Frame => {
+                if let Some(text) = field(&event, "data").as_string() {
+                    rt.chat_frame(&text);
+                }
+            }
+            Input::Dropped => rt.chat_dropped(),
+        });
     }
 }
 
@@ -132,32 +130,6 @@ fn storage() -> Option<web_sys::Storage> {
 }
 
 impl Runtime {
-    fn chat_input(&mut self, input: Input, event: &Event) {
-        match input {
-            Input::FormSubmitted => self.chat_form_submitted(),
-            Input::FormClosed => self.chat_form_closed(),
-            Input::Send => self.chat_send(),
-            Input::Typed => self.chat_typed(),
-            Input::Closed => self.chat_closed(),
-            // Escape inside the window only: the same key elsewhere must not end a chat.
-            Input::Key => {
-                if event
-                    .dyn_ref::<KeyboardEvent>()
-                    .is_some_and(|key| key.key() == "Escape")
-                {
-                    self.chat_closed();
-                }
-            }
-            Input::Opened => self.chat_opened(),
-            Input::Frame => {
-                if let Some(text) = field(event, "data").as_string() {
-                    self.chat_frame(&text);
-                }
-            }
-            Input::Dropped => self.chat_dropped(),
-        }
-    }
-
     /// The visitor accepted the invitation `id`: the form, or the conversation at once when the
     /// survey asks nothing the visitor can answer.
     pub fn chat_accepted(&mut self, id: Uuid) {

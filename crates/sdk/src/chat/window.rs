@@ -1,15 +1,15 @@
 //! The chat window: a non-modal dialog in its own Shadow DOM with the conversation as a `log`
 //! (announced politely), who is typing, a labelled message field and Send. It takes focus when
 //! it opens (the visitor just asked for it) and gives it back when closed; Escape inside it and
-//! the close button close it. Everything from a message is set as text, never as HTML.
+//! the close button close it. Everything from a message is escaped into the log's markup.
 
 use uuid::Uuid;
 use wasm_bindgen::JsValue;
 use web_sys::HtmlElement;
 
-use super::{Input, on};
 use crate::browser::Timer;
-use crate::presenters::{Presented, Stage, attributes, describe, element};
+use crate::presenters::{Do, Html, Keys, Presented, append};
+use crate::runtime::Runtime;
 
 /// How long "typing…" stays after the last typing notice.
 const TYPING_SHOWN_MS: f64 = 3000.0;
@@ -32,22 +32,37 @@ pub struct Window {
 
 impl Window {
     pub fn open(id: Uuid, engaged: bool) -> Result<Window, String> {
-        let mut stage = Stage::new(id, "chat")?;
-        match draw(&mut stage, engaged) {
-            Ok((log, status, typing, input, send)) => Ok(Window {
-                shown: stage.finish(Some(&input)),
-                log,
-                status,
-                typing,
-                input,
-                send,
-                typing_timer: None,
-            }),
-            Err(message) => {
-                stage.host.remove();
-                Err(message)
-            }
+        let mut h = Html::default();
+        h.raw("<style>").raw(CSS).raw(
+            "</style><div class=\"box chat\" role=\"dialog\" aria-modal=\"false\" \
+             aria-labelledby=\"beckon-chat-title\"><h2 class=\"title\" id=\"beckon-chat-title\">\
+             Chat</h2><button class=\"close\" type=\"button\" aria-label=\"Close chat\" \
+             data-do=\"reject\">\u{00d7}</button><ol class=\"log\" role=\"log\" aria-live=\"polite\" \
+             aria-label=\"Conversation\" tabindex=\"0\"></ol><p class=\"status\" role=\"status\">",
+        );
+        if !engaged {
+            h.raw("Waiting for an agent\u{2026}");
         }
+        h.raw(
+            "</p><p class=\"typing\" aria-live=\"polite\"></p><form class=\"compose\"><input \
+             type=\"text\" aria-label=\"Message\" autocomplete=\"off\" maxlength=\"4000\">\
+             <button class=\"accept\" type=\"submit\">Send</button></form></div>",
+        );
+        let keys = Keys {
+            anywhere: false,
+            trap: false,
+        };
+        let shown = Presented::show(id, "chat", &h, react, keys, Some("input"))?;
+        let part = |selector: &str| shown.find(selector).ok_or("the chat window lost a part");
+        Ok(Window {
+            log: part(".log")?,
+            status: part(".status")?,
+            typing: part(".typing")?,
+            input: part("input")?,
+            send: part(".accept")?,
+            typing_timer: None,
+            shown,
+        })
     }
 
     pub fn remove(self) {
@@ -76,22 +91,24 @@ impl Window {
             self.typing_timer = None;
             self.typing.set_text_content(None);
         }
-        let _ = self.line(class, who, text);
+        self.line(class, who, text);
     }
 
     /// A note from the page (not an entry of the conversation).
     pub fn note(&self, text: &str) {
-        let _ = self.line("system", None, text);
+        self.line("system", None, text);
     }
 
-    fn line(&self, class: &str, who: Option<&str>, text: &str) -> Result<(), String> {
-        let item = element(&self.log, "li", class, None)?;
+    fn line(&self, class: &str, who: Option<&str>, text: &str) {
+        let mut h = Html::default();
+        h.raw("<li class=\"").raw(class).raw("\">");
         if let Some(who) = who {
-            element(&item, "span", "who", Some(who))?;
+            h.raw("<span class=\"who\">").text(who).raw("</span>");
         }
-        item.append_with_str_1(text).map_err(describe)?;
-        self.log.set_scroll_top(self.log.scroll_height());
-        Ok(())
+        h.text(text).raw("</li>");
+        if append(&self.log, &h).is_ok() {
+            self.log.set_scroll_top(self.log.scroll_height());
+        }
     }
 
     /// The agent is typing (until a message, or a few seconds without notice).
@@ -123,64 +140,12 @@ impl Window {
     }
 }
 
-type Parts = (
-    HtmlElement,
-    HtmlElement,
-    HtmlElement,
-    HtmlElement,
-    HtmlElement,
-);
-
-fn draw(stage: &mut Stage, engaged: bool) -> Result<Parts, String> {
-    let root = stage.root.clone();
-    stage.add(&root, "style", "", Some(CSS))?;
-    let boxed = stage.add(&root, "div", "box chat", None)?;
-    attributes(
-        &boxed,
-        &[
-            ("role", "dialog"),
-            ("aria-modal", "false"),
-            ("aria-labelledby", "beckon-chat-title"),
-        ],
-    )?;
-    stage
-        .add(&boxed, "h2", "title", Some("Chat"))?
-        .set_id("beckon-chat-title");
-    let close = stage.add(&boxed, "button", "close", Some("\u{00d7}"))?;
-    attributes(&close, &[("type", "button"), ("aria-label", "Close chat")])?;
-    let log = stage.add(&boxed, "ol", "log", None)?;
-    attributes(
-        &log,
-        &[
-            ("role", "log"),
-            ("aria-live", "polite"),
-            ("aria-label", "Conversation"),
-            ("tabindex", "0"),
-        ],
-    )?;
-    let waiting = (!engaged).then_some("Waiting for an agent…");
-    let status = stage.add(&boxed, "p", "status", waiting)?;
-    status.set_attribute("role", "status").map_err(describe)?;
-    let typing = stage.add(&boxed, "p", "typing", None)?;
-    typing
-        .set_attribute("aria-live", "polite")
-        .map_err(describe)?;
-    let compose = stage.add(&boxed, "form", "compose", None)?;
-    let input = stage.add(&compose, "input", "", None)?;
-    attributes(
-        &input,
-        &[
-            ("type", "text"),
-            ("aria-label", "Message"),
-            ("autocomplete", "off"),
-            ("maxlength", "4000"),
-        ],
-    )?;
-    let send = stage.add(&compose, "button", "accept", Some("Send"))?;
-    send.set_attribute("type", "submit").map_err(describe)?;
-    stage.listen(&close, "click", on(Input::Closed));
-    stage.listen(&compose, "submit", on(Input::Send));
-    stage.listen(&input, "input", on(Input::Typed));
-    stage.listen(&boxed, "keydown", on(Input::Key));
-    Ok((log, status, typing, input, send))
+/// Send sends, typing tells the agent, the close button and Escape close the chat.
+fn react(rt: &mut Runtime, _: Uuid, what: Do) {
+    match what {
+        Do::Accept => rt.chat_send(),
+        Do::Reject => rt.chat_closed(),
+        Do::Input => rt.chat_typed(),
+        Do::Broken => {}
+    }
 }

@@ -1,11 +1,16 @@
 //! Drawing actions on the page: content offers and chat invitations (the chat's own form and
-//! window, in [`crate::chat`], are built with the same [`Stage`]).
+//! window, in [`crate::chat`], are drawn the same way).
 //!
 //! Each presentation lives in its own Shadow DOM under one host element, so the page's CSS cannot
-//! reach in and ours cannot leak out. Configured text is only ever set with `textContent`; styles
-//! from configuration go through the whitelist in [`style`]. What every presentation shares is
-//! here: the host, the keyboard (Escape closes, Tab stays inside a modal), and giving focus back
-//! to where it was when a modal closes. Dropping a [`Presented`] removes all of it.
+//! reach in and ours cannot leak out. Its content is one piece of markup, set once: built with
+//! [`Html`], which escapes every configured value (text and attribute values alike), with styles
+//! from configuration only through the whitelist in [`style`]. Its controls say what they do in a
+//! `data-do` attribute, and one listener per kind of event on the shadow root answers them all
+//! ([`Do`]). One string and a few listeners instead of an element, a setter call and a closure
+//! per part keep the module small: every DOM call is an import with its glue, and the SDK has a
+//! size budget. What every presentation shares is here: the host, the keyboard (Escape closes,
+//! Tab stays inside a modal), and giving focus back to where it was when a modal closes.
+//! Dropping a [`Presented`] removes all of it.
 
 pub mod content_offer;
 pub mod invitation;
@@ -13,26 +18,210 @@ pub mod style;
 
 use uuid::Uuid;
 use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
 use web_sys::{
-    Element, Event, EventTarget, HtmlElement, KeyboardEvent, ShadowRoot, ShadowRootInit,
+    Element, EventTarget, HtmlElement, KeyboardEvent, Node, ShadowRoot, ShadowRootInit,
     ShadowRootMode,
 };
 
 use crate::browser::{Listener, document};
-use crate::lifecycle::Outcome;
-use crate::runtime::with_runtime;
+use crate::lifecycle::{Outcome, codes};
+use crate::runtime::{Runtime, with_runtime};
 
-/// The look shared by both presenters; sizes and colours the offer's style may override.
+/// The look shared by every presentation; sizes and colours the offer's style may override.
 const CSS: &str = include_str!("presenters.css");
 
-/// An action on screen.
+/// What can take focus in a presentation, in the order Tab visits it.
+pub const FOCUSABLE: &str = "a[href],button:not([disabled]),input,select,textarea";
+
+#[wasm_bindgen]
+extern "C" {
+    /// Defined in `js/loader.js`: `node.innerHTML = html`, or `insertAdjacentHTML(position,
+    /// html)` when a position is given, through a Trusted Types policy where the page enforces
+    /// them; the error's message when the page refuses.
+    #[wasm_bindgen(js_name = beckonHtml)]
+    fn set_html(node: &Node, html: &str, position: Option<&str>) -> Option<String>;
+}
+
+/// What the visitor did to a presentation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Do {
+    /// Clicked a control with `data-do="accept"`, or submitted a form.
+    Accept,
+    /// Clicked any other control with a `data-do`, or pressed Escape.
+    Reject,
+    /// Typed in a field.
+    Input,
+    /// An image did not load.
+    Broken,
+}
+
+/// How a presentation answers what the visitor did.
+pub type React = fn(&mut Runtime, Uuid, Do);
+
+/// A presentation's keyboard: Escape anywhere on the page (else only inside it), and whether
+/// Tab stays inside it (a modal).
+#[derive(Clone, Copy)]
+pub struct Keys {
+    pub anywhere: bool,
+    pub trap: bool,
+}
+
+/// Markup for [`Presented::show`]: the SDK's own tags are written as they are, everything that
+/// comes from configuration, the server or a visitor goes through [`Html::text`] or
+/// [`Html::attr`].
+#[derive(Default)]
+pub struct Html(String);
+
+impl Html {
+    /// The SDK's own markup, as it is.
+    pub fn raw(&mut self, markup: &str) -> &mut Html {
+        self.0.push_str(markup);
+        self
+    }
+
+    /// Text from outside the SDK: `& < > " '` become character references, so it can be
+    /// neither markup nor leave a double-quoted attribute value. U+0000, which HTML cannot
+    /// carry, becomes U+FFFD, as a parser would make it.
+    pub fn text(&mut self, text: &str) -> &mut Html {
+        for c in text.chars() {
+            match c {
+                '&' => self.0.push_str("&amp;"),
+                '<' => self.0.push_str("&lt;"),
+                '>' => self.0.push_str("&gt;"),
+                '"' => self.0.push_str("&quot;"),
+                '\'' => self.0.push_str("&#39;"),
+                '\0' => self.0.push('\u{fffd}'),
+                c => self.0.push(c),
+            }
+        }
+        self
+    }
+
+    /// ` name="value"`, the value escaped.
+    pub fn attr(&mut self, name: &str, value: &str) -> &mut Html {
+        self.raw(" ").raw(name).raw("=\"").text(value).raw("\"")
+    }
+
+    /// ` style="…"` when `css` (from [`style`]) has declarations.
+    pub fn style(&mut self, css: &str) -> &mut Html {
+        if css.is_empty() {
+            return self;
+        }
+        self.attr("style", css)
+    }
+}
+
+/// An action (or the chat's form or window) on screen.
 pub struct Presented {
     host: Element,
+    root: ShadowRoot,
     previous_focus: Option<HtmlElement>,
     _listeners: Vec<Listener>,
 }
 
 impl Presented {
+    /// Shows `html` in a new host element at the end of `<body>` (`data-beckon` = `kind`).
+    /// What the visitor does goes to `react`. When `focus` is given (a CSS selector), that
+    /// element takes focus, and focus goes back where it was when the presentation is removed.
+    pub fn show(
+        id: Uuid,
+        kind: &str,
+        html: &Html,
+        react: React,
+        keys: Keys,
+        focus: Option<&str>,
+    ) -> Result<Presented, String> {
+        let doc = document();
+        let host = doc.create_element("div").map_err(describe)?;
+        host.set_attribute("data-beckon", kind).map_err(describe)?;
+        host.set_attribute("data-beckon-action", &crate::ids::text(&id))
+            .map_err(describe)?;
+        let root = host
+            .attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))
+            .map_err(describe)?;
+        let page: EventTarget = doc.clone().into();
+        let inside: &EventTarget = &root;
+        let sources = [
+            (inside, "click", false),
+            (inside, "submit", false),
+            (inside, "input", false),
+            // `error` does not bubble: an image's is heard on its way down.
+            (inside, "error", true),
+            (
+                if keys.anywhere { &page } else { inside },
+                "keydown",
+                keys.anywhere,
+            ),
+        ];
+        let listeners = sources
+            .into_iter()
+            .map(|(target, kind, capture)| {
+                let root = root.clone();
+                Listener::new(target, kind, capture, move |event| {
+                    let what = match kind {
+                        "click" => {
+                            let control = event
+                                .target()
+                                .and_then(|t| {
+                                    t.unchecked_into::<Element>().closest("[data-do]").ok()
+                                })
+                                .flatten();
+                            match control.and_then(|c| c.get_attribute("data-do")) {
+                                Some(what) if what == "accept" => Do::Accept,
+                                Some(_) => Do::Reject,
+                                None => return,
+                            }
+                        }
+                        "submit" => {
+                            event.prevent_default();
+                            Do::Accept
+                        }
+                        "input" => Do::Input,
+                        "error" => Do::Broken,
+                        _ => {
+                            let key: &KeyboardEvent = event.unchecked_ref();
+                            match key.key().as_str() {
+                                "Escape" => Do::Reject,
+                                "Tab" if keys.trap => return trap_tab(&root, key),
+                                _ => return,
+                            }
+                        }
+                    };
+                    with_runtime(|rt| react(rt, id, what));
+                })
+            })
+            .collect();
+        let markup = ["<style>", CSS, "</style>", &html.0].concat();
+        if let Some(problem) = set_html(&root, &markup, None) {
+            return Err(problem);
+        }
+        let parent: Element = match doc.body() {
+            Some(body) => body.into(),
+            None => doc
+                .document_element()
+                .ok_or("the page has no document element")?,
+        };
+        parent.append_child(&host).map_err(describe)?;
+        let mut shown = Presented {
+            host,
+            root,
+            previous_focus: None,
+            _listeners: listeners,
+        };
+        if let Some(target) = focus.and_then(|f| shown.find(f)) {
+            shown.previous_focus = doc.active_element().map(JsCast::unchecked_into);
+            let _ = target.focus();
+        }
+        Ok(shown)
+    }
+
+    /// The first element in it that matches `selector`.
+    pub fn find(&self, selector: &str) -> Option<HtmlElement> {
+        let found = self.root.query_selector(selector).ok().flatten()?;
+        Some(found.unchecked_into())
+    }
+
     /// Takes it off the page and gives focus back (modals).
     pub fn remove(self) {
         self.host.remove();
@@ -44,159 +233,47 @@ impl Presented {
     }
 }
 
-/// A host element with an open shadow root, styled, added at the end of `<body>`.
-pub struct Stage {
-    pub host: Element,
-    pub root: ShadowRoot,
-    listeners: Vec<Listener>,
+/// Adds `html` at the end of `parent` (a part of a presentation).
+pub fn append(parent: &Node, html: &Html) -> Result<(), String> {
+    set_html(parent, &html.0, Some("beforeend")).map_or(Ok(()), Err)
 }
 
-impl Stage {
-    pub fn new(action_id: Uuid, kind: &str) -> Result<Stage, String> {
-        let doc = document();
-        let host = doc.create_element("div").map_err(describe)?;
-        host.set_attribute("data-beckon", kind).map_err(describe)?;
-        host.set_attribute("data-beckon-action", &crate::ids::text(&action_id))
-            .map_err(describe)?;
-        let root = host
-            .attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))
-            .map_err(describe)?;
-        let style = doc.create_element("style").map_err(describe)?;
-        style.set_text_content(Some(CSS));
-        root.append_child(&style).map_err(describe)?;
-        let parent: Element = match doc.body() {
-            Some(body) => body.into(),
-            None => doc
-                .document_element()
-                .ok_or("the page has no document element")?,
-        };
-        parent.append_child(&host).map_err(describe)?;
-        Ok(Stage {
-            host,
-            root,
-            listeners: Vec::new(),
-        })
-    }
-
-    /// A child element of `parent` with a class and, optionally, text.
-    pub fn add(
-        &self,
-        parent: &impl AsRef<web_sys::Node>,
-        tag: &str,
-        class: &str,
-        text: Option<&str>,
-    ) -> Result<HtmlElement, String> {
-        element(parent, tag, class, text)
-    }
-
-    /// `outcome` when `element` is clicked.
-    pub fn on_click(&mut self, element: &HtmlElement, action_id: Uuid, outcome: Outcome) {
-        self.listen(element, "click", move |_| {
-            with_runtime(|rt| rt.settle(action_id, outcome));
-        });
-    }
-
-    /// `on_event` for `kind` events on `target`, for as long as the presentation is shown.
-    pub fn listen(
-        &mut self,
-        target: &EventTarget,
-        kind: &'static str,
-        on_event: impl FnMut(Event) + 'static,
-    ) {
-        self.listeners
-            .push(Listener::new(target, kind, false, on_event));
-    }
-
-    /// Escape rejects; in a modal, Tab and Shift+Tab cycle through `focusable` only.
-    pub fn keyboard(&mut self, action_id: Uuid, trap: Option<Vec<HtmlElement>>) {
-        self.keys(trap, move || {
-            with_runtime(|rt| rt.settle(action_id, Outcome::Rejected));
-        });
-    }
-
-    /// `on_escape` when Escape is pressed; in a modal, Tab and Shift+Tab cycle through
-    /// `focusable` only.
-    pub fn keys(&mut self, trap: Option<Vec<HtmlElement>>, on_escape: impl Fn() + 'static) {
-        let listener = Listener::new(&document(), "keydown", true, move |event| {
-            let Some(key) = event.dyn_ref::<KeyboardEvent>() else {
-                return;
-            };
-            if key.key() == "Escape" {
-                on_escape();
-            } else if key.key() == "Tab"
-                && let Some(focusable) = &trap
-            {
-                trap_tab(key, focusable);
-            }
-        });
-        self.listeners.push(listener);
-    }
-
-    /// Shows it; a modal takes focus (given back when it is removed).
-    pub fn finish(self, focus: Option<&HtmlElement>) -> Presented {
-        let previous_focus = focus.and_then(|target| {
-            let previous = document()
-                .active_element()
-                .and_then(|e| e.dyn_into::<HtmlElement>().ok());
-            let _ = target.focus();
-            previous
-        });
-        Presented {
-            host: self.host,
-            previous_focus,
-            _listeners: self.listeners,
-        }
+/// The answer of offers and invitations: accepted, rejected, or `errored` when the image did
+/// not load.
+pub fn settle(rt: &mut Runtime, id: Uuid, what: Do) {
+    match what {
+        Do::Accept => rt.settle(id, Outcome::Accepted),
+        Do::Reject => rt.settle(id, Outcome::Rejected),
+        Do::Broken => rt.fail(id, codes::IMAGE_FAILED, "the image did not load".into()),
+        Do::Input => {}
     }
 }
 
-/// A child element of `parent` with a class and, optionally, text (set as text, never HTML).
-pub fn element(
-    parent: &impl AsRef<web_sys::Node>,
-    tag: &str,
-    class: &str,
-    text: Option<&str>,
-) -> Result<HtmlElement, String> {
-    let element: HtmlElement = document()
-        .create_element(tag)
-        .map_err(describe)?
-        .unchecked_into();
-    element.set_class_name(class);
-    if let Some(text) = text {
-        element.set_text_content(Some(text));
-    }
-    parent.as_ref().append_child(&element).map_err(describe)?;
-    Ok(element)
-}
-
-/// Sets each `(name, value)` attribute of `element`.
-pub fn attributes(element: &Element, pairs: &[(&str, &str)]) -> Result<(), String> {
-    for (name, value) in pairs {
-        element.set_attribute(name, value).map_err(describe)?;
-    }
-    Ok(())
-}
-
-fn trap_tab(key: &KeyboardEvent, focusable: &[HtmlElement]) {
-    let (Some(first), Some(last)) = (focusable.first(), focusable.last()) else {
+/// Tab from the last focusable element goes to the first, Shift+Tab from the first to the last,
+/// and Tab from outside comes in.
+fn trap_tab(root: &ShadowRoot, key: &KeyboardEvent) {
+    let Ok(focusable) = root.query_selector_all(FOCUSABLE) else {
         return;
     };
-    let active = focusable
-        .first()
-        .and_then(|f| f.get_root_node().dyn_into::<ShadowRoot>().ok())
-        .and_then(|root| root.active_element());
-    let at = |e: &HtmlElement| {
+    let count = focusable.length();
+    let (Some(first), Some(last)) = (focusable.item(0), focusable.item(count.wrapping_sub(1)))
+    else {
+        return;
+    };
+    let active = root.active_element();
+    let at = |node: &Node| {
         active
             .as_ref()
-            .is_some_and(|a| a == e.unchecked_ref::<Element>())
+            .is_some_and(|a| a.unchecked_ref::<Node>() == node)
     };
-    let inside = focusable.iter().any(at);
-    let target = match (key.shift_key(), inside) {
-        (true, _) if at(first) || !inside => last,
-        (false, _) if at(last) || !inside => first,
+    let inside = active.is_some();
+    let target = match key.shift_key() {
+        true if at(&first) || !inside => last,
+        false if at(&last) || !inside => first,
         _ => return,
     };
     key.prevent_default();
-    let _ = target.focus();
+    let _ = target.unchecked_into::<HtmlElement>().focus();
 }
 
 pub fn describe(error: wasm_bindgen::JsValue) -> String {

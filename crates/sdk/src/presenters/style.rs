@@ -3,24 +3,25 @@
 //! Only the properties Genesys documents are read, each mapped to one CSS property of one part of
 //! the offer, and each value must have the form its kind allows (a colour, a length, a font
 //! family, an alignment, an opacity). Anything else is left out with a warning, so configuration
-//! can never inject CSS (`url(...)`, `expression`, a `;` that starts another declaration).
+//! can never inject CSS (`url(...)`, `expression`, a `;` that starts another declaration). What
+//! passes becomes the parts' `style` attributes (escaped like every attribute value).
 
 use js_sys::{Array, Object};
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::HtmlElement;
 
 use crate::browser::{js_text, log_warning};
 use crate::commands::describe;
 
-/// The parts of an offer a style can address.
-pub struct Parts<'a> {
-    pub offer: &'a HtmlElement,
-    pub close: &'a HtmlElement,
-    pub cta: Option<&'a HtmlElement>,
-    pub title: Option<&'a HtmlElement>,
-    pub headline: Option<&'a HtmlElement>,
-    pub body: Option<&'a HtmlElement>,
-}
+/// The parts of an offer a style can address, as indexes into [`Styles`].
+pub const OFFER: usize = 0;
+pub const CLOSE: usize = 1;
+pub const CTA: usize = 2;
+pub const TITLE: usize = 3;
+pub const HEADLINE: usize = 4;
+pub const BODY: usize = 5;
+
+/// The CSS declarations (`property:value;…`) of each part, for its `style` attribute.
+pub type Styles = [String; 6];
 
 #[derive(Clone, Copy)]
 enum Kind {
@@ -33,14 +34,58 @@ enum Kind {
 
 /// A style property: its Genesys name, the CSS property it sets, the values it takes.
 type Property = (&'static str, &'static str, Kind);
-/// A group of `style` (`offer`, `title`, ...): its name, the element it styles, its properties.
-type Group<'a> = (&'static str, Option<&'a HtmlElement>, &'static [Property]);
+/// A group of `style` (`offer`, `title`, ...): its name, the part it styles, its properties.
+type Group = (&'static str, usize, &'static [Property]);
 
 const TEXT: &[Property] = &[
     ("color", "color", Kind::Color),
     ("font", "font-family", Kind::Font),
     ("fontSize", "font-size", Kind::Length),
     ("textAlign", "text-align", Kind::Align),
+];
+
+const GROUPS: [Group; 7] = [
+    (
+        "position",
+        OFFER,
+        &[
+            ("top", "top", Kind::Length),
+            ("bottom", "bottom", Kind::Length),
+            ("left", "left", Kind::Length),
+            ("right", "right", Kind::Length),
+        ],
+    ),
+    (
+        "offer",
+        OFFER,
+        &[
+            ("padding", "padding", Kind::Length),
+            ("color", "color", Kind::Color),
+            ("backgroundColor", "background-color", Kind::Color),
+        ],
+    ),
+    (
+        "closeButton",
+        CLOSE,
+        &[
+            ("color", "color", Kind::Color),
+            ("opacity", "opacity", Kind::Opacity),
+        ],
+    ),
+    (
+        "ctaButton",
+        CTA,
+        &[
+            ("color", "color", Kind::Color),
+            ("font", "font-family", Kind::Font),
+            ("fontSize", "font-size", Kind::Length),
+            ("textAlign", "text-align", Kind::Align),
+            ("backgroundColor", "background-color", Kind::Color),
+        ],
+    ),
+    ("title", TITLE, TEXT),
+    ("headline", HEADLINE, TEXT),
+    ("body", BODY, TEXT),
 ];
 
 /// The `[key, value]` pairs of a plain object; `None` for anything else.
@@ -58,56 +103,15 @@ fn entries(value: &JsValue) -> Option<Vec<(String, JsValue)>> {
     Some(pairs)
 }
 
-pub fn apply(style: &JsValue, parts: &Parts) {
-    let groups: [Group; 7] = [
-        (
-            "position",
-            Some(parts.offer),
-            &[
-                ("top", "top", Kind::Length),
-                ("bottom", "bottom", Kind::Length),
-                ("left", "left", Kind::Length),
-                ("right", "right", Kind::Length),
-            ],
-        ),
-        (
-            "offer",
-            Some(parts.offer),
-            &[
-                ("padding", "padding", Kind::Length),
-                ("color", "color", Kind::Color),
-                ("backgroundColor", "background-color", Kind::Color),
-            ],
-        ),
-        (
-            "closeButton",
-            Some(parts.close),
-            &[
-                ("color", "color", Kind::Color),
-                ("opacity", "opacity", Kind::Opacity),
-            ],
-        ),
-        (
-            "ctaButton",
-            parts.cta,
-            &[
-                ("color", "color", Kind::Color),
-                ("font", "font-family", Kind::Font),
-                ("fontSize", "font-size", Kind::Length),
-                ("textAlign", "text-align", Kind::Align),
-                ("backgroundColor", "background-color", Kind::Color),
-            ],
-        ),
-        ("title", parts.title, TEXT),
-        ("headline", parts.headline, TEXT),
-        ("body", parts.body, TEXT),
-    ];
+/// The declarations `style` allows, per part; what it does not allow is left out with a warning.
+pub fn declarations(style: &JsValue) -> Styles {
+    let mut styles = Styles::default();
     let Some(style) = entries(style) else {
         log_warning("contentOffer.style is not an object; ignored");
-        return;
+        return styles;
     };
     for (group, value) in style {
-        let Some((_, element, properties)) = groups.iter().find(|(g, ..)| *g == group) else {
+        let Some((_, part, properties)) = GROUPS.iter().find(|(g, ..)| *g == group) else {
             log_warning(
                 &[
                     "contentOffer.style.",
@@ -135,12 +139,15 @@ pub fn apply(style: &JsValue, parts: &Parts) {
                 );
                 continue;
             };
-            match (validate(*kind, &raw), element) {
-                (Some(v), Some(element)) => {
-                    let _ = element.style().set_property(css, &v);
+            match validate(*kind, &raw) {
+                Some(v) => {
+                    let declarations = &mut styles[*part];
+                    declarations.push_str(css);
+                    declarations.push(':');
+                    declarations.push_str(&v);
+                    declarations.push(';');
                 }
-                (Some(_), None) => {}
-                (None, _) => log_warning(
+                None => log_warning(
                     &[
                         "contentOffer.style.",
                         &group,
@@ -157,6 +164,7 @@ pub fn apply(style: &JsValue, parts: &Parts) {
             }
         }
     }
+    styles
 }
 
 impl Kind {
