@@ -362,3 +362,36 @@ ac('pageview');` });
   assert.match(errors[0], /'wasm-unsafe-eval'/);
   assert.equal(await bad.evaluate(() => { ac('record', 'x'); return document.getElementById('x').textContent; }), 'page');
 });
+
+test('Trusted Types: offers are drawn through the beckon policy; a page that refuses it gets errored, not a broken page', async () => {
+  // The Genesys snippet sets a script's src, which Trusted Types refuse: these pages load the SDK with a tag.
+  const html = `<!doctype html><html><head><title>TT</title><script>window.__console = [];
+const o = console.error; console.error = (...a) => { __console.push(a.map(String).join(' ')); o.apply(console, a); };
+window.ac = function () { (ac.q = ac.q || []).push(arguments); }; ac.l = Date.now();
+ac('init', '${DEPLOYMENT}', ${server()}); window.seen = []; ac('on', 'contentoffer:all', (e) => seen.push(e.actionState));
+</script><script src="/sdk-test/beckon.js"></script></head><body><p id="x">page</p></body></html>`;
+  pages.pages.set('/tt-allowed', { html, csp: "require-trusted-types-for 'script'; trusted-types beckon" });
+  pages.pages.set('/tt-refused', { html, csp: "require-trusted-types-for 'script'; trusted-types other" });
+  const context = await browser.newContext();
+  const allowed = await context.newPage();
+  await allowed.goto(pages.origin + '/tt-allowed');
+  await ready(allowed);
+  const a = contentOffer();
+  await present(allowed, a);
+  assert.equal(await host(allowed, a).locator('.title').textContent(), 'Free shipping');
+  await host(allowed, a).locator('button.close').click();
+  await until(() => allowed.evaluate(() => window.seen.length === 2));
+  assert.deepEqual(await allowed.evaluate(() => window.seen), ['offered', 'rejected']);
+
+  const refused = await context.newPage();
+  await refused.goto(pages.origin + '/tt-refused');
+  await ready(refused);
+  const b = contentOffer();
+  await present(refused, b);
+  await until(() => refused.evaluate(() => window.seen.length === 2));
+  assert.deepEqual(await refused.evaluate(() => window.seen), ['offered', 'errored']);
+  assert.equal(await host(refused, b).count(), 0);
+  assert.match((await refused.evaluate(() => window.__console)).join('\n'), /could not be shown/);
+  assert.equal(await refused.evaluate(() => document.getElementById('x').textContent), 'page');
+  await context.close();
+});
