@@ -12,7 +12,8 @@
 //!    `snapshot` (in reverse, so that each delivery pops its handler off the end instead of
 //!    cloning it); later changes to `registrations` do not touch it;
 //! 3. once: a `once` registration is removed from `registrations` just before its delivery;
-//! 4. a copy per handler: every [`Delivery`] owns its own clone of the event;
+//! 4. a copy per handler: a [`Delivery`] lends the stored event read-only, so no handler can
+//!    change what another gets, and whoever runs the handler hands it a copy of its own;
 //! 5. isolation: the caller runs handlers; [`Bus::dispatch`] collects failures and goes on;
 //! 6. run to completion: `emit` only queues; the next event starts when the current snapshot is
 //!    exhausted;
@@ -22,7 +23,7 @@
 //! Every event lives in one place, `events`, from `emit` until it leaves the replay history:
 //! dispatched events kept for replay, then the one being dispatched, then the queued ones. The
 //! queue of emits is just the tail of `events`, and replays refer to events by sequence number,
-//! so an event is moved once (into `events`) and copied once per handler, and nothing else.
+//! so an event is moved once (into `events`) and copied once per handler call, by its runner.
 
 use std::collections::VecDeque;
 
@@ -31,6 +32,9 @@ use crate::topic::Topic;
 
 /// How many past events a bus keeps for `replay` subscribers unless told otherwise.
 pub const DEFAULT_HISTORY_LIMIT: usize = 1000;
+
+/// The fewest forgotten events [`Bus::forget_old_events`] drops at once.
+const FORGET_BATCH_MIN: usize = 64;
 
 /// Identifies one registration (one `on` or `once` call).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -44,12 +48,15 @@ struct Registration<H> {
     once: bool,
 }
 
-/// One handler call to make: the handler, the topic it was registered on, its own event copy.
+/// One handler call to make: the handler, the topic it was registered on and the event, lent
+/// read-only by the bus. Whoever runs the handler gives it its own copy of the event (rule 4):
+/// [`Bus::dispatch`] clones it, the browser SDK builds a JavaScript object per call; the loan ends
+/// before the handler runs, so the handler may use the bus.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Delivery<H> {
+pub struct Delivery<'a, H> {
     pub handler: H,
     pub topic: Topic,
-    pub event: ActionEvent,
+    pub event: &'a ActionEvent,
 }
 
 /// A handler that failed during [`Bus::dispatch`]; the others still ran.
@@ -69,16 +76,17 @@ pub struct HandlerFailure<E> {
 pub struct Bus<H> {
     registrations: Vec<Registration<H>>,
     next_id: u64,
-    /// Dispatched events kept for replay (at most `history_limit`), the event being dispatched
-    /// and the queued ones, in emit order; `events[0]` has sequence number `first_seq`.
+    /// Dispatched events (the last `history_limit` for replay, and up to as many again, or
+    /// [`FORGET_BATCH_MIN`], that wait to be dropped together), the event being dispatched and
+    /// the queued ones, in emit order; `events[0]` has sequence number `first_seq`.
     events: VecDeque<ActionEvent>,
     first_seq: u64,
     /// The sequence number of the next event to dispatch: the queued events are those from here.
     next_dispatch: u64,
     /// Replays waiting (registration, sequence number); they all go before the next queued event.
     replays: VecDeque<(RegistrationId, u64)>,
-    /// The sequence number of the event being delivered.
-    current: Option<u64>,
+    /// Where the event being delivered is in `events` (meaningful while `snapshot` is not empty).
+    current: usize,
     /// The registrations still to get the current event, the next one last.
     snapshot: Vec<Registration<H>>,
     history_limit: usize,
@@ -176,22 +184,19 @@ impl<H: Clone + PartialEq> Bus<H> {
         self.events.clear();
         self.replays.clear();
         self.snapshot.clear();
-        self.current = None;
     }
 
     /// The next handler call to make, or `None` once everything queued has been delivered.
-    pub fn next_delivery(&mut self) -> Option<Delivery<H>> {
+    pub fn next_delivery(&mut self) -> Option<Delivery<'_, H>> {
         loop {
             if let Some(target) = self.snapshot.pop() {
                 if target.once {
                     self.remove(target.id);
                 }
-                let index = self.current?.checked_sub(self.first_seq)?;
-                let event = self.events.get(index as usize)?.clone();
                 return Some(Delivery {
                     handler: target.handler,
                     topic: target.topic,
-                    event,
+                    event: &self.events[self.current],
                 });
             }
             self.start_next()?;
@@ -211,8 +216,8 @@ impl<H: Clone + PartialEq> Bus<H> {
             event,
         }) = self.next_delivery()
         {
-            let for_report = event.clone();
-            if let Err(error) = call(self, handler, event) {
+            let (own, for_report) = (event.clone(), event.clone());
+            if let Err(error) = call(self, handler, own) {
                 failures.push(HandlerFailure {
                     topic,
                     event: for_report,
@@ -249,36 +254,41 @@ impl<H: Clone + PartialEq> Bus<H> {
     /// Takes the next replay, or else the next queued event, and fills the snapshot for it.
     /// `None` when nothing is queued.
     fn start_next(&mut self) -> Option<()> {
-        self.snapshot.clear();
         if let Some((id, seq)) = self.replays.pop_front() {
             self.snapshot
                 .extend(self.registrations.iter().find(|r| r.id == id).cloned());
-            self.current = Some(seq);
+            self.current = (seq - self.first_seq) as usize;
             return Some(());
         }
         if self.next_dispatch == self.end_seq() {
-            self.current = None;
             return None;
         }
         let seq = self.next_dispatch;
         self.next_dispatch += 1;
-        // Forget what falls out of the history; no replay refers to it (replays run first).
-        let keep_from = seq.min(self.next_dispatch.saturating_sub(self.history_limit as u64));
-        while self.first_seq < keep_from {
-            self.events.pop_front();
-            self.first_seq += 1;
-        }
-        let event = &self.events[(seq - self.first_seq) as usize];
+        self.forget_old_events();
+        self.current = (seq - self.first_seq) as usize;
+        let event = &self.events[self.current];
         let (media, state) = (event.action_media_type, event.action_state);
-        self.snapshot.extend(
-            self.registrations
-                .iter()
-                .rev()
-                .filter(|r| r.topic.matches(media, state))
-                .cloned(),
-        );
-        self.current = Some(seq);
+        for r in self.registrations.iter().rev() {
+            if r.topic.matches(media, state) {
+                self.snapshot.push(r.clone());
+            }
+        }
         Some(())
+    }
+
+    /// Drops the events that have left the replay history (no queued replay refers to them:
+    /// replays run first). Only the last `history_limit` dispatched events are visible to
+    /// `subscribe_with_replay`; older ones are dropped in bulk, once as many again have
+    /// accumulated, which costs far less per event than dropping them one by one.
+    fn forget_old_events(&mut self) {
+        let keep_from = (self.next_dispatch - 1)
+            .min(self.next_dispatch.saturating_sub(self.history_limit as u64));
+        let forgettable = keep_from - self.first_seq;
+        if forgettable > self.history_limit.max(FORGET_BATCH_MIN) as u64 {
+            self.events.drain(..forgettable as usize);
+            self.first_seq = keep_from;
+        }
     }
 }
 
@@ -292,7 +302,7 @@ impl<H> Bus<H> {
             first_seq: 0,
             next_dispatch: 0,
             replays: VecDeque::new(),
-            current: None,
+            current: 0,
             snapshot: Vec::new(),
             history_limit: limit,
         }

@@ -197,9 +197,11 @@ impl World<'_> {
         match how {
             Drain::NextDelivery => {
                 while let Some(d) = bus.next_delivery() {
-                    if self.call(bus, &d.handler, d.event.clone()).is_err() {
-                        let label = &self.labels[&d.event.event_id];
-                        self.failures.push(format!("{} {label}", d.handler));
+                    let (handler, event) = (d.handler, d.event.clone());
+                    let id = event.event_id;
+                    if self.call(bus, &handler, event).is_err() {
+                        let label = &self.labels[&id];
+                        self.failures.push(format!("{handler} {label}"));
                     }
                 }
             }

@@ -189,13 +189,14 @@ pub fn drain() -> bool {
 
 fn next_step(e: &mut Events) -> Option<Step> {
     if let Some(event) = e.to_bridge.pop_front() {
-        let object = e.object_of(&event);
+        let object = e.texts.object_of(&event);
         return Some(Step::Bridge(e.bridges.clone(), object));
     }
+    // The bus lends the event; the handler's own copy is a JavaScript object (below).
     let delivery = e.bus.next_delivery()?;
     let id = delivery.event.event_id;
     if !matches!(&e.current, Some((current, _)) if *current == id) {
-        let object = e.object_of(&delivery.event);
+        let object = e.texts.object_of(delivery.event);
         e.current = Some((id, object));
     }
     let master = e.current.as_ref().map(|(_, o)| o)?;
@@ -232,10 +233,10 @@ pub fn topic_text(topic: Topic) -> String {
     [topic.media.as_str(), ":", state].concat()
 }
 
-impl Events {
+impl Texts {
     /// The event object of spec 4.3, as handlers and data layers receive it.
     fn object_of(&mut self, event: &ActionEvent) -> JsValue {
-        let texts = &mut self.texts;
+        let texts = self;
         texts.id(0, event.action_id);
         texts.id(1, event.action_map_id);
         texts.id(2, event.customer_id);
@@ -270,5 +271,5 @@ impl Events {
 
 /// The event object of spec 4.3 for an event outside delivery (what is sent to the server).
 pub fn to_js(event: &ActionEvent) -> JsValue {
-    EVENTS.with(|e| e.borrow_mut().object_of(event))
+    EVENTS.with(|e| e.borrow_mut().texts.object_of(event))
 }
