@@ -765,9 +765,12 @@ impl Store for SqliteStore {
     }
 
     async fn ready(&self) -> Result<(), StoreError> {
-        // A real commit that changes nothing (the header's user_version, rewritten as it is), so
-        // a full or read-only disk makes the server unready, as it makes ingestion fail.
+        // Real commits that change nothing, so that a full or read-only disk makes the server
+        // unready, as it makes ingestion fail: the state file's catch-up (what the next commit
+        // must do first when an earlier one got only the log through; it rewrites `applied`),
+        // then the main file's header user_version, rewritten as it is.
         self.with_writer(|conn| {
+            state::catch_up(conn)?;
             let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             tx.pragma_update(None, "user_version", version)?;
