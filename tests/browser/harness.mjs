@@ -66,18 +66,47 @@ allowed_origins = ["${pageOrigin}"]
       if (!r.ok) throw new Error(`events: ${r.status} ${await r.text()}`);
       return (await r.json()).events;
     },
-    /** Posts `qualified` for an action, as the decision engine will. */
+    /**
+     * Has the server qualify `action` for this customer and session, the way a page gets one (the
+     * server alone records `qualified`): an action map of its own through the admin API, then a
+     * page view of its page. `action` takes the server's actionId, actionMapId and version.
+     */
     async qualify(action, customerId, sessionId) {
-      const r = await fetch(`${url}/api/v1/deployments/${DEPLOYMENT}/action-events`, {
-        method: 'POST', headers: { origin: pageOrigin, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          actionId: action.actionId, actionState: 'qualified', actionMediaType: action.mediaType,
-          actionMapId: action.actionMapId, actionMapVersion: action.actionMapVersion,
-          customerId, customerIdType: 'cookie', sessionId, eventId: crypto.randomUUID(),
-          timestamp: new Date().toISOString(),
-        }),
+      const call = async (method, path, body) => {
+        const r = await fetch(url + path, {
+          method,
+          headers: { origin: pageOrigin, 'content-type': 'application/json', authorization: 'Bearer browser-test-admin-token' },
+          body: JSON.stringify(body),
+        });
+        if (!r.ok) throw new Error(`qualify: ${path}: ${r.status} ${await r.text()}`);
+        return r.json();
+      };
+      const page = `/qualify/${crypto.randomUUID()}`;
+      let media = { mediaType: 'webchat', isPacingEnabled: false };
+      if (action.mediaType !== 'webchat') {
+        const template = await call('POST', '/api/v2/journey/actiontemplates', {
+          name: `Offer ${page}`, mediaType: 'contentOffer', state: 'Active',
+          contentOffer: { displayMode: 'Toast', layoutMode: 'TextOnly', title: 'Offer' },
+        });
+        media = { mediaType: 'contentOffer', actionTemplate: { id: template.id } };
+      }
+      const map = await call('POST', '/api/v2/journey/actionmaps', {
+        displayName: `Qualify ${page}`, isActive: true, ignoreFrequencyCap: true,
+        triggerWithEventConditions: [{ key: 'page.url', values: [page], operator: 'containsAny',
+          streamType: 'Web', sessionType: 'web', eventName: 'page_viewed' }],
+        activation: { type: 'immediate' }, action: media,
       });
-      if (!r.ok) throw new Error(`qualify: ${r.status} ${await r.text()}`);
+      await call('POST', `/api/v1/deployments/${DEPLOYMENT}/web-events`, {
+        customerCookieId: customerId, sessionId, eventName: 'page_viewed',
+        page: { url: pageOrigin + page, title: 'Qualify' }, createdDate: new Date().toISOString(),
+      });
+      const qualified = (await this.events()).find((e) => e.event?.actionMapId === map.id
+        && e.event.actionState === 'qualified' && e.event.sessionId === sessionId);
+      if (!qualified) throw new Error(`qualify: the page view did not qualify map ${map.id}`);
+      Object.assign(action, {
+        actionId: qualified.event.actionId, actionMapId: map.id,
+        actionMapVersion: qualified.event.actionMapVersion,
+      });
     },
   };
 }

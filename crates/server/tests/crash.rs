@@ -26,20 +26,30 @@ fn env_number(name: &str) -> Option<u64> {
     })
 }
 
-/// Writers post new actions until the server stops answering; returns the acknowledged eventIds.
+/// Actions qualified for a round, more than its writers can use before the kill.
+const ACTIONS_PER_ROUND: usize = 2000;
+
+/// Writers post the lifecycle of the round's qualified `actions`, one action per request, until
+/// the server stops answering (or the actions run out); the acknowledged eventIds go to `acked`.
 fn start_writers(
     server: &Server,
+    actions: Vec<Action>,
     acked: Arc<Mutex<Vec<String>>>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
+    let actions = Arc::new(Mutex::new(actions));
     (0..4)
         .map(|_| {
             let url = server.ingest_url("action-events");
-            let acked = acked.clone();
+            let (actions, acked) = (actions.clone(), acked.clone());
             tokio::spawn(async move {
                 let http = client();
                 loop {
-                    let batch: Vec<Value> = (0..3)
-                        .map(|_| Action::new("webchat").event("qualified"))
+                    let Some(action) = actions.lock().unwrap().pop() else {
+                        return;
+                    };
+                    let batch: Vec<Value> = ["offered", "accepted", "started"]
+                        .iter()
+                        .map(|s| action.event(s))
                         .collect();
                     let ids: Vec<String> = batch
                         .iter()
@@ -80,7 +90,8 @@ async fn sigkill_under_load_loses_nothing_acknowledged() {
 
     for round in 0..rounds {
         let mut stream = Stream::open(&server, "", streamed.last().copied().or(Some(0))).await;
-        let writers = start_writers(&server, acked.clone());
+        let actions = server.qualified_many("webchat", ACTIONS_PER_ROUND).await;
+        let writers = start_writers(&server, actions, acked.clone());
         // Once the writers' first batch of the round is acknowledged, let load build up, reading
         // the stream meanwhile, and kill at a random moment.
         let before = acked.lock().unwrap().len();

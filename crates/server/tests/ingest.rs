@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Action, DEPLOYMENT, ORIGIN, Server, client, pageview};
+use common::{DEPLOYMENT, ORIGIN, Server, client, pageview};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -28,8 +28,8 @@ async fn problem(response: reqwest::Response) -> (u16, Value) {
 #[tokio::test]
 async fn a_lifecycle_is_stored_in_order_and_duplicates_once() {
     let server = Server::start("");
-    let offer = Action::new("contentoffer");
-    for state in ["qualified", "offered", "offered", "accepted", "accepted"] {
+    let offer = server.qualified("contentoffer").await;
+    for state in ["offered", "offered", "accepted", "accepted"] {
         let response = server.post("action-events", &offer.event(state)).await;
         assert_eq!(response.status(), 200, "{state}");
     }
@@ -52,10 +52,8 @@ async fn a_lifecycle_is_stored_in_order_and_duplicates_once() {
 #[tokio::test]
 async fn an_illegal_transition_is_a_409_naming_the_allowed_states_and_stores_nothing() {
     let server = Server::start("");
-    let chat = Action::new("webchat");
-    server.post("action-events", &chat.event("qualified")).await;
+    let chat = server.qualified("webchat").await;
     server.post("action-events", &chat.event("offered")).await;
-    let before = server.log("").await.len();
 
     let (status, body) =
         problem(server.post("action-events", &chat.event("completed")).await).await;
@@ -70,9 +68,10 @@ async fn an_illegal_transition_is_a_409_naming_the_allowed_states_and_stores_not
     );
 
     // A batch with one bad event is refused whole.
-    let other = Action::new("webchat");
+    let other = server.qualified("webchat").await;
+    let before = server.log("").await.len();
     let batch = json!([
-        other.event("qualified"),
+        other.event("offered"),
         chat.event("accepted"),
         chat.event("engaged")
     ]);
@@ -82,8 +81,8 @@ async fn an_illegal_transition_is_a_409_naming_the_allowed_states_and_stores_not
     assert_eq!(server.log("").await.len(), before);
 
     // Nothing may follow a final state.
-    let offer = Action::new("contentoffer");
-    for state in ["qualified", "offered", "rejected"] {
+    let offer = server.qualified("contentoffer").await;
+    for state in ["offered", "rejected"] {
         server.post("action-events", &offer.event(state)).await;
     }
     let (status, body) =
@@ -95,10 +94,7 @@ async fn an_illegal_transition_is_a_409_naming_the_allowed_states_and_stores_not
 #[tokio::test]
 async fn concurrent_conflicting_transitions_let_exactly_one_through() {
     let server = Server::start("");
-    let offer = Action::new("contentoffer");
-    server
-        .post("action-events", &offer.event("qualified"))
-        .await;
+    let offer = server.qualified("contentoffer").await;
     server.post("action-events", &offer.event("offered")).await;
     let mut tasks = Vec::new();
     for i in 0..20 {
@@ -170,8 +166,7 @@ async fn web_events_are_stored_with_typed_attributes() {
 #[tokio::test]
 async fn bad_input_gets_the_right_problem_and_changes_nothing() {
     let server = Server::start("[limits]\nmax_body_bytes = 65536\nmax_events_per_batch = 10\n");
-    let chat = Action::new("webchat");
-    server.post("action-events", &chat.event("qualified")).await;
+    let chat = server.qualified("webchat").await;
     let before = server.log("").await;
 
     let with = |field: &str, value: Value| {
@@ -230,6 +225,18 @@ async fn bad_input_gets_the_right_problem_and_changes_nothing() {
             422,
             None,
         ),
+        (
+            "qualified, which only the server records",
+            chat.event("qualified"),
+            422,
+            Some("actionState"),
+        ),
+        (
+            "qualified in a batch",
+            json!([chat.event("offered"), chat.event("qualified")]),
+            422,
+            Some("[1].actionState"),
+        ),
         ("errored without errorCode", errored_without_code, 422, None),
         ("errorCode on offered", code_on_offered, 422, None),
         ("empty batch", json!([]), 422, None),
@@ -247,6 +254,16 @@ async fn bad_input_gets_the_right_problem_and_changes_nothing() {
             assert_eq!(problem["field"], field, "{name}: {problem}");
         }
     }
+
+    let (_, refused) = problem(server.post("action-events", &chat.event("qualified")).await).await;
+    assert_eq!(refused["type"], "/problems/server-only-state", "{refused}");
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("recorded by the server"),
+        "{refused}"
+    );
 
     let raw = |body: &'static str, content_type: &'static str| {
         client()
@@ -290,7 +307,8 @@ async fn bad_input_gets_the_right_problem_and_changes_nothing() {
 #[tokio::test]
 async fn only_allowed_origins_and_known_deployments_may_send() {
     let server = Server::start("");
-    let event = Action::new("webchat").event("qualified");
+    let event = server.qualified("webchat").await.event("offered");
+    let before = server.log("").await.len();
     let send = |origin: Option<&'static str>, url: String| {
         let mut r = client().post(url).json(&event);
         if let Some(o) = origin {
@@ -320,7 +338,7 @@ async fn only_allowed_origins_and_known_deployments_may_send() {
     );
     let (status, _) = problem(send(Some(ORIGIN), unknown).await.unwrap()).await;
     assert_eq!(status, 404);
-    assert!(server.log("").await.is_empty());
+    assert_eq!(server.log("").await.len(), before);
 
     let preflight = client()
         .request(reqwest::Method::OPTIONS, &url)

@@ -12,7 +12,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::{Action, Received, Receiver, Server};
+use common::{Received, Receiver, Server};
 use serde_json::{Value, json};
 
 const MAX_BACKOFF_MS: u64 = 300;
@@ -41,9 +41,8 @@ where
 /// acknowledged eventIds in posting order.
 async fn post_events(server: &Server, requests: usize) -> Vec<String> {
     let mut ids = Vec::new();
-    for _ in 0..requests {
-        let action = Action::new("webchat");
-        let batch: Vec<Value> = ["qualified", "offered", "accepted"]
+    for action in server.qualified_many("webchat", requests).await {
+        let batch: Vec<Value> = ["offered", "accepted", "started"]
             .iter()
             .map(|s| action.event(s))
             .collect();

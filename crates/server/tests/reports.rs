@@ -1,6 +1,7 @@
 //! Reports against the real binary: hand-counted event sequences posted to the action-events
-//! route (with their own timestamps, so that they fall into chosen hours), blocked offers made by
-//! the decision engine, CSV, validation and auth.
+//! route (with their own timestamps, so that they fall into chosen hours) for actions the server
+//! qualified (at its own clock, so today), blocked offers made by the decision engine, CSV,
+//! validation and auth.
 
 mod common;
 
@@ -48,35 +49,38 @@ fn numbers(entity: &Value) -> Value {
 #[tokio::test]
 async fn the_action_maps_report_counts_each_state_once_per_hour_and_day() {
     let server = Server::start("");
-    let chat_map = Uuid::new_v4();
-    let chat = || Action {
-        map_id: chat_map,
-        ..Action::new("webchat")
-    };
+    let map = server.qualifying_map("webchat").await;
+    let chat_map = map.id;
+    let chat = || server.qualify(&map, Uuid::new_v4());
     let ten = "2026-01-10T10:15:00.000Z";
     let eleven = "2026-01-10T11:59:59.999Z";
-    let a1 = chat();
-    let states = ["qualified", "offered", "accepted", "started", "engaged"];
+    let a1 = chat().await;
+    let states = ["offered", "accepted", "started", "engaged"];
     lifecycle(&server, &a1, ten, &states).await;
     lifecycle(&server, &a1, ten, &["offered"]).await; // a duplicate: accepted, counted once
-    lifecycle(&server, &chat(), ten, &["qualified", "offered", "rejected"]).await;
-    lifecycle(
-        &server,
-        &chat(),
-        eleven,
-        &["qualified", "offered", "timedout"],
-    )
-    .await;
-    lifecycle(&server, &chat(), eleven, &["qualified"]).await;
-    lifecycle(
-        &server,
-        &chat(),
-        eleven,
-        &["qualified", "offered", "errored"],
-    )
-    .await;
-    let offer = Action::new("contentoffer");
-    lifecycle(&server, &offer, ten, &["qualified", "offered", "ignored"]).await;
+    lifecycle(&server, &chat().await, ten, &["offered", "rejected"]).await;
+    lifecycle(&server, &chat().await, eleven, &["offered", "timedout"]).await;
+    chat().await; // qualified only
+    lifecycle(&server, &chat().await, eleven, &["offered", "errored"]).await;
+    let offer = server.qualified("contentoffer").await;
+    lifecycle(&server, &offer, ten, &["offered", "ignored"]).await;
+
+    // Qualified today by the server (no agent was available, so each webchat one is blocked).
+    let today = report(&server, &format!("/api/v1/reports/actionmaps?{}", today())).await;
+    let row = |id: Uuid| {
+        today["entities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["actionMapId"] == id.to_string())
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(
+        (&row(chat_map)["qualified"], &row(chat_map)["blocked"]),
+        (&json!(5), &json!(5))
+    );
+    assert_eq!(row(offer.map_id)["qualified"], 1);
 
     let range = "from=2026-01-10T00:00:00Z&to=2026-01-11T00:00:00Z";
     let hours = report(
@@ -93,14 +97,14 @@ async fn the_action_maps_report_counts_each_state_once_per_hour_and_day() {
     assert_eq!(e[0]["mediaType"], "webchat");
     assert_eq!(
         numbers(&e[0]),
-        json!({ "qualified": 2, "blocked": 0, "offered": 2, "offeredPercent": 100.0,
+        json!({ "qualified": 0, "blocked": 0, "offered": 2, "offeredPercent": null,
                 "accepted": 1, "acceptedPercent": 50.0, "engaged": 1, "engagedPercent": 100.0,
                 "rejected": 1, "ignored": 0, "timedOut": 0, "errored": 0 })
     );
     assert_eq!(e[1]["bucket"], "2026-01-10T11:00:00.000Z");
     assert_eq!(
         numbers(&e[1]),
-        json!({ "qualified": 3, "blocked": 0, "offered": 2, "offeredPercent": 66.7,
+        json!({ "qualified": 0, "blocked": 0, "offered": 2, "offeredPercent": null,
                 "accepted": 0, "acceptedPercent": 0.0, "engaged": 0, "engagedPercent": null,
                 "rejected": 0, "ignored": 0, "timedOut": 1, "errored": 1 })
     );
@@ -121,7 +125,7 @@ async fn the_action_maps_report_counts_each_state_once_per_hour_and_day() {
     assert_eq!(day["bucket"], "2026-01-10T00:00:00.000Z");
     assert_eq!(
         numbers(&day),
-        json!({ "qualified": 5, "blocked": 0, "offered": 4, "offeredPercent": 80.0,
+        json!({ "qualified": 0, "blocked": 0, "offered": 4, "offeredPercent": null,
                 "accepted": 1, "acceptedPercent": 25.0, "engaged": 1, "engagedPercent": 100.0,
                 "rejected": 1, "ignored": 0, "timedOut": 1, "errored": 1 })
     );
@@ -133,7 +137,7 @@ async fn the_action_maps_report_counts_each_state_once_per_hour_and_day() {
             &content["offered"],
             &content["ignored"]
         ),
-        (&json!(1), &json!(1), &json!(1))
+        (&json!(0), &json!(1), &json!(1))
     );
 
     // A range without events is empty; the next day holds nothing.
@@ -198,14 +202,9 @@ async fn blocked_offers_are_reported_by_reason_with_their_sessions() {
 #[tokio::test]
 async fn reports_export_csv_with_the_json_columns() {
     let server = Server::start("");
-    let action = Action::new("contentoffer");
-    lifecycle(
-        &server,
-        &action,
-        "2026-02-01T08:30:00.000Z",
-        &["qualified", "offered"],
-    )
-    .await;
+    let map = server.qualifying_map("contentoffer").await;
+    let action = server.qualify(&map, Uuid::new_v4()).await;
+    lifecycle(&server, &action, "2026-02-01T08:30:00.000Z", &["offered"]).await;
     let path = "/api/v1/reports/actionmaps?from=2026-02-01T00:00:00Z&to=2026-02-02T00:00:00Z";
     let json = report(&server, path).await;
     let by_header = client()
@@ -260,9 +259,9 @@ async fn reports_export_csv_with_the_json_columns() {
     let cells: Vec<&str> = lines[1].split(',').collect();
     let cell = |name: &str| cells[header.iter().position(|h| *h == name).unwrap()];
     assert_eq!(cell("bucket"), "2026-02-01T00:00:00.000Z");
-    assert_eq!(cell("actionMapName"), "", "an unknown map has no name");
-    assert_eq!((cell("qualified"), cell("offered")), ("1", "1"));
-    assert_eq!(cell("offeredPercent"), "100.0");
+    assert_eq!(cell("actionMapName"), map.name);
+    assert_eq!((cell("qualified"), cell("offered")), ("0", "1"));
+    assert_eq!(cell("offeredPercent"), "", "qualified today, not that day");
     assert_eq!(cell("acceptedPercent"), "0.0");
     assert_eq!(
         cell("engagedPercent"),

@@ -11,10 +11,11 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use common::routes::{concrete, routes};
-use common::{Action, DEPLOYMENT, ORIGIN, Receiver, Server, client, eventually};
+use common::{Action, DEPLOYMENT, ORIGIN, Receiver, Server, client, eventually, pageview};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
+use uuid::Uuid;
 
 /// Routes anyone may call: ingestion and visitor routes under a deployment (guarded by
 /// `Origin` instead), operator probes, static files, and signing in. A new public route must be
@@ -93,7 +94,7 @@ async fn every_protected_route_refuses_a_missing_or_wrong_token() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ingestion_refuses_origins_not_allowed() {
     let server = Server::start("");
-    let body = json!([Action::new("webchat").event("qualified")]);
+    let body = json!([Action::new("webchat").event("offered")]);
     for route in ["action-events", "web-events"] {
         for origin in [
             Some("http://evil.test"),
@@ -149,13 +150,8 @@ async fn webhook_signatures_verify_and_fail_on_an_altered_body() {
         "[[sinks]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{}/hook\"\nsecret = \"{secret}\"\n",
         receiver.url
     ));
-    let r = server
-        .post(
-            "action-events",
-            &json!([Action::new("webchat").event("qualified")]),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
+    // Qualifying an action logs records (a page view, `qualified`) that the sink delivers.
+    server.qualified("webchat").await;
     let got = eventually(Duration::from_secs(30), || async {
         receiver.requests().first().cloned()
     })
@@ -182,8 +178,8 @@ async fn the_rate_limit_holds() {
     for _ in 0..30 {
         let r = server
             .post(
-                "action-events",
-                &json!([Action::new("webchat").event("qualified")]),
+                "web-events",
+                &pageview(Uuid::new_v4(), "https://shop.test/"),
             )
             .await;
         match r.status().as_u16() {
@@ -214,11 +210,7 @@ async fn no_secret_reaches_the_logs() {
         url = receiver.url
     ));
     // Deliveries that work, then ones that fail (retried) and are refused (dead letters).
-    let action = Action::new("webchat");
-    let r = server
-        .post("action-events", &json!([action.event("qualified")]))
-        .await;
-    assert_eq!(r.status(), 200);
+    let action = server.qualified("webchat").await;
     eventually(Duration::from_secs(30), || async {
         (receiver.requests().len() >= 3).then_some(())
     })
@@ -297,8 +289,8 @@ async fn slow_clients_get_408_and_do_not_stall_others() {
     for _ in 0..10 {
         let r = server
             .post(
-                "action-events",
-                &json!([Action::new("webchat").event("qualified")]),
+                "web-events",
+                &pageview(Uuid::new_v4(), "https://shop.test/"),
             )
             .await;
         assert_eq!(r.status(), 200);

@@ -164,6 +164,17 @@ async fn sink_status(server: &Server, name: &str) -> Value {
         .unwrap_or_else(|| panic!("no sink {name} in {body}"))
 }
 
+/// Waits until `sink` delivered what the test's setup logged (the page views and `qualified`
+/// records that made its actions, see `common::qualified`), then lets `receiver` forget those
+/// deliveries; answers the sink's `delivered` count at that point.
+async fn settled(server: &Server, receiver: &Receiver, sink: &str) -> u64 {
+    caught_up(server, sink).await;
+    receiver.forget();
+    sink_status(server, sink).await["delivered"]
+        .as_u64()
+        .unwrap()
+}
+
 async fn caught_up(server: &Server, name: &str) {
     wait_for("the sink to catch up", || async {
         let s = sink_status(server, name).await;
@@ -176,12 +187,14 @@ async fn caught_up(server: &Server, name: &str) {
 async fn webhook_delivers_signed_cloudevents_batches_in_order() {
     let receiver = receiver(200).await;
     let server = Server::start(&webhook_sink(&receiver, 3));
-    let (a, b) = (Action::new("webchat"), Action::new("contentoffer"));
+    let a = server.qualified("webchat").await;
+    let b = server.qualified("contentoffer").await;
+    let delivered = settled(&server, &receiver, "hook").await;
     let mut posted: Vec<Value> = Vec::new();
     // Interleave two customers over several requests.
     for (action, states) in [
-        (&a, &["qualified", "offered"][..]),
-        (&b, &["qualified", "offered"][..]),
+        (&a, &["offered"][..]),
+        (&b, &["offered"][..]),
         (&a, &["accepted", "started"][..]),
         (&b, &["accepted"][..]),
         (&a, &["engaged", "completed"][..]),
@@ -224,28 +237,24 @@ async fn webhook_delivers_signed_cloudevents_batches_in_order() {
     }
     assert_eq!(
         per_customer[&a.customer_id.to_string()],
-        [
-            "qualified",
-            "offered",
-            "accepted",
-            "started",
-            "engaged",
-            "completed"
-        ]
+        ["offered", "accepted", "started", "engaged", "completed"]
     );
     assert_eq!(
         per_customer[&b.customer_id.to_string()],
-        ["qualified", "offered", "accepted"]
+        ["offered", "accepted"]
     );
     caught_up(&server, "hook").await;
     let status = sink_status(&server, "hook").await;
     assert_eq!(status["type"], "webhook");
-    assert_eq!(status["delivered"], 9);
+    assert_eq!(status["delivered"], delivered + 7);
     assert_eq!(status["deadLettered"], 0);
     assert!(status["lastError"].is_null());
     let metrics = server.metrics().await;
     assert!(
-        metrics.contains("beckon_sink_delivered_total{sink=\"hook\"} 9"),
+        metrics.contains(&format!(
+            "beckon_sink_delivered_total{{sink=\"hook\"}} {}",
+            delivered + 7
+        )),
         "{metrics}"
     );
     assert!(
@@ -257,10 +266,11 @@ async fn webhook_delivers_signed_cloudevents_batches_in_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_retries_server_errors_and_delivers_the_same_batch_again() {
     let receiver = receiver(200).await;
-    receiver.answer_with(&[500, 503, 429]);
     let server = Server::start(&webhook_sink(&receiver, 10));
-    let action = Action::new("webchat");
-    let posted = events(&action, &["qualified", "offered"]);
+    let action = server.qualified("webchat").await;
+    let delivered = settled(&server, &receiver, "hook").await;
+    receiver.answer_with(&[500, 503, 429]);
+    let posted = events(&action, &["offered", "accepted"]);
     post_ok(&server, &json!(posted)).await;
     wait_for("a delivery after the errors", || async {
         (!receiver.accepted().is_empty()).then_some(())
@@ -290,11 +300,11 @@ async fn webhook_retries_server_errors_and_delivers_the_same_batch_again() {
     caught_up(&server, "hook").await;
     let status = sink_status(&server, "hook").await;
     assert_eq!(status["retried"], 3);
-    assert_eq!(status["delivered"], 2);
+    assert_eq!(status["delivered"], delivered + 2);
     assert_eq!(status["deadLetters"], 0);
     assert!(status["lastError"].is_null(), "{status}");
     // Delivered once the receiver accepted: nothing more arrives.
-    let more = events(&action, &["accepted"]);
+    let more = events(&action, &["started"]);
     post_ok(&server, &json!(more)).await;
     wait_for("the next event", || async {
         (receiver.accepted().len() == 2).then_some(())
@@ -307,10 +317,12 @@ async fn webhook_retries_server_errors_and_delivers_the_same_batch_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_refusal_is_dead_lettered_then_replayed_through_the_api() {
-    let receiver = receiver(400).await;
+    let receiver = receiver(200).await;
     let server = Server::start(&webhook_sink(&receiver, 10));
-    let action = Action::new("webchat");
-    let posted = events(&action, &["qualified", "offered"]);
+    let action = server.qualified("webchat").await;
+    settled(&server, &receiver, "hook").await;
+    receiver.answer(400);
+    let posted = events(&action, &["offered", "accepted"]);
     post_ok(&server, &json!(posted)).await;
 
     let letters = wait_for("a dead letter", || async {
@@ -432,10 +444,12 @@ fn beckon(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dead_letters_cli_lists_and_replays() {
-    let receiver = receiver(422).await;
+    let receiver = receiver(200).await;
     let server = Server::start(&webhook_sink(&receiver, 10));
-    let action = Action::new("contentoffer");
-    let posted = events(&action, &["qualified", "offered", "accepted"]);
+    let action = server.qualified("webchat").await;
+    settled(&server, &receiver, "hook").await;
+    receiver.answer(422);
+    let posted = events(&action, &["offered", "accepted", "started"]);
     post_ok(&server, &json!(posted)).await;
     wait_for("a dead letter", || async {
         let (_, body) = server.admin_get("/api/v1/sinks/hook/dead-letters").await;
@@ -530,8 +544,9 @@ async fn dead_letters_cli_lists_and_replays() {
 async fn delivered_events_are_not_sent_again_after_a_restart() {
     let receiver = receiver(200).await;
     let mut server = Server::start(&webhook_sink(&receiver, 10));
-    let action = Action::new("webchat");
-    let first = events(&action, &["qualified", "offered"]);
+    let action = server.qualified("webchat").await;
+    settled(&server, &receiver, "hook").await;
+    let first = events(&action, &["offered", "accepted"]);
     post_ok(&server, &json!(first)).await;
     caught_up(&server, "hook").await;
     server.restart();
@@ -569,18 +584,16 @@ async fn ga4_gets_at_most_25_events_per_request_per_customer() {
     let customer = uuid::Uuid::new_v4();
     let mut posted = Vec::new();
     for _ in 0..15 {
-        posted.extend(events(
-            &Action::for_customer("webchat", customer),
-            &["qualified", "offered"],
-        ));
+        let action = server.qualified_for("webchat", customer).await;
+        posted.extend(events(&action, &["offered", "accepted"]));
     }
-    let other = Action::new("contentoffer");
-    posted.extend(events(&other, &["qualified", "offered"]));
-    let errored = Action::for_customer("webchat", other.customer_id);
-    posted.push(errored.event("qualified"));
+    let other = server.qualified("contentoffer").await;
+    posted.extend(events(&other, &["offered", "accepted"]));
+    let errored = server.qualified_for("webchat", other.customer_id).await;
     posted.push(errored.event("offered"));
     posted.push(errored.event("errored"));
-    // One request, so one commit: the sink reads all 35 as one batch.
+    settled(&server, &receiver, "analytics").await;
+    // One request, so one commit: the sink reads all 34 as one batch.
     post_ok(&server, &json!(posted)).await;
     let requests = wait_for("every event at GA4", || async {
         let requests = receiver.accepted();
@@ -606,7 +619,7 @@ async fn ga4_gets_at_most_25_events_per_request_per_customer() {
         [
             (customer.to_string(), 25),
             (customer.to_string(), 5),
-            (other.customer_id.to_string(), 5)
+            (other.customer_id.to_string(), 4)
         ]
     );
     let mut events = Vec::new();
@@ -661,14 +674,15 @@ async fn segment_gets_track_calls_keyed_by_event_id() {
          endpoint = \"{}/v1/batch\"\ntopics = [\"webchat:all\"]\n",
         receiver.url
     ));
-    let chat = Action::new("webchat");
-    let offer = Action::for_customer("contentoffer", chat.customer_id);
-    let mut posted = events(&chat, &["qualified", "offered", "accepted"]);
+    let chat = server.qualified("webchat").await;
+    let offer = server.qualified_for("contentoffer", chat.customer_id).await;
+    let delivered = settled(&server, &receiver, "segment").await;
+    let mut posted = events(&chat, &["offered", "accepted"]);
     // Not a webchat event: the sink's topics leave it out.
-    post_ok(&server, &json!(events(&offer, &["qualified"]))).await;
+    post_ok(&server, &json!(events(&offer, &["offered"]))).await;
     post_ok(&server, &json!(posted)).await;
     posted.extend(events(&chat, &["started"]));
-    post_ok(&server, &json!(posted[3..])).await;
+    post_ok(&server, &json!(posted[2..])).await;
     let calls: Vec<Value> = wait_for("every call at Segment", || async {
         let calls: Vec<Value> = receiver
             .accepted()
@@ -700,7 +714,10 @@ async fn segment_gets_track_calls_keyed_by_event_id() {
         }
     }
     caught_up(&server, "segment").await;
-    assert_eq!(sink_status(&server, "segment").await["delivered"], 4);
+    assert_eq!(
+        sink_status(&server, "segment").await["delivered"],
+        delivered + 3
+    );
 }
 
 fn lines(path: &Path) -> Vec<Value> {
@@ -730,26 +747,37 @@ async fn file_sink_writes_ndjson_and_rotates_by_size() {
     };
     let mut posted = Vec::new();
     for _ in 0..4 {
-        let a = Action::new("webchat");
-        let events = events(&a, &["qualified", "offered"]);
+        let a = server.qualified("contentoffer").await;
+        let events = events(&a, &["offered", "accepted"]);
         post_ok(&server, &json!(events)).await;
         posted.extend(events);
     }
+    // What a sink takes by default (action events and blocked offers, not web events): the
+    // `qualified` records that made the actions, and the posted events.
+    let log: Vec<Value> = server
+        .log("")
+        .await
+        .into_iter()
+        .filter(|r| r["kind"] != "web")
+        .collect();
     let all: Vec<Value> = wait_for("every line in the files", || async {
         let all: Vec<Value> = files(10).iter().flat_map(|p| lines(p)).collect();
-        (all.len() >= posted.len()).then_some(all)
+        (all.len() >= log.len()).then_some(all)
     })
     .await;
     // Oldest file first, oldest line first: the log order, each record once.
     let ids: Vec<&Value> = all.iter().map(|l| &l["event"]["eventId"]).collect();
-    let expected: Vec<&Value> = posted.iter().map(|e| &e["eventId"]).collect();
+    let expected: Vec<&Value> = log.iter().map(|r| &r["event"]["eventId"]).collect();
     assert_eq!(ids, expected);
-    for (line, p) in all.iter().zip(&posted) {
-        assert_eq!(line["kind"], "action");
+    for (line, record) in all.iter().zip(&log) {
+        assert_eq!(line["kind"], record["kind"]);
         assert_eq!(line["deploymentId"], common::DEPLOYMENT);
         assert!(line["seq"].as_u64().unwrap() > 0);
         assert!(line["recordedAt"].is_string());
-        assert_eq!(&line["event"], p);
+        assert_eq!(line["event"], record["event"]);
+    }
+    for p in &posted {
+        assert!(all.iter().any(|l| &l["event"] == p), "{p} not written");
     }
     let present: Vec<_> = files(10).into_iter().filter(|p| p.exists()).collect();
     assert!(present.len() >= 3, "rotated: {present:?}");

@@ -67,10 +67,15 @@ fn server_on_tmpfs(size: &str) -> Option<(Server, Mount)> {
     }
 }
 
-/// Posts one batch of three events; their eventIds and the answer's status and problem type.
-async fn post_batch(server: &Server) -> (Vec<String>, u16, Value) {
-    let action = Action::new("webchat");
-    let batch: Vec<Value> = ["qualified", "offered", "accepted"]
+/// Actions the server qualified, enough for every [`post_batch`] of a test: taken while the disk
+/// has room, since a full one may fail the reads a decision needs before it fails commits.
+const ACTIONS: usize = 100;
+
+/// Posts one batch of three events of a qualified action from `actions`; their eventIds and the
+/// answer's status and problem type.
+async fn post_batch(server: &Server, actions: &mut Vec<Action>) -> (Vec<String>, u16, Value) {
+    let action = actions.pop().expect("enough actions qualified ahead");
+    let batch: Vec<Value> = ["offered", "accepted", "started"]
         .iter()
         .map(|s| action.event(s))
         .collect();
@@ -124,8 +129,9 @@ async fn full_disk_answers_503_keeps_acknowledged_events_and_recovers() {
         return;
     };
     let mut acked = Vec::new();
+    let mut actions = server.qualified_many("webchat", ACTIONS).await;
     for _ in 0..20 {
-        let (ids, status, body) = post_batch(&server).await;
+        let (ids, status, body) = post_batch(&server, &mut actions).await;
         assert_eq!(status, 200, "{body}");
         acked.extend(ids);
     }
@@ -136,7 +142,7 @@ async fn full_disk_answers_503_keeps_acknowledged_events_and_recovers() {
     // Writes go on while the database's files still have room, then fail with a 503 problem.
     let mut refused = None;
     for _ in 0..2000 {
-        let (ids, status, body) = post_batch(&server).await;
+        let (ids, status, body) = post_batch(&server, &mut actions).await;
         match status {
             200 => acked.extend(ids),
             _ => {
@@ -155,7 +161,7 @@ async fn full_disk_answers_503_keeps_acknowledged_events_and_recovers() {
 
     // Space returns: writes and readiness come back without a restart.
     std::fs::remove_file(&filler).expect("remove the filler");
-    let (ids, status, body) = post_batch(&server).await;
+    let (ids, status, body) = post_batch(&server, &mut actions).await;
     assert_eq!(status, 200, "{body}");
     acked.extend(ids);
     assert_eq!(status_of(&server, "/readyz").await, 200);
@@ -174,8 +180,9 @@ async fn read_only_data_dir_stops_the_start_and_loses_nothing() {
         return;
     };
     let mut acked = Vec::new();
+    let mut actions = server.qualified_many("webchat", ACTIONS).await;
     for _ in 0..5 {
-        let (ids, status, body) = post_batch(&server).await;
+        let (ids, status, body) = post_batch(&server, &mut actions).await;
         assert_eq!(status, 200, "{body}");
         acked.extend(ids);
     }
@@ -207,7 +214,7 @@ async fn read_only_data_dir_stops_the_start_and_loses_nothing() {
     assert!(mount.remount("rw"), "remount read-write");
     server.start_again();
     assert_log_holds(&server, &acked).await;
-    let (_, status, body) = post_batch(&server).await;
+    let (_, status, body) = post_batch(&server, &mut actions).await;
     assert_eq!(status, 200, "{body}");
     server.kill();
     drop(mount);

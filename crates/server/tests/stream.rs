@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{ADMIN_TOKEN, Action, READ_TOKEN, Server, Stream, client, pageview};
+use common::{ADMIN_TOKEN, READ_TOKEN, Server, Stream, client, pageview};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -16,6 +16,8 @@ const WAIT: Duration = Duration::from_secs(10);
 #[tokio::test]
 async fn a_stream_delivers_matching_events_with_their_sequence_numbers() {
     let server = Server::start("");
+    let chat = server.qualified("webchat").await;
+    let offer = server.qualified("contentoffer").await;
     let mut offered = Stream::open(
         &server,
         "topic=webchat:offered&topic=contentoffer:all",
@@ -23,14 +25,7 @@ async fn a_stream_delivers_matching_events_with_their_sequence_numbers() {
     )
     .await;
     let mut everything = Stream::open(&server, "", None).await;
-    let chat = Action::new("webchat");
-    let offer = Action::new("contentoffer");
-    for (action, state) in [
-        (&chat, "qualified"),
-        (&chat, "offered"),
-        (&offer, "qualified"),
-        (&chat, "accepted"),
-    ] {
+    for (action, state) in [(&chat, "offered"), (&offer, "offered"), (&chat, "accepted")] {
         assert_eq!(
             server
                 .post("action-events", &action.event(state))
@@ -50,8 +45,8 @@ async fn a_stream_delivers_matching_events_with_their_sequence_numbers() {
     assert_eq!(first.event, "webchat:offered");
     assert_eq!(first.data["actionId"], chat.action_id.to_string());
     assert_eq!(first.data["customerIdType"], "cookie");
-    let second = offered.next(WAIT).await.expect("contentoffer:qualified");
-    assert_eq!(second.event, "contentoffer:qualified");
+    let second = offered.next(WAIT).await.expect("contentoffer:offered");
+    assert_eq!(second.event, "contentoffer:offered");
     assert!(second.id > first.id);
     assert!(
         offered.next(Duration::from_millis(500)).await.is_none(),
@@ -61,16 +56,15 @@ async fn a_stream_delivers_matching_events_with_their_sequence_numbers() {
     let mut topics = Vec::new();
     while let Some(e) = everything.next(Duration::from_secs(2)).await {
         topics.push(e.event);
-        if topics.len() == 5 {
+        if topics.len() == 4 {
             break;
         }
     }
     assert_eq!(
         topics,
         [
-            "webchat:qualified",
             "webchat:offered",
-            "contentoffer:qualified",
+            "contentoffer:offered",
             "webchat:accepted",
             "web:pageview"
         ]
@@ -80,10 +74,11 @@ async fn a_stream_delivers_matching_events_with_their_sequence_numbers() {
 #[tokio::test]
 async fn a_resumed_stream_has_no_gap_and_no_duplicate() {
     let server = Server::start("");
-    let mut stream = Stream::open(&server, "topic=webchat:all", Some(0)).await;
-    let chats: Vec<Action> = (0..6).map(|_| Action::new("webchat")).collect();
+    let chats = server.qualified_many("webchat", 6).await;
+    let head = server.log("").await.last().unwrap()["seq"].as_u64();
+    let mut stream = Stream::open(&server, "topic=webchat:all", head).await;
     for chat in &chats[..3] {
-        server.post("action-events", &chat.event("qualified")).await;
+        server.post("action-events", &chat.event("offered")).await;
     }
     let mut seen = Vec::new();
     for _ in 0..2 {
@@ -91,7 +86,7 @@ async fn a_resumed_stream_has_no_gap_and_no_duplicate() {
     }
     drop(stream);
     for chat in &chats[3..] {
-        server.post("action-events", &chat.event("qualified")).await;
+        server.post("action-events", &chat.event("offered")).await;
     }
     let mut resumed = Stream::open(&server, "topic=webchat:all", Some(seen[1].id)).await;
     for _ in 0..4 {
@@ -109,13 +104,15 @@ async fn a_resumed_stream_has_no_gap_and_no_duplicate() {
 #[tokio::test]
 async fn many_concurrent_writers_reach_a_subscriber_in_log_order() {
     let server = Server::start("");
-    let mut stream = Stream::open(&server, "topic=contentoffer:qualified", None).await;
+    let offers = server.qualified_many("contentoffer", 200).await;
+    let mut stream = Stream::open(&server, "topic=contentoffer:offered", None).await;
     let mut tasks = Vec::new();
-    for _ in 0..8 {
+    for writer in offers.chunks(25) {
         let url = server.ingest_url("action-events");
+        let writer = writer.to_vec();
         tasks.push(tokio::spawn(async move {
-            for _ in 0..25 {
-                let e = Action::new("contentoffer").event("qualified");
+            for offer in writer {
+                let e = offer.event("offered");
                 let r = client()
                     .post(&url)
                     .header("origin", common::ORIGIN)
@@ -136,7 +133,7 @@ async fn many_concurrent_writers_reach_a_subscriber_in_log_order() {
     }
     assert!(ids.windows(2).all(|w| w[0] < w[1]));
     let log: Vec<u64> = server
-        .log("")
+        .log("&topic=contentoffer:offered")
         .await
         .iter()
         .map(|r| r["seq"].as_u64().unwrap())
@@ -147,11 +144,7 @@ async fn many_concurrent_writers_reach_a_subscriber_in_log_order() {
 #[tokio::test]
 async fn paged_reads_walk_the_log_by_sequence_number() {
     let server = Server::start("");
-    for _ in 0..7 {
-        server
-            .post("action-events", &Action::new("webchat").event("qualified"))
-            .await;
-    }
+    server.qualified_many("webchat", 7).await;
     server
         .post(
             "web-events",
@@ -177,18 +170,28 @@ async fn paged_reads_walk_the_log_by_sequence_number() {
         .iter()
         .map(|e| e["seq"].as_u64().unwrap())
         .collect();
-    assert_eq!(seqs, [1, 2, 3]);
-    assert_eq!(page["next"], 3);
-    assert_eq!(page["head"], 8);
-    let rest: Value = get("after=3&limit=100&topic=webchat:qualified".into())
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let log = server.log("").await;
+    let qualified: Vec<u64> = log
+        .iter()
+        .filter(|r| r["event"]["actionState"] == "qualified")
+        .map(|r| r["seq"].as_u64().unwrap())
+        .collect();
+    let head = log.last().unwrap()["seq"].as_u64().unwrap();
+    assert_eq!(seqs, qualified[..3]);
+    assert_eq!(page["next"], qualified[2]);
+    assert_eq!(page["head"], head);
+    let rest: Value = get(format!(
+        "after={}&limit=100&topic=webchat:qualified",
+        qualified[2]
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
     assert_eq!(rest["events"].as_array().unwrap().len(), 4);
     assert_eq!(
-        rest["next"], 8,
+        rest["next"], head,
         "the cursor moves past records the filter skips"
     );
 
@@ -256,6 +259,7 @@ async fn reads_need_a_token_and_admin_routes_need_the_admin_token() {
 #[tokio::test]
 async fn tail_prints_each_matching_event_as_one_json_line() {
     let server = Server::start("");
+    let offer = server.qualified("contentoffer").await;
     let mut tail = Command::new(env!("CARGO_BIN_EXE_beckon"))
         .args([
             "tail",
@@ -286,8 +290,7 @@ async fn tail_prints_each_matching_event_as_one_json_line() {
     })
     .await
     .expect("tail subscribed");
-    let offer = Action::new("contentoffer");
-    for state in ["qualified", "offered", "accepted"] {
+    for state in ["offered", "accepted"] {
         server.post("action-events", &offer.event(state)).await;
     }
     let line = tokio::task::spawn_blocking(move || lines.next())
@@ -352,11 +355,14 @@ async fn operators_see_health_readiness_and_metrics() {
     let ready: Value = get("/readyz").await.unwrap().json().await.unwrap();
     assert_eq!(ready["status"], "ready");
     server
-        .post("action-events", &Action::new("webchat").event("qualified"))
+        .post(
+            "web-events",
+            &pageview(Uuid::new_v4(), "https://shop.test/"),
+        )
         .await;
     let metrics = get("/metrics").await.unwrap().text().await.unwrap();
     assert!(
-        metrics.contains("beckon_records_committed_total{kind=\"action\"} 1"),
+        metrics.contains("beckon_records_committed_total{kind=\"web\"} 1"),
         "{metrics}"
     );
     assert!(metrics.contains("beckon_log_head 1"), "{metrics}");
@@ -367,7 +373,10 @@ async fn sigterm_ends_live_streams_and_exits_cleanly_keeping_every_event() {
     let mut server = Server::start("");
     let mut stream = Stream::open(&server, "", None).await;
     server
-        .post("action-events", &Action::new("webchat").event("qualified"))
+        .post(
+            "web-events",
+            &pageview(Uuid::new_v4(), "https://shop.test/"),
+        )
         .await;
     assert!(stream.next(WAIT).await.is_some());
     let status = server.terminate();

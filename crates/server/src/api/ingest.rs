@@ -14,7 +14,7 @@ use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use beckon_core::{ActionEvent, Timestamp};
+use beckon_core::{ActionEvent, State as ActionState, Timestamp};
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
@@ -351,7 +351,23 @@ pub async fn web_events(
     Ok(Json(json!({ "actions": decided.actions })))
 }
 
-/// `POST /api/v1/deployments/{deploymentId}/action-events`
+/// A state only the server records, sent by a client (spec 3.1, 3.2: `qualified` is the server's
+/// decision; a page reports the states that follow it).
+fn server_only(state: ActionState) -> Problem {
+    Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "server-only-state",
+        "This state is recorded by the server",
+        format!(
+            "actionState {state} is recorded by the server when its decision qualifies an action \
+             (a web event answers it); report the states that follow it (offered, ...)"
+        ),
+    )
+    .with("state", state)
+}
+
+/// `POST /api/v1/deployments/{deploymentId}/action-events`: checks each event against its
+/// action's lifecycle and stores it; `qualified` is refused, it is the server's own record.
 pub async fn action_events(
     State(app): State<AppState>,
     Path(deployment_id): Path<Uuid>,
@@ -359,6 +375,17 @@ pub async fn action_events(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, Problem> {
     let events: Vec<ActionEvent> = parse_batch(&app, &headers, body)?;
+    if let Some(i) = events
+        .iter()
+        .position(|e| e.action_state == ActionState::Qualified)
+    {
+        let field = if events.len() > 1 {
+            format!("[{i}].actionState")
+        } else {
+            "actionState".to_owned()
+        };
+        return Err(server_only(ActionState::Qualified).field(field));
+    }
     let outcomes = commit(
         &app,
         Submission::records(

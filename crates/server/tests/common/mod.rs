@@ -2,6 +2,7 @@
 //! a temporary data directory, and build valid requests for it.
 #![allow(dead_code)] // each test binary uses its own part of this module
 
+pub mod qualified;
 pub mod routes;
 
 use std::io::{BufRead, BufReader};
@@ -664,6 +665,11 @@ impl Receiver {
     /// The next requests are answered only after these delays, in order; then at once again.
     pub fn delay(&self, delays: &[Duration]) {
         self.state.lock().unwrap().delays.extend(delays);
+    }
+
+    /// Forgets the requests received so far (a test's setup deliveries).
+    pub fn forget(&self) {
+        self.state.lock().unwrap().requests.clear();
     }
 
     /// From now on, answer with `status` once the scripted statuses are used up.
