@@ -143,6 +143,16 @@ impl Drop for Listener {
     }
 }
 
+/// A JavaScript function that runs `f` once, through [`crate::boundary`] (a promise's
+/// callback). Every such function is this one closure type, as for [`Listener`].
+pub fn once(f: impl FnOnce(JsValue) + 'static) -> JsValue {
+    once_boxed(Box::new(f))
+}
+
+fn once_boxed(f: Box<dyn FnOnce(JsValue)>) -> JsValue {
+    Closure::once_into_js(move |value: JsValue| crate::boundary(|| f(value)))
+}
+
 /// A `setTimeout`, cleared when dropped.
 pub struct Timer {
     id: i32,

@@ -53,9 +53,6 @@ pub fn misuse<T>(problem: impl Into<String>, expected: &'static str) -> Result<T
     })
 }
 
-const COMMANDS: &str = "init, pageview, record, forms:track, load, on, once, off, \
-     api.session.getData, api.session.getId, destroy";
-
 thread_local! {
     /// Commands made while the SDK was busy; they run when the current entry point ends.
     static DEFERRED: RefCell<VecDeque<Array>> = const { RefCell::new(VecDeque::new()) };
@@ -72,8 +69,8 @@ pub fn run(args: Array) {
             &[
                 "ac(...) needs a command name as its first argument, got ",
                 &describe(&args.get(0)),
-                "; commands: ",
-                COMMANDS,
+                ". Expected: ",
+                ONE_OF_COMMANDS,
             ]
             .concat(),
         );

@@ -172,10 +172,8 @@ impl Transport {
             queue.in_flight = count;
             let body = batch_body(queue.items.iter().take(count));
             let url = self.url(route.path());
-            let reply = Closure::once_into_js(move |reply: JsValue| {
-                crate::boundary(|| {
-                    with_runtime(|rt| rt.transport_reply(route, reply.unchecked_into()));
-                })
+            let reply = crate::browser::once(move |reply| {
+                with_runtime(|rt| rt.transport_reply(route, reply.unchecked_into()));
             });
             post(&url, &body).then(&reply);
         }

@@ -25,7 +25,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::Event;
 
 use crate::action::{Head, field};
-use crate::browser::{Timer, from_json, log_error, now, to_json, window as page};
+use crate::browser::{Timer, from_json, log_error, now, once, to_json, window as page};
 use crate::ids::{decimal, text as id_text};
 use crate::lifecycle::codes;
 use crate::runtime::{Runtime, with_runtime};
@@ -182,10 +182,8 @@ impl Runtime {
         );
         set(&body, "form", &answers);
         let Some(body) = to_json(&body) else { return };
-        let reply = Closure::once_into_js(move |reply: JsValue| {
-            crate::boundary(|| {
-                with_runtime(|rt| rt.created(id, answers, attempt, reply.unchecked_into()));
-            })
+        let reply = once(move |reply| {
+            with_runtime(|rt| rt.created(id, answers, attempt, reply.unchecked_into()));
         });
         post(&self.transport.url("conversations"), &body).then(&reply);
     }
