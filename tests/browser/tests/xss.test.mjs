@@ -207,7 +207,7 @@ test('an offer without a title is labelled by its headline or its image text, as
     assert.equal(await dialog.getAttribute('aria-label'), payload, `${key} aria-label`);
     assert.equal(await offer.locator('a.cta').textContent(), payload, `${key} cta`);
     assert.equal(await offer.locator('a.cta').getAttribute('href'), `${pages.origin}/shop?a=%22b%22&c=%3Cd%3E`);
-    assert.match(await offer.locator('a.cta').getAttribute('style'), /font-family:'Open Sans', "Noto Sans"/);
+    assert.match(await offer.locator('a.cta').getAttribute('style'), /font-family: "Open Sans", "Noto Sans"/);
     await assertNoPayloadMarkup(offer, key);
     await assertInert(p, seen, key);
     await context.close();

@@ -6,7 +6,7 @@
 
 use uuid::Uuid;
 
-use super::style::{self, BODY, CLOSE, CTA, HEADLINE, OFFER, TITLE};
+use super::style;
 use super::{Html, Keys, Presented};
 use crate::action::{ContentOffer, DisplayMode, Target};
 use crate::lifecycle::codes;
@@ -19,8 +19,18 @@ pub fn show(id: Uuid, offer: &ContentOffer) -> Result<Presented, (i64, String)> 
         trap: modal,
     };
     let focus = modal.then_some(super::FOCUSABLE);
-    Presented::show(id, "content-offer", &html, super::settle, keys, focus)
-        .map_err(|m| (codes::NOT_SHOWN, m))
+    let shown = Presented::show(id, "content-offer", &html, super::settle, keys, focus)
+        .map_err(|m| (codes::NOT_SHOWN, m))?;
+    // Through the CSSOM, not as style attributes in the markup: a page's CSP can refuse those.
+    if let Some(style) = &offer.style {
+        let parts = [".box", ".close", ".cta", ".title", ".headline", ".body"];
+        for (css, part) in style::declarations(style).iter().zip(parts) {
+            if let Some(element) = shown.find(part).filter(|_| !css.is_empty()) {
+                element.style().set_css_text(css);
+            }
+        }
+    }
+    Ok(shown)
 }
 
 /// Only http(s) links: a `javascript:` URL from configuration must never run.
@@ -51,11 +61,6 @@ fn markup(offer: &ContentOffer) -> Result<Html, String> {
         )),
         None => None,
     };
-    let styles = offer
-        .style
-        .as_ref()
-        .map(style::declarations)
-        .unwrap_or_default();
     let modal = offer.display_mode == DisplayMode::Modal;
     let mode = match offer.display_mode {
         DisplayMode::Modal => "modal",
@@ -80,8 +85,7 @@ fn markup(offer: &ContentOffer) -> Result<Html, String> {
         .raw(" ")
         .raw(layout.class())
         .raw("\" aria-modal=\"")
-        .raw(if modal { "true\"" } else { "false\"" })
-        .style(&styles[OFFER]);
+        .raw(if modal { "true\"" } else { "false\"" });
     match title {
         Some(_) => h.raw(" aria-labelledby=\"beckon-title\""),
         None => {
@@ -101,23 +105,15 @@ fn markup(offer: &ContentOffer) -> Result<Html, String> {
     if layout.has_text() {
         h.raw("<div class=\"text\">");
         if let Some(t) = title {
-            h.raw("<h2 class=\"title\" id=\"beckon-title\"")
-                .style(&styles[TITLE])
-                .raw(">")
+            h.raw("<h2 class=\"title\" id=\"beckon-title\">")
                 .text(t)
                 .raw("</h2>");
         }
         if let Some(t) = headline {
-            h.raw("<p class=\"headline\"")
-                .style(&styles[HEADLINE])
-                .raw(">")
-                .text(t)
-                .raw("</p>");
+            h.raw("<p class=\"headline\">").text(t).raw("</p>");
         }
         if let Some(t) = body {
-            h.raw("<p class=\"body\" id=\"beckon-body\"")
-                .style(&styles[BODY])
-                .raw(">")
+            h.raw("<p class=\"body\" id=\"beckon-body\">")
                 .text(t)
                 .raw("</p>");
         }
@@ -135,10 +131,11 @@ fn markup(offer: &ContentOffer) -> Result<Html, String> {
         if cta.target == Target::Blank {
             h.raw(" target=\"_blank\" rel=\"noopener noreferrer\"");
         }
-        h.style(&styles[CTA]).raw(">").text(&cta.text).raw("</a>");
+        h.raw(">").text(&cta.text).raw("</a>");
     }
-    h.raw("<button class=\"close\" type=\"button\" aria-label=\"Close\" data-do=\"reject\"")
-        .style(&styles[CLOSE])
-        .raw(">\u{00d7}</button></div>");
+    h.raw(
+        "<button class=\"close\" type=\"button\" aria-label=\"Close\" data-do=\"reject\">\
+         \u{00d7}</button></div>",
+    );
     Ok(h)
 }

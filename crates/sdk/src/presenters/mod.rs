@@ -3,8 +3,8 @@
 //!
 //! Each presentation lives in its own Shadow DOM under one host element, so the page's CSS cannot
 //! reach in and ours cannot leak out. Its content is one piece of markup, set once: built with
-//! [`Html`], which escapes every configured value (text and attribute values alike), with styles
-//! from configuration only through the whitelist in [`style`]. Its controls say what they do in a
+//! [`Html`], which escapes every configured value (text and attribute values alike); styles from
+//! configuration go only through the whitelist in [`style`]. Its controls say what they do in a
 //! `data-do` attribute, and one listener per kind of event on the shadow root answers them all
 //! ([`Do`]). One string and a few listeners instead of an element, a setter call and a closure
 //! per part keep the module small: every DOM call is an import with its glue, and the SDK has a
@@ -101,14 +101,6 @@ impl Html {
     /// ` name="value"`, the value escaped.
     pub fn attr(&mut self, name: &str, value: &str) -> &mut Html {
         self.raw(" ").raw(name).raw("=\"").text(value).raw("\"")
-    }
-
-    /// ` style="…"` when `css` (from [`style`]) has declarations.
-    pub fn style(&mut self, css: &str) -> &mut Html {
-        if css.is_empty() {
-            return self;
-        }
-        self.attr("style", css)
     }
 }
 

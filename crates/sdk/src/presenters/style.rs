@@ -4,7 +4,7 @@
 //! the offer, and each value must have the form its kind allows (a colour, a length, a font
 //! family, an alignment, an opacity). Anything else is left out with a warning, so configuration
 //! can never inject CSS (`url(...)`, `expression`, a `;` that starts another declaration). What
-//! passes becomes the parts' `style` attributes (escaped like every attribute value).
+//! passes is set as each part's `style.cssText`.
 
 use js_sys::{Array, Object};
 use wasm_bindgen::{JsCast, JsValue};
@@ -13,14 +13,15 @@ use crate::browser::{js_text, log_warning};
 use crate::commands::describe;
 
 /// The parts of an offer a style can address, as indexes into [`Styles`].
-pub const OFFER: usize = 0;
-pub const CLOSE: usize = 1;
-pub const CTA: usize = 2;
-pub const TITLE: usize = 3;
-pub const HEADLINE: usize = 4;
-pub const BODY: usize = 5;
+const OFFER: usize = 0;
+const CLOSE: usize = 1;
+const CTA: usize = 2;
+const TITLE: usize = 3;
+const HEADLINE: usize = 4;
+const BODY: usize = 5;
 
-/// The CSS declarations (`property:value;…`) of each part, for its `style` attribute.
+/// The CSS declarations (`property:value;…`) of each part: the offer's box, the close button,
+/// the call to action, the title, the headline, the body.
 pub type Styles = [String; 6];
 
 #[derive(Clone, Copy)]
