@@ -202,9 +202,9 @@ fn validate(kind: Kind, raw: &JsValue) -> Option<String> {
         Kind::Font => {
             !text.is_empty()
                 && text.len() <= 100
-                && text
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || " ,'\"-".contains(c))
+                && only(text, |b| {
+                    b.is_ascii_alphanumeric() || b" ,'\"-".contains(&b)
+                })
         }
         Kind::Align => {
             return ["left", "right", "center"]
@@ -221,19 +221,22 @@ fn validate(kind: Kind, raw: &JsValue) -> Option<String> {
 
 fn is_color(text: &str) -> bool {
     if let Some(hex) = text.strip_prefix('#') {
-        return matches!(hex.len(), 3 | 4 | 6 | 8) && hex.chars().all(|c| c.is_ascii_hexdigit());
+        return matches!(hex.len(), 3 | 4 | 6 | 8) && only(hex, |b| b.is_ascii_hexdigit());
     }
     for function in ["rgb(", "rgba(", "hsl(", "hsla("] {
         if let Some(inner) = text
             .strip_prefix(function)
             .and_then(|t| t.strip_suffix(')'))
         {
-            return inner
-                .chars()
-                .all(|c| c.is_ascii_digit() || " .,%/".contains(c));
+            return only(inner, |b| b.is_ascii_digit() || b" .,%/".contains(&b));
         }
     }
-    !text.is_empty() && text.len() <= 30 && text.chars().all(|c| c.is_ascii_alphabetic())
+    !text.is_empty() && text.len() <= 30 && only(text, |b| b.is_ascii_alphabetic())
+}
+
+/// Whether every byte of `text` is `allowed` (all the characters a value may have are ASCII).
+fn only(text: &str, allowed: impl Fn(u8) -> bool) -> bool {
+    text.bytes().all(allowed)
 }
 
 fn is_length(text: &str) -> bool {
