@@ -46,15 +46,13 @@ impl Bridge {
 }
 
 pub fn forward(bridges: &[Bridge], event: &JsValue) {
-    let name = ["actionMediaType", "actionState"]
-        .map(|k| {
-            Reflect::get(event, &JsValue::from_str(k))
-                .ok()
-                .and_then(|v| v.as_string())
-                .unwrap_or_default()
-        })
-        .join(".");
-    let name = JsValue::from_str(&["beckon.", &name].concat());
+    let [media, state] = ["actionMediaType", "actionState"].map(|k| {
+        Reflect::get(event, &JsValue::from_str(k))
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_default()
+    });
+    let name = JsValue::from_str(&["beckon.", &media, ".", &state].concat());
     for bridge in bridges {
         let message = Object::new();
         let _ = Reflect::set(&message, &"event".into(), &name);

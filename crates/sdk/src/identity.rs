@@ -94,11 +94,13 @@ impl Identity {
             ..session
         };
         let value = [
-            id_text(&session.id),
-            decimal(session.short_id.into()),
-            decimal(at),
+            &id_text(&session.id),
+            ".",
+            &decimal(session.short_id.into()),
+            ".",
+            &decimal(at),
         ]
-        .join(".");
+        .concat();
         self.write(SESSION_COOKIE, &value, timeout as f64 / 1000.0);
         self.session
     }

@@ -192,7 +192,7 @@ fn validate(kind: Kind, raw: &JsValue) -> Option<String> {
         } else {
             ""
         };
-        return ok.then(|| [js_text(raw), unit.to_owned()].concat());
+        return ok.then(|| [&js_text(raw), unit].concat());
     }
     let text = raw.as_string()?;
     let text = text.trim();
