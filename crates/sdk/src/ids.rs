@@ -61,14 +61,13 @@ pub fn text(id: &Uuid) -> String {
 
 /// `n` in decimal.
 pub fn decimal(mut n: u64) -> String {
-    let mut digits = Vec::new();
+    let mut digits = String::new();
     loop {
-        digits.push(b'0' + (n % 10) as u8);
+        digits.insert(0, char::from(b'0' + (n % 10) as u8));
         n /= 10;
         if n == 0 {
             break;
         }
     }
-    digits.reverse();
-    String::from_utf8(digits).unwrap_or_default()
+    digits
 }

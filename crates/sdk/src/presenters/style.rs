@@ -240,10 +240,14 @@ fn only(text: &str, allowed: impl Fn(u8) -> bool) -> bool {
 }
 
 fn is_length(text: &str) -> bool {
-    text.split_whitespace().count() <= 4
-        && text.split_whitespace().all(|part| {
-            let digits = part.trim_end_matches(|c: char| c.is_ascii_alphabetic() || c == '%');
-            let unit = &part[digits.len()..];
+    // CSS separates values by ASCII whitespace only.
+    text.split_ascii_whitespace().count() <= 4
+        && text.split_ascii_whitespace().all(|part| {
+            let number = part
+                .bytes()
+                .rposition(|b| !(b.is_ascii_alphabetic() || b == b'%'))
+                .map_or(0, |last| last + 1);
+            let (digits, unit) = part.split_at(number);
             !digits.is_empty()
                 && is_decimal(digits)
                 && (["px", "em", "rem", "%", "vh", "vw"].contains(&unit) || digits == "0")
