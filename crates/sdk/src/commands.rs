@@ -7,7 +7,6 @@
 //! straight from the page's objects; custom attributes are kept as a JSON copy of what was given.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 
 use beckon_core::Topic;
 use js_sys::{Array, Function, Object, Reflect};
@@ -55,13 +54,13 @@ pub fn misuse<T>(problem: impl Into<String>, expected: &'static str) -> Result<T
 
 thread_local! {
     /// Commands made while the SDK was busy; they run when the current entry point ends.
-    static DEFERRED: RefCell<VecDeque<Array>> = const { RefCell::new(VecDeque::new()) };
+    static DEFERRED: RefCell<Vec<Array>> = const { RefCell::new(Vec::new()) };
     static WARNED_IDENTIFY: Cell<bool> = const { Cell::new(false) };
 }
 
 pub fn run(args: Array) {
     if runtime::is_busy() {
-        DEFERRED.with(|d| d.borrow_mut().push_back(args));
+        DEFERRED.with(|d| d.borrow_mut().push(args));
         return;
     }
     let Some(name) = args.get(0).as_string() else {
@@ -92,7 +91,11 @@ pub fn run(args: Array) {
 }
 
 pub fn run_deferred() {
-    while let Some(args) = DEFERRED.with(|d| d.borrow_mut().pop_front()) {
+    // A Vec, not a VecDeque: a few commands at most wait, and one more VecDeque type costs size.
+    while let Some(args) = DEFERRED.with(|d| {
+        let mut d = d.borrow_mut();
+        (!d.is_empty()).then(|| d.remove(0))
+    }) {
         run(args);
     }
 }
