@@ -235,7 +235,7 @@ fn is_color(text: &str) -> bool {
 }
 
 /// Whether every byte of `text` is `allowed` (all the characters a value may have are ASCII).
-fn only(text: &str, allowed: impl Fn(u8) -> bool) -> bool {
+fn only(text: &str, allowed: fn(u8) -> bool) -> bool {
     text.bytes().all(allowed)
 }
 
