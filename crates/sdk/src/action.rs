@@ -166,17 +166,14 @@ fn number(value: &JsValue, key: &str) -> Result<f64, String> {
         .ok_or_else(|| [key, " must be a number"].concat())
 }
 
-/// A string field that must be one of `choices`.
-fn choice<T: Copy>(object: &JsValue, key: &str, choices: &[(&str, T)]) -> Result<T, String> {
+/// A string field that must be one of `names`: which one. Not generic over what the names
+/// stand for, so it is in the module once.
+fn choice(object: &JsValue, key: &str, names: &[&str]) -> Result<usize, String> {
     let value = required(object, key)?.as_string().unwrap_or_default();
-    choices
+    names
         .iter()
-        .find(|(name, _)| *name == value)
-        .map(|(_, v)| *v)
-        .ok_or_else(|| {
-            let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
-            [key, " must be one of ", &names.join(", ")].concat()
-        })
+        .position(|name| *name == value)
+        .ok_or_else(|| [key, " must be one of ", &names.join(", ")].concat())
 }
 
 impl Head {
@@ -259,16 +256,9 @@ impl ContentOffer {
             body: optional_text(raw, "body")?,
             image_url: optional_text(raw, "imageUrl")?,
             image_alt_text: optional_text(raw, "imageAltText")?,
-            display_mode: choice(
-                raw,
-                "displayMode",
-                &[
-                    ("Modal", DisplayMode::Modal),
-                    ("Overlay", DisplayMode::Overlay),
-                    ("Toast", DisplayMode::Toast),
-                ],
-            )?,
-            layout_mode: choice(raw, "layoutMode", &LAYOUTS.map(|(n, l, _)| (n, l)))?,
+            display_mode: [DisplayMode::Modal, DisplayMode::Overlay, DisplayMode::Toast]
+                [choice(raw, "displayMode", &["Modal", "Overlay", "Toast"])?],
+            layout_mode: LAYOUTS[choice(raw, "layoutMode", &LAYOUTS.map(|(n, ..)| n))?].1,
             call_to_action: if given(&cta) {
                 Some(CallToAction::read(&cta).map_err(|e| ["callToAction.", &e].concat())?)
             } else {
@@ -285,11 +275,7 @@ impl CallToAction {
             text: text(raw, "text")?,
             url: text(raw, "url")?,
             target: if given(&field(raw, "target")) {
-                choice(
-                    raw,
-                    "target",
-                    &[("Blank", Target::Blank), ("Self", Target::SameTab)],
-                )?
+                [Target::Blank, Target::SameTab][choice(raw, "target", &["Blank", "Self"])?]
             } else {
                 Target::Blank
             },
