@@ -212,9 +212,7 @@ fn run_handler(handler: &Function, topic: Topic, event: &JsValue) {
         Called::Returned => {}
         Called::Threw(error) => report_failure(topic, &error),
         Called::Promised(promise) => {
-            let on_reject = Closure::once_into_js(move |error: JsValue| {
-                crate::boundary(|| report_failure(topic, &error))
-            });
+            let on_reject = crate::browser::once(move |error| report_failure(topic, &error));
             promise
                 .unchecked_ref::<Thenable>()
                 .then2(&JsValue::UNDEFINED, &on_reject);
