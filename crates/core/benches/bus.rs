@@ -60,7 +60,8 @@ fn run_bus(bus: &mut Bus<Handler>, event: &ActionEvent) {
     for _ in 0..BATCH {
         bus.emit(event.clone());
         while let Some(d) = bus.next_delivery() {
-            let (handler, own) = (d.handler, d.event.clone());
+            let handler = d.handler;
+            let own = d.event.clone();
             handler(black_box(&own));
         }
     }

@@ -90,6 +90,9 @@ pub struct Bus<H> {
     /// The registrations still to get the current event, the next one last.
     snapshot: Vec<Registration<H>>,
     history_limit: usize,
+    /// How many dispatched events (the current one included) `events` may hold before the
+    /// forgotten ones are dropped: the kept history plus a batch of forgotten ones.
+    dispatched_cap: u64,
 }
 
 impl<H> Default for Bus<H> {
@@ -282,13 +285,13 @@ impl<H: Clone + PartialEq> Bus<H> {
     /// `subscribe_with_replay`; older ones are dropped in bulk, once as many again have
     /// accumulated, which costs far less per event than dropping them one by one.
     fn forget_old_events(&mut self) {
-        let keep_from = (self.next_dispatch - 1)
-            .min(self.next_dispatch.saturating_sub(self.history_limit as u64));
-        let forgettable = keep_from - self.first_seq;
-        if forgettable > self.history_limit.max(FORGET_BATCH_MIN) as u64 {
-            self.events.drain(..forgettable as usize);
-            self.first_seq = keep_from;
+        if self.next_dispatch - self.first_seq <= self.dispatched_cap {
+            return;
         }
+        // The event being dispatched stays even with no history.
+        let keep_from = self.next_dispatch - (self.history_limit as u64).max(1);
+        self.events.drain(..(keep_from - self.first_seq) as usize);
+        self.first_seq = keep_from;
     }
 }
 
@@ -305,6 +308,7 @@ impl<H> Bus<H> {
             current: 0,
             snapshot: Vec::new(),
             history_limit: limit,
+            dispatched_cap: (limit.max(1) + limit.max(FORGET_BATCH_MIN)) as u64,
         }
     }
 }
