@@ -108,17 +108,13 @@ impl Listener {
         Listener::boxed(target, kind, capture, Box::new(on_event))
     }
 
-    /// Every listener is this one closure type, so its glue is in the module once rather than
-    /// once per callback (the SDK has a size budget).
     fn boxed(
         target: &EventTarget,
         kind: &'static str,
         capture: bool,
-        mut on_event: Box<dyn FnMut(Event)>,
+        on_event: Box<dyn FnMut(Event)>,
     ) -> Listener {
-        let closure = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
-            crate::boundary(|| on_event(event));
-        });
+        let closure = js_callback(on_event);
         let _ = target.add_event_listener_with_callback_and_bool(
             kind,
             closure.as_ref().unchecked_ref(),
@@ -143,6 +139,12 @@ impl Drop for Listener {
     }
 }
 
+/// Every listener and timer is this one closure type (a timer's gets no event), so its glue is
+/// in the module once rather than once per callback (the SDK has a size budget).
+fn js_callback(mut f: Box<dyn FnMut(Event)>) -> Closure<dyn FnMut(Event)> {
+    Closure::new(move |event: Event| crate::boundary(|| f(event)))
+}
+
 /// A JavaScript function that runs `f` once, through [`crate::boundary`] (a promise's
 /// callback). Every such function is this one closure type, as for [`Listener`].
 pub fn once(f: impl FnOnce(JsValue) + 'static) -> JsValue {
@@ -156,7 +158,7 @@ fn once_boxed(f: Box<dyn FnOnce(JsValue)>) -> JsValue {
 /// A `setTimeout`, cleared when dropped.
 pub struct Timer {
     id: i32,
-    _closure: Closure<dyn FnMut()>,
+    _closure: Closure<dyn FnMut(Event)>,
 }
 
 impl Timer {
@@ -164,14 +166,13 @@ impl Timer {
         Timer::boxed(millis, Box::new(on_time))
     }
 
-    /// One closure type for every timer, as for [`Listener`].
     fn boxed(millis: f64, on_time: Box<dyn FnOnce()>) -> Timer {
         let mut on_time = Some(on_time);
-        let closure = Closure::<dyn FnMut()>::new(move || {
+        let closure = js_callback(Box::new(move |_| {
             if let Some(f) = on_time.take() {
-                crate::boundary(f);
+                f();
             }
-        });
+        }));
         let id = window()
             .set_timeout_with_callback_and_timeout_and_arguments_0(
                 closure.as_ref().unchecked_ref(),
