@@ -1,23 +1,45 @@
--- wrk script: one new action per request (a `qualified` event with a fresh actionId), or a batch
--- of BATCH of them. Ids are unique per wrk thread and request, so nothing is a duplicate.
+-- wrk script: action events for actions the server qualified (bench/server.sh makes them before
+-- the run: the server alone records `qualified`), one event per request or a batch of BATCH.
+-- ACTIONS names this run's file of qualified webchat actions, one "actionId customerId sessionId
+-- actionMapId" line each, split by wrk thread (ACTIONS .. "." .. thread number). Each thread walks
+-- its actions state by state (offered for all, then accepted for all, ... completed), so an
+-- action's previous state was sent thousands of requests earlier and is committed. Once every
+-- state of every action is sent the thread starts over, which only makes duplicates: done()
+-- reports it as exhausted=1 and bench/server.sh flags the figure.
 package.path = "bench/?.lua;" .. package.path
 local common = require("common")
 local batch = tonumber(os.getenv("BATCH") or "1")
 local path = common.route("action-events")
-local counter = 0
+local states = { "offered", "accepted", "started", "engaged", "completed" }
+local actions = {}
+local sent = 0
+exhausted = 0 -- global: done() reads it through the thread
+
+local base_init = init
+function init(args)
+  local thread_number = tid -- before common's init makes it an id prefix
+  base_init(args)
+  for line in io.lines(os.getenv("ACTIONS") .. "." .. thread_number) do
+    actions[#actions + 1] = line
+  end
+end
 
 local function event(n)
+  local action = actions[n % #actions + 1]
+  local state = states[math.floor(n / #actions) % #states + 1]
+  local id, customer, session, map = action:match("(%S+) (%S+) (%S+) (%S+)")
   return string.format(
-    '{"actionId":"%s","actionState":"qualified","actionMediaType":"webchat","actionMapId":"7d0c2a51-8d8e-4f3e-a4a4-5a0d9b7e3c21","actionMapVersion":1,"customerId":"%s","customerIdType":"cookie","sessionId":"9b2f4c1d-3e5a-4f6b-8c7d-0e1f2a3b4c5d","eventId":"%s","timestamp":"2026-11-28T12:00:00.000Z"}',
-    common.uuid(n), common.uuid(n + 1), common.uuid(n + 2))
+    '{"actionId":"%s","actionState":"%s","actionMediaType":"webchat","actionMapId":"%s","actionMapVersion":1,"customerId":"%s","customerIdType":"cookie","sessionId":"%s","eventId":"%s","timestamp":"2026-11-28T12:00:00.000Z"}',
+    id, state, map, customer, session, common.uuid(n))
 end
 
 request = function()
   local parts = {}
   for i = 1, batch do
-    counter = counter + 3
-    parts[i] = event(counter)
+    parts[i] = event(sent)
+    sent = sent + 1
   end
+  if sent > #actions * #states then exhausted = 1 end
   local body = batch == 1 and parts[1] or ("[" .. table.concat(parts, ",") .. "]")
   return wrk.format("POST", path, common.headers, body)
 end

@@ -1,11 +1,11 @@
 -- What every wrk script here shares (bench/server.sh runs wrk from the repository root): ids
 -- unique per wrk thread and request, and the RESULT line bench/server.sh reads.
 local common = {}
-local thread_id = 0
+local threads = {}
 
 function setup(thread)
-  thread_id = thread_id + 1
-  thread:set("tid", thread_id)
+  threads[#threads + 1] = thread
+  thread:set("tid", #threads)
 end
 
 function init(args)
@@ -28,9 +28,14 @@ end
 
 function done(summary, latency, requests)
   local e = summary.errors
-  io.write(string.format("RESULT requests=%d duration_us=%d errors=%d p99_us=%d\n",
+  -- A script whose threads set a global `exhausted` ran out of prepared input (bench/action.lua).
+  local exhausted = 0
+  for _, thread in ipairs(threads) do
+    exhausted = math.max(exhausted, tonumber(thread:get("exhausted")) or 0)
+  end
+  io.write(string.format("RESULT requests=%d duration_us=%d errors=%d p99_us=%d exhausted=%d\n",
     summary.requests, summary.duration, e.status + e.connect + e.read + e.write + e.timeout,
-    latency:percentile(99)))
+    latency:percentile(99), exhausted))
 end
 
 return common
