@@ -390,8 +390,6 @@ fn init(list: &Array) -> Result<(), Misuse> {
     let transport = Transport::new(&server, deployment_id);
     events::set_bridges(bridges);
     runtime::install(Runtime::new(identity, transport, Lifecycle::default()));
-    with_runtime(Runtime::resume_delays);
-    with_runtime(Runtime::resume_chat);
     Ok(())
 }
 

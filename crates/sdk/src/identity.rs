@@ -6,6 +6,12 @@
 //! `<id>.<shortId>.<last activity in ms>` and expires after `sessionTimeoutMinutes`, and the time
 //! of last activity is checked too, for a tab left open past the timeout. Cookies are
 //! `SameSite=Lax`, `Secure` on https, and scoped to `cookieDomain` when it is set.
+//!
+//! Reading `document.cookie` right after writing it is a synchronous round trip to the browser
+//! (about half a millisecond, more on a busy machine), and start-up used to do it four times. So
+//! the cookies are read once when the SDK starts, and what this page wrote last is taken as what
+//! the session cookie holds for a short while after ([`Identity::fresh_millis`]): another tab
+//! cannot have started a new session in that time, since ours was active.
 
 use uuid::Uuid;
 use wasm_bindgen::JsCast;
@@ -35,13 +41,16 @@ pub struct Identity {
     settings: CookieSettings,
     pub customer_id: Uuid,
     session: Session,
+    /// When this page last read or wrote the session cookie (`now()`).
+    synced_at: f64,
 }
 
 impl Identity {
     /// Reads the cookies (creating what is missing or expired) and renews them.
     pub fn load(settings: CookieSettings) -> Identity {
-        let customer_id = read_cookie(CUSTOMER_COOKIE)
-            .and_then(|v| Uuid::parse_str(&v).ok())
+        let cookies = read_cookies();
+        let customer_id = cookie(&cookies, CUSTOMER_COOKIE)
+            .and_then(|v| Uuid::parse_str(v).ok())
             .filter(|id| id.get_version_num() == 4)
             .unwrap_or_else(new_uuid);
         let mut identity = Identity {
@@ -52,36 +61,51 @@ impl Identity {
             },
             customer_id,
             settings,
+            synced_at: f64::NEG_INFINITY,
         };
         identity.write(
             CUSTOMER_COOKIE,
             &id_text(&customer_id),
             identity.settings.lifetime_days * 86_400.0,
         );
-        identity.touch();
+        identity.renew(cookie(&cookies, SESSION_COOKIE).and_then(parse_session));
         identity
     }
 
     /// The current session, without counting as activity.
     pub fn session(&mut self) -> Session {
         let timeout = self.timeout_millis();
-        match read_session() {
+        match self.stored_session() {
             Some(s) if (now() as u64).saturating_sub(s.last_activity) <= timeout => {
                 self.session = s;
+                s
             }
-            _ => {
-                self.touch();
-            }
+            stored => self.renew(stored),
         }
-        self.session
     }
 
     /// Something happened on the page: the session goes on, or a new one starts if the last
     /// activity is longer ago than the timeout.
     pub fn touch(&mut self) -> Session {
+        let stored = self.stored_session();
+        self.renew(stored)
+    }
+
+    /// The session cookie's content: what this page wrote, while that is fresh, else read.
+    fn stored_session(&mut self) -> Option<Session> {
+        if now() - self.synced_at < self.fresh_millis() {
+            return Some(self.session);
+        }
+        self.synced_at = now();
+        cookie(&read_cookies(), SESSION_COOKIE).and_then(parse_session)
+    }
+
+    /// Goes on with `stored` (the session cookie's content) or starts a new session, and writes
+    /// the cookie with now as the last activity.
+    fn renew(&mut self, stored: Option<Session>) -> Session {
         let at = now() as u64;
         let timeout = self.timeout_millis();
-        let session = match read_session() {
+        let session = match stored {
             Some(s) if at.saturating_sub(s.last_activity) <= timeout => s,
             _ => Session {
                 id: new_uuid(),
@@ -102,7 +126,14 @@ impl Identity {
         ]
         .concat();
         self.write(SESSION_COOKIE, &value, timeout as f64 / 1000.0);
+        self.synced_at = now();
         self.session
+    }
+
+    /// How long after this page read or wrote the session cookie its own copy is trusted: a
+    /// second at most, and a small part of the timeout, so a session that ends is seen ending.
+    fn fresh_millis(&self) -> f64 {
+        (self.timeout_millis() as f64 / 10.0).min(1000.0)
     }
 
     fn timeout_millis(&self) -> u64 {
@@ -132,16 +163,23 @@ impl Identity {
     }
 }
 
-fn read_cookie(name: &str) -> Option<String> {
-    let all = document().dyn_into::<HtmlDocument>().ok()?.cookie().ok()?;
+/// `document.cookie`: one synchronous call to the browser.
+fn read_cookies() -> String {
+    document()
+        .dyn_into::<HtmlDocument>()
+        .ok()
+        .and_then(|doc| doc.cookie().ok())
+        .unwrap_or_default()
+}
+
+fn cookie<'a>(all: &'a str, name: &str) -> Option<&'a str> {
     all.split(';').find_map(|pair| {
         let (k, v) = pair.trim().split_once('=')?;
-        (k == name).then(|| v.to_owned())
+        (k == name).then_some(v)
     })
 }
 
-fn read_session() -> Option<Session> {
-    let value = read_cookie(SESSION_COOKIE)?;
+fn parse_session(value: &str) -> Option<Session> {
     let mut parts = value.split('.');
     let id = Uuid::parse_str(parts.next()?).ok()?;
     let short_id = parts.next()?.parse().ok()?;

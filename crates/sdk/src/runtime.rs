@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use web_sys::{Event, EventTarget};
 
 use crate::autotrack::Autotrack;
-use crate::browser::{Listener, document, window};
+use crate::browser::{Listener, Timer, document, window};
 use crate::chat::Chat;
 use crate::forms::Forms;
 use crate::identity::Identity;
@@ -35,6 +35,11 @@ pub struct Runtime {
     /// route change, which ignores what is on screen.
     pub route: String,
     _page: Vec<Listener>,
+    /// What waits until start-up is over (the queued calls have run and the page has the SDK):
+    /// what earlier pages left in `localStorage` (events not sent, activation delays) and
+    /// `sessionStorage` (a chat). A page's first use of either storage reads it from the
+    /// browser synchronously, which cost start-up several milliseconds.
+    after_start: Option<Timer>,
 }
 
 thread_local! {
@@ -106,7 +111,17 @@ impl Runtime {
             chat: Chat::new(),
             route: current_url(),
             _page: page,
+            after_start: Some(Timer::after(0.0, || {
+                with_runtime(Runtime::started);
+            })),
         }
+    }
+
+    fn started(&mut self) {
+        self.after_start = None;
+        self.transport.started();
+        self.resume_delays();
+        self.resume_chat();
     }
 
     /// The visitor leaves the page: what is on screen is `ignored`, pending activation delays

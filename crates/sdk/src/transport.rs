@@ -8,7 +8,9 @@
 //!   browser delivers even after the page is gone.
 //! - A network error, 408 or 5xx is retried with exponential backoff and jitter; while the server
 //!   cannot be reached the queue is also kept in `localStorage` (bounded to [`STORED`] events,
-//!   oldest dropped), so the next page of the site sends it.
+//!   oldest dropped), so the next page of the site sends it. What an earlier page kept is read
+//!   after start-up ([`Transport::pick_up`]), not in it: the page's first use of `localStorage`
+//!   loads it from the browser, synchronously, which took several milliseconds of start-up.
 //! - 429 and 503 with `Retry-After` pause sending for as long as the server asks.
 //! - Any other 4xx is a refusal that repeating cannot fix: the batch is dropped and logged.
 
@@ -87,16 +89,20 @@ pub struct Transport {
     base: String,
     storage_key: String,
     queues: [Queue; 2],
+    /// Whether what an earlier page kept in `localStorage` has been read into the queues.
+    picked_up: bool,
+    /// Whether `localStorage` may hold events of this deployment (so clearing it is not a
+    /// needless use of `localStorage` when there is nothing there).
+    stored: bool,
     failures: u32,
     paused_until: f64,
     timer: Option<Timer>,
 }
 
 impl Transport {
-    /// Picks up what an earlier page could not send.
     pub fn new(server: &str, deployment_id: Uuid) -> Transport {
         let deployment = id_text(&deployment_id);
-        let mut transport = Transport {
+        Transport {
             base: [
                 server.trim_end_matches('/'),
                 "/api/v1/deployments/",
@@ -106,27 +112,48 @@ impl Transport {
             .concat(),
             storage_key: ["beckon_outbox_", &deployment].concat(),
             queues: Default::default(),
+            picked_up: false,
+            stored: false,
             failures: 0,
             paused_until: 0.0,
             timer: None,
-        };
-        if let Some(stored) = storage().and_then(|s| s.get_item(&transport.storage_key).ok()?) {
-            let stored = from_json(&stored);
-            if Array::is_array(&stored) {
-                let stored: Array = stored.unchecked_into();
-                for route in Route::ALL {
-                    let items = stored.get(route.index() as u32);
-                    if Array::is_array(&items) {
-                        let items: Array = items.unchecked_into();
-                        transport.queues[route.index()]
-                            .items
-                            .extend(items.iter().filter_map(|item| item.as_string()));
-                    }
-                }
-            }
-            transport.schedule(0.0);
         }
-        transport
+    }
+
+    /// After start-up: sends what an earlier page could not.
+    pub fn started(&mut self) {
+        self.pick_up();
+        self.schedule_if_pending();
+    }
+
+    /// Puts what an earlier page could not send ahead of this page's events: once, after
+    /// start-up, or before anything is sent or kept if that comes first.
+    fn pick_up(&mut self) {
+        if std::mem::replace(&mut self.picked_up, true) {
+            return;
+        }
+        let Some(stored) = storage().and_then(|s| s.get_item(&self.storage_key).ok()?) else {
+            return;
+        };
+        self.stored = true;
+        let stored = from_json(&stored);
+        if !Array::is_array(&stored) {
+            return;
+        }
+        let stored: Array = stored.unchecked_into();
+        for route in Route::ALL {
+            let items = stored.get(route.index() as u32);
+            if Array::is_array(&items) {
+                let queue = &mut self.queues[route.index()].items;
+                let mut earlier: VecDeque<String> = items
+                    .unchecked_into::<Array>()
+                    .iter()
+                    .filter_map(|item| item.as_string())
+                    .collect();
+                earlier.append(queue);
+                *queue = earlier;
+            }
+        }
     }
 
     /// `<server>/api/v1/deployments/<id>/<path>`: the deployment's routes (chat uses them too).
@@ -159,6 +186,7 @@ impl Transport {
 
     /// Sends one batch per route that has events and nothing in flight.
     fn flush(&mut self) {
+        self.pick_up();
         if now() < self.paused_until {
             self.schedule(0.0);
             return;
@@ -183,6 +211,7 @@ impl Transport {
     /// browser would not take. While the server cannot be reached or has asked to slow down, a
     /// beacon would be lost unseen, so everything stays in `localStorage` for the next page.
     pub fn flush_on_hide(&mut self) {
+        self.pick_up();
         if self.failures == 0 && now() >= self.paused_until {
             self.beacon_all();
         }
@@ -283,10 +312,15 @@ impl Transport {
 
     /// Keeps the unsent events in `localStorage` (the newest [`STORED`] per route), or clears
     /// the stored copy when everything was sent.
-    fn persist(&self) {
+    fn persist(&mut self) {
+        let empty = self.queues.iter().all(|q| q.items.is_empty());
+        if empty && !self.stored {
+            return;
+        }
         let Some(storage) = storage() else { return };
-        if self.queues.iter().all(|q| q.items.is_empty()) {
+        if empty {
             let _ = storage.remove_item(&self.storage_key);
+            self.stored = false;
             return;
         }
         let kept: Array = self
@@ -301,7 +335,7 @@ impl Transport {
             })
             .collect();
         if let Some(text) = to_json(&kept) {
-            let _ = storage.set_item(&self.storage_key, &text);
+            self.stored |= storage.set_item(&self.storage_key, &text).is_ok();
         }
     }
 }
