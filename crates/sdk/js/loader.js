@@ -1,7 +1,8 @@
-// The loader: runs inside the same closure as the wasm-bindgen glue (see xtask), so the helpers
-// below are visible to the glue by name and nothing leaks into the page but the command function.
-// It finds the command queue the snippet made, fetches and starts the WebAssembly module, runs the
-// queued calls in order and then takes calls directly. Everything else lives in Rust.
+// The loader: runs inside the same closure as the wasm-bindgen glue (xtask puts the glue where
+// `__BECKON_GLUE__` is), so the helpers below are visible to the glue by name and nothing leaks
+// into the page but the command function. It finds the command queue the snippet made, fetches
+// and starts the WebAssembly module, runs the queued calls in order and then takes calls
+// directly. Everything else lives in Rust.
 
 var script = document.currentScript;
 var base = script && script.src ? new URL('.', script.src).href : new URL('/sdk/v1/', location.href).href;
@@ -9,6 +10,15 @@ var name = window._genesysJourneySdk || 'ac';
 var stub = window[name];
 var queue = (stub && stub.q) || [];
 var broken = false;
+var twice = !!(stub && stub.beckon);
+// The module's download starts before anything else runs: evaluating the glue takes a few
+// milliseconds, and the module is what the SDK waits for.
+var download = twice ? null : fetch(new URL('__BECKON_WASM__', base));
+// The page's first read of its cookies waits for the browser; done here, it overlaps the
+// download, and the SDK's own read at `init` is answered from the page's copy.
+try { document.cookie; } catch (error) { /* a sandboxed page has no cookies */ }
+
+// __BECKON_GLUE__
 
 // Helpers the Rust code imports (by name, through the glue). They do what is cheaper or smaller
 // in JavaScript: building objects and JSON, dates, calling page functions.
@@ -116,13 +126,13 @@ function ac() {
   }
 }
 
-if (stub && stub.beckon) {
+if (twice) {
   console.error('Beckon: the SDK script is on this page twice; the second copy does nothing.');
 } else {
   ac.q = queue;
   ac.l = (stub && stub.l) || Date.now();
   if (!stub) { window[name] = function () { queue.push(arguments); }; }
-  wasm_bindgen({ module_or_path: new URL('__BECKON_WASM__', base) }).then(function () {
+  wasm_bindgen({ module_or_path: download }).then(function () {
     if (broken) { return; }
     wasm_bindgen.start(base);
     ac.beckon = true;
