@@ -36,35 +36,8 @@ impl Server {
     /// breaking something.
     pub async fn qualified_many(&self, media: &'static str, n: usize) -> Vec<Action> {
         let map = self.qualifying_map(media).await;
-        let url = format!("{ORIGIN}{}", map.page);
-        let visits: Vec<(Uuid, Uuid)> = (0..n).map(|_| (Uuid::new_v4(), Uuid::new_v4())).collect();
-        for chunk in visits.chunks(100) {
-            let views: Vec<Value> = chunk
-                .iter()
-                .map(|(customer, session)| page_viewed(*customer, *session, &url))
-                .collect();
-            self.actions(&json!(views)).await;
-        }
-        let records = self.log(&format!("&topic={media}:qualified")).await;
-        visits
-            .into_iter()
-            .map(|(customer_id, session_id)| {
-                let record = records
-                    .iter()
-                    .find(|r| {
-                        r["event"]["actionMapId"] == map.id.to_string()
-                            && r["event"]["sessionId"] == session_id.to_string()
-                    })
-                    .expect("each page view qualified the map");
-                Action {
-                    action_id: uuid(&record["event"]["actionId"]),
-                    media,
-                    map_id: map.id,
-                    customer_id,
-                    session_id,
-                }
-            })
-            .collect()
+        let customers = (0..n).map(|_| Uuid::new_v4()).collect();
+        self.page_views(&map, customers).await
     }
 
     /// Creates an active map of `media` (no pacing, no frequency cap) triggered by a page view
@@ -100,27 +73,43 @@ impl Server {
 
     /// A page view of `map`'s page by `customer_id` in a new session: the action it qualified.
     pub async fn qualify(&self, map: &QualifyingMap, customer_id: Uuid) -> Action {
-        let session_id = Uuid::new_v4();
+        let mut actions = self.page_views(map, vec![customer_id]).await;
+        actions.pop().expect("one page view, one action")
+    }
+
+    /// A page view of `map`'s page by each of `customers`, each in a new session (sent in
+    /// batches): the actions they qualified, in the same order.
+    async fn page_views(&self, map: &QualifyingMap, customers: Vec<Uuid>) -> Vec<Action> {
         let url = format!("{ORIGIN}{}", map.page);
-        self.actions(&page_viewed(customer_id, session_id, &url))
-            .await;
-        let record = self
-            .log(&format!("&topic={}:qualified", map.media))
-            .await
-            .into_iter()
-            .rev()
-            .find(|r| {
-                r["event"]["actionMapId"] == map.id.to_string()
-                    && r["event"]["sessionId"] == session_id.to_string()
-            })
-            .expect("the page view qualified the map");
-        Action {
-            action_id: uuid(&record["event"]["actionId"]),
-            media: map.media,
-            map_id: map.id,
-            customer_id,
-            session_id,
+        let visits: Vec<(Uuid, Uuid)> =
+            customers.into_iter().map(|c| (c, Uuid::new_v4())).collect();
+        for chunk in visits.chunks(100) {
+            let views: Vec<Value> = chunk
+                .iter()
+                .map(|(customer, session)| page_viewed(*customer, *session, &url))
+                .collect();
+            self.actions(&json!(views)).await;
         }
+        let records = self.log(&format!("&topic={}:qualified", map.media)).await;
+        visits
+            .into_iter()
+            .map(|(customer_id, session_id)| {
+                let record = records
+                    .iter()
+                    .find(|r| {
+                        r["event"]["actionMapId"] == map.id.to_string()
+                            && r["event"]["sessionId"] == session_id.to_string()
+                    })
+                    .expect("each page view qualified the map");
+                Action {
+                    action_id: uuid(&record["event"]["actionId"]),
+                    media: map.media,
+                    map_id: map.id,
+                    customer_id,
+                    session_id,
+                }
+            })
+            .collect()
     }
 }
 
