@@ -412,16 +412,21 @@ proptest! {
 
     /// Programs above are too short for the bus to drop old events (it drops them in bulk, once
     /// as many again have gone by): here thousands go by between late `replay` subscribers, each
-    /// of which must get exactly the matching events among the last `history_limit` dispatched.
+    /// of which must get exactly the matching events among the last `history_limit` dispatched,
+    /// some runs starting with `clear` (`ac('destroy')`), which forgets every past event.
     #[test]
     fn replay_after_long_runs_gets_exactly_the_kept_history(
         history_limit in prop_oneof![Just(0usize), 1..4usize, 60..70usize, Just(300)],
-        runs in prop::collection::vec((0..700u32, 0..TOPICS.len()), 1..10),
+        runs in prop::collection::vec((any::<bool>(), 0..700u32, 0..TOPICS.len()), 1..10),
     ) {
         let mut bus: Bus<u8> = Bus::with_history_limit(history_limit);
         let mut dispatched = Vec::new();
         let mut n = 0;
-        for (count, topic) in runs {
+        for (clear_first, count, topic) in runs {
+            if clear_first {
+                bus.clear();
+                dispatched.clear();
+            }
             for _ in 0..count {
                 let event = event_of(n, n as usize * 7 % KINDS.len());
                 dispatched.push((n, event.action_media_type, event.action_state));
