@@ -26,11 +26,18 @@ fn env_number(name: &str) -> Option<u64> {
     })
 }
 
-/// Actions qualified for a round, more than its writers can use before the kill.
-const ACTIONS_PER_ROUND: usize = 2000;
+/// Actions qualified for a round: more than its writers can use before the kill (a release build
+/// takes about 2,000 a second), few enough that a debug build qualifies them in seconds.
+const ACTIONS_PER_ROUND: usize = 3000;
 
-/// Writers post the lifecycle of the round's qualified `actions`, one action per request, until
-/// the server stops answering (or the actions run out); the acknowledged eventIds go to `acked`.
+/// The requests a writer posts for each action, one after the other: its whole lifecycle.
+const LIFECYCLE: [&[&str]; 2] = [
+    &["offered", "accepted"],
+    &["started", "engaged", "completed"],
+];
+
+/// Writers post the lifecycles of the round's qualified `actions` until the server stops
+/// answering (or the actions run out); the acknowledged eventIds go to `acked`.
 fn start_writers(
     server: &Server,
     actions: Vec<Action>,
@@ -47,24 +54,23 @@ fn start_writers(
                     let Some(action) = actions.lock().unwrap().pop() else {
                         return;
                     };
-                    let batch: Vec<Value> = ["offered", "accepted", "started"]
-                        .iter()
-                        .map(|s| action.event(s))
-                        .collect();
-                    let ids: Vec<String> = batch
-                        .iter()
-                        .map(|e| e["eventId"].as_str().unwrap().to_owned())
-                        .collect();
-                    match http
-                        .post(&url)
-                        .header("origin", ORIGIN)
-                        .json(&batch)
-                        .send()
-                        .await
-                    {
-                        Ok(r) if r.status() == 200 => acked.lock().unwrap().extend(ids),
-                        Ok(r) => panic!("unexpected answer {}", r.status()),
-                        Err(_) => return, // the server is gone
+                    for states in LIFECYCLE {
+                        let batch: Vec<Value> = states.iter().map(|s| action.event(s)).collect();
+                        let ids: Vec<String> = batch
+                            .iter()
+                            .map(|e| e["eventId"].as_str().unwrap().to_owned())
+                            .collect();
+                        match http
+                            .post(&url)
+                            .header("origin", ORIGIN)
+                            .json(&batch)
+                            .send()
+                            .await
+                        {
+                            Ok(r) if r.status() == 200 => acked.lock().unwrap().extend(ids),
+                            Ok(r) => panic!("unexpected answer {}", r.status()),
+                            Err(_) => return, // the server is gone
+                        }
                     }
                 }
             })
