@@ -28,10 +28,12 @@ echo "Machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at 
 
 if want core; then
   bus=$(criterion beckon-core bus)
+  # EventEmitter3 in Node, the reference issue 2 names, measured in this run too.
+  ee3=$(cd tests/browser && { [ -d node_modules/eventemitter3 ] || npm ci --no-audit --no-fund >&2; } && node bench-ee3-node.mjs)
   decide=$(criterion beckon-core decide)
   latencies=$(grep -E '^ +[0-9]+ maps, ' "$raw" || true)
   row() { # label value-id baseline-label baseline-id target
-    local v b; v=$(printf '%s\n%s\n' "$bus" "$decide" | fig "$2"); b=$(printf '%s\n%s\n' "$bus" "$decide" | fig "$4")
+    local v b; v=$(printf '%s\n%s\n%s\n' "$bus" "$decide" "$ee3" | fig "$2"); b=$(printf '%s\n%s\n%s\n' "$bus" "$decide" "$ee3" | fig "$4")
     printf '| %s | %s/s | %s %s/s | %s | %s |\n' "$1" "$(human "$v")" "$3" "$(human "$b")" "$(ratio "$v" "$b")" "$5"
   }
   printf '\n### beckon-core (criterion)\n\n| figure | value | baseline (same run) | ratio | target |\n|---|---|---|---|---|\n'
@@ -39,6 +41,10 @@ if want core; then
   row "bus, one handler, \`all\` topic (deliveries)" one_handler/bus_all "no bus:" one_handler/floor ">= 50 M/s"
   row "bus, ten handlers, exact (events)" ten_handlers/bus_exact "no bus:" ten_handlers/floor ">= 10 M/s"
   row "bus, ten handlers, \`all\` (events)" ten_handlers/bus_all "no bus:" ten_handlers/floor ">= 10 M/s"
+  row "bus, one handler, exact (deliveries)" one_handler/bus_exact "EventEmitter3 in Node 20, one listener, one shared object:" ee3/one "-"
+  row "bus, ten handlers, \`all\` (events)" ten_handlers/bus_all "EventEmitter3, ten listeners, one shared object:" ee3/ten "-"
+  row "bus, one handler, exact (deliveries)" one_handler/bus_exact "EventEmitter3, one listener copying the event:" ee3/one_copy "-"
+  row "bus, ten handlers, \`all\` (events)" ten_handlers/bus_all "EventEmitter3, ten listeners each copying it:" ee3/ten_copy "-"
   row "topic parsing (parses)" topic_parse/all_30_valid "one handler, exact:" one_handler/bus_exact ">= 20 M/s"
   for n in 10 1000 10000; do
     row "decisions, $n maps, 200 segments" "decide/indexed/$n" "plain scan (decide_by_scan):" "decide/scan/$n" ">= 50 k/s at 1,000"

@@ -3,6 +3,9 @@
 //! Starts the real `beckon` binary, opens N subscribers on `/api/v1/events/stream`, posts events
 //! one at a time and records, per subscriber and event, the time from just before the POST to the
 //! moment the subscriber has read the event. The baseline is the same run with one subscriber.
+//! The events are page views (topic `web:page_viewed`), each from its own customer, which is how
+//! a subscriber recognises it: a client cannot post an action's first state (`qualified` is the
+//! server's), and a page view is logged and streamed like any action event.
 //! Run with `cargo bench -p beckon-server --bench sse_fanout` (raise `ulimit -n` for 1,000).
 
 mod support;
@@ -16,14 +19,15 @@ use support::{ADMIN_TOKEN, DEPLOYMENT, ORIGIN, Server, ms, percentile};
 
 const EVENTS: usize = 200;
 
-fn event(n: usize) -> String {
-    let id = |k: usize| format!("00000000-0000-4000-8000-{:012x}", n * 4 + k);
+/// The customer of the `n`th page view, which tells the subscribers which one they read.
+fn customer(n: usize) -> String {
+    format!("00000000-0000-4000-8000-{n:012x}")
+}
+
+fn page_view(n: usize) -> String {
     format!(
-        r#"{{"actionId":"{}","actionState":"qualified","actionMediaType":"webchat","actionMapId":"7d0c2a51-8d8e-4f3e-a4a4-5a0d9b7e3c21","actionMapVersion":1,"customerId":"{}","customerIdType":"cookie","sessionId":"{}","eventId":"{}","timestamp":"2026-11-28T12:00:00.000Z"}}"#,
-        id(0),
-        id(1),
-        id(2),
-        id(3)
+        r#"{{"customerCookieId":"{}","eventName":"page_viewed","page":{{"url":"https://bench.local/fan-out","title":"Fan-out"}}}}"#,
+        customer(n)
     )
 }
 
@@ -41,7 +45,7 @@ async fn measure(subscribers: usize) -> Vec<Duration> {
     for _ in 0..subscribers {
         let response = client
             .get(format!(
-                "{}/api/v1/events/stream?topic=webchat:qualified",
+                "{}/api/v1/events/stream?topic=web:page_viewed",
                 server.url
             ))
             .bearer_auth(ADMIN_TOKEN)
@@ -58,8 +62,9 @@ async fn measure(subscribers: usize) -> Vec<Duration> {
                 pending.push_str(&String::from_utf8_lossy(&chunk));
                 while let Some(end) = pending.find('\n') {
                     let line: String = pending.drain(..=end).collect();
-                    if let Some(at) = line.find("\"eventId\":\"") {
-                        let id = &line[at + 11..at + 47];
+                    const FIELD: &str = "\"customerCookieId\":\"";
+                    if let Some(at) = line.find(FIELD) {
+                        let id = &line[at + FIELD.len()..at + FIELD.len() + 36];
                         let now = Instant::now();
                         let start = sent.lock().unwrap().get(id).copied();
                         if let Some(start) = start {
@@ -75,13 +80,12 @@ async fn measure(subscribers: usize) -> Vec<Duration> {
         }));
     }
     let post = format!(
-        "{}/api/v1/deployments/{DEPLOYMENT}/action-events",
+        "{}/api/v1/deployments/{DEPLOYMENT}/web-events",
         server.url
     );
     for n in 0..EVENTS {
-        let body = event(n);
-        let id = format!("00000000-0000-4000-8000-{:012x}", n * 4 + 3);
-        sent.lock().unwrap().insert(id, Instant::now());
+        let body = page_view(n);
+        sent.lock().unwrap().insert(customer(n), Instant::now());
         let response = client
             .post(&post)
             .header("content-type", "application/json")
