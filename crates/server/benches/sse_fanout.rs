@@ -79,10 +79,7 @@ async fn measure(subscribers: usize) -> Vec<Duration> {
             }
         }));
     }
-    let post = format!(
-        "{}/api/v1/deployments/{DEPLOYMENT}/web-events",
-        server.url
-    );
+    let post = format!("{}/api/v1/deployments/{DEPLOYMENT}/web-events", server.url);
     for n in 0..EVENTS {
         let body = page_view(n);
         sent.lock().unwrap().insert(customer(n), Instant::now());
