@@ -67,6 +67,8 @@ test('transport: a 429 with Retry-After holds sending for as long as the server 
     await until(async () => (await webEvents(limited, tag)).length === 3, { timeout: 15000 });
     assert.deepEqual((await webEvents(limited, tag)).map((e) => e.eventName), [tag + '_1', tag + '_2', tag + '_3']);
 
+    // The server stores the third event before the page has read the answer: wait for that too.
+    await until(() => p.evaluate(() => __posts.filter((x) => x.status).length >= 3), { timeout: 5000 });
     const posts = await p.evaluate(() => window.__posts);
     const shown = JSON.stringify(posts);
     assert.deepEqual(posts.map((x) => x.status), [200, 429, 200], 'one refusal, no hammering: ' + shown);
