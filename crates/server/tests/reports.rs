@@ -26,6 +26,16 @@ async fn report(server: &Server, path: &str) -> Value {
 }
 
 /// The counters of an entity, without the bucket and map columns.
+/// The row of action map `id` in an action-maps report.
+fn map_row(report: &Value, id: Uuid) -> &Value {
+    report["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["actionMapId"] == id.to_string())
+        .unwrap()
+}
+
 fn numbers(entity: &Value) -> Value {
     let keys = [
         "qualified",
@@ -67,15 +77,7 @@ async fn the_action_maps_report_counts_each_state_once_per_hour_and_day() {
 
     // Qualified today by the server (no agent was available, so each webchat one is blocked).
     let today = report(&server, &format!("/api/v1/reports/actionmaps?{}", today())).await;
-    let row = |id: Uuid| {
-        today["entities"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["actionMapId"] == id.to_string())
-            .cloned()
-            .unwrap()
-    };
+    let row = |id| map_row(&today, id);
     assert_eq!(
         (&row(chat_map)["qualified"], &row(chat_map)["blocked"]),
         (&json!(5), &json!(5))
@@ -112,24 +114,15 @@ async fn the_action_maps_report_counts_each_state_once_per_hour_and_day() {
     let days = report(&server, &format!("/api/v1/reports/actionmaps?{range}")).await;
     assert_eq!(days["granularity"], "day", "day is the default");
     assert_eq!(days["total"], 2, "one row per map: {days}");
-    let by_map = |id: Uuid| {
-        days["entities"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["actionMapId"] == id.to_string())
-            .cloned()
-            .unwrap()
-    };
-    let day = by_map(chat_map);
+    let day = map_row(&days, chat_map);
     assert_eq!(day["bucket"], "2026-01-10T00:00:00.000Z");
     assert_eq!(
-        numbers(&day),
+        numbers(day),
         json!({ "qualified": 0, "blocked": 0, "offered": 4, "offeredPercent": null,
                 "accepted": 1, "acceptedPercent": 25.0, "engaged": 1, "engagedPercent": 100.0,
                 "rejected": 1, "ignored": 0, "timedOut": 1, "errored": 1 })
     );
-    let content = by_map(offer.map_id);
+    let content = map_row(&days, offer.map_id);
     assert_eq!(content["mediaType"], "contentoffer");
     assert_eq!(
         (
