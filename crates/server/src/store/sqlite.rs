@@ -15,7 +15,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use beckon_core::{ActionEvent, BlockedOffer, Lifecycle, State, Timestamp};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{Semaphore, broadcast, mpsc, oneshot};
 use uuid::Uuid;
 
 use super::{
@@ -38,8 +38,9 @@ use checkpoint::Checkpointer;
 const MAX_GROUP: usize = 1024;
 /// How many committed records a live subscriber may fall behind before it must re-read the log.
 const LIVE_CAPACITY: usize = 8192;
-/// Reader connections kept open.
-const READERS: usize = 4;
+/// Reader connections, kept open; a read waits for a free one. Opening a connection per read
+/// (attaching the state file, preparing every statement again) costs far more than the read.
+const READERS: usize = 8;
 
 type Reply<T> = oneshot::Sender<T>;
 type Task = Box<dyn FnOnce(&mut Connection) + Send>;
@@ -54,6 +55,8 @@ enum Job {
 pub struct SqliteStore {
     jobs: mpsc::Sender<Job>,
     readers: Mutex<Vec<Connection>>,
+    /// One permit per reader connection: a read holds one while it uses a connection.
+    reader_permits: Semaphore,
     path: PathBuf,
     live: broadcast::Sender<Arc<LogRecord>>,
     head: Arc<AtomicU64>,
@@ -115,17 +118,20 @@ impl SqliteStore {
         Ok(SqliteStore {
             jobs,
             readers: Mutex::new(readers),
+            reader_permits: Semaphore::new(READERS),
             path: path.to_owned(),
             live,
             head,
         })
     }
 
-    /// Runs `f` on a reader connection on the blocking pool.
+    /// Runs `f` on a reader connection on the blocking pool, once one is free.
     async fn with_reader<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, StoreError> {
+        let _permit = self.reader_permits.acquire().await.map_err(unavailable)?;
+        // A connection is missing only if a read panicked with it; open its replacement.
         let conn = self.readers.lock().expect("reader pool").pop();
         let conn = match conn {
             Some(c) => c,
@@ -137,10 +143,7 @@ impl SqliteStore {
         })
         .await
         .map_err(unavailable)?;
-        let mut pool = self.readers.lock().expect("reader pool");
-        if pool.len() < READERS {
-            pool.push(conn);
-        }
+        self.readers.lock().expect("reader pool").push(conn);
         result.map_err(unavailable)
     }
 
