@@ -135,19 +135,35 @@ pub struct TransitionError {
     pub allowed: &'static [State],
 }
 
-impl fmt::Display for TransitionError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl TransitionError {
+    /// What [`fmt::Display`] writes, built without `core::fmt` (the browser SDK's WebAssembly
+    /// has a size budget and links no formatting machinery).
+    pub fn message(&self) -> String {
         let current = self.current.map_or("(no state)", State::as_str);
-        write!(
-            f,
-            "a {} action cannot go from {} to {}; ",
-            self.media, current, self.attempted
-        )?;
+        let mut message = [
+            "a ",
+            self.media.as_str(),
+            " action cannot go from ",
+            current,
+            " to ",
+            self.attempted.as_str(),
+            "; ",
+        ]
+        .concat();
         if self.allowed.is_empty() {
-            write!(f, "{current} is final, nothing may follow it")
+            message.push_str(current);
+            message.push_str(" is final, nothing may follow it");
         } else {
             let names: Vec<&str> = self.allowed.iter().map(|s| s.as_str()).collect();
-            write!(f, "allowed next: {}", names.join(", "))
+            message.push_str("allowed next: ");
+            message.push_str(&names.join(", "));
         }
+        message
+    }
+}
+
+impl fmt::Display for TransitionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
     }
 }

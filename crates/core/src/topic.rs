@@ -42,6 +42,12 @@ impl Topic {
         self.media == media && self.state.is_none_or(|s| s == state)
     }
 
+    /// `<media>:<state>` or `<media>:all`, as [`fmt::Display`] writes it, without `core::fmt`
+    /// (the browser SDK's WebAssembly has a size budget and links no formatting machinery).
+    pub fn text(&self) -> String {
+        [self.media.as_str(), ":", self.state.map_or("all", State::as_str)].concat()
+    }
+
     /// Every valid topic, as text (used for suggestions and documentation).
     pub fn all_valid() -> impl Iterator<Item = Topic> {
         MediaType::ALL.into_iter().flat_map(|media| {
@@ -142,37 +148,53 @@ impl TopicError {
     }
 }
 
-impl fmt::Display for TopicError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let topic = &self.topic;
-        match self.kind {
-            TopicErrorKind::Empty => write!(f, "the topic is empty")?,
-            TopicErrorKind::MissingState => write!(f, "topic '{topic}' has no ':<state>' part")?,
+impl TopicError {
+    /// What [`fmt::Display`] writes, built without `core::fmt` (see [`Topic::text`]).
+    pub fn message(&self) -> String {
+        let topic = self.topic.as_str();
+        let mut message = match self.kind {
+            TopicErrorKind::Empty => "the topic is empty".to_owned(),
+            TopicErrorKind::MissingState => ["topic '", topic, "' has no ':<state>' part"].concat(),
             TopicErrorKind::UnknownMediaType => {
                 let media = topic.split(':').next().unwrap_or_default();
-                write!(
-                    f,
-                    "topic '{topic}' names an unknown media type '{media}' (media types are lower case)"
-                )?
+                [
+                    "topic '",
+                    topic,
+                    "' names an unknown media type '",
+                    media,
+                    "' (media types are lower case)",
+                ]
+                .concat()
             }
             TopicErrorKind::UnknownState => {
                 let state = topic.split_once(':').map_or("", |(_, s)| s);
-                write!(
-                    f,
-                    "topic '{topic}' names an unknown state '{state}' (states are case-sensitive; use 'all' for every state)"
-                )?
+                [
+                    "topic '",
+                    topic,
+                    "' names an unknown state '",
+                    state,
+                    "' (states are case-sensitive; use 'all' for every state)",
+                ]
+                .concat()
             }
-            TopicErrorKind::TooManyParts => write!(f, "topic '{topic}' has more than one ':'")?,
-        }
-        write!(
-            f,
-            "; a topic is '<mediaType>:<state>' or '<mediaType>:all', where mediaType is webchat or contentoffer and state is one of {}",
-            State::ALL.map(State::as_str).join(", ")
-        )?;
+            TopicErrorKind::TooManyParts => ["topic '", topic, "' has more than one ':'"].concat(),
+        };
+        message.push_str(
+            "; a topic is '<mediaType>:<state>' or '<mediaType>:all', where mediaType is webchat or contentoffer and state is one of ",
+        );
+        message.push_str(&State::ALL.map(State::as_str).join(", "));
         if let Some(suggestion) = self.suggestion {
-            write!(f, "; did you mean '{suggestion}'?")?;
+            message.push_str("; did you mean '");
+            message.push_str(&suggestion.text());
+            message.push_str("'?");
         }
-        Ok(())
+        message
+    }
+}
+
+impl fmt::Display for TopicError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
     }
 }
 
@@ -185,7 +207,7 @@ fn suggest(text: &str) -> Option<Topic> {
     }
     let (best, distance) = Topic::all_valid()
         .map(|t| {
-            let d = edit_distance(&wanted, &t.to_string().to_ascii_lowercase());
+            let d = edit_distance(&wanted, &t.text().to_ascii_lowercase());
             (t, d)
         })
         .min_by_key(|(_, d)| *d)?;
@@ -201,9 +223,9 @@ fn normalize(text: &str) -> String {
         .collect::<String>()
         .to_ascii_lowercase();
     match lower.split_once(':') {
-        None if MediaType::ALL.iter().any(|m| m.as_str() == lower) => format!("{lower}:all"),
+        None if MediaType::ALL.iter().any(|m| m.as_str() == lower) => lower + ":all",
         None if lower == "all" || lower == "*" => String::new(),
-        Some((media, "*" | "" | "any")) => format!("{media}:all"),
+        Some((media, "*" | "" | "any")) => [media, ":all"].concat(),
         _ => lower,
     }
 }

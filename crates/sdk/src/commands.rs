@@ -555,7 +555,7 @@ const OFF: &str = "ac('off', topic: '<mediaType>:<state>' | '<mediaType>:all', h
 fn topic(args: &Args) -> Result<Topic, Misuse> {
     let text = args.string(1, "the topic")?;
     text.parse::<Topic>()
-        .or_else(|e| misuse(e.to_string(), args.expected))
+        .or_else(|e| misuse(e.message(), args.expected))
 }
 
 fn subscribe(name: &str, list: &Array) -> Result<(), Misuse> {

@@ -10,7 +10,7 @@
 use std::cell::RefCell;
 use std::collections::VecDeque;
 
-use beckon_core::{ActionEvent, Bus, State, Topic};
+use beckon_core::{ActionEvent, Bus, Topic};
 use js_sys::Function;
 use uuid::Uuid;
 use wasm_bindgen::JsCast;
@@ -221,14 +221,7 @@ fn run_handler(handler: &Function, topic: Topic, event: &JsValue) {
 }
 
 fn report_failure(topic: Topic, error: &JsValue) {
-    let name = topic_text(topic);
-    report(&["a handler for '", &name, "'"].concat(), error);
-}
-
-/// `<mediaType>:<state>` or `<mediaType>:all`.
-pub fn topic_text(topic: Topic) -> String {
-    let state = topic.state.map_or("all", State::as_str);
-    [topic.media.as_str(), ":", state].concat()
+    report(&["a handler for '", &topic.text(), "'"].concat(), error);
 }
 
 impl Texts {

@@ -276,7 +276,7 @@ impl Runtime {
         };
         let head = tracked.head;
         if let Err(refusal) = Table::of(head.media_type).check(Some(tracked.state), state) {
-            log_error(&["action ", &id_text(&id), ": ", &refusal.to_string()].concat());
+            log_error(&["action ", &id_text(&id), ": ", &refusal.message()].concat());
             return;
         }
         tracked.state = state;
