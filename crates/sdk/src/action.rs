@@ -181,7 +181,7 @@ impl Head {
         let id = |key: &str| -> Result<Uuid, String> {
             field(raw, key)
                 .as_string()
-                .and_then(|s| Uuid::parse_str(&s).ok())
+                .and_then(|s| crate::ids::parse(&s))
                 .ok_or_else(|| [key, " is not a UUID"].concat())
         };
         let version = field(raw, "actionMapVersion")

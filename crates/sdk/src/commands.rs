@@ -10,7 +10,6 @@ use std::cell::{Cell, RefCell};
 
 use beckon_core::Topic;
 use js_sys::{Array, Function, Object, Reflect};
-use uuid::Uuid;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
@@ -296,7 +295,7 @@ fn init(list: &Array) -> Result<(), Misuse> {
         );
     }
     let id = args.string(1, "deploymentId")?;
-    let Ok(deployment_id) = Uuid::parse_str(&id) else {
+    let Some(deployment_id) = crate::ids::parse(&id) else {
         return misuse(["deploymentId '", &id, "' is not a UUID"].concat(), INIT);
     };
     let options = args.options(

@@ -18,7 +18,7 @@ use wasm_bindgen::JsCast;
 use web_sys::HtmlDocument;
 
 use crate::browser::{document, now, window};
-use crate::ids::{decimal, new_uuid, random_u64, text as id_text};
+use crate::ids::{decimal, new_uuid, parse as parse_id, random_u64, text as id_text};
 
 const CUSTOMER_COOKIE: &str = "beckon_customer";
 const SESSION_COOKIE: &str = "beckon_session";
@@ -50,7 +50,7 @@ impl Identity {
     pub fn load(settings: CookieSettings) -> Identity {
         let cookies = read_cookies();
         let customer_id = cookie(&cookies, CUSTOMER_COOKIE)
-            .and_then(|v| Uuid::parse_str(v).ok())
+            .and_then(parse_id)
             .filter(|id| id.get_version_num() == 4)
             .unwrap_or_else(new_uuid);
         let mut identity = Identity {
@@ -181,12 +181,52 @@ fn cookie<'a>(all: &'a str, name: &str) -> Option<&'a str> {
 
 fn parse_session(value: &str) -> Option<Session> {
     let mut parts = value.split('.');
-    let id = Uuid::parse_str(parts.next()?).ok()?;
-    let short_id = parts.next()?.parse().ok()?;
-    let last_activity = parts.next()?.parse().ok()?;
+    let id = parse_id(parts.next()?)?;
+    let short_id = whole(parts.next()?).and_then(|n| u32::try_from(n).ok())?;
+    let last_activity = whole(parts.next()?)?;
     Some(Session {
         id,
         short_id,
         last_activity,
     })
+}
+
+/// A whole number in decimal, as `u64::from_str` reads it (an optional `+`, then digits), with a
+/// loop of its own: `from_str` brings the generic integer parser, which is larger.
+fn whole(text: &str) -> Option<u64> {
+    let digits = text.strip_prefix('+').unwrap_or(text);
+    if digits.is_empty() {
+        return None;
+    }
+    digits.bytes().try_fold(0u64, |n, byte| {
+        let digit = char::from(byte).to_digit(10)?;
+        n.checked_mul(10)?.checked_add(digit.into())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    /// `whole` reads what `u64::from_str` reads.
+    #[test]
+    fn whole_reads_what_from_str_reads() {
+        for text in [
+            "0",
+            "7",
+            "+7",
+            "00012",
+            "1764403200000",
+            "18446744073709551615",
+            "18446744073709551616",
+            "",
+            "+",
+            "-1",
+            "1.5",
+            " 1",
+            "1 ",
+            "12a",
+            "++1",
+        ] {
+            assert_eq!(super::whole(text), text.parse::<u64>().ok(), "{text:?}");
+        }
+    }
 }
