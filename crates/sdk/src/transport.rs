@@ -14,8 +14,6 @@
 //! - 429 and 503 with `Retry-After` pause sending for as long as the server asks.
 //! - Any other 4xx is a refusal that repeating cannot fix: the batch is dropped and logged.
 
-use std::collections::VecDeque;
-
 use js_sys::{Array, Reflect};
 use uuid::Uuid;
 use wasm_bindgen::JsCast;
@@ -80,8 +78,10 @@ impl Route {
 
 #[derive(Default)]
 struct Queue {
-    /// Serialized events, oldest first.
-    items: VecDeque<String>,
+    /// Serialized events, oldest first. A `Vec`, not a `VecDeque`: taking from the front moves
+    /// at most [`QUEUED`] pointers, and a `VecDeque` of strings is code of its own (the SDK has
+    /// a size budget).
+    items: Vec<String>,
     in_flight: usize,
 }
 
@@ -145,7 +145,7 @@ impl Transport {
             let items = stored.get(route.index() as u32);
             if Array::is_array(&items) {
                 let queue = &mut self.queues[route.index()].items;
-                let mut earlier: VecDeque<String> = items
+                let mut earlier: Vec<String> = items
                     .unchecked_into::<Array>()
                     .iter()
                     .filter_map(|item| item.as_string())
@@ -165,10 +165,10 @@ impl Transport {
     pub fn send(&mut self, route: Route, text: String) {
         let queue = &mut self.queues[route.index()];
         if queue.items.len() >= QUEUED {
-            queue.items.pop_front();
+            queue.items.remove(0);
             log_warning("the event queue is full; the oldest event was dropped");
         }
-        queue.items.push_back(text);
+        queue.items.push(text);
         if self.timer.is_none() {
             self.schedule(LINGER_MS);
         }
