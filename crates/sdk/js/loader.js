@@ -60,6 +60,23 @@ function beckonCopy(e) {
   if (e.errorMessage !== undefined) { c.errorCode = e.errorCode; c.errorMessage = e.errorMessage; }
   return c;
 }
+// A `forwardTo` data layer's push: `window[global].push(...)` with the event's name and a copy of
+// it under `key`, the array created when the page has none.
+function beckonForward(global, key, e) {
+  var message = { event: 'beckon.' + e.actionMediaType + '.' + e.actionState };
+  message[key] = beckonCopy(e);
+  try {
+    var layer = window[global];
+    if (layer == null) { layer = window[global] = []; }
+    if (typeof layer.push !== 'function') {
+      console.error('Beckon: window.' + global + ' has no push function');
+      return;
+    }
+    layer.push(message);
+  } catch (error) {
+    console.error('Beckon: pushing to window.' + global + ' failed:', error);
+  }
+}
 // Calls a page function: 0 when it returned, 1 when it threw, 2 when it returned a promise; the
 // error or the promise is then in `beckonOutcome`.
 var beckonOutcome;

@@ -8,12 +8,20 @@
 //!   state, which is right for events.
 //!
 //! Both arrays are created when missing (the libraries pick up what was pushed before they load).
-//! Each push gets its own copy of the event.
+//! Each push gets its own copy of the event. Which layers get which events, and when, is decided
+//! here; the push itself is a few lines of JavaScript (`beckonForward` in `js/loader.js`), a
+//! fraction of what the same object handling costs in WebAssembly.
 
-use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
-use crate::browser::{log_error, window};
+#[wasm_bindgen]
+extern "C" {
+    /// Defined in `js/loader.js`: `window[global].push({ event: 'beckon.<mediaType>.<state>',
+    /// [key]: <a copy of event> })`, creating the array when the page has none; a layer without
+    /// a `push` function or a push that throws is logged with `console.error`.
+    #[wasm_bindgen(js_name = beckonForward)]
+    fn push(global: &str, key: &str, event: &JsValue);
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bridge {
@@ -45,47 +53,9 @@ impl Bridge {
     }
 }
 
+/// Pushes the event object of spec 4.3 to every layer in `bridges`, in order.
 pub fn forward(bridges: &[Bridge], event: &JsValue) {
-    let [media, state] = ["actionMediaType", "actionState"].map(|k| {
-        Reflect::get(event, &JsValue::from_str(k))
-            .ok()
-            .and_then(|v| v.as_string())
-            .unwrap_or_default()
-    });
-    let name = JsValue::from_str(&["beckon.", &media, ".", &state].concat());
     for bridge in bridges {
-        let message = Object::new();
-        let _ = Reflect::set(&message, &"event".into(), &name);
-        let _ = Reflect::set(
-            &message,
-            &bridge.payload_key().into(),
-            &Object::assign(&Object::new(), event.unchecked_ref()),
-        );
-        if let Err(error) = push(bridge.global(), &message) {
-            web_sys::console::error_2(
-                &["Beckon: pushing to window.", bridge.global(), " failed:"]
-                    .concat()
-                    .into(),
-                &error,
-            );
-        }
-    }
-}
-
-/// `window[global].push(message)`, creating the array when the page has none.
-fn push(global: &str, message: &JsValue) -> Result<(), JsValue> {
-    let window = window();
-    let mut layer = Reflect::get(&window, &global.into())?;
-    if layer.is_undefined() || layer.is_null() {
-        layer = Array::new().into();
-        Reflect::set(&window, &global.into(), &layer)?;
-    }
-    let push = Reflect::get(&layer, &"push".into())?;
-    match push.dyn_ref::<js_sys::Function>() {
-        Some(push) => push.call1(&layer, message).map(drop),
-        None => {
-            log_error(&["window.", global, " has no push function"].concat());
-            Ok(())
-        }
+        push(bridge.global(), bridge.payload_key(), event);
     }
 }
