@@ -77,6 +77,34 @@ function beckonForward(global, key, e) {
     console.error('Beckon: pushing to window.' + global + ' failed:', error);
   }
 }
+// `autotrackInViewport`: an IntersectionObserver that calls `seen` once for each element matching
+// `selector` the first time it becomes visible; undefined when the browser has none.
+function beckonObserve(selector, seen) {
+  try {
+    var elements = document.querySelectorAll(selector);
+    var observer = new IntersectionObserver(function (entries) {
+      for (var i = 0; i < entries.length; i++) {
+        if (entries[i].isIntersecting) { observer.unobserve(entries[i].target); seen(); }
+      }
+    });
+  } catch (error) { return undefined; }
+  for (var i = 0; i < elements.length; i++) { observer.observe(elements[i]); }
+  return observer;
+}
+// `autotrackUrlChange`: `history[method]` calls the original, then `changed` when the URL
+// changed; returns the original (undefined when there is none), which Rust puts back.
+function beckonWrapHistory(method, changed) {
+  try {
+    var target = window.history, original = target[method];
+    if (typeof original !== 'function') { return undefined; }
+    target[method] = function (state, title, url) {
+      var before = location.href, result = original.call(target, state, title, url);
+      if (location.href !== before) { changed(); }
+      return result;
+    };
+    return original;
+  } catch (error) { return undefined; }
+}
 // Calls a page function: 0 when it returned, 1 when it threw, 2 when it returned a promise; the
 // error or the promise is then in `beckonOutcome`.
 var beckonOutcome;

@@ -12,15 +12,34 @@
 use js_sys::{Array, Function, Reflect};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use web_sys::{Element, EventTarget, IntersectionObserver, IntersectionObserverEntry};
+use web_sys::{Element, Event, EventTarget};
 
 use crate::action::field;
-use crate::browser::{Listener, Timer, callback as call_back, document, now, window};
+use crate::browser::{Listener, Timer, callback as call_back, document, js_callback, now, window};
 use crate::commands::{
     Args, Misuse, attributes, check_event_name, describe, given, object, require_init,
 };
 use crate::ids::decimal;
 use crate::runtime::{Runtime, current_url, with_runtime};
+
+#[wasm_bindgen]
+extern "C" {
+    /// Defined in `js/loader.js`: an `IntersectionObserver` that calls `seen` once for each
+    /// element matching `selector` (when called) the first time it becomes visible; `None` when
+    /// the browser has no `IntersectionObserver`.
+    #[wasm_bindgen(js_name = beckonObserve)]
+    fn observe(selector: &str, seen: &JsValue) -> Option<ViewportObserver>;
+
+    type ViewportObserver;
+    #[wasm_bindgen(method)]
+    fn disconnect(this: &ViewportObserver);
+
+    /// Defined in `js/loader.js`: replaces `history[method]` by a function that calls the
+    /// original and then `changed` when the URL changed; returns the original (`None` when
+    /// there is no such function).
+    #[wasm_bindgen(js_name = beckonWrapHistory)]
+    fn wrap_history(method: &str, changed: &JsValue) -> Option<Function>;
+}
 
 const EXPECTED: &str = "ac('load', 'autotrackClick' | 'autotrackIdle' | 'autotrackInViewport' | \
      'autotrackScrollDepth' | 'autotrackUrlChange', options?, loadedCallback?: () => void); \
@@ -272,39 +291,24 @@ impl Runtime {
     }
 }
 
-/// An `IntersectionObserver` for one rule's elements, disconnected when dropped.
+/// An `IntersectionObserver` for one rule's elements, disconnected when dropped. Observing is a
+/// few lines of JavaScript (`beckonObserve`); which event an element's first sight records is
+/// decided here.
 struct Observer {
-    observer: IntersectionObserver,
-    _callback: Closure<dyn FnMut(Array, IntersectionObserver)>,
+    observer: ViewportObserver,
+    _seen: Closure<dyn FnMut(Event)>,
 }
 
 impl Observer {
     fn watch(rule: Rule) -> Option<Observer> {
-        let elements = document().query_selector_all(&rule.selector).ok()?;
         let (name, attributes) = (rule.event_name, rule.attributes);
-        let callback = Closure::<dyn FnMut(Array, IntersectionObserver)>::new(
-            move |entries: Array, observer: IntersectionObserver| {
-                crate::boundary(|| {
-                    for entry in entries.iter() {
-                        let entry: IntersectionObserverEntry = entry.unchecked_into();
-                        if entry.is_intersecting() {
-                            observer.unobserve(&entry.target());
-                            let attributes = attributes.clone();
-                            with_runtime(|rt| rt.track(&name, &attributes, None, None));
-                        }
-                    }
-                })
-            },
-        );
-        let observer = IntersectionObserver::new(callback.as_ref().unchecked_ref()).ok()?;
-        for i in 0..elements.length() {
-            if let Some(element) = elements.item(i).and_then(|n| n.dyn_into::<Element>().ok()) {
-                observer.observe(&element);
-            }
-        }
+        let seen = js_callback(Box::new(move |_| {
+            with_runtime(|rt| rt.track(&name, &attributes, None, None));
+        }));
+        let observer = observe(&rule.selector, seen.as_ref())?;
         Some(Observer {
             observer,
-            _callback: callback,
+            _seen: seen,
         })
     }
 }
@@ -315,44 +319,25 @@ impl Drop for Observer {
     }
 }
 
-/// `history.pushState(state, title, url)` and `replaceState`, as Rust sees them.
-type HistoryMethod = dyn FnMut(JsValue, JsValue, JsValue) -> Result<JsValue, JsValue>;
-
-/// `history.pushState` / `replaceState` wrapped to notice SPA route changes; the originals are
-/// put back when dropped.
+/// `history.pushState` / `replaceState` wrapped to notice SPA route changes (the wrapper is a
+/// few lines of JavaScript, `beckonWrapHistory`); the originals are put back when dropped.
 struct HistoryPatch {
     originals: Vec<(&'static str, JsValue)>,
-    _wrappers: Vec<Closure<HistoryMethod>>,
+    _changed: Vec<Closure<dyn FnMut(Event)>>,
     _listeners: Vec<Listener>,
 }
 
 impl HistoryPatch {
     fn install(on_change: Option<Function>) -> HistoryPatch {
-        let history = window().history().map(JsValue::from).unwrap_or_default();
         let mut originals = Vec::new();
-        let mut wrappers = Vec::new();
+        let mut changed = Vec::new();
         for method in ["pushState", "replaceState"] {
-            let Ok(original) = Reflect::get(&history, &method.into()) else {
-                continue;
-            };
-            let Some(function) = original.dyn_ref::<Function>().cloned() else {
-                continue;
-            };
-            let (target, on_change) = (history.clone(), on_change.clone());
-            let wrapper = Closure::<HistoryMethod>::new(
-                move |state: JsValue, title: JsValue, url: JsValue| {
-                    let before = current_url();
-                    let result = function.call3(&target, &state, &title, &url);
-                    if current_url() != before {
-                        let on_change = on_change.clone();
-                        crate::boundary(|| url_changed(on_change));
-                    }
-                    result
-                },
-            );
-            let _ = Reflect::set(&history, &method.into(), wrapper.as_ref());
-            originals.push((method, original));
-            wrappers.push(wrapper);
+            let on_change = on_change.clone();
+            let callback = js_callback(Box::new(move |_| url_changed(on_change.clone())));
+            if let Some(original) = wrap_history(method, callback.as_ref()) {
+                originals.push((method, original.into()));
+                changed.push(callback);
+            }
         }
         let win: EventTarget = window().into();
         let listeners = ["popstate", "hashchange"]
@@ -364,7 +349,7 @@ impl HistoryPatch {
             .collect();
         HistoryPatch {
             originals,
-            _wrappers: wrappers,
+            _changed: changed,
             _listeners: listeners,
         }
     }

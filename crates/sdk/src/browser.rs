@@ -139,9 +139,11 @@ impl Drop for Listener {
     }
 }
 
-/// Every listener and timer is this one closure type (a timer's gets no event), so its glue is
-/// in the module once rather than once per callback (the SDK has a size budget).
-fn js_callback(mut f: Box<dyn FnMut(Event)>) -> Closure<dyn FnMut(Event)> {
+/// Every listener and timer is this one closure type (a timer's gets no event), and so are the
+/// callbacks of the loader's helpers (auto-track's observers and history wrappers), so its glue
+/// is in the module once rather than once per callback (the SDK has a size budget). Runs `f`
+/// through [`crate::boundary`].
+pub fn js_callback(mut f: Box<dyn FnMut(Event)>) -> Closure<dyn FnMut(Event)> {
     Closure::new(move |event: Event| crate::boundary(|| f(event)))
 }
 
