@@ -105,6 +105,40 @@ function beckonWrapHistory(method, changed) {
     return original;
   } catch (error) { return undefined; }
 }
+// Spec 4.4 (src/chat/bus.rs): `_genesys.widgets.bus.command('WebChatService.getSessionData')`
+// when the page has no Genesys Widgets; answers `{ conversationId }` once a chat has started.
+var beckonConversation;
+function beckonBus() {
+  var only = 'WebChatService.getSessionData';
+  var widgets = { bus: { command: function (name) {
+    if (name !== only) {
+      var problem = "Beckon provides only _genesys.widgets.bus.command('" + only + "')";
+      console.error('Beckon: ' + problem);
+      return Promise.reject(new Error(problem));
+    }
+    var data = {};
+    if (beckonConversation !== undefined) { data.conversationId = beckonConversation; }
+    return Promise.resolve(data);
+  } } };
+  try {
+    var genesys = window._genesys;
+    if (genesys != null && genesys.widgets != null) { return undefined; }
+    if (typeof genesys !== 'object' || genesys === null) {
+      genesys = {};
+      Reflect.set(window, '_genesys', genesys);
+    }
+    Reflect.set(genesys, 'widgets', widgets);
+  } catch (error) { /* a page object that throws: the bus is ours all the same */ }
+  return widgets;
+}
+function beckonBusConversation(id) { beckonConversation = id; }
+function beckonBusRemove(widgets) {
+  beckonConversation = undefined;
+  try {
+    var genesys = window._genesys;
+    if (genesys != null && genesys.widgets === widgets) { Reflect.deleteProperty(genesys, 'widgets'); }
+  } catch (error) { /* nothing of ours to take away */ }
+}
 // Calls a page function: 0 when it returned, 1 when it threw, 2 when it returned a promise; the
 // error or the promise is then in `beckonOutcome`.
 var beckonOutcome;

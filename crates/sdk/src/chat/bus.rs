@@ -3,81 +3,48 @@
 //! Widgets of its own, Beckon provides that one command: a promise of `{ conversationId }` once a
 //! chat has started on the page, of `{}` before. Any other command is refused with a rejected
 //! promise and a `console.error`. Removed again by `destroy`.
+//!
+//! The chat decides when the bus is there and which conversation it names; the object on
+//! `window._genesys` and its promises are a few lines of JavaScript (`beckonBus` in
+//! `js/loader.js`), a fraction of what building them from WebAssembly costs.
 
-use std::cell::RefCell;
-
-use js_sys::{Object, Promise, Reflect};
+use js_sys::Object;
 use wasm_bindgen::prelude::*;
 
-use super::set;
-use crate::action::field;
-use crate::browser::{log_error, window};
-use crate::commands::given;
+#[wasm_bindgen]
+extern "C" {
+    /// Defined in `js/loader.js`: puts the bus on `window._genesys.widgets` and returns that
+    /// object; `None` when the page has something at `_genesys.widgets` already.
+    #[wasm_bindgen(js_name = beckonBus)]
+    fn put() -> Option<Object>;
 
-const COMMAND: &str = "WebChatService.getSessionData";
+    /// Defined in `js/loader.js`: the conversation `getSessionData` answers with.
+    #[wasm_bindgen(js_name = beckonBusConversation)]
+    fn set_conversation(id: &str);
 
-thread_local! {
-    /// The conversation started on this page (or resumed from an earlier one).
-    static CONVERSATION: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// Defined in `js/loader.js`: forgets the conversation and takes `widgets` off
+    /// `window._genesys` if it is still ours.
+    #[wasm_bindgen(js_name = beckonBusRemove)]
+    fn remove(widgets: &Object);
 }
 
 /// Ours on `window._genesys.widgets`; taken away when dropped.
 pub struct Bus {
     widgets: Object,
-    _command: Closure<dyn Fn(JsValue) -> Promise>,
 }
 
 /// Installs the bus, unless the page has Genesys Widgets (or anything at `_genesys.widgets`).
 pub fn install() -> Option<Bus> {
-    let page = window();
-    let mut genesys = field(&page, "_genesys");
-    if given(&field(&genesys, "widgets")) {
-        return None;
-    }
-    if !genesys.is_object() {
-        genesys = Object::new().into();
-        set(page.as_ref(), "_genesys", &genesys);
-    }
-    let command = Closure::<dyn Fn(JsValue) -> Promise>::new(|name: JsValue| {
-        if name.as_string().as_deref() != Some(COMMAND) {
-            let problem = [
-                "Beckon provides only _genesys.widgets.bus.command('",
-                COMMAND,
-                "')",
-            ];
-            log_error(&problem.concat());
-            return Promise::reject(&js_sys::Error::new(&problem.concat()));
-        }
-        let data = Object::new();
-        CONVERSATION.with(|c| {
-            if let Some(id) = c.borrow().as_deref() {
-                set(&data, "conversationId", &id.into());
-            }
-        });
-        Promise::resolve(&JsValue::from(data))
-    });
-    let bus = Object::new();
-    set(&bus, "command", command.as_ref());
-    let widgets = Object::new();
-    set(&widgets, "bus", &bus);
-    set(genesys.unchecked_ref(), "widgets", &widgets);
-    Some(Bus {
-        widgets,
-        _command: command,
-    })
+    put().map(|widgets| Bus { widgets })
 }
 
 /// The conversation `id` has started: `getSessionData` answers with it from now on.
 pub fn started(id: &str) {
-    CONVERSATION.with(|c| *c.borrow_mut() = Some(id.to_owned()));
+    set_conversation(id);
 }
 
 impl Drop for Bus {
     fn drop(&mut self) {
-        CONVERSATION.with(|c| c.borrow_mut().take());
-        let genesys = field(&window(), "_genesys");
-        if field(&genesys, "widgets") == JsValue::from(&self.widgets) {
-            let _ = Reflect::delete_property(genesys.unchecked_ref::<Object>(), &"widgets".into());
-        }
+        remove(&self.widgets);
     }
 }
