@@ -139,6 +139,18 @@ function beckonBusRemove(widgets) {
     if (genesys != null && genesys.widgets === widgets) { Reflect.deleteProperty(genesys, 'widgets'); }
   } catch (error) { /* nothing of ours to take away */ }
 }
+// Word `index` of the 256 random bits that seed the SDK's ids, drawn once.
+var beckonSeedWords;
+function beckonSeed(index) {
+  if (!beckonSeedWords) {
+    beckonSeedWords = new Uint32Array(8);
+    try { crypto.getRandomValues(beckonSeedWords); } catch (error) {
+      // Only very old browsers lack crypto.
+      for (var i = 0; i < 8; i++) { beckonSeedWords[i] = Math.random() * 4294967296; }
+    }
+  }
+  return beckonSeedWords[index];
+}
 // Calls a page function: 0 when it returned, 1 when it threw, 2 when it returned a promise; the
 // error or the promise is then in `beckonOutcome`.
 var beckonOutcome;

@@ -4,29 +4,26 @@
 use std::cell::RefCell;
 
 use uuid::Uuid;
+use wasm_bindgen::prelude::*;
 
-use crate::browser::{now, window};
+#[wasm_bindgen]
+extern "C" {
+    /// Defined in `js/loader.js`: word `index` (0 to 7) of 256 bits the page drew once from
+    /// `crypto.getRandomValues` (from `Math.random` in a browser without it).
+    #[wasm_bindgen(js_name = beckonSeed)]
+    fn seed_word(index: u32) -> u32;
+}
 
 thread_local! {
     static RANDOM: RefCell<[u64; 4]> = RefCell::new(seed());
 }
 
-/// xoshiro256** seeded once from `crypto.getRandomValues`: ids need to be unique, and asking the
-/// browser's CSPRNG for every event id would cost more than delivering the event.
+/// xoshiro256** seeded once from the browser's CSPRNG: ids need to be unique, and asking the
+/// browser for every event id would cost more than delivering the event.
 fn seed() -> [u64; 4] {
-    let mut bytes = [0u8; 32];
-    let crypto = window().crypto().ok();
-    let seeded = crypto.is_some_and(|c| c.get_random_values_with_u8_array(&mut bytes).is_ok());
-    if !seeded {
-        // Only very old browsers lack crypto; mix the clock so two pages still differ.
-        let t = (now() * 1000.0) as u64 ^ (js_sys::Math::random() * 1e18) as u64;
-        bytes[..8].copy_from_slice(&t.to_le_bytes());
-    }
     let mut state = [0u64; 4];
-    for (word, chunk) in state.iter_mut().zip(bytes.chunks_exact(8)) {
-        let mut le = [0u8; 8];
-        le.copy_from_slice(chunk);
-        *word = u64::from_le_bytes(le) | 1;
+    for (index, word) in (0..).step_by(2).zip(state.iter_mut()) {
+        *word = (u64::from(seed_word(index)) << 32 | u64::from(seed_word(index + 1))) | 1;
     }
     state
 }
