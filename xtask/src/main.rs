@@ -296,6 +296,8 @@ fn optimize(root: &Path, scratch: &Path, wasm: Vec<u8>) -> Result<Vec<u8>> {
         .args(["--low-memory-unused", "--zero-filled-memory"])
         .args(["--flatten", "--rereloop", "-Oz", "-Oz"])
         .arg("--converge")
+        // The target features section is for tools (wasm-bindgen has read it); browsers ignore it.
+        .arg("--strip-target-features")
         .arg("--enable-bulk-memory")
         .arg("--enable-nontrapping-float-to-int")
         .arg("--enable-sign-ext")
