@@ -42,6 +42,7 @@ pub mod lifecycle;
 pub mod media;
 pub mod model;
 pub mod state;
+pub mod text;
 pub mod topic;
 
 pub use blocked::{BlockReason, BlockedOffer};

@@ -8,6 +8,7 @@ use std::fmt;
 
 use crate::media::MediaType;
 use crate::state::State;
+use crate::text::{concat, join};
 
 use State::*;
 
@@ -140,7 +141,7 @@ impl TransitionError {
     /// has a size budget and links no formatting machinery).
     pub fn message(&self) -> String {
         let current = self.current.map_or("(no state)", State::as_str);
-        let mut message = [
+        let mut message = concat(&[
             "a ",
             self.media.as_str(),
             " action cannot go from ",
@@ -148,15 +149,14 @@ impl TransitionError {
             " to ",
             self.attempted.as_str(),
             "; ",
-        ]
-        .concat();
+        ]);
         if self.allowed.is_empty() {
             message.push_str(current);
             message.push_str(" is final, nothing may follow it");
         } else {
             let names: Vec<&str> = self.allowed.iter().map(|s| s.as_str()).collect();
             message.push_str("allowed next: ");
-            message.push_str(&names.join(", "));
+            message.push_str(&join(&names, ", "));
         }
         message
     }

@@ -12,6 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::media::MediaType;
 use crate::state::State;
+use crate::text::{concat, join};
 
 /// A parsed topic: one media type, and one state or all of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -45,7 +46,11 @@ impl Topic {
     /// `<media>:<state>` or `<media>:all`, as [`fmt::Display`] writes it, without `core::fmt`
     /// (the browser SDK's WebAssembly has a size budget and links no formatting machinery).
     pub fn text(&self) -> String {
-        [self.media.as_str(), ":", self.state.map_or("all", State::as_str)].concat()
+        concat(&[
+            self.media.as_str(),
+            ":",
+            self.state.map_or("all", State::as_str),
+        ])
     }
 
     /// Every valid topic, as text (used for suggestions and documentation).
@@ -154,35 +159,33 @@ impl TopicError {
         let topic = self.topic.as_str();
         let mut message = match self.kind {
             TopicErrorKind::Empty => "the topic is empty".to_owned(),
-            TopicErrorKind::MissingState => ["topic '", topic, "' has no ':<state>' part"].concat(),
+            TopicErrorKind::MissingState => concat(&["topic '", topic, "' has no ':<state>' part"]),
             TopicErrorKind::UnknownMediaType => {
                 let media = topic.split(':').next().unwrap_or_default();
-                [
+                concat(&[
                     "topic '",
                     topic,
                     "' names an unknown media type '",
                     media,
                     "' (media types are lower case)",
-                ]
-                .concat()
+                ])
             }
             TopicErrorKind::UnknownState => {
                 let state = topic.split_once(':').map_or("", |(_, s)| s);
-                [
+                concat(&[
                     "topic '",
                     topic,
                     "' names an unknown state '",
                     state,
                     "' (states are case-sensitive; use 'all' for every state)",
-                ]
-                .concat()
+                ])
             }
-            TopicErrorKind::TooManyParts => ["topic '", topic, "' has more than one ':'"].concat(),
+            TopicErrorKind::TooManyParts => concat(&["topic '", topic, "' has more than one ':'"]),
         };
         message.push_str(
             "; a topic is '<mediaType>:<state>' or '<mediaType>:all', where mediaType is webchat or contentoffer and state is one of ",
         );
-        message.push_str(&State::ALL.map(State::as_str).join(", "));
+        message.push_str(&join(&State::ALL.map(State::as_str), ", "));
         if let Some(suggestion) = self.suggestion {
             message.push_str("; did you mean '");
             message.push_str(&suggestion.text());
@@ -225,7 +228,7 @@ fn normalize(text: &str) -> String {
     match lower.split_once(':') {
         None if MediaType::ALL.iter().any(|m| m.as_str() == lower) => lower + ":all",
         None if lower == "all" || lower == "*" => String::new(),
-        Some((media, "*" | "" | "any")) => [media, ":all"].concat(),
+        Some((media, "*" | "" | "any")) => concat(&[media, ":all"]),
         _ => lower,
     }
 }

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use wasm_bindgen::JsValue;
 
 use crate::commands::given;
+use beckon_core::text::{concat, join};
 
 /// What identifies an action in every event about it.
 #[derive(Debug, Clone, Copy)]
@@ -140,7 +141,7 @@ fn required(object: &JsValue, key: &str) -> Result<JsValue, String> {
     if given(&value) {
         Ok(value)
     } else {
-        Err([key, " is missing"].concat())
+        Err(concat(&[key, " is missing"]))
     }
 }
 
@@ -149,21 +150,21 @@ fn optional_text(object: &JsValue, key: &str) -> Result<Option<String>, String> 
     match value.as_string() {
         _ if !given(&value) => Ok(None),
         Some(s) => Ok(Some(s)),
-        None => Err([key, " must be a string"].concat()),
+        None => Err(concat(&[key, " must be a string"])),
     }
 }
 
 fn text(object: &JsValue, key: &str) -> Result<String, String> {
     required(object, key)?
         .as_string()
-        .ok_or_else(|| [key, " must be a string"].concat())
+        .ok_or_else(|| concat(&[key, " must be a string"]))
 }
 
 fn number(value: &JsValue, key: &str) -> Result<f64, String> {
     value
         .as_f64()
         .filter(|n| n.is_finite())
-        .ok_or_else(|| [key, " must be a number"].concat())
+        .ok_or_else(|| concat(&[key, " must be a number"]))
 }
 
 /// A string field that must be one of `names`: which one. Not generic over what the names
@@ -173,7 +174,7 @@ fn choice(object: &JsValue, key: &str, names: &[&str]) -> Result<usize, String> 
     names
         .iter()
         .position(|name| *name == value)
-        .ok_or_else(|| [key, " must be one of ", &names.join(", ")].concat())
+        .ok_or_else(|| concat(&[key, " must be one of ", &join(names, ", ")]))
 }
 
 impl Head {
@@ -182,7 +183,7 @@ impl Head {
             field(raw, key)
                 .as_string()
                 .and_then(|s| crate::ids::parse(&s))
-                .ok_or_else(|| [key, " is not a UUID"].concat())
+                .ok_or_else(|| concat(&[key, " is not a UUID"]))
         };
         let version = field(raw, "actionMapVersion")
             .as_f64()
@@ -230,14 +231,14 @@ impl Action {
                 None
             },
             content_offer: if given(&offer) {
-                Some(ContentOffer::read(&offer).map_err(|e| ["contentOffer.", &e].concat())?)
+                Some(ContentOffer::read(&offer).map_err(|e| concat(&["contentOffer.", &e]))?)
             } else {
                 None
             },
             chat_invitation: if given(&invitation) {
                 Some(
                     ChatInvitation::read(&invitation)
-                        .map_err(|e| ["chatInvitation.", &e].concat())?,
+                        .map_err(|e| concat(&["chatInvitation.", &e]))?,
                 )
             } else {
                 None
@@ -260,7 +261,7 @@ impl ContentOffer {
                 [choice(raw, "displayMode", &["Modal", "Overlay", "Toast"])?],
             layout_mode: LAYOUTS[choice(raw, "layoutMode", &LAYOUTS.map(|(n, ..)| n))?].1,
             call_to_action: if given(&cta) {
-                Some(CallToAction::read(&cta).map_err(|e| ["callToAction.", &e].concat())?)
+                Some(CallToAction::read(&cta).map_err(|e| concat(&["callToAction.", &e]))?)
             } else {
                 None
             },

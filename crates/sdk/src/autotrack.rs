@@ -21,6 +21,7 @@ use crate::commands::{
 };
 use crate::ids::decimal;
 use crate::runtime::{Runtime, current_url, with_runtime};
+use beckon_core::text::concat;
 
 #[wasm_bindgen]
 extern "C" {
@@ -95,9 +96,10 @@ pub fn load(list: &Array) -> Result<(), Misuse> {
                     Ok(f) => Some(f),
                     Err(v) if v.is_undefined() => None,
                     Err(v) => {
-                        return Err(misuse(
-                            ["onUrlChange must be a function, got ", &describe(&v)].concat(),
-                        ));
+                        return Err(misuse(concat(&[
+                            "onUrlChange must be a function, got ",
+                            &describe(&v),
+                        ])));
                     }
                 }
             } else {
@@ -107,21 +109,24 @@ pub fn load(list: &Array) -> Result<(), Misuse> {
             with_runtime(|rt| rt.autotrack.history = Some(HistoryPatch::install(on_change)));
             return loaded(callback);
         }
-        other => return Err(misuse(["there is no module '", other, "'"].concat())),
+        other => return Err(misuse(concat(&["there is no module '", other, "'"]))),
     };
     let options = object(&options, "the options", &[key], EXPECTED)?;
     let items = field(&options, key);
     if !Array::is_array(&items) {
-        return Err(misuse(
-            [&module, " needs ", key, ": a list of events"].concat(),
-        ));
+        return Err(misuse(concat(&[
+            &module,
+            " needs ",
+            key,
+            ": a list of events",
+        ])));
     }
     let mut rules = Vec::new();
     for (i, item) in items.unchecked_into::<Array>().iter().enumerate() {
-        let at = [key, "[", &decimal(i as u64), "]"].concat();
+        let at = concat(&[key, "[", &decimal(i as u64), "]"]);
         let event_name = field(&item, "eventName").as_string().unwrap_or_default();
         check_event_name(&event_name, EXPECTED)
-            .map_err(|m| misuse([&at, ".eventName: ", &m.problem].concat()))?;
+            .map_err(|m| misuse(concat(&[&at, ".eventName: ", &m.problem])))?;
         let custom = field(&item, "customAttributes");
         let attributes = if custom.is_undefined() {
             JsValue::UNDEFINED
@@ -131,9 +136,12 @@ pub fn load(list: &Array) -> Result<(), Misuse> {
         let selector = field(&item, "selector").as_string().unwrap_or_default();
         if needs_selector && (selector.is_empty() || document().query_selector(&selector).is_err())
         {
-            return Err(misuse(
-                [&at, ".selector '", &selector, "' is not a CSS selector"].concat(),
-            ));
+            return Err(misuse(concat(&[
+                &at,
+                ".selector '",
+                &selector,
+                "' is not a CSS selector",
+            ])));
         }
         let threshold = match module.as_str() {
             "autotrackIdle" => field(&item, "idleAfter").as_f64().filter(|s| *s > 0.0),
@@ -148,7 +156,7 @@ pub fn load(list: &Array) -> Result<(), Misuse> {
             } else {
                 "percentage: a number from 0 to 100"
             };
-            return Err(misuse([&at, " needs ", needs].concat()));
+            return Err(misuse(concat(&[&at, " needs ", needs])));
         };
         rules.push(Rule {
             event_name,

@@ -5,6 +5,7 @@
 //! value that undoes itself when dropped: dropping the runtime is the whole of `destroy`. Every
 //! callback runs through [`crate::boundary`], so none can throw into the page.
 
+use beckon_core::text::concat;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{Document, Event, EventTarget, Window};
@@ -63,7 +64,7 @@ pub fn callback(what: &str, function: &JsValue, a: &JsValue, b: &JsValue) {
 
 /// Logs a failure of page code with `what` failed, and re-throws it from a timer.
 pub fn report(what: &str, error: &JsValue) {
-    web_sys::console::error_2(&["Beckon: ", what, " failed:"].concat().into(), error);
+    web_sys::console::error_2(&concat(&["Beckon: ", what, " failed:"]).into(), error);
     rethrow_later(error);
 }
 
@@ -83,11 +84,11 @@ pub fn now() -> f64 {
 }
 
 pub fn log_error(message: &str) {
-    web_sys::console::error_1(&["Beckon: ", message].concat().into());
+    web_sys::console::error_1(&concat(&["Beckon: ", message]).into());
 }
 
 pub fn log_warning(message: &str) {
-    web_sys::console::warn_1(&["Beckon: ", message].concat().into());
+    web_sys::console::warn_1(&concat(&["Beckon: ", message]).into());
 }
 
 /// A DOM event listener, removed when dropped.

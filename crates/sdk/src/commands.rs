@@ -21,6 +21,7 @@ use crate::ids::{decimal, text as id_text};
 use crate::lifecycle::Lifecycle;
 use crate::runtime::{self, Runtime, with_runtime};
 use crate::transport::{Route, Transport};
+use beckon_core::text::{concat, join};
 
 #[wasm_bindgen]
 extern "C" {
@@ -63,29 +64,23 @@ pub fn run(args: Array) {
         return;
     }
     let Some(name) = args.get(0).as_string() else {
-        log_error(
-            &[
-                "ac(...) needs a command name as its first argument, got ",
-                &describe(&args.get(0)),
-                ". Expected: ",
-                ONE_OF_COMMANDS,
-            ]
-            .concat(),
-        );
+        log_error(&concat(&[
+            "ac(...) needs a command name as its first argument, got ",
+            &describe(&args.get(0)),
+            ". Expected: ",
+            ONE_OF_COMMANDS,
+        ]));
         return;
     };
     if let Err(m) = dispatch(&name, &args) {
-        log_error(
-            &[
-                "ac('",
-                &name,
-                "'): ",
-                &m.problem,
-                ". Expected: ",
-                m.expected,
-            ]
-            .concat(),
-        );
+        log_error(&concat(&[
+            "ac('",
+            &name,
+            "'): ",
+            &m.problem,
+            ". Expected: ",
+            m.expected,
+        ]));
     }
 }
 
@@ -119,7 +114,7 @@ fn dispatch(name: &str, args: &Array) -> Result<(), Misuse> {
             Ok(())
         }
         _ => misuse(
-            ["there is no command '", name, "'"].concat(),
+            concat(&["there is no command '", name, "'"]),
             ONE_OF_COMMANDS,
         ),
     }
@@ -131,7 +126,7 @@ const ONE_OF_COMMANDS: &str = "one of init, pageview, record, forms:track, load,
 /// A short description of a value for error messages.
 pub fn describe(value: &JsValue) -> String {
     if let Some(s) = value.as_string() {
-        return ["'", &s, "'"].concat();
+        return concat(&["'", &s, "'"]);
     }
     let text = if value.is_function() {
         "a function"
@@ -163,13 +158,12 @@ impl Args<'_> {
         let given = self.list.length().saturating_sub(1);
         if given > count {
             return misuse(
-                [
+                concat(&[
                     "takes at most ",
                     &decimal(count.into()),
                     " arguments, got ",
                     &decimal(given.into()),
-                ]
-                .concat(),
+                ]),
                 self.expected,
             );
         }
@@ -181,7 +175,7 @@ impl Args<'_> {
         match value.as_string() {
             Some(s) => Ok(s),
             None => misuse(
-                [what, " must be a string, got ", &describe(&value)].concat(),
+                concat(&[what, " must be a string, got ", &describe(&value)]),
                 self.expected,
             ),
         }
@@ -191,7 +185,7 @@ impl Args<'_> {
         let value = self.list.get(index);
         value.dyn_into::<Function>().or_else(|v| {
             misuse(
-                [what, " must be a function, got ", &describe(&v)].concat(),
+                concat(&[what, " must be a function, got ", &describe(&v)]),
                 self.expected,
             )
         })
@@ -235,7 +229,7 @@ impl Options {
         match value.as_bool() {
             Some(b) => Ok(b),
             None => misuse(
-                [key, " must be true or false, got ", &describe(&value)].concat(),
+                concat(&[key, " must be true or false, got ", &describe(&value)]),
                 expected,
             ),
         }
@@ -251,7 +245,7 @@ pub fn object(
 ) -> Result<Object, Misuse> {
     if !value.is_object() || value.is_function() || Array::is_array(value) {
         return misuse(
-            [what, " must be an object, got ", &describe(value)].concat(),
+            concat(&[what, " must be an object, got ", &describe(value)]),
             expected,
         );
     }
@@ -261,15 +255,14 @@ pub fn object(
             let key = key.as_string().unwrap_or_default();
             if !allowed.contains(&key.as_str()) {
                 return misuse(
-                    [
+                    concat(&[
                         what,
                         " have no option '",
                         &key,
                         "' (known: ",
-                        &allowed.join(", "),
+                        &join(allowed, ", "),
                         ")",
-                    ]
-                    .concat(),
+                    ]),
                     expected,
                 );
             }
@@ -296,7 +289,7 @@ fn init(list: &Array) -> Result<(), Misuse> {
     }
     let id = args.string(1, "deploymentId")?;
     let Some(deployment_id) = crate::ids::parse(&id) else {
-        return misuse(["deploymentId '", &id, "' is not a UUID"].concat(), INIT);
+        return misuse(concat(&["deploymentId '", &id, "' is not a UUID"]), INIT);
     };
     let options = args.options(
         2,
@@ -315,7 +308,7 @@ fn init(list: &Array) -> Result<(), Misuse> {
             _ if value.is_undefined() => Ok(None),
             Some(s) if !s.trim().is_empty() => Ok(Some(s)),
             _ => misuse(
-                [key, " must be a non-empty string, got ", &describe(&value)].concat(),
+                concat(&[key, " must be a non-empty string, got ", &describe(&value)]),
                 INIT,
             ),
         }
@@ -326,7 +319,7 @@ fn init(list: &Array) -> Result<(), Misuse> {
             _ if value.is_undefined() => Ok(default),
             Some(n) if n > 0.0 && n.is_finite() => Ok(n),
             _ => misuse(
-                [key, " must be a positive number, got ", &describe(&value)].concat(),
+                concat(&[key, " must be a positive number, got ", &describe(&value)]),
                 INIT,
             ),
         }
@@ -341,7 +334,7 @@ fn init(list: &Array) -> Result<(), Misuse> {
     };
     if !server.starts_with("http://") && !server.starts_with("https://") {
         return misuse(
-            ["server '", &server, "' must be an http(s) URL"].concat(),
+            concat(&["server '", &server, "' must be an http(s) URL"]),
             INIT,
         );
     }
@@ -359,7 +352,7 @@ fn init(list: &Array) -> Result<(), Misuse> {
             .collect()
     } else {
         return misuse(
-            ["forwardTo must be a list, got ", &describe(&forward)].concat(),
+            concat(&["forwardTo must be a list, got ", &describe(&forward)]),
             INIT,
         );
     };
@@ -369,12 +362,11 @@ fn init(list: &Array) -> Result<(), Misuse> {
             Some(bridge) => bridges.push(bridge),
             None => {
                 return misuse(
-                    [
+                    concat(&[
                         "forwardTo names '",
                         name,
                         "'; it can only name 'dataLayer' and 'adobeDataLayer'",
-                    ]
-                    .concat(),
+                    ]),
                     INIT,
                 );
             }
@@ -408,7 +400,7 @@ fn pageview(list: &Array) -> Result<(), Misuse> {
             _ if !given(&value) => Ok(None),
             Some(s) => Ok(Some(s)),
             None => misuse(
-                [key, " must be a string, got ", &describe(&value)].concat(),
+                concat(&[key, " must be a string, got ", &describe(&value)]),
                 PAGEVIEW,
             ),
         }
@@ -458,12 +450,11 @@ pub fn check_event_name(name: &str, expected: &'static str) -> Result<(), Misuse
         || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
     {
         return misuse(
-            [
+            concat(&[
                 "event name '",
                 name,
                 "' may only have letters, digits and _ (1 to 255)",
-            ]
-            .concat(),
+            ]),
             expected,
         );
     }
@@ -497,14 +488,13 @@ pub fn attributes(value: &JsValue, expected: &'static str) -> Result<JsValue, Mi
             });
         if !ok {
             return misuse(
-                [
+                concat(&[
                     "customAttributes.",
                     &name.as_string().unwrap_or_default(),
                     " is ",
                     &describe(&v),
                     ", which is not an attribute value",
-                ]
-                .concat(),
+                ]),
                 expected,
             );
         }
@@ -607,7 +597,7 @@ fn session(name: &str, list: &Array) -> Result<(), Misuse> {
         }
         data
     });
-    let what = ["the ac('", name, "') callback"].concat();
+    let what = concat(&["the ac('", name, "') callback"]);
     match data {
         Some(data) => callback(&what, &function, &JsValue::NULL, &data),
         None => callback(

@@ -19,6 +19,7 @@ use wasm_bindgen::prelude::*;
 use crate::bridges::Bridge;
 use crate::browser::{Called, call_page, report};
 use crate::ids;
+use beckon_core::text::concat;
 
 #[wasm_bindgen]
 extern "C" {
@@ -221,7 +222,7 @@ fn run_handler(handler: &Function, topic: Topic, event: &JsValue) {
 }
 
 fn report_failure(topic: Topic, error: &JsValue) {
-    report(&["a handler for '", &topic.text(), "'"].concat(), error);
+    report(&concat(&["a handler for '", &topic.text(), "'"]), error);
 }
 
 impl Texts {

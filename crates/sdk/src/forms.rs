@@ -11,6 +11,7 @@ use web_sys::Element;
 use crate::browser::{Listener, document};
 use crate::commands::{Args, Misuse, check_event_name, describe, misuse, require_init};
 use crate::runtime::{Runtime, with_runtime};
+use beckon_core::text::concat;
 
 const EXPECTED: &str = "ac('forms:track', selector: string (CSS), { formName?: string of letters, \
      digits and _, captureFormDataOnSubmit?: boolean, captureFormDataOnAbandon?: boolean })";
@@ -39,7 +40,7 @@ pub fn track(list: &Array) -> Result<(), Misuse> {
     let selector = args.string(1, "the selector")?;
     if document().query_selector(&selector).is_err() {
         return misuse(
-            ["'", &selector, "' is not a valid CSS selector"].concat(),
+            concat(&["'", &selector, "' is not a valid CSS selector"]),
             EXPECTED,
         );
     }
@@ -57,12 +58,12 @@ pub fn track(list: &Array) -> Result<(), Misuse> {
         Some(s) => s,
         None => {
             return misuse(
-                ["formName must be a string, got ", &describe(&given)].concat(),
+                concat(&["formName must be a string, got ", &describe(&given)]),
                 EXPECTED,
             );
         }
     };
-    check_event_name(&[&name, "_submitted"].concat(), EXPECTED)?;
+    check_event_name(&concat(&[&name, "_submitted"]), EXPECTED)?;
     let flag = |key: &str| options.flag(key, EXPECTED);
     let rule = Rule {
         selector,
@@ -122,7 +123,7 @@ impl Runtime {
         };
         self.forms.touched.retain(|(f, _)| f != form);
         let rule = &self.forms.rules[index];
-        let (name, capture) = ([&rule.name, "_submitted"].concat(), rule.capture_submit);
+        let (name, capture) = (concat(&[&rule.name, "_submitted"]), rule.capture_submit);
         self.track(&name, &fields(form, capture), None, None);
     }
 
@@ -130,7 +131,7 @@ impl Runtime {
     pub fn forms_abandoned(&mut self) {
         for (form, index) in std::mem::take(&mut self.forms.touched) {
             let rule = &self.forms.rules[index];
-            let (name, capture) = ([&rule.name, "_abandoned"].concat(), rule.capture_abandon);
+            let (name, capture) = (concat(&[&rule.name, "_abandoned"]), rule.capture_abandon);
             self.track(&name, &fields(&form, capture), None, None);
         }
     }

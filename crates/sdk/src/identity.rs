@@ -19,6 +19,7 @@ use web_sys::HtmlDocument;
 
 use crate::browser::{document, now, window};
 use crate::ids::{decimal, new_uuid, parse as parse_id, random_u64, text as id_text};
+use beckon_core::text::concat;
 
 const CUSTOMER_COOKIE: &str = "beckon_customer";
 const SESSION_COOKIE: &str = "beckon_session";
@@ -117,14 +118,13 @@ impl Identity {
             last_activity: at,
             ..session
         };
-        let value = [
+        let value = concat(&[
             &id_text(&session.id),
             ".",
             &decimal(session.short_id.into()),
             ".",
             &decimal(at),
-        ]
-        .concat();
+        ]);
         self.write(SESSION_COOKIE, &value, timeout as f64 / 1000.0);
         self.synced_at = now();
         self.session
@@ -141,15 +141,14 @@ impl Identity {
     }
 
     fn write(&self, name: &str, value: &str, max_age_seconds: f64) {
-        let mut cookie = [
+        let mut cookie = concat(&[
             name,
             "=",
             value,
             "; Path=/; Max-Age=",
             &decimal(max_age_seconds.ceil() as u64),
             "; SameSite=Lax",
-        ]
-        .concat();
+        ]);
         if let Some(domain) = &self.settings.domain {
             cookie.push_str("; Domain=");
             cookie.push_str(domain);

@@ -24,6 +24,7 @@ use crate::ids::{new_uuid, text as id_text};
 use crate::presenters::{self, Presented};
 use crate::runtime::{Runtime, current_url, with_runtime};
 use crate::transport::{Route, storage};
+use beckon_core::text::concat;
 
 /// `errorCode`s of the `errored` events the SDK reports.
 pub mod codes {
@@ -76,7 +77,11 @@ impl Runtime {
         let head = match Head::read(&raw) {
             Ok(head) => head,
             Err(e) => {
-                log_error(&["the server sent an action that cannot be read (", &e, ")"].concat());
+                log_error(&concat(&[
+                    "the server sent an action that cannot be read (",
+                    &e,
+                    ")",
+                ]));
                 return;
             }
         };
@@ -179,7 +184,12 @@ impl Runtime {
 
     /// Showing failed: `offered`, then `errored` with a code and a message.
     pub fn fail(&mut self, id: Uuid, code: i64, message: String) {
-        log_error(&["action ", &id_text(&id), " could not be shown: ", &message].concat());
+        log_error(&concat(&[
+            "action ",
+            &id_text(&id),
+            " could not be shown: ",
+            &message,
+        ]));
         if self.lifecycle.get(id).map(|t| t.state) == Some(State::Qualified) {
             self.transition(id, State::Offered, None);
         }
@@ -276,7 +286,12 @@ impl Runtime {
         };
         let head = tracked.head;
         if let Err(refusal) = Table::of(head.media_type).check(Some(tracked.state), state) {
-            log_error(&["action ", &id_text(&id), ": ", &refusal.message()].concat());
+            log_error(&concat(&[
+                "action ",
+                &id_text(&id),
+                ": ",
+                &refusal.message(),
+            ]));
             return;
         }
         tracked.state = state;

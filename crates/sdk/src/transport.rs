@@ -22,6 +22,7 @@ use wasm_bindgen::prelude::*;
 use crate::browser::{Timer, from_json, js_text, log_error, log_warning, now, to_json, window};
 use crate::ids::{decimal, random_u64, text as id_text};
 use crate::runtime::with_runtime;
+use beckon_core::text::concat;
 
 /// Most events in one request.
 const BATCH: usize = 50;
@@ -103,14 +104,13 @@ impl Transport {
     pub fn new(server: &str, deployment_id: Uuid) -> Transport {
         let deployment = id_text(&deployment_id);
         Transport {
-            base: [
+            base: concat(&[
                 server.trim_end_matches('/'),
                 "/api/v1/deployments/",
                 &deployment,
                 "/",
-            ]
-            .concat(),
-            storage_key: ["beckon_outbox_", &deployment].concat(),
+            ]),
+            storage_key: concat(&["beckon_outbox_", &deployment]),
             queues: Default::default(),
             picked_up: false,
             stored: false,
@@ -158,7 +158,7 @@ impl Transport {
 
     /// `<server>/api/v1/deployments/<id>/<path>`: the deployment's routes (chat uses them too).
     pub fn url(&self, path: &str) -> String {
-        [&self.base, path].concat()
+        concat(&[&self.base, path])
     }
 
     /// Queues one event (its JSON text) for `route`.
@@ -260,14 +260,11 @@ impl Transport {
                     .map_or(f64::NAN, |s| js_sys::Number::parse_float(&s));
                 let seconds = if asked >= 0.0 { asked } else { 1.0 };
                 self.paused_until = now() + seconds * 1000.0;
-                log_warning(
-                    &[
-                        "the server asks to slow down; sending again in ",
-                        &js_text(&seconds.into()),
-                        " s",
-                    ]
-                    .concat(),
-                );
+                log_warning(&concat(&[
+                    "the server asks to slow down; sending again in ",
+                    &js_text(&seconds.into()),
+                    " s",
+                ]));
                 self.schedule(0.0);
             }
             0 | 408 | 429 | 500..=599 => {
@@ -279,19 +276,16 @@ impl Transport {
             }
             _ => {
                 self.remove_sent(route, count);
-                log_error(
-                    &[
-                        "the server refused ",
-                        &decimal(count as u64),
-                        " ",
-                        route.path(),
-                        " (",
-                        &decimal(status.into()),
-                        "): ",
-                        &reply.body(),
-                    ]
-                    .concat(),
-                );
+                log_error(&concat(&[
+                    "the server refused ",
+                    &decimal(count as u64),
+                    " ",
+                    route.path(),
+                    " (",
+                    &decimal(status.into()),
+                    "): ",
+                    &reply.body(),
+                ]));
                 self.persist();
                 self.schedule_if_pending();
             }

@@ -16,6 +16,7 @@ use super::set;
 use crate::action::field;
 use crate::presenters::{Do, FOCUSABLE, Html, Keys, Presented};
 use crate::runtime::Runtime;
+use beckon_core::text::concat;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -110,7 +111,7 @@ impl Form {
         );
         let mut fields = Vec::new();
         for (i, q) in questions.iter().enumerate().filter(|(_, q)| !q.is_hidden()) {
-            let name = ["beckon-q", &crate::ids::decimal(i as u64)].concat();
+            let name = concat(&["beckon-q", &crate::ids::decimal(i as u64)]);
             let check = q.kind == Kind::Checkbox;
             h.raw(if check {
                 "<div class=\"field check\">"
@@ -130,7 +131,7 @@ impl Form {
                 control(&mut h, q, &name);
             }
             h.raw("<p class=\"error\"")
-                .attr("id", &[&name, "-error"].concat())
+                .attr("id", &concat(&[&name, "-error"]))
                 .raw("></p></div>");
             fields.push(Field {
                 kind: q.kind,
@@ -166,7 +167,7 @@ impl Form {
         let answers = Object::assign(&Object::new(), &self.hidden);
         let mut invalid: Option<HtmlElement> = None;
         for f in &self.fields {
-            let control = self.shown.find(&["#", &f.name].concat())?;
+            let control = self.shown.find(&concat(&["#", &f.name]))?;
             let value = if f.kind == Kind::Checkbox {
                 let checked = Reflect::get(&control, &"checked".into()).unwrap_or_default();
                 if checked.is_truthy() { "yes" } else { "" }.to_owned()
@@ -176,8 +177,8 @@ impl Form {
             };
             let missing = f.mandatory && value.is_empty();
             let _ = control.set_attribute("aria-invalid", if missing { "true" } else { "false" });
-            if let Some(error) = self.shown.find(&["#", &f.name, "-error"].concat()) {
-                let message = [&f.label, " is required."].concat();
+            if let Some(error) = self.shown.find(&concat(&["#", &f.name, "-error"])) {
+                let message = concat(&[&f.label, " is required."]);
                 error.set_text_content(missing.then_some(message.as_str()));
             }
             if missing {
@@ -209,7 +210,7 @@ fn control(h: &mut Html, q: &Question, name: &str) {
         _ => "<input type=\"text\"",
     })
     .attr("id", name)
-    .attr("aria-describedby", &[name, "-error"].concat());
+    .attr("aria-describedby", &concat(&[name, "-error"]));
     if q.mandatory {
         h.raw(" aria-required=\"true\"");
     }

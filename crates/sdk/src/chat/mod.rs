@@ -30,6 +30,7 @@ use crate::ids::{decimal, text as id_text};
 use crate::lifecycle::codes;
 use crate::runtime::{Runtime, with_runtime};
 use crate::transport::{Reply, post};
+use beckon_core::text::concat;
 
 const STORED: &str = "beckon_chat";
 /// Reconnections (and attempts to create the conversation) before the chat is `errored`.
@@ -206,7 +207,7 @@ impl Runtime {
                     &decimal(status.into()),
                     ")",
                 ];
-                self.chat_failed(id, codes::CHAT_FAILED, &message.concat());
+                self.chat_failed(id, codes::CHAT_FAILED, &concat(&message));
             }
             return;
         };
@@ -246,7 +247,7 @@ impl Runtime {
         let window = match window::Window::open(head.action_id, engaged) {
             Ok(window) => Some(window),
             Err(message) => {
-                log_error(&["the chat window could not be shown: ", &message].concat());
+                log_error(&concat(&["the chat window could not be shown: ", &message]));
                 None
             }
         };
@@ -293,21 +294,20 @@ impl Runtime {
         let Some(talk) = self.chat.talk.as_mut() else {
             return;
         };
-        let path = [
+        let path = concat(&[
             "conversations/",
             &talk.id,
             "/ws?access_token=",
             &talk.token,
             "&after=",
             &decimal(talk.seen),
-        ]
-        .concat();
+        ]);
         let url = self.transport.url(&path);
-        let url = ["ws", url.strip_prefix("http").unwrap_or(&url)].concat();
+        let url = concat(&["ws", url.strip_prefix("http").unwrap_or(&url)]);
         match socket::Socket::open(&url) {
             Ok(socket) => talk.socket = Some(socket),
             Err(message) => {
-                log_error(&["the chat could not connect: ", &message].concat());
+                log_error(&concat(&["the chat could not connect: ", &message]));
                 self.chat_dropped();
             }
         }
@@ -359,7 +359,7 @@ impl Runtime {
         }
         if kind == "error" {
             if let Some(window) = &talk.window {
-                window.note(&["Not sent: ", &text("detail")].concat());
+                window.note(&concat(&["Not sent: ", &text("detail")]));
             }
             return;
         }
@@ -444,7 +444,7 @@ impl Runtime {
 
     /// The chat cannot go on: `errored`, and the window says so.
     fn chat_failed(&mut self, id: Uuid, code: i64, message: &str) {
-        log_error(&["the chat failed: ", message].concat());
+        log_error(&concat(&["the chat failed: ", message]));
         if let Some((_, form)) = self.chat.form.take() {
             form.remove();
         }

@@ -10,6 +10,7 @@ use web_sys::HtmlElement;
 use crate::browser::Timer;
 use crate::presenters::{Do, Html, Keys, Presented, append};
 use crate::runtime::Runtime;
+use beckon_core::text::concat;
 
 /// How long "typing…" stays after the last typing notice.
 const TYPING_SHOWN_MS: f64 = 3000.0;
@@ -77,7 +78,7 @@ impl Window {
             "message" if from == "visitor" => ("visitor", None, text),
             "message" => ("system", None, text),
             "joined" => {
-                joined = [agent, " joined the chat."].concat();
+                joined = concat(&[agent, " joined the chat."]);
                 self.status.set_text_content(None);
                 ("system", None, joined.as_str())
             }

@@ -10,6 +10,7 @@ use super::style;
 use super::{Html, Keys, Presented};
 use crate::action::{ContentOffer, DisplayMode, Target};
 use crate::lifecycle::codes;
+use beckon_core::text::concat;
 
 pub fn show(id: Uuid, offer: &ContentOffer) -> Result<Presented, (i64, String)> {
     let html = markup(offer).map_err(|m| (codes::INVALID_ACTION, m))?;
@@ -37,10 +38,10 @@ pub fn show(id: Uuid, offer: &ContentOffer) -> Result<Presented, (i64, String)> 
 fn web_url(url: &str) -> Result<String, String> {
     let base = crate::runtime::current_url();
     let parsed = web_sys::Url::new_with_base(url, &base)
-        .map_err(|_| ["'", url, "' is not a URL"].concat())?;
+        .map_err(|_| concat(&["'", url, "' is not a URL"]))?;
     match parsed.protocol().as_str() {
         "http:" | "https:" => Ok(parsed.href()),
-        other => Err(["'", url, "' must be http or https, not ", other].concat()),
+        other => Err(concat(&["'", url, "' must be http or https, not ", other])),
     }
 }
 
@@ -48,16 +49,20 @@ fn web_url(url: &str) -> Result<String, String> {
 fn markup(offer: &ContentOffer) -> Result<Html, String> {
     let layout = offer.layout_mode;
     if layout.has_image() && offer.image_url.as_deref().is_none_or(str::is_empty) {
-        return Err(["layoutMode ", layout.name(), " needs an imageUrl"].concat());
+        return Err(concat(&[
+            "layoutMode ",
+            layout.name(),
+            " needs an imageUrl",
+        ]));
     }
     let image = match &offer.image_url {
-        Some(url) => Some(web_url(url).map_err(|e| ["imageUrl ", &e].concat())?),
+        Some(url) => Some(web_url(url).map_err(|e| concat(&["imageUrl ", &e]))?),
         None => None,
     };
     let cta = match &offer.call_to_action {
         Some(cta) => Some((
             cta,
-            web_url(&cta.url).map_err(|e| ["callToAction.url ", &e].concat())?,
+            web_url(&cta.url).map_err(|e| concat(&["callToAction.url ", &e]))?,
         )),
         None => None,
     };

@@ -27,6 +27,7 @@ use web_sys::{
 use crate::browser::{Listener, document};
 use crate::lifecycle::{Outcome, codes};
 use crate::runtime::{Runtime, with_runtime};
+use beckon_core::text::concat;
 
 /// The look shared by every presentation; sizes and colours the offer's style may override.
 const CSS: &str = include_str!("presenters.css");
@@ -184,7 +185,7 @@ impl Presented {
                 })
             })
             .collect();
-        let markup = ["<style>", CSS, "</style>", &html.0].concat();
+        let markup = concat(&["<style>", CSS, "</style>", &html.0]);
         if let Some(problem) = set_html(&root, &markup, None) {
             return Err(problem);
         }

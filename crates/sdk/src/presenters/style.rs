@@ -11,6 +11,7 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use crate::browser::{js_text, log_warning};
 use crate::commands::describe;
+use beckon_core::text::concat;
 
 /// The parts of an offer a style can address, as indexes into [`Styles`].
 const OFFER: usize = 0;
@@ -113,14 +114,11 @@ pub fn declarations(style: &JsValue) -> Styles {
     };
     for (group, value) in style {
         let Some((_, part, properties)) = GROUPS.iter().find(|(g, ..)| *g == group) else {
-            log_warning(
-                &[
-                    "contentOffer.style.",
-                    &group,
-                    " is not a style Beckon knows; ignored",
-                ]
-                .concat(),
-            );
+            log_warning(&concat(&[
+                "contentOffer.style.",
+                &group,
+                " is not a style Beckon knows; ignored",
+            ]));
             continue;
         };
         let Some(value) = entries(&value) else {
@@ -128,16 +126,13 @@ pub fn declarations(style: &JsValue) -> Styles {
         };
         for (name, raw) in value {
             let Some((_, css, kind)) = properties.iter().find(|(p, ..)| *p == name) else {
-                log_warning(
-                    &[
-                        "contentOffer.style.",
-                        &group,
-                        ".",
-                        &name,
-                        " is not allowed; ignored",
-                    ]
-                    .concat(),
-                );
+                log_warning(&concat(&[
+                    "contentOffer.style.",
+                    &group,
+                    ".",
+                    &name,
+                    " is not allowed; ignored",
+                ]));
                 continue;
             };
             match validate(*kind, &raw) {
@@ -148,20 +143,17 @@ pub fn declarations(style: &JsValue) -> Styles {
                     declarations.push_str(&v);
                     declarations.push(';');
                 }
-                None => log_warning(
-                    &[
-                        "contentOffer.style.",
-                        &group,
-                        ".",
-                        &name,
-                        ": ",
-                        &describe(&raw),
-                        " is not a valid ",
-                        kind.describe(),
-                        "; ignored",
-                    ]
-                    .concat(),
-                ),
+                None => log_warning(&concat(&[
+                    "contentOffer.style.",
+                    &group,
+                    ".",
+                    &name,
+                    ": ",
+                    &describe(&raw),
+                    " is not a valid ",
+                    kind.describe(),
+                    "; ignored",
+                ])),
             }
         }
     }
@@ -192,7 +184,7 @@ fn validate(kind: Kind, raw: &JsValue) -> Option<String> {
         } else {
             ""
         };
-        return ok.then(|| [&js_text(raw), unit].concat());
+        return ok.then(|| concat(&[&js_text(raw), unit]));
     }
     let text = raw.as_string()?;
     let text = text.trim();
