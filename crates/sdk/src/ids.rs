@@ -51,9 +51,16 @@ pub fn new_uuid() -> Uuid {
 
 /// `id` as the spec writes it: `xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`.
 pub fn text(id: &Uuid) -> String {
-    id.hyphenated()
-        .encode_lower(&mut Uuid::encode_buffer())
-        .to_owned()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(36);
+    for (at, byte) in id.as_bytes().iter().enumerate() {
+        if matches!(at, 4 | 6 | 8 | 10) {
+            text.push('-');
+        }
+        text.push(char::from(HEX[usize::from(byte >> 4)]));
+        text.push(char::from(HEX[usize::from(byte & 15)]));
+    }
+    text
 }
 
 /// A UUID's text in any form `Uuid::parse_str` reads (32 hex digits; hyphenated, alone, in
@@ -101,6 +108,20 @@ pub fn decimal(mut n: u64) -> String {
 mod tests {
     use uuid::Uuid;
 
+    use beckon_core::text::concat;
+
+    /// `text` writes what `Uuid::hyphenated` writes.
+    #[test]
+    fn text_is_hyphenated_lower_case() {
+        for id in [
+            Uuid::nil(),
+            Uuid::max(),
+            Uuid::from_u128(0x67e55044_10b1_426f_9247_bb680e5fe0c8),
+        ] {
+            assert_eq!(super::text(&id), id.hyphenated().to_string());
+        }
+    }
+
     /// `parse` accepts exactly what `Uuid::parse_str` accepts, with the same value.
     #[test]
     fn parse_reads_what_uuid_reads() {
@@ -111,13 +132,13 @@ mod tests {
             id.to_owned(),
             upper.clone(),
             simple.clone(),
-            ["{", id, "}"].concat(),
-            ["urn:uuid:", id].concat(),
-            ["urn:uuid:", &upper].concat(),
-            ["{", &simple, "}"].concat(),
-            ["urn:uuid:", &simple].concat(),
-            ["URN:UUID:", id].concat(),
-            [id, " "].concat(),
+            concat(&["{", id, "}"]),
+            concat(&["urn:uuid:", id]),
+            concat(&["urn:uuid:", &upper]),
+            concat(&["{", &simple, "}"]),
+            concat(&["urn:uuid:", &simple]),
+            concat(&["URN:UUID:", id]),
+            concat(&[id, " "]),
             id.replace('-', "_"),
             id.replacen('6', "g", 1),
             id.replacen('-', "", 1) + "0",
@@ -128,7 +149,7 @@ mod tests {
         ];
         // A hyphen moved by one place either way.
         texts.push(
-            [
+            concat(&[
                 &simple[..7],
                 "-",
                 &simple[7..11],
@@ -138,12 +159,11 @@ mod tests {
                 &simple[15..19],
                 "-",
                 &simple[19..],
-            ]
-            .concat()[..36]
+            ])[..36]
                 .to_owned(),
         );
         texts.push(
-            [
+            concat(&[
                 "-",
                 &simple[..8],
                 &simple[8..12],
@@ -153,8 +173,7 @@ mod tests {
                 &simple[16..20],
                 "-",
                 &simple[20..],
-            ]
-            .concat()[..36]
+            ])[..36]
                 .to_owned(),
         );
         for text in &texts {
