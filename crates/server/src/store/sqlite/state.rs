@@ -5,12 +5,14 @@
 //!
 //! It is derived: a function of the log's action records. So it is written in the same
 //! transaction as the log, but this file alone runs with `synchronous = NORMAL`: the main file's
-//! WAL (the log, with the counters and decision state) is synced at every commit, this file's only
-//! at its checkpoints. A commit's fsync therefore covers the log's few appended pages, not one page
-//! per new action. SQLite commits the main file first; `applied` holds the last sequence number
-//! whose effects this file holds, and [`catch_up`] replays the log's action records after it, at
-//! start (after a crash lost this file's last commits) and whenever a commit got the log through
-//! but not this file. A file of another [`VERSION`] is rebuilt from the whole log.
+//! WAL (the log, with the counters and decision state) is synced after every group (`durable`),
+//! this file's only at its checkpoints. A group's fsync therefore covers the log's few appended
+//! pages, not one page per new action. SQLite commits the main file first; `applied` holds the
+//! last sequence number whose effects this file holds, and [`catch_up`] replays the log's action
+//! records after it, at start (after a crash lost this file's last commits) and whenever a commit
+//! got the log through but not this file. A file of another [`VERSION`], or one ahead of the log
+//! (the disk kept this file's last commits but lost the log's, which were not yet synced nor
+//! acknowledged), is rebuilt from the whole log.
 
 use std::path::{Path, PathBuf};
 
@@ -38,7 +40,7 @@ pub fn attach(conn: &Connection, db: &Path, cache_kib: i64) -> rusqlite::Result<
 /// what the log holds beyond them. On the writer, before it takes submissions.
 pub fn prepare(conn: &Connection) -> rusqlite::Result<()> {
     let version: i64 = conn.query_row("PRAGMA state.user_version", [], |r| r.get(0))?;
-    if version != VERSION {
+    if version != VERSION || applied(conn)? > super::log_head(conn)? {
         conn.execute_batch(&format!(
             "BEGIN;
             DROP TABLE IF EXISTS state.actions;
@@ -69,6 +71,12 @@ pub fn prepare(conn: &Connection) -> rusqlite::Result<()> {
     catch_up(conn)
 }
 
+/// The last sequence number whose effects the state holds.
+fn applied(conn: &Connection) -> rusqlite::Result<u64> {
+    conn.query_row("SELECT seq FROM state.applied", [], |r| r.get::<_, i64>(0))
+        .map(|seq| seq as u64)
+}
+
 /// Records, inside the commit, that the state holds the effects of the log up to `seq`.
 pub fn set_applied(conn: &Connection, seq: u64) -> rusqlite::Result<()> {
     conn.prepare_cached("UPDATE state.applied SET seq = ?1 WHERE id = 1")?
@@ -79,14 +87,14 @@ pub fn set_applied(conn: &Connection, seq: u64) -> rusqlite::Result<()> {
 /// Replays the log's action records beyond `applied` into the state, in one transaction.
 pub fn catch_up(conn: &Connection) -> rusqlite::Result<()> {
     let tx = conn.unchecked_transaction()?;
-    let applied: i64 = tx.query_row("SELECT seq FROM state.applied", [], |r| r.get(0))?;
-    let mut last = applied as u64;
+    let applied = applied(&tx)?;
+    let mut last = applied;
     {
         let mut records = tx.prepare(
             "SELECT seq, deployment_id, kind, recorded_at, body FROM log
              WHERE seq > ?1 AND kind = 'action' ORDER BY seq",
         )?;
-        let mut rows = records.query([applied])?;
+        let mut rows = records.query([applied as i64])?;
         while let Some(row) = rows.next()? {
             let record = super::row_to_record(row)?;
             if let Payload::Action(event) = &record.payload {
@@ -185,5 +193,37 @@ mod tests {
         assert_eq!(context.actions.len(), 1);
         assert_eq!(context.actions[0].1.state, State::Accepted);
         assert!(context.actions[0].1.offered_at.is_some());
+    }
+
+    /// The state file kept a commit the log lost (a power loss before the log's WAL was synced,
+    /// after this file's pages reached the disk): it is rebuilt, so the action is where the log
+    /// says and the lost state can be reported again.
+    #[tokio::test]
+    async fn a_state_file_ahead_of_the_log_is_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("beckon.db");
+        let (action, customer) = (Uuid::new_v4(), Uuid::new_v4());
+        {
+            let store = SqliteStore::open(&db).unwrap();
+            for state in [State::Qualified, State::Offered] {
+                commit(&store, event(action, customer, state))
+                    .await
+                    .unwrap();
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        // What `accepted`, logged as record 3 and then lost with the log's last frames, left.
+        rusqlite::Connection::open(super::path(&db))
+            .unwrap()
+            .execute_batch(
+                "UPDATE applied SET seq = 3;
+                 UPDATE actions SET state = 'accepted', seen = seen | (1 << 2);",
+            )
+            .unwrap();
+        let store = SqliteStore::open(&db).unwrap();
+        let accepted = commit(&store, event(action, customer, State::Accepted))
+            .await
+            .unwrap();
+        assert!(matches!(accepted[..], [Outcome::Stored { seq: 3 }]));
     }
 }

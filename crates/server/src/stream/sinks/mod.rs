@@ -390,6 +390,15 @@ async fn run(
                 }
             }
         };
+        // Counted when the receiver took the batch, as dead letters are when stored: the saved
+        // cursor is visible to readers as soon as it is committed, before its save returns.
+        if delivered {
+            sink.set_error(None);
+            metrics
+                .sink_delivered
+                .get_or_create(&label)
+                .inc_by(batch.len() as u64);
+        }
         if persist(&sink, &shutdown, "save the cursor", || {
             store.set_cursor(&name, last)
         })
@@ -399,13 +408,6 @@ async fn run(
             break;
         }
         cursor = last;
-        if delivered {
-            sink.set_error(None);
-            metrics
-                .sink_delivered
-                .get_or_create(&label)
-                .inc_by(batch.len() as u64);
-        }
         lag.set(store.head().saturating_sub(cursor) as i64);
     }
     tracing::info!(sink = %name, cursor, "sink stopped");
