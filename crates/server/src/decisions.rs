@@ -149,11 +149,13 @@ fn decide_group(
 ) {
     let mut journey = context.journey.clone();
     let mut pageview = context.pageview.clone();
-    for e in group {
-        enrich::append(&mut journey, enrich::journey_event(e));
+    for (e, step) in group.iter().zip(enrich::journey_steps(group)) {
         if enrich::is_pageview(&e.event_name) {
-            pageview = Some((enrich::visit(e).page.url, e.created_date));
+            // The page's URL as a visit has it: normalized, or as sent when it does not parse.
+            let url = step.page.as_ref().map_or(&e.page.url, |p| &p.url);
+            pageview = Some((url.clone(), e.created_date));
         }
+        enrich::append(&mut journey, step);
     }
     let last = group.last().expect("a group has an event");
     let mut visit = enrich::visit(last);

@@ -111,9 +111,29 @@ pub fn user_agent(agent: &str) -> (Browser, Device) {
     (browser, device)
 }
 
-/// The event as a journey step: its name, page, search query and attribute values.
-pub fn journey_event(event: &WebEvent) -> JourneyEvent {
-    let page = Page::from_url(&event.page.url, Some(event.page.title.as_str()));
+/// The events as journey steps: each one's name, page, search query and attribute values. The
+/// events of one request usually share their page, whose URL is then parsed once.
+pub fn journey_steps(events: &[&WebEvent]) -> Vec<JourneyEvent> {
+    let mut previous: Option<(&WebEvent, Option<Page>)> = None;
+    events
+        .iter()
+        .map(|&event| {
+            let page = match previous {
+                Some((p, ref page))
+                    if p.page.url == event.page.url && p.page.title == event.page.title =>
+                {
+                    page.clone()
+                }
+                _ => Page::from_url(&event.page.url, Some(event.page.title.as_str())),
+            };
+            previous = Some((event, page.clone()));
+            journey_event(event, page)
+        })
+        .collect()
+}
+
+/// The event as a journey step on its (parsed) page.
+fn journey_event(event: &WebEvent, page: Option<Page>) -> JourneyEvent {
     let mut step = JourneyEvent::new(event.event_name.clone(), page);
     step.search_query = event.search_query.clone();
     step.attributes = event
