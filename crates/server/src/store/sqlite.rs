@@ -3,7 +3,7 @@
 //! One writer thread owns the only writing connection. Requests hand it submissions through a
 //! channel; it takes every submission that is waiting, checks and applies each inside its own
 //! savepoint (so one bad request changes nothing while its neighbours go through) and commits them
-//! all in one transaction. The sync thread ([`durable`]) then syncs the WAL and only then answers,
+//! all in one transaction. The sync thread (`durable`) then syncs the WAL and only then answers,
 //! while the writer goes on with the next group. Durability therefore costs one fsync per group or
 //! less, not per event, and the writer does not wait for it. Readers use their own connections,
 //! which WAL lets run beside the writer; log reads stop at the synced head.
