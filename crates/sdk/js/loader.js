@@ -162,6 +162,7 @@ function beckonCall(f, a, b) {
   } catch (error) { beckonOutcome = error; return 1; }
 }
 function beckonTaken() { var o = beckonOutcome; beckonOutcome = undefined; return o; }
+function beckonWindow() { return window; }
 function beckonRethrow(error) { setTimeout(function () { throw error; }); }
 function beckonText(value) { return String(value); }
 function beckonJson(value) { return JSON.stringify(value); }

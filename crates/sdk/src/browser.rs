@@ -36,6 +36,11 @@ extern "C" {
     /// The error or promise of the last [`call`] that did not simply return.
     #[wasm_bindgen(js_name = beckonTaken)]
     fn outcome() -> JsValue;
+
+    /// `window`: the loader runs in a page. `js_sys::global()` looks for the global object four
+    /// ways, each an import with its glue.
+    #[wasm_bindgen(js_name = beckonWindow)]
+    pub fn window() -> Window;
 }
 
 /// What a page function did.
@@ -68,14 +73,10 @@ pub fn report(what: &str, error: &JsValue) {
     rethrow_later(error);
 }
 
-pub fn window() -> Window {
-    js_sys::global().unchecked_into()
-}
-
 pub fn document() -> Document {
     window()
         .document()
-        .unwrap_or_else(|| js_sys::global().unchecked_into())
+        .unwrap_or_else(|| window().unchecked_into())
 }
 
 /// Milliseconds since the Unix epoch.
