@@ -150,13 +150,22 @@ pub fn js_callback(mut f: Box<dyn FnMut(Event)>) -> Closure<dyn FnMut(Event)> {
 }
 
 /// A JavaScript function that runs `f` once, through [`crate::boundary`] (a promise's
-/// callback). Every such function is this one closure type, as for [`Listener`].
+/// callback). It is the listeners' closure type ([`js_callback`]), not wasm-bindgen's
+/// `once_into_js`, which is a closure type and glue of its own; its memory is freed when the
+/// browser collects the function (wasm-bindgen registers it with a `FinalizationRegistry`),
+/// which is soon after the promise settles.
 pub fn once(f: impl FnOnce(JsValue) + 'static) -> JsValue {
     once_boxed(Box::new(f))
 }
 
 fn once_boxed(f: Box<dyn FnOnce(JsValue)>) -> JsValue {
-    Closure::once_into_js(move |value: JsValue| crate::boundary(|| f(value)))
+    let mut f = Some(f);
+    js_callback(Box::new(move |value: Event| {
+        if let Some(f) = f.take() {
+            f(value.into());
+        }
+    }))
+    .into_js_value()
 }
 
 /// A `setTimeout`, cleared when dropped.
