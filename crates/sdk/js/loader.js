@@ -226,7 +226,7 @@ if (twice) {
   if (!stub) { window[name] = function () { queue.push(arguments); }; }
   wasm_bindgen({ module_or_path: download }).then(function () {
     if (broken) { return; }
-    wasm_bindgen.start(base);
+    wasm_bindgen.start(new URL(base).origin);
     ac.beckon = true;
     if (wasm_bindgen.test_present) {
       ac.__test = { present: wasm_bindgen.test_present, emit: wasm_bindgen.test_emit,

@@ -326,11 +326,7 @@ fn init(list: &Array) -> Result<(), Misuse> {
     };
     let server = match text("server")? {
         Some(s) => s,
-        None => runtime::origin(|o| {
-            web_sys::Url::new(&o.script_base)
-                .map(|u| u.origin())
-                .unwrap_or_default()
-        }),
+        None => runtime::default_server(),
     };
     if !server.starts_with("http://") && !server.starts_with("https://") {
         return misuse(

@@ -50,11 +50,11 @@ thread_local! {
     static DEPTH: Cell<u32> = const { Cell::new(0) };
 }
 
-/// Called once by the loader when the module is ready, with the URL the script came from (the
-/// default server).
+/// Called once by the loader when the module is ready, with the origin the script came from
+/// (the default server).
 #[wasm_bindgen]
-pub fn start(script_base: String) {
-    runtime::set_origin(script_base);
+pub fn start(origin: String) {
+    runtime::set_default_server(origin);
 }
 
 /// `ac(name, ...args)`. Never throws: a wrong call is reported with `console.error`.

@@ -19,11 +19,6 @@ use crate::identity::Identity;
 use crate::lifecycle::Lifecycle;
 use crate::transport::Transport;
 
-/// Where the script came from (the default server).
-pub struct Origin {
-    pub script_base: String,
-}
-
 pub struct Runtime {
     pub identity: Identity,
     pub transport: Transport,
@@ -44,17 +39,16 @@ pub struct Runtime {
 
 thread_local! {
     static RUNTIME: RefCell<Option<Runtime>> = const { RefCell::new(None) };
-    static ORIGIN: RefCell<Origin> = const {
-        RefCell::new(Origin { script_base: String::new() })
-    };
+    /// The origin the script came from: the server when `init` names none.
+    static DEFAULT_SERVER: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
-pub fn set_origin(script_base: String) {
-    ORIGIN.with(|o| *o.borrow_mut() = Origin { script_base });
+pub fn set_default_server(origin: String) {
+    DEFAULT_SERVER.with(|s| *s.borrow_mut() = origin);
 }
 
-pub fn origin<R>(f: impl FnOnce(&Origin) -> R) -> R {
-    ORIGIN.with(|o| f(&o.borrow()))
+pub fn default_server() -> String {
+    DEFAULT_SERVER.with(|s| s.borrow().clone())
 }
 
 /// Runs `f` on the runtime; `None` when the SDK is not initialized (or is busy).
