@@ -299,7 +299,9 @@ fn in_snapshot<T>(
 ) -> rusqlite::Result<T> {
     conn.prepare_cached("BEGIN")?.execute([])?;
     let result = f(conn);
-    let ended = conn.prepare_cached("COMMIT").and_then(|mut s| s.execute([]));
+    let ended = conn
+        .prepare_cached("COMMIT")
+        .and_then(|mut s| s.execute([]));
     // A pooled connection must not keep an old snapshot (it would hold the WAL back).
     if !conn.is_autocommit() {
         let _ = conn.execute_batch("ROLLBACK");
@@ -469,7 +471,7 @@ fn track_action(
     };
     let known = conn
         .prepare_cached(
-            "SELECT deployment_id, media, action_map_id, customer_id, state, seen FROM actions WHERE action_id = ?1",
+            "SELECT deployment_id, media, action_map_id, customer_id, state, seen, rowid FROM actions WHERE action_id = ?1",
         )
         .and_then(|mut s| {
             s.query_row([e.action_id.to_string()], |r| {
@@ -480,6 +482,7 @@ fn track_action(
                     r.get::<_, String>(3)?,
                     r.get::<_, String>(4)?,
                     r.get::<_, i64>(5)?,
+                    r.get::<_, i64>(6)?,
                 ))
             })
             .optional()
@@ -487,7 +490,7 @@ fn track_action(
         .map_err(db)?;
     let lifecycle = Lifecycle::of(e.action_media_type);
     let bit = state_bit(e.action_state);
-    let Some((deployment, media, map, customer, state, seen)) = known else {
+    let Some((deployment, media, map, customer, state, seen, row)) = known else {
         lifecycle
             .check(None, e.action_state)
             .map_err(|error| CommitError::Transition {
@@ -547,13 +550,14 @@ fn track_action(
             action_id: e.action_id,
             error,
         })?;
+    // By the row just found: a second search of the action_id index would find the same one.
     conn.prepare_cached(
         "UPDATE actions SET state = ?2, seen = seen | ?3, updated_at = ?4,
-         offered_at = CASE WHEN ?2 = 'offered' THEN ?4 ELSE offered_at END WHERE action_id = ?1",
+         offered_at = CASE WHEN ?2 = 'offered' THEN ?4 ELSE offered_at END WHERE rowid = ?1",
     )
     .and_then(|mut s| {
         s.execute(params![
-            e.action_id.to_string(),
+            row,
             e.action_state.as_str(),
             bit,
             e.timestamp.unix_millis()
