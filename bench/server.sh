@@ -86,12 +86,20 @@ print(f"qualified {written} actions", file=sys.stderr)
 PY
 }
 
-run() { # script, batch -> "requests/s p99_us errors"
-  DEPLOYMENT=$deployment ORIGIN=$origin BATCH=$2 ACTIONS=${3:-} wrk -t2 -c"$conns" -d"${secs}s" -s "bench/$1" \
-    "http://127.0.0.1:$port/healthz" 2>/dev/null | awk '/^RESULT/ {
+# CPU time the server has used (user + system), in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' /proc/$pid/stat; }
+ticks_per_s=$(getconf CLK_TCK)
+
+run() { # script, batch -> "requests/s p99_us errors server_cpu_us_per_request"
+  local before out
+  before=$(cpu_ticks)
+  out=$(DEPLOYMENT=$deployment ORIGIN=$origin BATCH=$2 ACTIONS=${3:-} wrk -t2 -c"$conns" -d"${secs}s" \
+    -s "bench/$1" "http://127.0.0.1:$port/healthz" 2>/dev/null)
+  echo "$out" | awk -v before="$before" -v now="$(cpu_ticks)" -v hz="$ticks_per_s" '/^RESULT/ {
       for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
       if (v["exhausted"]) print "bench: the prepared actions ran out, the figure is not valid" > "/dev/stderr"
-      printf "%.0f %d %d\n", v["requests"] / (v["duration_us"] / 1e6), v["p99_us"], v["errors"] }'
+      printf "%.0f %d %d %.0f\n", v["requests"] / (v["duration_us"] / 1e6), v["p99_us"], v["errors"],
+        (now - before) / hz * 1e6 / v["requests"] }'
 }
 
 # Actions for the two action-event figures: enough for 5 states each at 40,000 events/s (one
@@ -99,12 +107,12 @@ run() { # script, batch -> "requests/s p99_us errors"
 qualify $((secs * 40000 / 5)) "$data/actions-one"
 qualify $((secs * 300000 / 5)) "$data/actions-batch"
 
-read -r noop_rps noop_p99 noop_err < <(run noop.lua 1)
-read -r one_rps one_p99 one_err < <(run action.lua 1 "$data/actions-one")
-read -r batch_rps batch_p99 batch_err < <(run action.lua 100 "$data/actions-batch")
-read -r web_rps web_p99 web_err < <(run web.lua 1)
-read -r webb_rps webb_p99 webb_err < <(run web.lua 100)
-read -r decide_rps decide_p99 decide_err < <(run pageview.lua 1)
+read -r noop_rps noop_p99 noop_err noop_cpu < <(run noop.lua 1)
+read -r one_rps one_p99 one_err one_cpu < <(run action.lua 1 "$data/actions-one")
+read -r batch_rps batch_p99 batch_err batch_cpu < <(run action.lua 100 "$data/actions-batch")
+read -r web_rps web_p99 web_err web_cpu < <(run web.lua 1)
+read -r webb_rps webb_p99 webb_err webb_cpu < <(run web.lua 100)
+read -r decide_rps decide_p99 decide_err decide_cpu < <(run pageview.lua 1)
 loaded_rss=$(rss_kb)
 batch_eps=$((batch_rps * 100))
 webb_eps=$((webb_rps * 100))
@@ -124,3 +132,12 @@ printf '| ingest, web events in batches of 100 (events/s) | %s (p99 %s µs, %s e
   "$webb_eps" "$webb_p99" "$webb_err" "$web_rps" "$(div "$webb_eps" "$web_rps")"
 printf '| resident memory idle (MB) | %s | after the load above: %s | %s | < 64 |\n' \
   "$(div "$idle_rss" 1024)" "$(div "$loaded_rss" 1024)" "$(div "$idle_rss" "$loaded_rss")"
+
+# The server's own CPU time per request: less moved by the machine's other load than requests/s
+# (wrk shares the two cores), so it tells whether a change made the server cheaper.
+printf '\n| server CPU per request (µs, user + system) | value | no-op route | ratio |\n|---|---|---|---|\n'
+for row in "action event 1/request:$one_cpu" "action events, batch of 100 (per event):$((batch_cpu / 100))" \
+  "web event 1/request:$web_cpu" "web events, batch of 100 (per event):$((webb_cpu / 100))" \
+  "decision page view, 1,000 maps:$decide_cpu"; do
+  printf '| %s | %s | %s | %s |\n' "${row%%:*}" "${row##*:}" "$noop_cpu" "$(div "${row##*:}" "$noop_cpu")"
+done
