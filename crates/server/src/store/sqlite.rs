@@ -50,7 +50,7 @@ type Reply<T> = oneshot::Sender<T>;
 type Task = Box<dyn FnOnce(&mut Connection) -> Answer + Send>;
 
 enum Job {
-    Commit(Submission, Reply<Result<Vec<Outcome>, CommitError>>),
+    Commit(Prepared, Reply<Result<Vec<Outcome>, CommitError>>),
     /// Any other write (cursors, dead letters), run on its own between groups.
     Write(Task),
 }
@@ -232,7 +232,53 @@ fn run_writer(
     }
 }
 
-type Pending = (Submission, Reply<Result<Vec<Outcome>, CommitError>>);
+type Pending = (Prepared, Reply<Result<Vec<Outcome>, CommitError>>);
+
+/// A submission made ready on the submitting task: each record with its kind, topic and stored
+/// text, so that the one writer thread does not spend its time serializing.
+struct Prepared {
+    deployment_id: Uuid,
+    deployment: String,
+    records: Vec<Encoded>,
+    customers: Vec<CustomerUpdate>,
+}
+
+/// A record as the log table stores it.
+struct Encoded {
+    payload: Payload,
+    kind: &'static str,
+    topic: String,
+    body: String,
+}
+
+impl Prepared {
+    fn new(submission: Submission) -> Prepared {
+        let records = submission
+            .items
+            .into_iter()
+            .map(|item| {
+                let payload = match item {
+                    Item::Action(e) => Payload::Action(e),
+                    Item::Blocked(b) => Payload::Blocked(b),
+                    Item::Web(w) => Payload::Web(w),
+                };
+                let (kind, body) = encode(&payload);
+                Encoded {
+                    kind,
+                    topic: payload.topic().to_string(),
+                    body,
+                    payload,
+                }
+            })
+            .collect();
+        Prepared {
+            deployment_id: submission.deployment_id,
+            deployment: submission.deployment_id.to_string(),
+            records,
+            customers: submission.customers,
+        }
+    }
+}
 
 /// Checks, applies and commits a group, then hands its answers to the sync thread. Returns
 /// `false` when the log committed but the state file may not have (its effects are then replayed
@@ -253,7 +299,7 @@ fn commit_group(conn: &mut Connection, group: Vec<Pending>, durability: &Durabil
     };
     let mut tally = counters::Tally::default();
     for (submission, reply) in group {
-        let result = apply(&tx, &submission, recorded_at, &mut published, &mut tally);
+        let result = apply(&tx, submission, recorded_at, &mut published, &mut tally);
         answers.push((reply, result));
     }
     let last = published.last().map(|r| r.seq);
@@ -342,7 +388,7 @@ fn fail_all(group: Vec<Pending>, error: &rusqlite::Error) {
 /// Applies one submission inside its own savepoint: all of it, or (on any error) none of it.
 fn apply(
     tx: &Transaction<'_>,
-    submission: &Submission,
+    submission: Prepared,
     recorded_at: Timestamp,
     published: &mut Vec<Arc<LogRecord>>,
     group_tally: &mut counters::Tally,
@@ -373,22 +419,22 @@ fn apply(
     }
 }
 
-/// A submission's items and customer updates, inside its savepoint.
+/// A submission's records and customer updates, inside its savepoint.
 fn apply_items(
     conn: &Connection,
-    submission: &Submission,
+    submission: Prepared,
     recorded_at: Timestamp,
     published: &mut Vec<Arc<LogRecord>>,
     tally: &mut counters::Tally,
 ) -> Result<Vec<Outcome>, CommitError> {
-    let mut outcomes = Vec::with_capacity(submission.items.len());
-    for (index, item) in submission.items.iter().enumerate() {
-        let stored = apply_item(
+    let mut outcomes = Vec::with_capacity(submission.records.len());
+    for (index, record) in submission.records.into_iter().enumerate() {
+        let stored = apply_record(
             conn,
             tally,
-            submission.deployment_id,
+            (submission.deployment_id, &submission.deployment),
             index,
-            item,
+            record,
             recorded_at,
         )?;
         outcomes.push(match stored {
@@ -411,48 +457,41 @@ fn state_bit(state: State) -> i64 {
     1 << state.index()
 }
 
-/// Checks and stores one item; `None` for a duplicate (action, state).
-fn apply_item(
+/// Checks and stores one record; `None` for a duplicate (action, state).
+fn apply_record(
     conn: &Connection,
     tally: &mut counters::Tally,
-    deployment_id: Uuid,
+    (deployment_id, deployment): (Uuid, &str),
     index: usize,
-    item: &Item,
+    record: Encoded,
     recorded_at: Timestamp,
 ) -> Result<Option<LogRecord>, CommitError> {
     let db = |e: rusqlite::Error| CommitError::Unavailable(e.to_string());
-    let payload = match item {
-        Item::Action(event) => {
-            if !track_action(conn, deployment_id, index, event)? {
-                return Ok(None);
-            }
-            Payload::Action(event.clone())
-        }
-        Item::Blocked(b) => Payload::Blocked(b.clone()),
-        Item::Web(w) => Payload::Web(w.clone()),
-    };
-    let (kind, body) = encode(&payload);
-    let topic = payload.topic().to_string();
+    if let Payload::Action(event) = &record.payload
+        && !track_action(conn, deployment_id, index, event)?
+    {
+        return Ok(None);
+    }
     conn.prepare_cached(
         "INSERT INTO log (deployment_id, kind, topic, recorded_at, body) VALUES (?1, ?2, ?3, ?4, ?5)",
     )
     .and_then(|mut s| {
         s.execute(params![
-            deployment_id.to_string(),
-            kind,
-            topic,
+            deployment,
+            record.kind,
+            record.topic,
             recorded_at.unix_millis(),
-            body
+            record.body
         ])
     })
     .map_err(db)?;
     let seq = conn.last_insert_rowid() as u64;
-    counters::count(conn, tally, deployment_id, &payload).map_err(db)?;
+    counters::count(conn, tally, deployment_id, &record.payload).map_err(db)?;
     Ok(Some(LogRecord {
         seq,
         deployment_id,
         recorded_at,
-        payload,
+        payload: record.payload,
     }))
 }
 
@@ -726,7 +765,7 @@ impl EventLog for SqliteStore {
 impl Store for SqliteStore {
     async fn commit(&self, submission: Submission) -> Result<Vec<Outcome>, CommitError> {
         let (reply, answer) = oneshot::channel();
-        self.send(Job::Commit(submission, reply))
+        self.send(Job::Commit(Prepared::new(submission), reply))
             .await
             .map_err(|e| CommitError::Unavailable(e.0))?;
         answer
