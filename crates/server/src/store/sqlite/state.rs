@@ -146,24 +146,30 @@ mod tests {
             .await
     }
 
+    /// A store at `db` with one action qualified and offered, closed again: its (action,
+    /// customer).
+    async fn offered_action(db: &std::path::Path) -> (Uuid, Uuid) {
+        let (action, customer) = (Uuid::new_v4(), Uuid::new_v4());
+        {
+            let store = SqliteStore::open(db).unwrap();
+            for state in [State::Qualified, State::Offered] {
+                commit(&store, event(action, customer, state))
+                    .await
+                    .unwrap();
+            }
+        }
+        // The writer thread lets go of its connections once the store is dropped.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        (action, customer)
+    }
+
     /// A lost or deleted state file is rebuilt from the log: lifecycle checks, duplicates and
     /// customer reads go on as if it had never gone.
     #[tokio::test]
     async fn a_deleted_state_file_is_rebuilt_from_the_log() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("beckon.db");
-        let (action, customer) = (Uuid::new_v4(), Uuid::new_v4());
-        {
-            let store = SqliteStore::open(&db).unwrap();
-            commit(&store, event(action, customer, State::Qualified))
-                .await
-                .unwrap();
-            commit(&store, event(action, customer, State::Offered))
-                .await
-                .unwrap();
-        }
-        // The writer thread lets go of its connections once the store is dropped.
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let (action, customer) = offered_action(&db).await;
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", super::path(&db).display()));
         }
@@ -202,16 +208,7 @@ mod tests {
     async fn a_state_file_ahead_of_the_log_is_rebuilt() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("beckon.db");
-        let (action, customer) = (Uuid::new_v4(), Uuid::new_v4());
-        {
-            let store = SqliteStore::open(&db).unwrap();
-            for state in [State::Qualified, State::Offered] {
-                commit(&store, event(action, customer, state))
-                    .await
-                    .unwrap();
-            }
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let (action, customer) = offered_action(&db).await;
         // What `accepted`, logged as record 3 and then lost with the log's last frames, left.
         rusqlite::Connection::open(super::path(&db))
             .unwrap()
