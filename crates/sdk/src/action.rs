@@ -7,10 +7,10 @@
 //! straight from the parsed JavaScript object.
 
 use beckon_core::MediaType;
-use js_sys::Reflect;
 use uuid::Uuid;
 use wasm_bindgen::JsValue;
 
+use crate::browser::field;
 use crate::commands::given;
 use beckon_core::text::{concat, join};
 
@@ -128,11 +128,6 @@ pub struct ChatInvitation {
     pub title: Option<String>,
     pub accept_label: Option<String>,
     pub decline_label: Option<String>,
-}
-
-/// `object[key]`; `undefined` when it is missing or `object` is not an object.
-pub fn field(object: &JsValue, key: &str) -> JsValue {
-    Reflect::get(object, &key.into()).unwrap_or_default()
 }
 
 /// A field that must be there (and not `null`), or an error naming it.

@@ -9,13 +9,14 @@
 //! | `autotrackScrollDepth` | `scrollDepthEvents: [{ percentage, eventName, customAttributes? }]` | the page is first scrolled that far |
 //! | `autotrackUrlChange` | `{ onUrlChange?: (url) => void }` | the URL changes without a page load (history API, back/forward, hash); calls `onUrlChange`, or records a pageview when there is none |
 
-use js_sys::{Array, Function, Reflect};
+use js_sys::{Array, Function};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{Element, Event, EventTarget};
 
-use crate::action::field;
-use crate::browser::{Listener, Timer, callback as call_back, document, js_callback, now, window};
+use crate::browser::{
+    Listener, Timer, callback as call_back, document, field, js_callback, now, set, window,
+};
 use crate::commands::{
     Args, Misuse, attributes, check_event_name, describe, given, object, require_init,
 };
@@ -367,7 +368,7 @@ impl Drop for HistoryPatch {
     fn drop(&mut self) {
         if let Some(history) = window().history().ok().map(JsValue::from) {
             for (method, original) in &self.originals {
-                let _ = Reflect::set(&history, &(*method).into(), original);
+                set(&history, method, original);
             }
         }
     }

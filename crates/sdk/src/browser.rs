@@ -37,6 +37,16 @@ extern "C" {
     #[wasm_bindgen(js_name = beckonTaken)]
     fn outcome() -> JsValue;
 
+    /// `object[key]` (`Reflect.get`); `undefined` when `object` is not an object or reading
+    /// throws. One import taking the key as text, instead of a key string made, passed and
+    /// dropped at every read.
+    #[wasm_bindgen(js_name = beckonGet)]
+    pub fn field(object: &JsValue, key: &str) -> JsValue;
+
+    /// `object[key] = value` (`Reflect.set`); nothing when it throws.
+    #[wasm_bindgen(js_name = beckonSet)]
+    pub fn set(object: &JsValue, key: &str, value: &JsValue);
+
     /// `window`: the loader runs in a page. `js_sys::global()` looks for the global object four
     /// ways, each an import with its glue.
     #[wasm_bindgen(js_name = beckonWindow)]

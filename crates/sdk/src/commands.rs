@@ -9,12 +9,14 @@
 use std::cell::{Cell, RefCell};
 
 use beckon_core::Topic;
-use js_sys::{Array, Function, Object, Reflect};
+use js_sys::{Array, Function, Object};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use crate::bridges::Bridge;
-use crate::browser::{callback, from_json, js_text, log_error, log_warning, now, to_json};
+use crate::browser::{
+    callback, field, from_json, js_text, log_error, log_warning, now, set, to_json,
+};
 use crate::events::{self, Subscription};
 use crate::identity::{CookieSettings, Identity};
 use crate::ids::{decimal, text as id_text};
@@ -215,7 +217,7 @@ impl Options {
     /// The option `key`; `undefined` when it is not there.
     pub fn get(&self, key: &str) -> JsValue {
         match &self.0 {
-            Some(o) => Reflect::get(o, &key.into()).unwrap_or_default(),
+            Some(o) => field(o, key),
             None => JsValue::UNDEFINED,
         }
     }
@@ -471,10 +473,8 @@ pub fn attributes(value: &JsValue, expected: &'static str) -> Result<JsValue, Mi
         let (name, v) = (entry.get(0), entry.get(1));
         let ok = primitive(&v)
             || (v.is_object() && !Array::is_array(&v) && !v.is_function() && {
-                let kind = Reflect::get(&v, &"dataType".into())
-                    .ok()
-                    .and_then(|k| k.as_string());
-                let inner = Reflect::get(&v, &"value".into()).unwrap_or_default();
+                let kind = field(&v, "dataType").as_string();
+                let inner = field(&v, "value");
                 Object::keys(v.unchecked_ref::<Object>()).length() == 2
                     && matches!(
                         kind.as_deref(),
@@ -582,12 +582,12 @@ fn session(name: &str, list: &Array) -> Result<(), Misuse> {
     let data = with_runtime(|rt| {
         let session = rt.identity.session();
         let data = Object::new();
-        let _ = Reflect::set(&data, &"id".into(), &id_text(&session.id).into());
+        set(&data, "id", &id_text(&session.id).into());
         if name == "api.session.getData" {
-            let _ = Reflect::set(&data, &"shortId".into(), &session.short_id.into());
-            let _ = Reflect::set(
+            set(&data, "shortId", &session.short_id.into());
+            set(
                 &data,
-                &"customerCookieId".into(),
+                "customerCookieId",
                 &id_text(&rt.identity.customer_id).into(),
             );
         }

@@ -4,11 +4,11 @@
 //! `formName` defaults to `form`. With capture on, the form's fields go along as string
 //! attributes, except passwords and hidden fields, which never leave the page.
 
-use js_sys::{Array, Object, Reflect};
+use js_sys::{Array, Object};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::Element;
 
-use crate::browser::{Listener, document};
+use crate::browser::{Listener, document, field, set};
 use crate::commands::{Args, Misuse, check_event_name, describe, misuse, require_init};
 use crate::runtime::{Runtime, with_runtime};
 use beckon_core::text::concat;
@@ -155,17 +155,12 @@ fn fields(form: &Element, capture: bool) -> JsValue {
         if kind.eq_ignore_ascii_case("password") || kind.eq_ignore_ascii_case("hidden") {
             continue;
         }
-        if (kind == "checkbox" || kind == "radio")
-            && !Reflect::get(&control, &"checked".into()).is_ok_and(|c| c.is_truthy())
-        {
+        if (kind == "checkbox" || kind == "radio") && !field(&control, "checked").is_truthy() {
             continue;
         }
         let name = control.get_attribute("name").unwrap_or_default();
-        let value = Reflect::get(&control, &"value".into())
-            .ok()
-            .and_then(|v| v.as_string())
-            .unwrap_or_default();
-        let _ = Reflect::set(&map, &name.into(), &value.into());
+        let value = field(&control, "value").as_string().unwrap_or_default();
+        set(&map, &name, &value.into());
     }
     map.into()
 }

@@ -13,12 +13,12 @@
 //! only after `offered`, and the attempt to show it is what failed.
 
 use beckon_core::{ActionError, ActionEvent, Lifecycle as Table, MediaType, State, Timestamp};
-use js_sys::{Array, Object, Reflect};
+use js_sys::{Array, Object};
 use uuid::Uuid;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::action::{Action, Activation, Head, field};
-use crate::browser::{Timer, from_json, log_error, now, to_json};
+use crate::action::{Action, Activation, Head};
+use crate::browser::{Timer, field, from_json, log_error, now, set, to_json};
 use crate::commands::given;
 use crate::ids::{new_uuid, text as id_text};
 use crate::presenters::{self, Presented};
@@ -109,8 +109,8 @@ impl Runtime {
         let session = id_text(&self.identity.session().id);
         let stored = stored_delays();
         let entry = Object::new();
-        let _ = Reflect::set(&entry, &"sessionId".into(), &session.into());
-        let _ = Reflect::set(&entry, &"action".into(), &raw);
+        set(&entry, "sessionId", &session.into());
+        set(&entry, "action", &raw);
         stored.push(&entry);
         save_delays(&stored);
         let timer = Timer::after(seconds * 1000.0, move || {
@@ -137,8 +137,8 @@ impl Runtime {
             let raw = field(&entry, "action");
             if field(&entry, "sessionId").as_string().as_deref() == Some(&session) && given(&raw) {
                 let immediate = Object::new();
-                let _ = Reflect::set(&immediate, &"type".into(), &"immediate".into());
-                let _ = Reflect::set(&raw, &"activation".into(), &immediate);
+                set(&immediate, "type", &"immediate".into());
+                set(&raw, "activation", &immediate);
                 self.receive(raw);
             }
         }

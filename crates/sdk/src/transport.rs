@@ -14,12 +14,14 @@
 //! - 429 and 503 with `Retry-After` pause sending for as long as the server asks.
 //! - Any other 4xx is a refusal that repeating cannot fix: the batch is dropped and logged.
 
-use js_sys::{Array, Reflect};
+use js_sys::Array;
 use uuid::Uuid;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
-use crate::browser::{Timer, from_json, js_text, log_error, log_warning, now, to_json, window};
+use crate::browser::{
+    Timer, field, from_json, js_text, log_error, log_warning, now, to_json, window,
+};
 use crate::ids::{decimal, random_u64, text as id_text};
 use crate::runtime::with_runtime;
 use beckon_core::text::concat;
@@ -341,7 +343,7 @@ impl crate::runtime::Runtime {
         };
         if route == Route::WebEvents {
             let reply = from_json(&body);
-            let actions = Reflect::get(&reply, &"actions".into()).unwrap_or_default();
+            let actions = field(&reply, "actions");
             if Array::is_array(&actions) {
                 for action in actions.unchecked_into::<Array>().iter() {
                     self.receive(action);

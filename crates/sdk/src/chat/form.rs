@@ -7,13 +7,12 @@
 //! its first choice (the model has no other place for a value). Labels and choices are escaped
 //! into the form's markup ([`Html`]).
 
-use js_sys::{Array, Object, Reflect};
+use js_sys::{Array, Object};
 use uuid::Uuid;
 use wasm_bindgen::JsValue;
 use web_sys::HtmlElement;
 
-use super::set;
-use crate::action::field;
+use crate::browser::{field, set};
 use crate::presenters::{Do, FOCUSABLE, Html, Keys, Presented};
 use crate::runtime::Runtime;
 use beckon_core::text::concat;
@@ -169,10 +168,10 @@ impl Form {
         for f in &self.fields {
             let control = self.shown.find(&concat(&["#", &f.name]))?;
             let value = if f.kind == Kind::Checkbox {
-                let checked = Reflect::get(&control, &"checked".into()).unwrap_or_default();
+                let checked = field(&control, "checked");
                 if checked.is_truthy() { "yes" } else { "" }.to_owned()
             } else {
-                let value = Reflect::get(&control, &"value".into()).unwrap_or_default();
+                let value = field(&control, "value");
                 value.as_string().unwrap_or_default().trim().to_owned()
             };
             let missing = f.mandatory && value.is_empty();

@@ -24,8 +24,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::Event;
 
-use crate::action::{Head, field};
-use crate::browser::{Timer, from_json, log_error, now, once, to_json, window as page};
+use crate::action::Head;
+use crate::browser::{Timer, field, from_json, log_error, now, once, set, to_json, window as page};
 use crate::ids::{decimal, text as id_text};
 use crate::lifecycle::codes;
 use crate::runtime::{Runtime, with_runtime};
@@ -119,11 +119,6 @@ fn on(input: Input) -> impl FnMut(Event) + 'static {
             Input::Dropped => rt.chat_dropped(),
         });
     }
-}
-
-/// `object[key] = value`.
-fn set(object: &Object, key: &str, value: &JsValue) {
-    let _ = js_sys::Reflect::set(object, &key.into(), value);
 }
 
 fn storage() -> Option<web_sys::Storage> {

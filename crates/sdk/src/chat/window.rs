@@ -7,7 +7,7 @@ use uuid::Uuid;
 use wasm_bindgen::JsValue;
 use web_sys::HtmlElement;
 
-use crate::browser::Timer;
+use crate::browser::{Timer, field, set};
 use crate::presenters::{Do, Html, Keys, Presented, append};
 use crate::runtime::Runtime;
 use beckon_core::text::concat;
@@ -131,12 +131,12 @@ impl Window {
 
     /// The message typed (cleared), if there is one.
     pub fn take_text(&self) -> Option<String> {
-        let value = js_sys::Reflect::get(&self.input, &"value".into()).ok()?;
+        let value = field(&self.input, "value");
         let text = value.as_string()?;
         if text.trim().is_empty() {
             return None;
         }
-        let _ = js_sys::Reflect::set(&self.input, &"value".into(), &JsValue::from_str(""));
+        set(&self.input, "value", &JsValue::from_str(""));
         Some(text)
     }
 }
