@@ -11,7 +11,7 @@ use uuid::Uuid;
 use wasm_bindgen::JsValue;
 
 use crate::browser::field;
-use crate::commands::given;
+use crate::call::given;
 use beckon_core::text::{concat, join};
 
 /// What identifies an action in every event about it.

@@ -17,9 +17,7 @@ use web_sys::{Element, Event, EventTarget};
 use crate::browser::{
     Listener, Timer, callback as call_back, document, field, js_callback, now, set, window,
 };
-use crate::commands::{
-    Args, Misuse, attributes, check_event_name, describe, given, object, require_init,
-};
+use crate::call::{Call, Kind};
 use crate::ids::decimal;
 use crate::runtime::{Runtime, current_url, with_runtime};
 use beckon_core::text::concat;
@@ -43,7 +41,7 @@ extern "C" {
     fn wrap_history(method: &str, changed: &JsValue) -> Option<Function>;
 }
 
-const EXPECTED: &str = "ac('load', 'autotrackClick' | 'autotrackIdle' | 'autotrackInViewport' | \
+pub const EXPECTED: &str = "ac('load', 'autotrackClick' | 'autotrackIdle' | 'autotrackInViewport' | \
      'autotrackScrollDepth' | 'autotrackUrlChange', options?, loadedCallback?: () => void); \
      options: { clickEvents: [{ selector, eventName, customAttributes? }] } | { idleEvents: \
      [{ idleAfter: seconds, eventName, customAttributes? }] } | { inViewportEvents: [{ selector, \
@@ -72,77 +70,49 @@ pub struct Autotrack {
     history: Option<HistoryPatch>,
 }
 
-pub fn load(list: &Array) -> Result<(), Misuse> {
-    let args = Args {
-        list,
-        expected: EXPECTED,
-    };
-    args.at_most(3)?;
-    let module = args.string(1, "the module name")?;
-    let callback = args.optional_function(3, "loadedCallback")?;
-    let options = list.get(2);
-    let misuse = |problem: String| Misuse {
-        problem,
-        expected: EXPECTED,
-    };
+pub fn load(call: &Call) -> Option<()> {
+    call.at_most(3)?;
+    let module = call.string(1, "the module name")?;
+    let callback = call.optional_function(3, "loadedCallback")?;
     let (key, needs_selector) = match module.as_str() {
         "autotrackClick" => ("clickEvents", true),
         "autotrackIdle" => ("idleEvents", false),
         "autotrackInViewport" => ("inViewportEvents", true),
         "autotrackScrollDepth" => ("scrollDepthEvents", false),
         "autotrackUrlChange" => {
-            let on_change = if given(&options) {
-                object(&options, "the options", &["onUrlChange"], EXPECTED)?;
-                match field(&options, "onUrlChange").dyn_into::<Function>() {
-                    Ok(f) => Some(f),
-                    Err(v) if v.is_undefined() => None,
-                    Err(v) => {
-                        return Err(misuse(concat(&[
-                            "onUrlChange must be a function, got ",
-                            &describe(&v),
-                        ])));
-                    }
-                }
-            } else {
-                None
-            };
-            require_init(EXPECTED)?;
+            let on_change = call.options(2, &[("onUrlChange", Kind::Function)])?;
+            let on_change = on_change[0].dyn_ref::<Function>().cloned();
+            call.require_init()?;
             with_runtime(|rt| rt.autotrack.history = Some(HistoryPatch::install(on_change)));
             return loaded(callback);
         }
-        other => return Err(misuse(concat(&["there is no module '", other, "'"]))),
+        other => return call.wrong(&concat(&["there is no module '", other, "'"])),
     };
-    let options = object(&options, "the options", &[key], EXPECTED)?;
+    let options = call.object(&call.list.get(2), "the options", &[key])?;
     let items = field(&options, key);
     if !Array::is_array(&items) {
-        return Err(misuse(concat(&[
-            &module,
-            " needs ",
-            key,
-            ": a list of events",
-        ])));
+        return call.wrong(&concat(&[&module, " needs ", key, ": a list of events"]));
     }
     let mut rules = Vec::new();
     for (i, item) in items.unchecked_into::<Array>().iter().enumerate() {
         let at = concat(&[key, "[", &decimal(i as u64), "]"]);
         let event_name = field(&item, "eventName").as_string().unwrap_or_default();
-        check_event_name(&event_name, EXPECTED)
-            .map_err(|m| misuse(concat(&[&at, ".eventName: ", &m.problem])))?;
+        call.event_name(&concat(&[&at, ".eventName: "]), &event_name)?;
         let custom = field(&item, "customAttributes");
         let attributes = if custom.is_undefined() {
             JsValue::UNDEFINED
         } else {
-            attributes(&custom, EXPECTED)?
+            call.attributes(&custom)?
         };
         let selector = field(&item, "selector").as_string().unwrap_or_default();
         if needs_selector && (selector.is_empty() || document().query_selector(&selector).is_err())
         {
-            return Err(misuse(concat(&[
+            return call.wrong(&concat(&[
                 &at,
                 ".selector '",
                 &selector,
                 "' is not a CSS selector",
-            ])));
+            ]));
         }
         let threshold = match module.as_str() {
             "autotrackIdle" => field(&item, "idleAfter").as_f64().filter(|s| *s > 0.0),
@@ -157,7 +127,7 @@ pub fn load(list: &Array) -> Result<(), Misuse> {
             } else {
                 "percentage: a number from 0 to 100"
             };
-            return Err(misuse(concat(&[&at, " needs ", needs])));
+            return call.wrong(&concat(&[&at, " needs ", needs]));
         };
         rules.push(Rule {
             event_name,
@@ -167,7 +137,7 @@ pub fn load(list: &Array) -> Result<(), Misuse> {
             fired: false,
         });
     }
-    require_init(EXPECTED)?;
+    call.require_init()?;
     with_runtime(|rt| match module.as_str() {
         "autotrackClick" => rt.autotrack.add_click(rules),
         "autotrackIdle" => {
@@ -179,7 +149,7 @@ pub fn load(list: &Array) -> Result<(), Misuse> {
     loaded(callback)
 }
 
-fn loaded(callback: Option<Function>) -> Result<(), Misuse> {
+fn loaded(callback: Option<Function>) -> Option<()> {
     if let Some(f) = callback {
         call_back(
             "the ac('load') callback",
@@ -188,7 +158,7 @@ fn loaded(callback: Option<Function>) -> Result<(), Misuse> {
             &JsValue::UNDEFINED,
         );
     }
-    Ok(())
+    Some(())
 }
 
 impl Autotrack {

@@ -4,16 +4,16 @@
 //! `formName` defaults to `form`. With capture on, the form's fields go along as string
 //! attributes, except passwords and hidden fields, which never leave the page.
 
-use js_sys::{Array, Object};
+use js_sys::Object;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::Element;
 
 use crate::browser::{Listener, document, field, set};
-use crate::commands::{Args, Misuse, check_event_name, describe, misuse, require_init};
+use crate::call::{Call, Kind};
 use crate::runtime::{Runtime, with_runtime};
 use beckon_core::text::concat;
 
-const EXPECTED: &str = "ac('forms:track', selector: string (CSS), { formName?: string of letters, \
+pub const EXPECTED: &str = "ac('forms:track', selector: string (CSS), { formName?: string of letters, \
      digits and _, captureFormDataOnSubmit?: boolean, captureFormDataOnAbandon?: boolean })";
 
 struct Rule {
@@ -31,49 +31,31 @@ pub struct Forms {
     listeners: Vec<Listener>,
 }
 
-pub fn track(list: &Array) -> Result<(), Misuse> {
-    let args = Args {
-        list,
-        expected: EXPECTED,
-    };
-    args.at_most(2)?;
-    let selector = args.string(1, "the selector")?;
+pub fn track(call: &Call) -> Option<()> {
+    call.at_most(2)?;
+    let selector = call.string(1, "the selector")?;
     if document().query_selector(&selector).is_err() {
-        return misuse(
-            concat(&["'", &selector, "' is not a valid CSS selector"]),
-            EXPECTED,
-        );
+        return call.wrong(&concat(&["'", &selector, "' is not a valid CSS selector"]));
     }
-    let options = args.options(
+    let options = call.options(
         2,
         &[
-            "formName",
-            "captureFormDataOnSubmit",
-            "captureFormDataOnAbandon",
+            ("formName", Kind::String),
+            ("captureFormDataOnSubmit", Kind::Flag),
+            ("captureFormDataOnAbandon", Kind::Flag),
         ],
     )?;
-    let given = options.get("formName");
-    let name = match given.as_string() {
-        _ if given.is_undefined() => "form".to_owned(),
-        Some(s) => s,
-        None => {
-            return misuse(
-                concat(&["formName must be a string, got ", &describe(&given)]),
-                EXPECTED,
-            );
-        }
-    };
-    check_event_name(&concat(&[&name, "_submitted"]), EXPECTED)?;
-    let flag = |key: &str| options.flag(key, EXPECTED);
+    let name = options[0].as_string().unwrap_or_else(|| "form".to_owned());
+    call.event_name("", &concat(&[&name, "_submitted"]))?;
     let rule = Rule {
         selector,
         name,
-        capture_submit: flag("captureFormDataOnSubmit")?,
-        capture_abandon: flag("captureFormDataOnAbandon")?,
+        capture_submit: options[1].is_truthy(),
+        capture_abandon: options[2].is_truthy(),
     };
-    require_init(EXPECTED)?;
+    call.require_init()?;
     with_runtime(|rt| rt.forms.add(rule));
-    Ok(())
+    Some(())
 }
 
 impl Forms {

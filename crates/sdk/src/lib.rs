@@ -8,7 +8,8 @@
 //!
 //! | concern | module |
 //! |---|---|
-//! | the command API and its argument checks | [`commands`] |
+//! | the command API | [`commands`] |
+//! | one call of it and its argument checks | [`call`] |
 //! | the on/once/off bus glue (beckon-core's `Bus`) | [`events`] |
 //! | customer cookie and session | [`identity`] |
 //! | random UUIDv4s and their text | [`ids`] |
@@ -28,6 +29,7 @@ mod action;
 mod autotrack;
 mod bridges;
 mod browser;
+mod call;
 mod chat;
 mod commands;
 mod events;

@@ -19,7 +19,7 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use crate::action::{Action, Activation, Head};
 use crate::browser::{Timer, field, from_json, log_error, now, set, to_json};
-use crate::commands::given;
+use crate::call::given;
 use crate::ids::{new_uuid, text as id_text};
 use crate::presenters::{self, Presented};
 use crate::runtime::{Runtime, current_url, with_runtime};

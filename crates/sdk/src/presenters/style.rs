@@ -10,7 +10,7 @@ use js_sys::{Array, Object};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::browser::{js_text, log_warning};
-use crate::commands::describe;
+use crate::call::describe;
 use beckon_core::text::concat;
 
 /// The parts of an offer a style can address, as indexes into [`Styles`].

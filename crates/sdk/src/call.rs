@@ -1,0 +1,260 @@
+//! One call of `ac(...)` and the checks of its arguments.
+//!
+//! Every command checks its arguments before it does anything. A wrong call is reported where it
+//! is found ([`Call::wrong`]): one `console.error` naming the command, what was wrong and the
+//! expected shape; the check then returns `None`, the command stops at its `?`, and nothing is
+//! thrown into the page. Options objects are checked by one function against a table of names
+//! and [`Kind`]s ([`Call::options`]), not by code of their own in every command: the SDK has a
+//! size budget, and every check written out is code in the module.
+
+use js_sys::{Array, Function, Object};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+
+use crate::browser::{field, from_json, js_text, log_error, to_json};
+use crate::ids::decimal;
+use crate::runtime;
+use beckon_core::text::{concat, join};
+
+/// One call: its arguments (the command's name first) and the shape a wrong call is shown.
+pub struct Call<'a> {
+    pub list: &'a Array,
+    pub name: &'a str,
+    pub expected: &'static str,
+}
+
+/// What an option must be when it is there (`undefined` is always "not given").
+#[derive(Clone, Copy)]
+pub enum Kind {
+    /// A string; `null` reads as not given.
+    Text,
+    /// A string.
+    String,
+    /// A string that is not blank.
+    NonBlank,
+    /// A positive, finite number.
+    Positive,
+    /// `true` or `false`.
+    Flag,
+    /// A function.
+    Function,
+    /// Anything: the command checks it itself.
+    Any,
+}
+
+impl Kind {
+    /// Whether `value` (given) is of this kind, and what it must be when it is not.
+    fn check(self, value: &JsValue) -> (bool, &'static str) {
+        match self {
+            Kind::Text => (value.is_string() || value.is_null(), "a string"),
+            Kind::String => (value.is_string(), "a string"),
+            Kind::NonBlank => (
+                value.as_string().is_some_and(|s| !s.trim().is_empty()),
+                "a non-empty string",
+            ),
+            Kind::Positive => (
+                value.as_f64().is_some_and(|n| n > 0.0 && n.is_finite()),
+                "a positive number",
+            ),
+            Kind::Flag => (value.as_bool().is_some(), "true or false"),
+            Kind::Function => (value.is_function(), "a function"),
+            Kind::Any => (true, ""),
+        }
+    }
+}
+
+impl Call<'_> {
+    /// Reports the call as wrong: `ac('<name>'): <problem>. Expected: <shape>`.
+    pub fn report(&self, problem: &str) {
+        log_error(&concat(&[
+            "ac('",
+            self.name,
+            "'): ",
+            problem,
+            ". Expected: ",
+            self.expected,
+        ]));
+    }
+
+    /// [`Call::report`], then `None`, for a check to return.
+    pub fn wrong<T>(&self, problem: &str) -> Option<T> {
+        self.report(problem);
+        None
+    }
+
+    /// `<what> must be <kind>, got <value>`.
+    fn must_be<T>(&self, what: &str, kind: &str, value: &JsValue) -> Option<T> {
+        self.wrong(&concat(&[
+            what,
+            " must be ",
+            kind,
+            ", got ",
+            &describe(value),
+        ]))
+    }
+
+    pub fn at_most(&self, count: u32) -> Option<()> {
+        let given = self.list.length().saturating_sub(1);
+        if given > count {
+            return self.wrong(&concat(&[
+                "takes at most ",
+                &decimal(count.into()),
+                " arguments, got ",
+                &decimal(given.into()),
+            ]));
+        }
+        Some(())
+    }
+
+    pub fn string(&self, index: u32, what: &str) -> Option<String> {
+        let value = self.list.get(index);
+        match value.as_string() {
+            Some(s) => Some(s),
+            None => self.must_be(what, "a string", &value),
+        }
+    }
+
+    pub fn function(&self, index: u32, what: &str) -> Option<Function> {
+        let value = self.list.get(index);
+        match value.is_function() {
+            true => Some(value.unchecked_into()),
+            false => self.must_be(what, "a function", &value),
+        }
+    }
+
+    /// A function, or `Some(None)` when the argument is not given.
+    pub fn optional_function(&self, index: u32, what: &str) -> Option<Option<Function>> {
+        if self.list.get(index).is_undefined() {
+            return Some(None);
+        }
+        self.function(index, what).map(Some)
+    }
+
+    /// The options object at `index` (none given reads as empty): every key must be in `table`,
+    /// and every value given of its kind. Returns the values in the table's order, `undefined`
+    /// for those not given.
+    pub fn options(&self, index: u32, table: &[(&str, Kind)]) -> Option<Vec<JsValue>> {
+        let value = self.list.get(index);
+        if !given(&value) {
+            return Some(vec![JsValue::UNDEFINED; table.len()]);
+        }
+        let names: Vec<&str> = table.iter().map(|(name, _)| *name).collect();
+        let object = self.object(&value, "the options", &names)?;
+        let mut values = Vec::with_capacity(table.len());
+        for (name, kind) in table {
+            let value = field(&object, name);
+            let (ok, needs) = kind.check(&value);
+            if !ok && !value.is_undefined() {
+                return self.must_be(name, needs, &value);
+            }
+            values.push(value);
+        }
+        Some(values)
+    }
+
+    /// A plain object whose keys are all in `allowed` (any keys when `allowed` is empty).
+    pub fn object(&self, value: &JsValue, what: &str, allowed: &[&str]) -> Option<Object> {
+        if !value.is_object() || value.is_function() || Array::is_array(value) {
+            return self.must_be(what, "an object", value);
+        }
+        let object: Object = value.clone().unchecked_into();
+        if !allowed.is_empty() {
+            for key in Object::keys(&object).iter() {
+                let key = key.as_string().unwrap_or_default();
+                if !allowed.contains(&key.as_str()) {
+                    return self.wrong(&concat(&[
+                        what,
+                        " have no option '",
+                        &key,
+                        "' (known: ",
+                        &join(allowed, ", "),
+                        ")",
+                    ]));
+                }
+            }
+        }
+        Some(object)
+    }
+
+    /// An event name: letters, digits and `_`, 1 to 255 of them; `at` says where it was given.
+    pub fn event_name(&self, at: &str, name: &str) -> Option<()> {
+        if name.is_empty()
+            || name.len() > 255
+            || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            return self.wrong(&concat(&[
+                at,
+                "event name '",
+                name,
+                "' may only have letters, digits and _ (1 to 255)",
+            ]));
+        }
+        Some(())
+    }
+
+    /// Custom attributes: numbers, strings, booleans, or `{ dataType, value }`. Returns a JSON
+    /// copy, so later changes to the page's object do not reach events recorded from it.
+    pub fn attributes(&self, value: &JsValue) -> Option<JsValue> {
+        let map = self.object(value, "customAttributes", &[])?;
+        for entry in Object::entries(&map).iter() {
+            let entry: Array = entry.unchecked_into();
+            let (name, v) = (entry.get(0), entry.get(1));
+            let ok = primitive(&v)
+                || (v.is_object() && !Array::is_array(&v) && !v.is_function() && {
+                    let kind = field(&v, "dataType").as_string();
+                    Object::keys(v.unchecked_ref::<Object>()).length() == 2
+                        && matches!(
+                            kind.as_deref(),
+                            Some("integer" | "number" | "string" | "boolean")
+                        )
+                        && primitive(&field(&v, "value"))
+                });
+            if !ok {
+                return self.wrong(&concat(&[
+                    "customAttributes.",
+                    &name.as_string().unwrap_or_default(),
+                    " is ",
+                    &describe(&v),
+                    ", which is not an attribute value",
+                ]));
+            }
+        }
+        Some(to_json(&map).map(|t| from_json(&t)).unwrap_or_default())
+    }
+
+    pub fn require_init(&self) -> Option<()> {
+        if runtime::is_initialized() {
+            return Some(());
+        }
+        self.wrong("Beckon is not initialized; call ac('init', deploymentId) first")
+    }
+}
+
+/// Whether `value` can be an attribute value: a finite number, a string or a boolean.
+fn primitive(value: &JsValue) -> bool {
+    value.as_f64().is_some_and(f64::is_finite) || value.is_string() || value.as_bool().is_some()
+}
+
+/// A short description of a value for error messages.
+pub fn describe(value: &JsValue) -> String {
+    if let Some(s) = value.as_string() {
+        return concat(&["'", &s, "'"]);
+    }
+    let text = if value.is_function() {
+        "a function"
+    } else if Array::is_array(value) {
+        "an array"
+    } else if value.is_object() {
+        "an object"
+    } else if value.is_undefined() {
+        "nothing"
+    } else {
+        return js_text(value);
+    };
+    text.to_owned()
+}
+
+/// Whether `value` is neither `undefined` nor `null`.
+pub fn given(value: &JsValue) -> bool {
+    !value.is_undefined() && !value.is_null()
+}
