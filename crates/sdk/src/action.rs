@@ -10,8 +10,7 @@ use beckon_core::MediaType;
 use uuid::Uuid;
 use wasm_bindgen::JsValue;
 
-use crate::browser::field;
-use crate::call::given;
+use crate::browser::{field, given};
 use beckon_core::text::{concat, join};
 
 /// What identifies an action in every event about it.

@@ -12,14 +12,15 @@
 use js_sys::{Array, Function};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use web_sys::{Element, Event, EventTarget};
+use web_sys::{Event, EventTarget};
 
 use crate::browser::{
-    Listener, Timer, callback as call_back, document, field, js_callback, now, set, window,
+    Listener, Timer, callback as call_back, child, current_url, document, field, js_callback, now,
+    number, set, target, window,
 };
 use crate::call::{Call, Kind};
 use crate::ids::decimal;
-use crate::runtime::{Runtime, current_url, with_runtime};
+use crate::runtime::{Runtime, with_runtime};
 use beckon_core::text::concat;
 
 #[wasm_bindgen]
@@ -166,8 +167,7 @@ impl Autotrack {
         if self.click.is_empty() {
             self.listeners
                 .push(Listener::new(&document(), "click", true, |event| {
-                    let Some(target) = event.target().and_then(|t| t.dyn_into::<Element>().ok())
-                    else {
+                    let Some(target) = target(&event) else {
                         return;
                     };
                     with_runtime(|rt| {
@@ -245,17 +245,12 @@ impl Autotrack {
 impl Runtime {
     fn scrolled(&mut self) {
         let doc = document();
-        let Some(root) = doc.document_element() else {
+        let Some(root) = child(&doc, "documentElement") else {
             return;
         };
         let win = window();
-        let seen = win.scroll_y().unwrap_or(0.0)
-            + win
-                .inner_height()
-                .ok()
-                .and_then(|h| h.as_f64())
-                .unwrap_or(0.0);
-        let height = f64::from(root.scroll_height().max(1));
+        let seen = number(&win, "scrollY") + number(&win, "innerHeight");
+        let height = number(&root, "scrollHeight").max(1.0);
         let percent = seen / height * 100.0;
         let mut due = Vec::new();
         for rule in self.autotrack.scroll.iter_mut() {
@@ -336,7 +331,7 @@ impl HistoryPatch {
 
 impl Drop for HistoryPatch {
     fn drop(&mut self) {
-        if let Some(history) = window().history().ok().map(JsValue::from) {
+        if let Some(history) = child(&window(), "history") {
             for (method, original) in &self.originals {
                 set(&history, method, original);
             }

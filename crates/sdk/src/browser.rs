@@ -8,7 +8,7 @@
 use beckon_core::text::concat;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use web_sys::{Document, Event, EventTarget, Window};
+use web_sys::{Document, Element, Event, EventTarget, Window};
 
 #[wasm_bindgen]
 extern "C" {
@@ -83,10 +83,43 @@ pub fn report(what: &str, error: &JsValue) {
     rethrow_later(error);
 }
 
+/// `object[key]` when it is neither `undefined` nor `null`. The DOM's properties are read
+/// through [`field`] rather than web-sys getters: each getter is an import with glue of its own
+/// in the module and the script, and the SDK has a size budget.
+pub fn child(object: &JsValue, key: &str) -> Option<JsValue> {
+    let value = field(object, key);
+    given(&value).then_some(value)
+}
+
+/// `object[key]` as a number; 0 when it is not one.
+pub fn number(object: &JsValue, key: &str) -> f64 {
+    field(object, key).as_f64().unwrap_or(0.0)
+}
+
+/// Whether `value` is neither `undefined` nor `null`.
+pub fn given(value: &JsValue) -> bool {
+    !value.is_undefined() && !value.is_null()
+}
+
 pub fn document() -> Document {
-    window()
-        .document()
-        .unwrap_or_else(|| window().unchecked_into())
+    field(&window(), "document").unchecked_into()
+}
+
+/// `location.href`.
+pub fn current_url() -> String {
+    field(&field(&window(), "location"), "href")
+        .as_string()
+        .unwrap_or_default()
+}
+
+/// The element an event happened on; `None` when it did not happen on an element.
+pub fn target(event: &Event) -> Option<Element> {
+    child(event, "target")?.dyn_into().ok()
+}
+
+/// `localStorage` or `sessionStorage` (`kind`); `None` when the page may not use it.
+pub fn storage(kind: &str) -> Option<web_sys::Storage> {
+    child(&window(), kind).map(JsCast::unchecked_into)
 }
 
 /// Milliseconds since the Unix epoch.

@@ -11,7 +11,7 @@ use js_sys::{Array, Function, Object};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
-use crate::browser::{field, from_json, js_text, log_error, to_json};
+use crate::browser::{field, from_json, given, js_text, log_error, to_json};
 use crate::ids::decimal;
 use crate::runtime;
 use beckon_core::text::{concat, join};
@@ -252,9 +252,4 @@ pub fn describe(value: &JsValue) -> String {
         return js_text(value);
     };
     text.to_owned()
-}
-
-/// Whether `value` is neither `undefined` nor `null`.
-pub fn given(value: &JsValue) -> bool {
-    !value.is_undefined() && !value.is_null()
 }

@@ -14,8 +14,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use crate::bridges::Bridge;
-use crate::browser::{callback, log_error, log_warning, now, set};
-use crate::call::{Call, Kind, describe, given};
+use crate::browser::{callback, current_url, given, log_error, log_warning, now, set};
+use crate::call::{Call, Kind, describe};
 use crate::events::{self, Subscription};
 use crate::identity::{CookieSettings, Identity};
 use crate::ids::text as id_text;
@@ -205,7 +205,7 @@ fn pageview(call: &Call) -> Option<()> {
     call.require_init()?;
     let (location, title) = (options[0].as_string(), options[1].as_string());
     with_runtime(|rt| {
-        let url = location.unwrap_or_else(runtime::current_url);
+        let url = location.unwrap_or_else(current_url);
         rt.route_changed(url.clone());
         rt.track("page_viewed", &attributes, Some(url), title);
     });

@@ -8,7 +8,7 @@ use js_sys::Object;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::Element;
 
-use crate::browser::{Listener, document, field, set};
+use crate::browser::{Listener, document, field, set, target};
 use crate::call::{Call, Kind};
 use crate::runtime::{Runtime, with_runtime};
 use beckon_core::text::concat;
@@ -92,10 +92,6 @@ impl Forms {
             self.touched.push((form, rule));
         }
     }
-}
-
-fn target(event: &web_sys::Event) -> Option<Element> {
-    event.target()?.dyn_into::<Element>().ok()
 }
 
 impl Runtime {

@@ -14,10 +14,8 @@
 //! cannot have started a new session in that time, since ours was active.
 
 use uuid::Uuid;
-use wasm_bindgen::JsCast;
-use web_sys::HtmlDocument;
 
-use crate::browser::{document, now, window};
+use crate::browser::{document, field, now, set, window};
 use crate::ids::{decimal, new_uuid, parse as parse_id, random_u64, text as id_text};
 use beckon_core::text::concat;
 
@@ -153,22 +151,20 @@ impl Identity {
             cookie.push_str("; Domain=");
             cookie.push_str(domain);
         }
-        if window().location().protocol().is_ok_and(|p| p == "https:") {
+        if field(&field(&window(), "location"), "protocol")
+            .as_string()
+            .as_deref()
+            == Some("https:")
+        {
             cookie.push_str("; Secure");
         }
-        if let Ok(doc) = document().dyn_into::<HtmlDocument>() {
-            let _ = doc.set_cookie(&cookie);
-        }
+        set(&document(), "cookie", &cookie.into());
     }
 }
 
 /// `document.cookie`: one synchronous call to the browser.
 fn read_cookies() -> String {
-    document()
-        .dyn_into::<HtmlDocument>()
-        .ok()
-        .and_then(|doc| doc.cookie().ok())
-        .unwrap_or_default()
+    field(&document(), "cookie").as_string().unwrap_or_default()
 }
 
 fn cookie<'a>(all: &'a str, name: &str) -> Option<&'a str> {

@@ -18,11 +18,10 @@ use uuid::Uuid;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::action::{Action, Activation, Head};
-use crate::browser::{Timer, field, from_json, log_error, now, set, to_json};
-use crate::call::given;
+use crate::browser::{Timer, current_url, field, from_json, given, log_error, now, set, to_json};
 use crate::ids::{new_uuid, text as id_text};
 use crate::presenters::{self, Presented};
-use crate::runtime::{Runtime, current_url, with_runtime};
+use crate::runtime::{Runtime, with_runtime};
 use crate::transport::{Route, storage};
 use beckon_core::text::concat;
 

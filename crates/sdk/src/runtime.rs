@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use web_sys::{Event, EventTarget};
 
 use crate::autotrack::Autotrack;
-use crate::browser::{Listener, Timer, document, window};
+use crate::browser::{Listener, Timer, current_url, document, field, window};
 use crate::chat::Chat;
 use crate::forms::Forms;
 use crate::identity::Identity;
@@ -76,10 +76,6 @@ pub fn take() -> Option<Runtime> {
     RUNTIME.with(|r| r.try_borrow_mut().ok()?.take())
 }
 
-pub fn current_url() -> String {
-    window().location().href().unwrap_or_default()
-}
-
 impl Runtime {
     pub fn new(identity: Identity, transport: Transport, lifecycle: Lifecycle) -> Runtime {
         let win: EventTarget = window().into();
@@ -89,7 +85,7 @@ impl Runtime {
                 with_runtime(Runtime::leave_page);
             }),
             Listener::new(&doc, "visibilitychange", false, |_| {
-                if document().visibility_state() == web_sys::VisibilityState::Hidden {
+                if field(&document(), "visibilityState").as_string().as_deref() == Some("hidden") {
                     with_runtime(|rt| rt.transport.flush_on_hide());
                 }
             }),

@@ -20,7 +20,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use crate::browser::{
-    Timer, field, from_json, js_text, log_error, log_warning, now, to_json, window,
+    Timer, field, from_json, js_text, log_error, log_warning, now, number, to_json, window,
 };
 use crate::ids::{decimal, random_u64, text as id_text};
 use crate::runtime::with_runtime;
@@ -48,13 +48,22 @@ extern "C" {
     #[wasm_bindgen(method)]
     pub(crate) fn then(this: &Pending, on_reply: &JsValue);
 
+    /// What [`post`] resolves to: `{ status, retryAfter, body }`.
     pub(crate) type Reply;
-    #[wasm_bindgen(method, getter)]
-    pub(crate) fn status(this: &Reply) -> u16;
-    #[wasm_bindgen(method, getter, js_name = retryAfter)]
-    fn retry_after(this: &Reply) -> Option<String>;
-    #[wasm_bindgen(method, getter)]
-    pub(crate) fn body(this: &Reply) -> String;
+}
+
+impl Reply {
+    pub(crate) fn status(&self) -> u16 {
+        number(self, "status") as u16
+    }
+
+    fn retry_after(&self) -> Option<String> {
+        field(self, "retryAfter").as_string()
+    }
+
+    pub(crate) fn body(&self) -> String {
+        field(self, "body").as_string().unwrap_or_default()
+    }
 }
 
 /// The two ingestion routes (spec section 9).
@@ -221,7 +230,7 @@ impl Transport {
     }
 
     fn beacon_all(&mut self) {
-        let navigator = window().navigator();
+        let navigator: web_sys::Navigator = field(&window(), "navigator").unchecked_into();
         for route in Route::ALL {
             let url = self.url(route.path());
             let queue = &mut self.queues[route.index()];
@@ -366,5 +375,5 @@ fn batch_body<'a>(items: impl Iterator<Item = &'a String>) -> String {
 }
 
 pub fn storage() -> Option<web_sys::Storage> {
-    window().local_storage().ok().flatten()
+    crate::browser::storage("localStorage")
 }

@@ -178,7 +178,11 @@ impl Form {
             let _ = control.set_attribute("aria-invalid", if missing { "true" } else { "false" });
             if let Some(error) = self.shown.find(&concat(&["#", &f.name, "-error"])) {
                 let message = concat(&[&f.label, " is required."]);
-                error.set_text_content(missing.then_some(message.as_str()));
+                set(
+                    &error,
+                    "textContent",
+                    &if missing { message } else { String::new() }.into(),
+                );
             }
             if missing {
                 invalid = invalid.or(Some(control));

@@ -25,7 +25,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::Event;
 
 use crate::action::Head;
-use crate::browser::{Timer, field, from_json, log_error, now, once, set, to_json, window as page};
+use crate::browser::{Timer, field, from_json, log_error, now, once, set, to_json};
 use crate::ids::{decimal, text as id_text};
 use crate::lifecycle::codes;
 use crate::runtime::{Runtime, with_runtime};
@@ -122,7 +122,7 @@ fn on(input: Input) -> impl FnMut(Event) + 'static {
 }
 
 fn storage() -> Option<web_sys::Storage> {
-    page().session_storage().ok().flatten()
+    crate::browser::storage("sessionStorage")
 }
 
 impl Runtime {

@@ -5,7 +5,7 @@
 use web_sys::WebSocket;
 
 use super::{Input, on};
-use crate::browser::Listener;
+use crate::browser::{Listener, number};
 use crate::presenters::describe;
 
 pub struct Socket {
@@ -28,7 +28,7 @@ impl Socket {
     }
 
     pub fn is_open(&self) -> bool {
-        self.socket.ready_state() == WebSocket::OPEN
+        number(&self.socket, "readyState") == 1.0
     }
 
     pub fn send(&self, frame: &str) {

@@ -79,7 +79,7 @@ impl Window {
             "message" => ("system", None, text),
             "joined" => {
                 joined = concat(&[agent, " joined the chat."]);
-                self.status.set_text_content(None);
+                set(&self.status, "textContent", &"".into());
                 ("system", None, joined.as_str())
             }
             "ended" => {
@@ -90,7 +90,7 @@ impl Window {
         };
         if from == "agent" {
             self.typing_timer = None;
-            self.typing.set_text_content(None);
+            set(&self.typing, "textContent", &"".into());
         }
         self.line(class, who, text);
     }
@@ -108,22 +108,22 @@ impl Window {
         }
         h.text(text).raw("</li>");
         if append(&self.log, &h).is_ok() {
-            self.log.set_scroll_top(self.log.scroll_height());
+            set(&self.log, "scrollTop", &field(&self.log, "scrollHeight"));
         }
     }
 
     /// The agent is typing (until a message, or a few seconds without notice).
     pub fn typing(&mut self) {
-        self.typing.set_text_content(Some("The agent is typing…"));
+        set(&self.typing, "textContent", &"The agent is typing…".into());
         let typing = self.typing.clone();
         self.typing_timer = Some(Timer::after(TYPING_SHOWN_MS, move || {
-            typing.set_text_content(None);
+            set(&typing, "textContent", &"".into());
         }));
     }
 
     /// Nothing more can be sent.
     pub fn ended(&mut self) {
-        self.status.set_text_content(None);
+        set(&self.status, "textContent", &"".into());
         for control in [&self.input, &self.send] {
             let _ = control.set_attribute("disabled", "");
         }

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::style;
 use super::{Html, Keys, Presented};
 use crate::action::{ContentOffer, DisplayMode, Target};
+use crate::browser::{field, set};
 use crate::lifecycle::codes;
 use beckon_core::text::concat;
 
@@ -27,7 +28,7 @@ pub fn show(id: Uuid, offer: &ContentOffer) -> Result<Presented, (i64, String)> 
         let parts = [".box", ".close", ".cta", ".title", ".headline", ".body"];
         for (css, part) in style::declarations(style).iter().zip(parts) {
             if let Some(element) = shown.find(part).filter(|_| !css.is_empty()) {
-                element.style().set_css_text(css);
+                set(&field(&element, "style"), "cssText", &css.into());
             }
         }
     }
@@ -36,11 +37,12 @@ pub fn show(id: Uuid, offer: &ContentOffer) -> Result<Presented, (i64, String)> 
 
 /// Only http(s) links: a `javascript:` URL from configuration must never run.
 fn web_url(url: &str) -> Result<String, String> {
-    let base = crate::runtime::current_url();
+    let base = crate::browser::current_url();
     let parsed = web_sys::Url::new_with_base(url, &base)
         .map_err(|_| concat(&["'", url, "' is not a URL"]))?;
-    match parsed.protocol().as_str() {
-        "http:" | "https:" => Ok(parsed.href()),
+    let text = |key: &str| field(&parsed, key).as_string().unwrap_or_default();
+    match text("protocol").as_str() {
+        "http:" | "https:" => Ok(text("href")),
         other => Err(concat(&["'", url, "' must be http or https, not ", other])),
     }
 }

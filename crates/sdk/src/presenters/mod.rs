@@ -20,11 +20,10 @@ use uuid::Uuid;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{
-    Element, EventTarget, HtmlElement, KeyboardEvent, Node, ShadowRoot, ShadowRootInit,
-    ShadowRootMode,
+    Element, Event, EventTarget, HtmlElement, Node, ShadowRoot, ShadowRootInit, ShadowRootMode,
 };
 
-use crate::browser::{Listener, document};
+use crate::browser::{Listener, child, document, field, target};
 use crate::lifecycle::{Outcome, codes};
 use crate::runtime::{Runtime, with_runtime};
 use beckon_core::text::concat;
@@ -149,17 +148,13 @@ impl Presented {
         ];
         let listeners = sources
             .into_iter()
-            .map(|(target, kind, capture)| {
+            .map(|(source, kind, capture)| {
                 let root = root.clone();
-                Listener::new(target, kind, capture, move |event| {
+                Listener::new(source, kind, capture, move |event| {
                     let what = match kind {
                         "click" => {
-                            let control = event
-                                .target()
-                                .and_then(|t| {
-                                    t.unchecked_into::<Element>().closest("[data-do]").ok()
-                                })
-                                .flatten();
+                            let control =
+                                target(&event).and_then(|t| t.closest("[data-do]").ok().flatten());
                             match control.and_then(|c| c.get_attribute("data-do")) {
                                 Some(what) if what == "accept" => Do::Accept,
                                 Some(_) => Do::Reject,
@@ -173,10 +168,13 @@ impl Presented {
                         "input" => Do::Input,
                         "error" => Do::Broken,
                         _ => {
-                            let key: &KeyboardEvent = event.unchecked_ref();
-                            match key.key().as_str() {
+                            match field(&event, "key")
+                                .as_string()
+                                .unwrap_or_default()
+                                .as_str()
+                            {
                                 "Escape" => Do::Reject,
-                                "Tab" if keys.trap => return trap_tab(&root, key),
+                                "Tab" if keys.trap => return trap_tab(&root, &event),
                                 _ => return,
                             }
                         }
@@ -189,12 +187,10 @@ impl Presented {
         if let Some(problem) = set_html(&root, &markup, None) {
             return Err(problem);
         }
-        let parent: Element = match doc.body() {
-            Some(body) => body.into(),
-            None => doc
-                .document_element()
-                .ok_or("the page has no document element")?,
-        };
+        let parent: Element = child(&doc, "body")
+            .or_else(|| child(&doc, "documentElement"))
+            .ok_or("the page has no document element")?
+            .unchecked_into();
         parent.append_child(&host).map_err(describe)?;
         let mut shown = Presented {
             host,
@@ -203,7 +199,7 @@ impl Presented {
             _listeners: listeners,
         };
         if let Some(target) = focus.and_then(|f| shown.find(f)) {
-            shown.previous_focus = doc.active_element().map(JsCast::unchecked_into);
+            shown.previous_focus = child(&doc, "activeElement").map(JsCast::unchecked_into);
             let _ = target.focus();
         }
         Ok(shown)
@@ -219,7 +215,7 @@ impl Presented {
     pub fn remove(self) {
         self.host.remove();
         if let Some(previous) = &self.previous_focus
-            && previous.is_connected()
+            && field(previous, "isConnected").is_truthy()
         {
             let _ = previous.focus();
         }
@@ -244,7 +240,7 @@ pub fn settle(rt: &mut Runtime, id: Uuid, what: Do) {
 
 /// Tab from the last focusable element goes to the first, Shift+Tab from the first to the last,
 /// and Tab from outside comes in.
-fn trap_tab(root: &ShadowRoot, key: &KeyboardEvent) {
+fn trap_tab(root: &ShadowRoot, key: &Event) {
     let Ok(focusable) = root.query_selector_all(FOCUSABLE) else {
         return;
     };
@@ -253,14 +249,14 @@ fn trap_tab(root: &ShadowRoot, key: &KeyboardEvent) {
     else {
         return;
     };
-    let active = root.active_element();
+    let active = child(root, "activeElement");
     let at = |node: &Node| {
         active
             .as_ref()
-            .is_some_and(|a| a.unchecked_ref::<Node>() == node)
+            .is_some_and(|a| a == node.unchecked_ref::<JsValue>())
     };
     let inside = active.is_some();
-    let target = match key.shift_key() {
+    let target = match field(key, "shiftKey").is_truthy() {
         true if at(&first) || !inside => last,
         false if at(&last) || !inside => first,
         _ => return,
@@ -270,8 +266,7 @@ fn trap_tab(root: &ShadowRoot, key: &KeyboardEvent) {
 }
 
 pub fn describe(error: wasm_bindgen::JsValue) -> String {
-    js_sys::Error::from(error)
-        .message()
+    field(&error, "message")
         .as_string()
         .unwrap_or_else(|| "the page refused a DOM operation".to_owned())
 }
