@@ -16,7 +16,7 @@ use web_sys::{Event, EventTarget};
 
 use crate::browser::{
     Listener, Timer, callback as call_back, child, current_url, document, field, js_callback, now,
-    number, set, target, window,
+    number, select, set, target, window,
 };
 use crate::call::{Call, Kind};
 use crate::ids::decimal;
@@ -106,8 +106,7 @@ pub fn load(call: &Call) -> Option<()> {
             call.attributes(&custom)?
         };
         let selector = field(&item, "selector").as_string().unwrap_or_default();
-        if needs_selector && (selector.is_empty() || document().query_selector(&selector).is_err())
-        {
+        if needs_selector && (selector.is_empty() || select(&document(), &selector).is_err()) {
             return call.wrong(&concat(&[
                 &at,
                 ".selector '",

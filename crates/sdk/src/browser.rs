@@ -6,6 +6,7 @@
 //! callback runs through [`crate::boundary`], so none can throw into the page.
 
 use beckon_core::text::concat;
+use js_sys::Array;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{Document, Element, Event, EventTarget, Window};
@@ -51,6 +52,35 @@ extern "C" {
     /// ways, each an import with its glue.
     #[wasm_bindgen(js_name = beckonWindow)]
     pub fn window() -> Window;
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// What has `querySelector` and `querySelectorAll`: a document, a shadow root, an element.
+    /// One type for all three, so each method is one import rather than one per web-sys type.
+    type Scope;
+
+    #[wasm_bindgen(method, catch, js_name = querySelector)]
+    fn query_selector(this: &Scope, selector: &str) -> Result<Option<Element>, JsValue>;
+
+    /// A `NodeList`, typed as an `Array`: it is read only through `length` and `[i]`, which
+    /// both have, and js-sys's `Array` already imports them.
+    #[wasm_bindgen(method, catch, js_name = querySelectorAll)]
+    fn query_selector_all(this: &Scope, selector: &str) -> Result<Array, JsValue>;
+}
+
+/// The first element under `scope` matching `selector`; `Err` when `selector` is not a CSS
+/// selector.
+pub fn select(scope: &JsValue, selector: &str) -> Result<Option<Element>, JsValue> {
+    scope.unchecked_ref::<Scope>().query_selector(selector)
+}
+
+/// Every element under `scope` matching `selector` (none when it is not a CSS selector).
+pub fn select_all(scope: &JsValue, selector: &str) -> Array {
+    scope
+        .unchecked_ref::<Scope>()
+        .query_selector_all(selector)
+        .unwrap_or_default()
 }
 
 /// What a page function did.

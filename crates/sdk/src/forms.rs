@@ -8,7 +8,7 @@ use js_sys::Object;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::Element;
 
-use crate::browser::{Listener, document, field, set, target};
+use crate::browser::{Listener, document, field, select, select_all, set, target};
 use crate::call::{Call, Kind};
 use crate::runtime::{Runtime, with_runtime};
 use beckon_core::text::concat;
@@ -34,7 +34,7 @@ pub struct Forms {
 pub fn track(call: &Call) -> Option<()> {
     call.at_most(2)?;
     let selector = call.string(1, "the selector")?;
-    if document().query_selector(&selector).is_err() {
+    if select(&document(), &selector).is_err() {
         return call.wrong(&concat(&["'", &selector, "' is not a valid CSS selector"]));
     }
     let options = call.options(
@@ -122,13 +122,8 @@ fn fields(form: &Element, capture: bool) -> JsValue {
         return JsValue::UNDEFINED;
     }
     let map = Object::new();
-    let Ok(controls) = form.query_selector_all("input[name], select[name], textarea[name]") else {
-        return map.into();
-    };
-    for i in 0..controls.length() {
-        let Some(control) = controls.item(i).and_then(|n| n.dyn_into::<Element>().ok()) else {
-            continue;
-        };
+    for control in select_all(form, "input[name], select[name], textarea[name]").iter() {
+        let control: Element = control.unchecked_into();
         let kind = control.get_attribute("type").unwrap_or_default();
         if kind.eq_ignore_ascii_case("password") || kind.eq_ignore_ascii_case("hidden") {
             continue;

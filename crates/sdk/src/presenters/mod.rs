@@ -23,7 +23,7 @@ use web_sys::{
     Element, Event, EventTarget, HtmlElement, Node, ShadowRoot, ShadowRootInit, ShadowRootMode,
 };
 
-use crate::browser::{Listener, child, document, field, target};
+use crate::browser::{Listener, child, document, field, select, select_all, target};
 use crate::lifecycle::{Outcome, codes};
 use crate::runtime::{Runtime, with_runtime};
 use beckon_core::text::concat;
@@ -207,7 +207,7 @@ impl Presented {
 
     /// The first element in it that matches `selector`.
     pub fn find(&self, selector: &str) -> Option<HtmlElement> {
-        let found = self.root.query_selector(selector).ok().flatten()?;
+        let found = select(&self.root, selector).ok().flatten()?;
         Some(found.unchecked_into())
     }
 
@@ -241,20 +241,14 @@ pub fn settle(rt: &mut Runtime, id: Uuid, what: Do) {
 /// Tab from the last focusable element goes to the first, Shift+Tab from the first to the last,
 /// and Tab from outside comes in.
 fn trap_tab(root: &ShadowRoot, key: &Event) {
-    let Ok(focusable) = root.query_selector_all(FOCUSABLE) else {
-        return;
-    };
+    let focusable = select_all(root, FOCUSABLE);
     let count = focusable.length();
-    let (Some(first), Some(last)) = (focusable.item(0), focusable.item(count.wrapping_sub(1)))
-    else {
+    if count == 0 {
         return;
-    };
+    }
+    let (first, last) = (focusable.get(0), focusable.get(count - 1));
     let active = child(root, "activeElement");
-    let at = |node: &Node| {
-        active
-            .as_ref()
-            .is_some_and(|a| a == node.unchecked_ref::<JsValue>())
-    };
+    let at = |node: &JsValue| active.as_ref().is_some_and(|a| a == node);
     let inside = active.is_some();
     let target = match field(key, "shiftKey").is_truthy() {
         true if at(&first) || !inside => last,
