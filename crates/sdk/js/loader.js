@@ -226,7 +226,7 @@ if (twice) {
   ac.q = queue;
   ac.l = (stub && stub.l) || Date.now();
   if (!stub) { window[name] = function () { queue.push(arguments); }; }
-  wasm_bindgen({ module_or_path: download }).then(function () {
+  wasm_bindgen(download).then(function () {
     if (broken) { return; }
     wasm_bindgen.start(new URL(base).origin);
     ac.beckon = true;
