@@ -164,6 +164,7 @@ function beckonCall(f, a, b) {
 function beckonTaken() { var o = beckonOutcome; beckonOutcome = undefined; return o; }
 function beckonWindow() { return window; }
 function beckonGet(o, k) { try { return Reflect.get(o, k); } catch (e) { return undefined; } }
+function beckonGetText(o, k) { var v = beckonGet(o, k); return typeof v === 'string' ? v : undefined; }
 function beckonSet(o, k, v) { try { Reflect.set(o, k, v); } catch (e) { /* not an object, or a setter that throws */ } }
 function beckonRethrow(error) { setTimeout(function () { throw error; }); }
 function beckonText(value) { return String(value); }

@@ -10,7 +10,7 @@ use beckon_core::MediaType;
 use uuid::Uuid;
 use wasm_bindgen::JsValue;
 
-use crate::browser::{field, given};
+use crate::browser::{field, given, string_field};
 use beckon_core::text::{concat, join};
 
 /// What identifies an action in every event about it.
@@ -174,8 +174,7 @@ fn choice(object: &JsValue, key: &str, names: &[&str]) -> Result<usize, String> 
 impl Head {
     pub fn read(raw: &JsValue) -> Result<Head, String> {
         let id = |key: &str| -> Result<Uuid, String> {
-            field(raw, key)
-                .as_string()
+            string_field(raw, key)
                 .and_then(|s| crate::ids::parse(&s))
                 .ok_or_else(|| concat(&[key, " is not a UUID"]))
         };
@@ -183,8 +182,7 @@ impl Head {
             .as_f64()
             .filter(|v| v.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(v))
             .ok_or("actionMapVersion is not a whole number")?;
-        let media_type = field(raw, "mediaType")
-            .as_string()
+        let media_type = string_field(raw, "mediaType")
             .and_then(|m| m.parse::<MediaType>().ok())
             .ok_or("mediaType is not webchat or contentoffer")?;
         Ok(Head {
@@ -200,7 +198,7 @@ impl Action {
     pub fn read(raw: &JsValue) -> Result<Action, String> {
         let activation = field(raw, "activation");
         let activation = if given(&activation) {
-            match field(&activation, "type").as_string().as_deref() {
+            match string_field(&activation, "type").as_deref() {
                 Some("immediate") => Activation::Immediate,
                 Some("delay") => Activation::Delay {
                     delay_in_seconds: number(

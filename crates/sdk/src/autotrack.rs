@@ -16,7 +16,7 @@ use web_sys::{Event, EventTarget};
 
 use crate::browser::{
     Listener, Timer, callback as call_back, child, current_url, document, field, js_callback, now,
-    number, select, set, target, window,
+    number, select, set, string_field, target, window,
 };
 use crate::call::{Call, Kind};
 use crate::ids::decimal;
@@ -97,7 +97,7 @@ pub fn load(call: &Call) -> Option<()> {
     let mut rules = Vec::new();
     for (i, item) in items.unchecked_into::<Array>().iter().enumerate() {
         let at = concat(&[key, "[", &decimal(i as u64), "]"]);
-        let event_name = field(&item, "eventName").as_string().unwrap_or_default();
+        let event_name = string_field(&item, "eventName").unwrap_or_default();
         call.event_name(&concat(&[&at, ".eventName: "]), &event_name)?;
         let custom = field(&item, "customAttributes");
         let attributes = if custom.is_undefined() {
@@ -105,7 +105,7 @@ pub fn load(call: &Call) -> Option<()> {
         } else {
             call.attributes(&custom)?
         };
-        let selector = field(&item, "selector").as_string().unwrap_or_default();
+        let selector = string_field(&item, "selector").unwrap_or_default();
         if needs_selector && (selector.is_empty() || select(&document(), &selector).is_err()) {
             return call.wrong(&concat(&[
                 &at,

@@ -44,6 +44,10 @@ extern "C" {
     #[wasm_bindgen(js_name = beckonGet)]
     pub fn field(object: &JsValue, key: &str) -> JsValue;
 
+    /// `object[key]` when it is a string; `None` when it is not, or reading throws.
+    #[wasm_bindgen(js_name = beckonGetText)]
+    pub fn string_field(object: &JsValue, key: &str) -> Option<String>;
+
     /// `object[key] = value` (`Reflect.set`); nothing when it throws.
     #[wasm_bindgen(js_name = beckonSet)]
     pub fn set(object: &JsValue, key: &str, value: &JsValue);

@@ -11,7 +11,7 @@ use js_sys::{Array, Function, Object};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
-use crate::browser::{field, from_json, given, js_text, log_error, to_json};
+use crate::browser::{field, from_json, given, js_text, log_error, string_field, to_json};
 use crate::ids::decimal;
 use crate::runtime;
 use beckon_core::text::{concat, join};
@@ -201,7 +201,7 @@ impl Call<'_> {
             let (name, v) = (entry.get(0), entry.get(1));
             let ok = primitive(&v)
                 || (v.is_object() && !Array::is_array(&v) && !v.is_function() && {
-                    let kind = field(&v, "dataType").as_string();
+                    let kind = string_field(&v, "dataType");
                     Object::keys(v.unchecked_ref::<Object>()).length() == 2
                         && matches!(
                             kind.as_deref(),

@@ -8,7 +8,7 @@ use js_sys::Object;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::Element;
 
-use crate::browser::{Listener, document, field, select, select_all, set, target};
+use crate::browser::{Listener, document, field, select, select_all, set, string_field, target};
 use crate::call::{Call, Kind};
 use crate::runtime::{Runtime, with_runtime};
 use beckon_core::text::concat;
@@ -132,7 +132,7 @@ fn fields(form: &Element, capture: bool) -> JsValue {
             continue;
         }
         let name = control.get_attribute("name").unwrap_or_default();
-        let value = field(&control, "value").as_string().unwrap_or_default();
+        let value = string_field(&control, "value").unwrap_or_default();
         set(&map, &name, &value.into());
     }
     map.into()

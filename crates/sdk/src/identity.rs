@@ -15,7 +15,7 @@
 
 use uuid::Uuid;
 
-use crate::browser::{document, field, now, set, window};
+use crate::browser::{document, field, now, set, string_field, window};
 use crate::ids::{decimal, new_uuid, parse as parse_id, random_u64, text as id_text};
 use beckon_core::text::concat;
 
@@ -164,7 +164,7 @@ impl Identity {
 
 /// `document.cookie`: one synchronous call to the browser.
 fn read_cookies() -> String {
-    field(&document(), "cookie").as_string().unwrap_or_default()
+    string_field(&document(), "cookie").unwrap_or_default()
 }
 
 fn cookie<'a>(all: &'a str, name: &str) -> Option<&'a str> {

@@ -18,7 +18,9 @@ use uuid::Uuid;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::action::{Action, Activation, Head};
-use crate::browser::{Timer, current_url, field, from_json, given, log_error, now, set, to_json};
+use crate::browser::{
+    Timer, current_url, field, from_json, given, log_error, now, set, string_field, to_json,
+};
 use crate::ids::{new_uuid, text as id_text};
 use crate::presenters::{self, Presented};
 use crate::runtime::{Runtime, with_runtime};
@@ -134,7 +136,7 @@ impl Runtime {
         save_delays(&Array::new());
         for entry in stored.iter() {
             let raw = field(&entry, "action");
-            if field(&entry, "sessionId").as_string().as_deref() == Some(&session) && given(&raw) {
+            if string_field(&entry, "sessionId").as_deref() == Some(&session) && given(&raw) {
                 let immediate = Object::new();
                 set(&immediate, "type", &"immediate".into());
                 set(&raw, "activation", &immediate);
@@ -342,7 +344,7 @@ fn take_delay(entries: &Array, id: Uuid) -> (Array, Option<JsValue>) {
     let mut taken = None;
     for entry in entries.iter() {
         let action = field(&entry, "action");
-        if taken.is_none() && field(&action, "actionId").as_string().as_deref() == Some(&id) {
+        if taken.is_none() && string_field(&action, "actionId").as_deref() == Some(&id) {
             taken = Some(action);
         } else {
             kept.push(&entry);

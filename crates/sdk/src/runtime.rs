@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use web_sys::{Event, EventTarget};
 
 use crate::autotrack::Autotrack;
-use crate::browser::{Listener, Timer, current_url, document, field, window};
+use crate::browser::{Listener, Timer, current_url, document, string_field, window};
 use crate::chat::Chat;
 use crate::forms::Forms;
 use crate::identity::Identity;
@@ -85,7 +85,7 @@ impl Runtime {
                 with_runtime(Runtime::leave_page);
             }),
             Listener::new(&doc, "visibilitychange", false, |_| {
-                if field(&document(), "visibilityState").as_string().as_deref() == Some("hidden") {
+                if string_field(&document(), "visibilityState").as_deref() == Some("hidden") {
                     with_runtime(|rt| rt.transport.flush_on_hide());
                 }
             }),

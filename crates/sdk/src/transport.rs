@@ -20,7 +20,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use crate::browser::{
-    Timer, field, from_json, js_text, log_error, log_warning, now, number, to_json, window,
+    Timer, field, from_json, js_text, log_error, log_warning, now, number, string_field, to_json,
+    window,
 };
 use crate::ids::{decimal, random_u64, text as id_text};
 use crate::runtime::with_runtime;
@@ -58,11 +59,11 @@ impl Reply {
     }
 
     fn retry_after(&self) -> Option<String> {
-        field(self, "retryAfter").as_string()
+        string_field(self, "retryAfter")
     }
 
     pub(crate) fn body(&self) -> String {
-        field(self, "body").as_string().unwrap_or_default()
+        string_field(self, "body").unwrap_or_default()
     }
 }
 

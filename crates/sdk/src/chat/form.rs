@@ -12,7 +12,7 @@ use uuid::Uuid;
 use wasm_bindgen::JsValue;
 use web_sys::HtmlElement;
 
-use crate::browser::{field, set};
+use crate::browser::{field, set, string_field};
 use crate::presenters::{Do, FOCUSABLE, Html, Keys, Presented};
 use crate::runtime::Runtime;
 use beckon_core::text::concat;
@@ -48,10 +48,10 @@ pub fn questions(survey: &JsValue) -> Vec<Question> {
     Array::from(&list)
         .iter()
         .filter_map(|q| {
-            let label = field(&q, "label").as_string()?;
+            let label = string_field(&q, "label")?;
             let choices = field(&q, "choices");
             Some(Question {
-                kind: match field(&q, "type").as_string().as_deref() {
+                kind: match string_field(&q, "type").as_deref() {
                     Some("textarea") => Kind::Textarea,
                     Some("select") => Kind::Select,
                     Some("checkbox") => Kind::Checkbox,

@@ -25,7 +25,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::Event;
 
 use crate::action::Head;
-use crate::browser::{Timer, field, from_json, log_error, now, once, set, to_json};
+use crate::browser::{Timer, field, from_json, log_error, now, once, set, string_field, to_json};
 use crate::ids::{decimal, text as id_text};
 use crate::lifecycle::codes;
 use crate::runtime::{Runtime, with_runtime};
@@ -112,7 +112,7 @@ fn on(input: Input) -> impl FnMut(Event) + 'static {
         with_runtime(|rt| match input {
             Input::Opened => rt.chat_opened(),
             Input::Frame => {
-                if let Some(text) = field(&event, "data").as_string() {
+                if let Some(text) = string_field(&event, "data") {
                     rt.chat_frame(&text);
                 }
             }
@@ -187,8 +187,8 @@ impl Runtime {
     fn created(&mut self, id: Uuid, answers: Object, attempt: u32, reply: Reply) {
         let status = reply.status();
         let answer = from_json(&reply.body());
-        let conversation = field(&answer, "conversationId").as_string();
-        let token = field(&answer, "token").as_string();
+        let conversation = string_field(&answer, "conversationId");
+        let token = string_field(&answer, "token");
         let (Some(conversation), Some(token), Some((head, _))) =
             (conversation, token, self.action_of(id))
         else {
@@ -219,8 +219,8 @@ impl Runtime {
             .unwrap_or_default();
         let (Ok(head), Some(conversation), Some(token)) = (
             Head::read(&stored),
-            field(&stored, "conversationId").as_string(),
-            field(&stored, "token").as_string(),
+            string_field(&stored, "conversationId"),
+            string_field(&stored, "token"),
         ) else {
             return;
         };
@@ -341,11 +341,11 @@ impl Runtime {
     /// One frame from the server (docs/chat.md, "The WebSocket protocol").
     fn chat_frame(&mut self, text: &str) {
         let frame = from_json(text);
-        let kind = field(&frame, "type").as_string().unwrap_or_default();
+        let kind = string_field(&frame, "type").unwrap_or_default();
         let Some(talk) = self.chat.talk.as_mut() else {
             return;
         };
-        let text = |key: &str| field(&frame, key).as_string().unwrap_or_default();
+        let text = |key: &str| string_field(&frame, key).unwrap_or_default();
         if kind == "typing" {
             if let Some(window) = talk.window.as_mut() {
                 window.typing();

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::style;
 use super::{Html, Keys, Presented};
 use crate::action::{ContentOffer, DisplayMode, Target};
-use crate::browser::{field, set};
+use crate::browser::{field, set, string_field};
 use crate::lifecycle::codes;
 use beckon_core::text::concat;
 
@@ -40,7 +40,7 @@ fn web_url(url: &str) -> Result<String, String> {
     let base = crate::browser::current_url();
     let parsed = web_sys::Url::new_with_base(url, &base)
         .map_err(|_| concat(&["'", url, "' is not a URL"]))?;
-    let text = |key: &str| field(&parsed, key).as_string().unwrap_or_default();
+    let text = |key: &str| string_field(&parsed, key).unwrap_or_default();
     match text("protocol").as_str() {
         "http:" | "https:" => Ok(text("href")),
         other => Err(concat(&["'", url, "' must be http or https, not ", other])),

@@ -23,7 +23,7 @@ use web_sys::{
     Element, Event, EventTarget, HtmlElement, Node, ShadowRoot, ShadowRootInit, ShadowRootMode,
 };
 
-use crate::browser::{Listener, child, document, field, select, select_all, target};
+use crate::browser::{Listener, child, document, field, select, select_all, string_field, target};
 use crate::lifecycle::{Outcome, codes};
 use crate::runtime::{Runtime, with_runtime};
 use beckon_core::text::concat;
@@ -167,17 +167,11 @@ impl Presented {
                         }
                         "input" => Do::Input,
                         "error" => Do::Broken,
-                        _ => {
-                            match field(&event, "key")
-                                .as_string()
-                                .unwrap_or_default()
-                                .as_str()
-                            {
-                                "Escape" => Do::Reject,
-                                "Tab" if keys.trap => return trap_tab(&root, &event),
-                                _ => return,
-                            }
-                        }
+                        _ => match string_field(&event, "key").unwrap_or_default().as_str() {
+                            "Escape" => Do::Reject,
+                            "Tab" if keys.trap => return trap_tab(&root, &event),
+                            _ => return,
+                        },
                     };
                     with_runtime(|rt| react(rt, id, what));
                 })
@@ -260,7 +254,5 @@ fn trap_tab(root: &ShadowRoot, key: &Event) {
 }
 
 pub fn describe(error: wasm_bindgen::JsValue) -> String {
-    field(&error, "message")
-        .as_string()
-        .unwrap_or_else(|| "the page refused a DOM operation".to_owned())
+    string_field(&error, "message").unwrap_or_else(|| "the page refused a DOM operation".to_owned())
 }
