@@ -16,9 +16,22 @@ use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
 
-/// What every request handler can reach.
+/// What every request handler can reach: one shared [`Shared`] behind an `Arc`. axum clones the
+/// state for every extractor and middleware layer of every request, so a clone must be one
+/// reference count, not a dozen of them plus the tokens' strings and the shutdown token's lock.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The server's shared parts.
+pub struct Shared {
     pub store: Arc<dyn Store>,
     pub config: Arc<Config>,
     pub deployments: Arc<HashMap<Uuid, Deployment>>,
@@ -109,7 +122,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let address = listener.local_addr()?;
-    let state = AppState {
+    let state = AppState(Arc::new(Shared {
         store: store.clone(),
         deployments: Arc::new(
             config
@@ -128,7 +141,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         chat,
         locator,
         config: Arc::new(config),
-    };
+    }));
     for d in state.deployments.values() {
         tracing::info!(deployment = %d.id, name = %d.name, origins = ?d.allowed_origins.iter().map(|o| o.as_str()).collect::<Vec<_>>(), "deployment");
     }
