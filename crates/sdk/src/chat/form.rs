@@ -9,7 +9,7 @@
 
 use js_sys::{Array, Object};
 use uuid::Uuid;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::HtmlElement;
 
 use crate::browser::{field, set, string_field};
@@ -45,7 +45,7 @@ pub fn questions(survey: &JsValue) -> Vec<Question> {
     if !Array::is_array(&list) {
         return Vec::new();
     }
-    Array::from(&list)
+    list.unchecked_into::<Array>()
         .iter()
         .filter_map(|q| {
             let label = string_field(&q, "label")?;
@@ -60,7 +60,8 @@ pub fn questions(survey: &JsValue) -> Vec<Question> {
                 },
                 label,
                 choices: if Array::is_array(&choices) {
-                    Array::from(&choices)
+                    choices
+                        .unchecked_ref::<Array>()
                         .iter()
                         .filter_map(|c| c.as_string())
                         .collect()
