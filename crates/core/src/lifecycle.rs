@@ -8,7 +8,7 @@ use std::fmt;
 
 use crate::media::MediaType;
 use crate::state::State;
-use crate::text::{concat, join};
+use crate::text::concat;
 
 use State::*;
 
@@ -154,9 +154,8 @@ impl TransitionError {
             message.push_str(current);
             message.push_str(" is final, nothing may follow it");
         } else {
-            let names: Vec<&str> = self.allowed.iter().map(|s| s.as_str()).collect();
             message.push_str("allowed next: ");
-            message.push_str(&join(&names, ", "));
+            State::push_names(&mut message, self.allowed);
         }
         message
     }

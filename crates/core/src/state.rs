@@ -44,6 +44,18 @@ impl State {
         State::OfferedOutsideSchedule,
     ];
 
+    /// Appends the wire names of `states` to `text`, separated by `, ` (refusal messages). A
+    /// loop rather than an iterator collected and joined: the browser SDK links this, and each
+    /// iterator chain is code of its own in its size-budgeted module.
+    pub fn push_names(text: &mut String, states: &[State]) {
+        for (at, state) in states.iter().enumerate() {
+            if at > 0 {
+                text.push_str(", ");
+            }
+            text.push_str(state.as_str());
+        }
+    }
+
     /// The wire name, e.g. `timedout` or `frequencyCapReached`.
     pub const fn as_str(self) -> &'static str {
         match self {

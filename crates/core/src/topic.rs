@@ -12,7 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::media::MediaType;
 use crate::state::State;
-use crate::text::{concat, join};
+use crate::text::concat;
 
 /// A parsed topic: one media type, and one state or all of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -185,7 +185,7 @@ impl TopicError {
         message.push_str(
             "; a topic is '<mediaType>:<state>' or '<mediaType>:all', where mediaType is webchat or contentoffer and state is one of ",
         );
-        message.push_str(&join(&State::ALL.map(State::as_str), ", "));
+        State::push_names(&mut message, &State::ALL);
         if let Some(suggestion) = self.suggestion {
             message.push_str("; did you mean '");
             message.push_str(&suggestion.text());
@@ -208,23 +208,31 @@ fn suggest(text: &str) -> Option<Topic> {
     if wanted.is_empty() {
         return None;
     }
-    let (best, distance) = Topic::all_valid()
-        .map(|t| {
-            let d = edit_distance(&wanted, &t.text().to_ascii_lowercase());
-            (t, d)
-        })
-        .min_by_key(|(_, d)| *d)?;
+    // The topics of `all_valid`, in its order, by plain loops: the browser SDK links this, and
+    // the iterator adapters would be code of their own in its size-budgeted module.
+    let mut best: Option<(Topic, usize)> = None;
+    for media in MediaType::ALL {
+        for index in 0..=State::ALL.len() {
+            let topic = Topic {
+                media,
+                state: index.checked_sub(1).map(|i| State::ALL[i]),
+            };
+            let distance = edit_distance(&wanted, &topic.text().to_ascii_lowercase());
+            if best.is_none_or(|(_, d)| distance < d) {
+                best = Some((topic, distance));
+            }
+        }
+    }
+    let (best, distance) = best?;
     let tolerance = (wanted.chars().count() / 3).max(2);
     (distance <= tolerance).then_some(best)
 }
 
 fn normalize(text: &str) -> String {
-    let lower: String = text
-        .trim()
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect::<String>()
-        .to_ascii_lowercase();
+    let mut lower = String::new();
+    for c in text.chars().filter(|c| !c.is_whitespace()) {
+        lower.push(c.to_ascii_lowercase());
+    }
     match lower.split_once(':') {
         None if MediaType::ALL.iter().any(|m| m.as_str() == lower) => lower + ":all",
         None if lower == "all" || lower == "*" => String::new(),
@@ -233,20 +241,23 @@ fn normalize(text: &str) -> String {
     }
 }
 
-/// Levenshtein distance over chars; topics are short, so the quadratic table is fine.
+/// Levenshtein distance over chars; topics are short, so the quadratic table is fine. `b` is
+/// read again for each char of `a` rather than collected once (no `Vec<char>` code in the SDK).
 fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
+    let mut row = Vec::new();
+    for j in 0..=b.chars().count() {
+        row.push(j);
+    }
     for (i, ca) in a.chars().enumerate() {
         let mut diagonal = row[0];
         row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
+        for (j, cb) in b.chars().enumerate() {
             let above = row[j + 1];
-            row[j + 1] = (diagonal + usize::from(ca != *cb))
+            row[j + 1] = (diagonal + usize::from(ca != cb))
                 .min(row[j] + 1)
                 .min(above + 1);
             diagonal = above;
         }
     }
-    row[b.len()]
+    row[row.len() - 1]
 }
