@@ -170,13 +170,12 @@ impl Autotrack {
                         return;
                     };
                     with_runtime(|rt| {
-                        let hits: Vec<(String, JsValue)> = rt
-                            .autotrack
-                            .click
-                            .iter()
-                            .filter(|r| target.closest(&r.selector).ok().flatten().is_some())
-                            .map(|r| (r.event_name.clone(), r.attributes.clone()))
-                            .collect();
+                        let mut hits = Vec::new();
+                        for rule in &rt.autotrack.click {
+                            if target.closest(&rule.selector).ok().flatten().is_some() {
+                                hits.push((rule.event_name.clone(), rule.attributes.clone()));
+                            }
+                        }
                         for (name, attributes) in hits {
                             rt.track(&name, &attributes, None, None);
                         }
@@ -208,18 +207,18 @@ impl Autotrack {
 
     fn arm_idle(&mut self) {
         self.last_activity = now();
-        self.idle_timers = (0..self.idle.len())
-            .map(|i| {
-                let seconds = self.idle[i].threshold;
-                Timer::after(seconds * 1000.0, move || {
+        self.idle_timers.clear();
+        for i in 0..self.idle.len() {
+            let seconds = self.idle[i].threshold;
+            self.idle_timers
+                .push(Timer::after(seconds * 1000.0, move || {
                     with_runtime(|rt| {
                         let rule = &rt.autotrack.idle[i];
                         let (name, attributes) = (rule.event_name.clone(), rule.attributes.clone());
                         rt.track(&name, &attributes, None, None);
                     });
-                })
-            })
-            .collect();
+                }));
+        }
     }
 
     fn add_scroll(&mut self, rules: Vec<Rule>) {
@@ -313,13 +312,13 @@ impl HistoryPatch {
             }
         }
         let win: EventTarget = window().into();
-        let listeners = ["popstate", "hashchange"]
-            .into_iter()
-            .map(|kind| {
-                let on_change = on_change.clone();
-                Listener::new(&win, kind, false, move |_| url_changed(on_change.clone()))
-            })
-            .collect();
+        let mut listeners = Vec::new();
+        for kind in ["popstate", "hashchange"] {
+            let on_change = on_change.clone();
+            listeners.push(Listener::new(&win, kind, false, move |_| {
+                url_changed(on_change.clone())
+            }));
+        }
         HistoryPatch {
             originals,
             _changed: changed,

@@ -138,7 +138,10 @@ impl Call<'_> {
         if !given(&value) {
             return Some(vec![JsValue::UNDEFINED; table.len()]);
         }
-        let names: Vec<&str> = table.iter().map(|(name, _)| *name).collect();
+        let mut names = Vec::new();
+        for (name, _) in table {
+            names.push(*name);
+        }
         let object = self.object(&value, "the options", &names)?;
         let mut values = Vec::with_capacity(table.len());
         for (name, kind) in table {

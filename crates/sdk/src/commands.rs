@@ -144,17 +144,14 @@ fn init(call: &Call) -> Option<()> {
         return call.wrong(&concat(&["server '", &server, "' must be an http(s) URL"]));
     }
     let forward = &options[5];
-    let names: Vec<String> = if forward.is_undefined() {
-        Vec::new()
-    } else if let Some(name) = forward.as_string() {
-        vec![name]
+    let mut names = Vec::new();
+    if let Some(name) = forward.as_string() {
+        names.push(name);
     } else if Array::is_array(forward) {
-        forward
-            .unchecked_ref::<Array>()
-            .iter()
-            .map(|v| v.as_string().unwrap_or_default())
-            .collect()
-    } else {
+        for name in forward.unchecked_ref::<Array>().iter() {
+            names.push(name.as_string().unwrap_or_default());
+        }
+    } else if !forward.is_undefined() {
         return call.wrong(&concat(&[
             "forwardTo must be a list, got ",
             &describe(forward),

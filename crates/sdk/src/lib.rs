@@ -20,6 +20,11 @@
 //! | GTM `dataLayer` and Adobe Client Data Layer | [`bridges`] |
 //! | `load` modules and `forms:track` | [`autotrack`], [`forms`] |
 //! | the state of an initialized SDK | [`runtime`] |
+//!
+//! Everything a page downloads counts against the SDK's size budget (issue 5), which shapes the
+//! code: the DOM is read through a few loader helpers rather than a web-sys import per property,
+//! and vectors are filled by plain loops rather than collected from iterator chains (each chain
+//! is code of its own in the module).
 
 // The crate's public surface is the JavaScript API; these docs are a code map for maintainers
 // (built with --document-private-items), so they link private modules on purpose.

@@ -248,13 +248,12 @@ impl Runtime {
 
     /// Everything on screen is `ignored` (the visitor left the page or the route).
     pub fn ignore_shown(&mut self) {
-        let shown: Vec<Uuid> = self
-            .lifecycle
-            .actions
-            .iter()
-            .filter(|t| t.shown.is_some())
-            .map(|t| t.head.action_id)
-            .collect();
+        let mut shown = Vec::new();
+        for tracked in &self.lifecycle.actions {
+            if tracked.shown.is_some() {
+                shown.push(tracked.head.action_id);
+            }
+        }
         for id in shown {
             self.withdraw(id);
             self.transition(id, State::Ignored, None);

@@ -157,11 +157,12 @@ impl Transport {
             let items = stored.get(route.index() as u32);
             if Array::is_array(&items) {
                 let queue = &mut self.queues[route.index()].items;
-                let mut earlier: Vec<String> = items
-                    .unchecked_into::<Array>()
-                    .iter()
-                    .filter_map(|item| item.as_string())
-                    .collect();
+                let mut earlier = Vec::new();
+                for item in items.unchecked_into::<Array>().iter() {
+                    if let Some(item) = item.as_string() {
+                        earlier.push(item);
+                    }
+                }
                 earlier.append(queue);
                 *queue = earlier;
             }
@@ -237,10 +238,7 @@ impl Transport {
             let queue = &mut self.queues[route.index()];
             // In-flight requests are `keepalive` fetches: they finish without the page.
             let start = queue.in_flight;
-            let pending: Vec<String> = queue.items.iter().skip(start).cloned().collect();
-            if pending.is_empty() {
-                continue;
-            }
+            let pending = queue.items.get(start..).unwrap_or_default();
             let mut sent = 0;
             for chunk in pending.chunks(BATCH) {
                 let accepted = navigator
@@ -329,17 +327,14 @@ impl Transport {
             self.stored = false;
             return;
         }
-        let kept: Array = self
-            .queues
-            .iter()
-            .map(|q| {
-                q.items
-                    .iter()
-                    .skip(q.items.len().saturating_sub(STORED))
-                    .map(|item| JsValue::from_str(item))
-                    .collect::<Array>()
-            })
-            .collect();
+        let kept = Array::new();
+        for queue in &self.queues {
+            let items = Array::new();
+            for item in &queue.items[queue.items.len().saturating_sub(STORED)..] {
+                items.push(&JsValue::from_str(item));
+            }
+            kept.push(&items);
+        }
         if let Some(text) = to_json(&kept) {
             self.stored |= storage.set_item(&self.storage_key, &text).is_ok();
         }

@@ -45,33 +45,34 @@ pub fn questions(survey: &JsValue) -> Vec<Question> {
     if !Array::is_array(&list) {
         return Vec::new();
     }
-    list.unchecked_into::<Array>()
-        .iter()
-        .filter_map(|q| {
-            let label = string_field(&q, "label")?;
-            let choices = field(&q, "choices");
-            Some(Question {
-                kind: match string_field(&q, "type").as_deref() {
-                    Some("textarea") => Kind::Textarea,
-                    Some("select") => Kind::Select,
-                    Some("checkbox") => Kind::Checkbox,
-                    Some("hidden") => Kind::Hidden,
-                    _ => Kind::Text,
-                },
-                label,
-                choices: if Array::is_array(&choices) {
-                    choices
-                        .unchecked_ref::<Array>()
-                        .iter()
-                        .filter_map(|c| c.as_string())
-                        .collect()
-                } else {
-                    Vec::new()
-                },
-                mandatory: field(&q, "isMandatory").as_bool() == Some(true),
-            })
-        })
-        .collect()
+    let mut questions = Vec::new();
+    for q in list.unchecked_into::<Array>().iter() {
+        let Some(label) = string_field(&q, "label") else {
+            continue;
+        };
+        let mut choices = Vec::new();
+        let given = field(&q, "choices");
+        if Array::is_array(&given) {
+            for choice in given.unchecked_ref::<Array>().iter() {
+                if let Some(choice) = choice.as_string() {
+                    choices.push(choice);
+                }
+            }
+        }
+        questions.push(Question {
+            kind: match string_field(&q, "type").as_deref() {
+                Some("textarea") => Kind::Textarea,
+                Some("select") => Kind::Select,
+                Some("checkbox") => Kind::Checkbox,
+                Some("hidden") => Kind::Hidden,
+                _ => Kind::Text,
+            },
+            label,
+            choices,
+            mandatory: field(&q, "isMandatory").as_bool() == Some(true),
+        });
+    }
+    questions
 }
 
 /// The answers of the hidden questions (all a form without visible questions sends).

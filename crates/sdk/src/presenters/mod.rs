@@ -146,37 +146,35 @@ impl Presented {
                 keys.anywhere,
             ),
         ];
-        let listeners = sources
-            .into_iter()
-            .map(|(source, kind, capture)| {
-                let root = root.clone();
-                Listener::new(source, kind, capture, move |event| {
-                    let what = match kind {
-                        "click" => {
-                            let control =
-                                target(&event).and_then(|t| t.closest("[data-do]").ok().flatten());
-                            match control.and_then(|c| c.get_attribute("data-do")) {
-                                Some(what) if what == "accept" => Do::Accept,
-                                Some(_) => Do::Reject,
-                                None => return,
-                            }
+        let mut listeners = Vec::new();
+        for (source, kind, capture) in sources {
+            let root = root.clone();
+            listeners.push(Listener::new(source, kind, capture, move |event| {
+                let what = match kind {
+                    "click" => {
+                        let control =
+                            target(&event).and_then(|t| t.closest("[data-do]").ok().flatten());
+                        match control.and_then(|c| c.get_attribute("data-do")) {
+                            Some(what) if what == "accept" => Do::Accept,
+                            Some(_) => Do::Reject,
+                            None => return,
                         }
-                        "submit" => {
-                            event.prevent_default();
-                            Do::Accept
-                        }
-                        "input" => Do::Input,
-                        "error" => Do::Broken,
-                        _ => match string_field(&event, "key").unwrap_or_default().as_str() {
-                            "Escape" => Do::Reject,
-                            "Tab" if keys.trap => return trap_tab(&root, &event),
-                            _ => return,
-                        },
-                    };
-                    with_runtime(|rt| react(rt, id, what));
-                })
-            })
-            .collect();
+                    }
+                    "submit" => {
+                        event.prevent_default();
+                        Do::Accept
+                    }
+                    "input" => Do::Input,
+                    "error" => Do::Broken,
+                    _ => match string_field(&event, "key").unwrap_or_default().as_str() {
+                        "Escape" => Do::Reject,
+                        "Tab" if keys.trap => return trap_tab(&root, &event),
+                        _ => return,
+                    },
+                };
+                with_runtime(|rt| react(rt, id, what));
+            }));
+        }
         let markup = concat(&["<style>", CSS, "</style>", &html.0]);
         if let Some(problem) = set_html(&root, &markup, None) {
             return Err(problem);

@@ -95,13 +95,11 @@ fn entries(value: &JsValue) -> Option<Vec<(String, JsValue)>> {
     if !value.is_object() || Array::is_array(value) || value.is_function() {
         return None;
     }
-    let pairs = Object::entries(value.unchecked_ref())
-        .iter()
-        .map(|pair| {
-            let pair: Array = pair.unchecked_into();
-            (pair.get(0).as_string().unwrap_or_default(), pair.get(1))
-        })
-        .collect();
+    let mut pairs = Vec::new();
+    for pair in Object::entries(value.unchecked_ref()).iter() {
+        let pair: Array = pair.unchecked_into();
+        pairs.push((pair.get(0).as_string().unwrap_or_default(), pair.get(1)));
+    }
     Some(pairs)
 }
 
