@@ -2,13 +2,19 @@
 -- the run: the server alone records `qualified`), one event per request or a batch of BATCH.
 -- ACTIONS names this run's file of qualified webchat actions, one "actionId customerId sessionId
 -- actionMapId" line each, split by wrk thread (ACTIONS .. "." .. thread number). Each thread walks
--- its actions state by state (offered for all, then accepted for all, ... completed), so an
--- action's previous state was sent thousands of requests earlier and is committed. Once every
--- state of every action is sent the thread starts over, which only makes duplicates: done()
--- reports it as exhausted=1 and bench/server.sh flags the figure.
+-- its actions in waves of WAVE (25,000 unless set): offered for every action of the wave, then
+-- accepted for all of them, ... completed, then the next wave. So an action's previous state was
+-- sent WAVE events earlier and is committed (a thread has at most its connections times BATCH
+-- events in flight), and the actions being reported on are a moving set, as on a live site where
+-- a page reports an action's states within the visit it was offered in. (Before 2026-11-29's
+-- fourth session the walk was one wave of every action: each action came back only after all the
+-- others, WAVE=1000000 gives that walk again.) Once every state of every action is sent the
+-- thread starts over, which only makes duplicates: done() reports it as exhausted=1 and
+-- bench/server.sh flags the figure.
 package.path = "bench/?.lua;" .. package.path
 local common = require("common")
 local batch = tonumber(os.getenv("BATCH") or "1")
+local wave_size = tonumber(os.getenv("WAVE") or "25000")
 local path = common.route("action-events")
 local states = { "offered", "accepted", "started", "engaged", "completed" }
 local actions = {}
@@ -25,8 +31,10 @@ function init(args)
 end
 
 local function event(n)
-  local action = actions[n % #actions + 1]
-  local state = states[math.floor(n / #actions) % #states + 1]
+  local wave = math.min(wave_size, #actions)
+  local k = n % (wave * #states)
+  local action = actions[(math.floor(n / (wave * #states)) * wave + k % wave) % #actions + 1]
+  local state = states[math.floor(k / wave) + 1]
   local id, customer, session, map = action:match("(%S+) (%S+) (%S+) (%S+)")
   return string.format(
     '{"actionId":"%s","actionState":"%s","actionMediaType":"webchat","actionMapId":"%s","actionMapVersion":1,"customerId":"%s","customerIdType":"cookie","sessionId":"%s","eventId":"%s","timestamp":"2026-11-28T12:00:00.000Z"}',

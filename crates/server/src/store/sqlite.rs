@@ -32,10 +32,12 @@ mod chat;
 mod checkpoint;
 pub mod counters;
 mod durable;
+mod known_actions;
 mod state;
 
 use checkpoint::Checkpointer;
 use durable::{Answer, Durability};
+use known_actions::{KnownAction, KnownActions};
 
 /// Most submissions grouped into one transaction.
 const MAX_GROUP: usize = 1024;
@@ -197,6 +199,7 @@ fn run_writer(
 ) {
     // Whether the state file may lack effects of committed log records (see `commit_group`).
     let mut stale = false;
+    let mut known = KnownActions::default();
     let mut commit = |conn: &mut Connection, group| {
         if stale {
             if let Err(e) = state::catch_up(conn) {
@@ -204,7 +207,7 @@ fn run_writer(
             }
             stale = false;
         }
-        stale = !commit_group(conn, group, &durability);
+        stale = !commit_group(conn, &mut known, group, &durability);
     };
     while let Some(first) = queue.blocking_recv() {
         let mut group = Vec::new();
@@ -294,7 +297,12 @@ impl Prepared {
 /// Checks, applies and commits a group, then hands its answers to the sync thread. Returns
 /// `false` when the log committed but the state file may not have (its effects are then replayed
 /// before the next group): SQLite commits the main file first, and each file on its own.
-fn commit_group(conn: &mut Connection, group: Vec<Pending>, durability: &Durability) -> bool {
+fn commit_group(
+    conn: &mut Connection,
+    known: &mut KnownActions,
+    group: Vec<Pending>,
+    durability: &Durability,
+) -> bool {
     if group.is_empty() {
         return true;
     }
@@ -310,7 +318,14 @@ fn commit_group(conn: &mut Connection, group: Vec<Pending>, durability: &Durabil
     };
     let mut tally = counters::Tally::default();
     for (submission, reply) in group {
-        let result = apply(&tx, submission, recorded_at, &mut published, &mut tally);
+        let result = apply(
+            &tx,
+            known,
+            submission,
+            recorded_at,
+            &mut published,
+            &mut tally,
+        );
         answers.push((reply, result));
     }
     let last = published.last().map(|r| r.seq);
@@ -319,6 +334,11 @@ fn commit_group(conn: &mut Connection, group: Vec<Pending>, durability: &Durabil
         .and_then(|()| last.map_or(Ok(()), |seq| state::set_applied(&tx, seq)))
         .and_then(|()| tx.commit());
     let mut whole = true;
+    if committed.is_ok() {
+        known.settle();
+    } else {
+        known.forget();
+    }
     if let Err(e) = committed {
         // The log decides: if its records are there, they are durable and get answered as such.
         let logged = last.is_some_and(|seq| log_head(conn).is_ok_and(|head| head >= seq));
@@ -399,6 +419,7 @@ fn fail_all(group: Vec<Pending>, error: &rusqlite::Error) {
 /// Applies one submission inside its own savepoint: all of it, or (on any error) none of it.
 fn apply(
     tx: &Transaction<'_>,
+    known: &mut KnownActions,
     submission: Prepared,
     recorded_at: Timestamp,
     published: &mut Vec<Arc<LogRecord>>,
@@ -409,14 +430,15 @@ fn apply(
     // writer's time in profiles of one-event submissions before and after this change.
     let run = |sql: &str| tx.prepare_cached(sql)?.execute([]).map(drop);
     run("SAVEPOINT submission").map_err(unavailable)?;
-    let mark = published.len();
+    let (mark, known_mark) = (published.len(), known.mark());
     let mut tally = counters::Tally::default();
-    let applied =
-        apply_items(tx, submission, recorded_at, published, &mut tally).and_then(|outcomes| {
+    let applied = apply_items(tx, known, submission, recorded_at, published, &mut tally).and_then(
+        |outcomes| {
             run("RELEASE submission")
                 .map_err(unavailable)
                 .map(|()| outcomes)
-        });
+        },
+    );
     match applied {
         Ok(outcomes) => {
             group_tally.merge(tally);
@@ -424,6 +446,7 @@ fn apply(
         }
         Err(e) => {
             published.truncate(mark);
+            known.undo_to(known_mark);
             let _ = run("ROLLBACK TO submission").and_then(|()| run("RELEASE submission"));
             Err(e)
         }
@@ -433,6 +456,7 @@ fn apply(
 /// A submission's records and customer updates, inside its savepoint.
 fn apply_items(
     conn: &Connection,
+    known: &mut KnownActions,
     submission: Prepared,
     recorded_at: Timestamp,
     published: &mut Vec<Arc<LogRecord>>,
@@ -442,6 +466,7 @@ fn apply_items(
     for (index, record) in submission.records.into_iter().enumerate() {
         let stored = apply_record(
             conn,
+            known,
             tally,
             (submission.deployment_id, &submission.deployment),
             index,
@@ -471,6 +496,7 @@ fn state_bit(state: State) -> i64 {
 /// Checks and stores one record; `None` for a duplicate (action, state).
 fn apply_record(
     conn: &Connection,
+    known: &mut KnownActions,
     tally: &mut counters::Tally,
     (deployment_id, deployment): (Uuid, &str),
     index: usize,
@@ -479,7 +505,7 @@ fn apply_record(
 ) -> Result<Option<LogRecord>, CommitError> {
     let db = |e: rusqlite::Error| CommitError::Unavailable(e.to_string());
     if let Payload::Action(event) = &record.payload
-        && !track_action(conn, deployment_id, index, event)?
+        && !track_action(conn, known, deployment_id, index, event)?
     {
         return Ok(None);
     }
@@ -509,6 +535,7 @@ fn apply_record(
 /// Moves the action's state along its lifecycle; `false` if this state was already reported.
 fn track_action(
     conn: &Connection,
+    known: &mut KnownActions,
     deployment_id: Uuid,
     index: usize,
     e: &ActionEvent,
@@ -519,28 +546,13 @@ fn track_action(
         action_id: e.action_id,
         reason,
     };
-    let known = conn
-        .prepare_cached(
-            "SELECT deployment_id, media, action_map_id, customer_id, state, seen, rowid FROM actions WHERE action_id = ?1",
-        )
-        .and_then(|mut s| {
-            s.query_row([e.action_id.to_string()], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, i64>(5)?,
-                    r.get::<_, i64>(6)?,
-                ))
-            })
-            .optional()
-        })
-        .map_err(db)?;
+    let found = match known.get(e.action_id) {
+        Some(action) => Some(action),
+        None => stored_action(conn, e.action_id).map_err(db)?,
+    };
     let lifecycle = Lifecycle::of(e.action_media_type);
     let bit = state_bit(e.action_state);
-    let Some((deployment, media, map, customer, state, seen, row)) = known else {
+    let Some(found) = found else {
         lifecycle
             .check(None, e.action_state)
             .map_err(|error| CommitError::Transition {
@@ -567,54 +579,90 @@ fn track_action(
             ])
         })
         .map_err(db)?;
+        known.put(
+            e.action_id,
+            KnownAction {
+                deployment_id,
+                media: e.action_media_type,
+                action_map_id: e.action_map_id,
+                customer_id: e.customer_id,
+                state: e.action_state,
+                seen: bit,
+                row: conn.last_insert_rowid(),
+            },
+        );
         return Ok(true);
     };
-    if deployment != deployment_id.to_string() {
+    if found.deployment_id != deployment_id {
         return Err(mismatch("belongs to another deployment".into()));
     }
-    if media != e.action_media_type.as_str() {
+    if found.media != e.action_media_type {
         return Err(mismatch(format!(
-            "is a {media} action, not {}",
-            e.action_media_type
+            "is a {} action, not {}",
+            found.media, e.action_media_type
         )));
     }
-    if map != e.action_map_id.to_string() {
+    if found.action_map_id != e.action_map_id {
         return Err(mismatch(format!(
-            "belongs to action map {map}, not {}",
-            e.action_map_id
+            "belongs to action map {}, not {}",
+            found.action_map_id, e.action_map_id
         )));
     }
-    if customer != e.customer_id.to_string() {
+    if found.customer_id != e.customer_id {
         return Err(mismatch("belongs to another customer".into()));
     }
-    if seen & bit != 0 {
+    if found.seen & bit != 0 {
         return Ok(false);
     }
-    let current: State = state
-        .parse()
-        .map_err(|_| CommitError::Unavailable(format!("stored state '{state}' is unknown")))?;
     lifecycle
-        .check(Some(current), e.action_state)
+        .check(Some(found.state), e.action_state)
         .map_err(|error| CommitError::Transition {
             index,
             action_id: e.action_id,
             error,
         })?;
-    // By the row just found: a second search of the action_id index would find the same one.
+    // By the row already found: a second search of the action_id index would find the same one.
     conn.prepare_cached(
         "UPDATE actions SET state = ?2, seen = seen | ?3, updated_at = ?4,
          offered_at = CASE WHEN ?2 = 'offered' THEN ?4 ELSE offered_at END WHERE rowid = ?1",
     )
     .and_then(|mut s| {
         s.execute(params![
-            row,
+            found.row,
             e.action_state.as_str(),
             bit,
             e.timestamp.unix_millis()
         ])
     })
     .map_err(db)?;
+    known.put(
+        e.action_id,
+        KnownAction {
+            state: e.action_state,
+            seen: found.seen | bit,
+            ..found
+        },
+    );
     Ok(true)
+}
+
+/// An action as the state file holds it, for an action the writer does not remember.
+fn stored_action(conn: &Connection, action_id: Uuid) -> rusqlite::Result<Option<KnownAction>> {
+    conn.prepare_cached(
+        "SELECT deployment_id, media, action_map_id, customer_id, state, seen, rowid FROM actions WHERE action_id = ?1",
+    )?
+    .query_row([action_id.to_string()], |r| {
+        Ok(KnownAction {
+            deployment_id: uuid_column(0, &r.get::<_, String>(0)?)?,
+            media: parsed_column(1, &r.get::<_, String>(1)?)?,
+            action_map_id: uuid_column(2, &r.get::<_, String>(2)?)?,
+            customer_id: uuid_column(3, &r.get::<_, String>(3)?)?,
+            state: parsed_column(4, &r.get::<_, String>(4)?)?,
+            seen: r.get(5)?,
+            row: r.get(6)?,
+        })
+    })
+    .optional()
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> String {
@@ -625,6 +673,17 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
 fn from_json<T: serde::de::DeserializeOwned>(column: usize, text: &str) -> rusqlite::Result<T> {
     serde_json::from_str(text).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, e.into())
+    })
+}
+
+/// A text column read as a media type or state; an unknown one is a conversion error naming it.
+fn parsed_column<T: std::str::FromStr>(column: usize, text: &str) -> rusqlite::Result<T> {
+    text.parse().map_err(|_| {
+        rusqlite::Error::FromSqlConversionFailure(
+            column,
+            rusqlite::types::Type::Text,
+            format!("stored value '{text}' is unknown").into(),
+        )
     })
 }
 

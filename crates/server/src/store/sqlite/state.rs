@@ -89,6 +89,7 @@ pub fn catch_up(conn: &Connection) -> rusqlite::Result<()> {
     let tx = conn.unchecked_transaction()?;
     let applied = applied(&tx)?;
     let mut last = applied;
+    let mut known = super::KnownActions::default();
     {
         let mut records = tx.prepare(
             "SELECT seq, deployment_id, kind, recorded_at, body FROM log
@@ -100,11 +101,15 @@ pub fn catch_up(conn: &Connection) -> rusqlite::Result<()> {
             if let Payload::Action(event) = &record.payload {
                 // Each was checked when it was committed, in this order; replaying it moves the
                 // action exactly as it did then.
-                super::track_action(&tx, record.deployment_id, 0, event).map_err(|e| {
-                    rusqlite::Error::ToSqlConversionFailure(
-                        format!("replaying log record {}: {e}", record.seq).into(),
-                    )
-                })?;
+                super::track_action(&tx, &mut known, record.deployment_id, 0, event).map_err(
+                    |e| {
+                        rusqlite::Error::ToSqlConversionFailure(
+                            format!("replaying log record {}: {e}", record.seq).into(),
+                        )
+                    },
+                )?;
+                // Kept only while the replay runs; each record is its own step.
+                known.settle();
             }
             last = record.seq;
         }
@@ -161,6 +166,39 @@ mod tests {
         // The writer thread lets go of its connections once the store is dropped.
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         (action, customer)
+    }
+
+    /// A submission refused for one of its records leaves every action where it was, in the
+    /// state file and in the writer's memory of recent actions: its other records can be sent
+    /// again and are stored, not taken for duplicates.
+    #[tokio::test]
+    async fn a_refused_submission_moves_no_action() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("beckon.db")).unwrap();
+        let (action, customer) = (Uuid::new_v4(), Uuid::new_v4());
+        commit(&store, event(action, customer, State::Qualified))
+            .await
+            .unwrap();
+        let refused = store
+            .commit(Submission::records(
+                DEPLOYMENT,
+                vec![
+                    Item::Action(event(action, customer, State::Offered)),
+                    // Never qualified: no lifecycle starts at `accepted`.
+                    Item::Action(event(Uuid::new_v4(), customer, State::Accepted)),
+                ],
+            ))
+            .await;
+        assert!(matches!(refused, Err(CommitError::Transition { index: 1, .. })));
+        let offered = commit(&store, event(action, customer, State::Offered))
+            .await
+            .unwrap();
+        assert!(matches!(offered[..], [Outcome::Stored { seq: 2 }]));
+        let context = store
+            .customer_context(DEPLOYMENT, customer, SESSION)
+            .await
+            .unwrap();
+        assert_eq!(context.actions[0].1.state, State::Offered);
     }
 
     /// A lost or deleted state file is rebuilt from the log: lifecycle checks, duplicates and
