@@ -162,7 +162,7 @@ fn loaded(callback: Option<Function>) -> Option<()> {
 }
 
 impl Autotrack {
-    fn add_click(&mut self, rules: Vec<Rule>) {
+    fn add_click(&mut self, mut rules: Vec<Rule>) {
         if self.click.is_empty() {
             self.listeners
                 .push(Listener::new(&document(), "click", true, |event| {
@@ -176,16 +176,16 @@ impl Autotrack {
                                 hits.push((rule.event_name.clone(), rule.attributes.clone()));
                             }
                         }
-                        for (name, attributes) in hits {
-                            rt.track(&name, &attributes, None, None);
+                        for (name, attributes) in &hits {
+                            rt.track(name, attributes, None, None);
                         }
                     });
                 }));
         }
-        self.click.extend(rules);
+        self.click.append(&mut rules);
     }
 
-    fn add_idle(&mut self, rules: Vec<Rule>) {
+    fn add_idle(&mut self, mut rules: Vec<Rule>) {
         if self.idle.is_empty() {
             let win: EventTarget = window().into();
             for kind in ["mousemove", "keydown", "scroll", "click", "touchstart"] {
@@ -194,7 +194,7 @@ impl Autotrack {
                 }));
             }
         }
-        self.idle.extend(rules);
+        self.idle.append(&mut rules);
         self.arm_idle();
     }
 
@@ -221,18 +221,18 @@ impl Autotrack {
         }
     }
 
-    fn add_scroll(&mut self, rules: Vec<Rule>) {
+    fn add_scroll(&mut self, mut rules: Vec<Rule>) {
         if self.scroll.is_empty() {
             self.listeners
                 .push(Listener::new(&window(), "scroll", false, |_| {
                     with_runtime(Runtime::scrolled);
                 }));
         }
-        self.scroll.extend(rules);
+        self.scroll.append(&mut rules);
     }
 
     fn add_in_viewport(&mut self, rules: Vec<Rule>) {
-        for rule in rules {
+        for rule in &rules {
             if let Some(observer) = Observer::watch(rule) {
                 self.observers.push(observer);
             }
@@ -257,8 +257,8 @@ impl Runtime {
                 due.push((rule.event_name.clone(), rule.attributes.clone()));
             }
         }
-        for (name, attributes) in due {
-            self.track(&name, &attributes, None, None);
+        for (name, attributes) in &due {
+            self.track(name, attributes, None, None);
         }
     }
 }
@@ -272,8 +272,8 @@ struct Observer {
 }
 
 impl Observer {
-    fn watch(rule: Rule) -> Option<Observer> {
-        let (name, attributes) = (rule.event_name, rule.attributes);
+    fn watch(rule: &Rule) -> Option<Observer> {
+        let (name, attributes) = (rule.event_name.clone(), rule.attributes.clone());
         let seen = js_callback(Box::new(move |_| {
             with_runtime(|rt| rt.track(&name, &attributes, None, None));
         }));

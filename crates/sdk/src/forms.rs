@@ -107,10 +107,11 @@ impl Runtime {
 
     /// Leaving the page: every form typed in and not submitted is abandoned.
     pub fn forms_abandoned(&mut self) {
-        for (form, index) in std::mem::take(&mut self.forms.touched) {
-            let rule = &self.forms.rules[index];
+        let touched = std::mem::take(&mut self.forms.touched);
+        for (form, index) in &touched {
+            let rule = &self.forms.rules[*index];
             let (name, capture) = (concat(&[&rule.name, "_abandoned"]), rule.capture_abandon);
-            self.track(&name, &fields(&form, capture), None, None);
+            self.track(&name, &fields(form, capture), None, None);
         }
     }
 }

@@ -254,7 +254,7 @@ impl Runtime {
                 shown.push(tracked.head.action_id);
             }
         }
-        for id in shown {
+        for &id in &shown {
             self.withdraw(id);
             self.transition(id, State::Ignored, None);
         }

@@ -239,6 +239,9 @@ impl Transport {
             // In-flight requests are `keepalive` fetches: they finish without the page.
             let start = queue.in_flight;
             let pending = queue.items.get(start..).unwrap_or_default();
+            if pending.is_empty() {
+                continue;
+            }
             let mut sent = 0;
             for chunk in pending.chunks(BATCH) {
                 let accepted = navigator
@@ -249,7 +252,11 @@ impl Transport {
                 }
                 sent += chunk.len();
             }
-            queue.items.drain(start..start + sent);
+            // Out of the queue: what follows them moves up (truncate and append rather than
+            // drain, a type of its own in the module).
+            let mut rest = queue.items.split_off(start + sent);
+            queue.items.truncate(start);
+            queue.items.append(&mut rest);
         }
     }
 
@@ -305,7 +312,7 @@ impl Transport {
 
     fn remove_sent(&mut self, route: Route, count: usize) {
         let items = &mut self.queues[route.index()].items;
-        items.drain(..count.min(items.len()));
+        *items = items.split_off(count.min(items.len()));
     }
 
     fn schedule_if_pending(&mut self) {

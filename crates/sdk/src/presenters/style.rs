@@ -110,30 +110,30 @@ pub fn declarations(style: &JsValue) -> Styles {
         log_warning("contentOffer.style is not an object; ignored");
         return styles;
     };
-    for (group, value) in style {
-        let Some((_, part, properties)) = GROUPS.iter().find(|(g, ..)| *g == group) else {
+    for (group, value) in &style {
+        let Some((_, part, properties)) = GROUPS.iter().find(|(g, ..)| *g == group.as_str()) else {
             log_warning(&concat(&[
                 "contentOffer.style.",
-                &group,
+                group,
                 " is not a style Beckon knows; ignored",
             ]));
             continue;
         };
-        let Some(value) = entries(&value) else {
+        let Some(value) = entries(value) else {
             continue;
         };
-        for (name, raw) in value {
-            let Some((_, css, kind)) = properties.iter().find(|(p, ..)| *p == name) else {
+        for (name, raw) in &value {
+            let Some((_, css, kind)) = properties.iter().find(|(p, ..)| *p == name.as_str()) else {
                 log_warning(&concat(&[
                     "contentOffer.style.",
-                    &group,
+                    group,
                     ".",
-                    &name,
+                    name,
                     " is not allowed; ignored",
                 ]));
                 continue;
             };
-            match validate(*kind, &raw) {
+            match validate(*kind, raw) {
                 Some(v) => {
                     let declarations = &mut styles[*part];
                     declarations.push_str(css);
@@ -143,11 +143,11 @@ pub fn declarations(style: &JsValue) -> Styles {
                 }
                 None => log_warning(&concat(&[
                     "contentOffer.style.",
-                    &group,
+                    group,
                     ".",
-                    &name,
+                    name,
                     ": ",
-                    &describe(&raw),
+                    &describe(raw),
                     " is not a valid ",
                     kind.describe(),
                     "; ignored",
