@@ -188,7 +188,7 @@ impl Autotrack {
     fn add_idle(&mut self, mut rules: Vec<Rule>) {
         if self.idle.is_empty() {
             let win: EventTarget = window().into();
-            for kind in ["mousemove", "keydown", "scroll", "click", "touchstart"] {
+            for &kind in &["mousemove", "keydown", "scroll", "click", "touchstart"] {
                 self.listeners.push(Listener::new(&win, kind, true, |_| {
                     with_runtime(|rt| rt.autotrack.active());
                 }));
@@ -303,7 +303,7 @@ impl HistoryPatch {
     fn install(on_change: Option<Function>) -> HistoryPatch {
         let mut originals = Vec::new();
         let mut changed = Vec::new();
-        for method in ["pushState", "replaceState"] {
+        for &method in &["pushState", "replaceState"] {
             let on_change = on_change.clone();
             let callback = js_callback(Box::new(move |_| url_changed(on_change.clone())));
             if let Some(original) = wrap_history(method, callback.as_ref()) {
@@ -313,7 +313,7 @@ impl HistoryPatch {
         }
         let win: EventTarget = window().into();
         let mut listeners = Vec::new();
-        for kind in ["popstate", "hashchange"] {
+        for &kind in &["popstate", "hashchange"] {
             let on_change = on_change.clone();
             listeners.push(Listener::new(&win, kind, false, move |_| {
                 url_changed(on_change.clone())

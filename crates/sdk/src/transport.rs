@@ -153,7 +153,7 @@ impl Transport {
             return;
         }
         let stored: Array = stored.unchecked_into();
-        for route in Route::ALL {
+        for &route in &Route::ALL {
             let items = stored.get(route.index() as u32);
             if Array::is_array(&items) {
                 let queue = &mut self.queues[route.index()].items;
@@ -204,7 +204,7 @@ impl Transport {
             self.schedule(0.0);
             return;
         }
-        for route in Route::ALL {
+        for &route in &Route::ALL {
             let queue = &mut self.queues[route.index()];
             if queue.in_flight > 0 || queue.items.is_empty() {
                 continue;
@@ -233,7 +233,7 @@ impl Transport {
 
     fn beacon_all(&mut self) {
         let navigator: web_sys::Navigator = field(&window(), "navigator").unchecked_into();
-        for route in Route::ALL {
+        for &route in &Route::ALL {
             let url = self.url(route.path());
             let queue = &mut self.queues[route.index()];
             // In-flight requests are `keepalive` fetches: they finish without the page.

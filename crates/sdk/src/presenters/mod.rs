@@ -147,7 +147,7 @@ impl Presented {
             ),
         ];
         let mut listeners = Vec::new();
-        for (source, kind, capture) in sources {
+        for &(source, kind, capture) in &sources {
             let root = root.clone();
             listeners.push(Listener::new(source, kind, capture, move |event| {
                 let what = match kind {

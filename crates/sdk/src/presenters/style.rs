@@ -198,9 +198,9 @@ fn validate(kind: Kind, raw: &JsValue) -> Option<String> {
         }
         Kind::Align => {
             return ["left", "right", "center"]
-                .into_iter()
+                .iter()
                 .find(|a| a.eq_ignore_ascii_case(text))
-                .map(str::to_owned);
+                .map(|a| (*a).to_owned());
         }
         Kind::Opacity => {
             is_decimal(text) && (0.0..=1.0).contains(&js_sys::Number::parse_float(text))
@@ -213,7 +213,7 @@ fn is_color(text: &str) -> bool {
     if let Some(hex) = text.strip_prefix('#') {
         return matches!(hex.len(), 3 | 4 | 6 | 8) && only(hex, |b| b.is_ascii_hexdigit());
     }
-    for function in ["rgb(", "rgba(", "hsl(", "hsla("] {
+    for function in &["rgb(", "rgba(", "hsl(", "hsla("] {
         if let Some(inner) = text
             .strip_prefix(function)
             .and_then(|t| t.strip_suffix(')'))
