@@ -147,12 +147,7 @@ impl SqliteStore {
         f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, StoreError> {
         let _permit = self.reader_permits.acquire().await.map_err(unavailable)?;
-        // A connection is missing only if a read panicked with it; open its replacement.
-        let conn = self.readers.lock().expect("reader pool").pop();
-        let conn = match conn {
-            Some(c) => c,
-            None => open(&self.path, READER_CACHE_KIB).map_err(unavailable)?,
-        };
+        let conn = self.reader()?;
         let (conn, result) = tokio::task::spawn_blocking(move || {
             let result = f(&conn);
             (conn, result)
@@ -161,6 +156,30 @@ impl SqliteStore {
         .map_err(unavailable)?;
         self.readers.lock().expect("reader pool").push(conn);
         result.map_err(unavailable)
+    }
+
+    /// Runs `f` on a reader connection on the calling task, once one is free: for a few point
+    /// reads by index, which take less time than the blocking pool's two thread switches. Those
+    /// switches were about a quarter of the server's CPU time per web event in profiles.
+    async fn with_reader_here<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        let _permit = self.reader_permits.acquire().await.map_err(unavailable)?;
+        let conn = self.reader()?;
+        let result = f(&conn);
+        self.readers.lock().expect("reader pool").push(conn);
+        result.map_err(unavailable)
+    }
+
+    /// A pooled reader connection, taken out of the pool (the caller holds a permit).
+    fn reader(&self) -> Result<Connection, StoreError> {
+        // A connection is missing only if a read panicked with it; open its replacement.
+        let conn = self.readers.lock().expect("reader pool").pop();
+        match conn {
+            Some(c) => Ok(c),
+            None => open(&self.path, READER_CACHE_KIB).map_err(unavailable),
+        }
     }
 
     /// Runs `f` on the writer thread, between commit groups; answers once what it wrote is synced.
@@ -990,7 +1009,7 @@ impl Store for SqliteStore {
             customer_id.to_string(),
             session_id.to_string(),
         );
-        self.with_reader(move |conn| {
+        self.with_reader_here(move |conn| {
             in_snapshot(conn, |conn| {
             let mut context = CustomerContext::default();
             let mut actions = conn.prepare_cached(
