@@ -102,9 +102,10 @@ impl<H> Default for Bus<H> {
 }
 
 impl<H: Clone + PartialEq> Bus<H> {
-    /// A bus that keeps the last [`DEFAULT_HISTORY_LIMIT`] events for replay.
-    pub fn new() -> Self {
-        Self::default()
+    /// A bus that keeps the last [`DEFAULT_HISTORY_LIMIT`] events for replay. `const`, so the
+    /// browser SDK's thread-local bus needs no lazy initialization (code in its module).
+    pub const fn new() -> Self {
+        Bus::with_history_limit(DEFAULT_HISTORY_LIMIT)
     }
 
     /// `ac('on', topic, handler)`.
@@ -297,7 +298,14 @@ impl<H: Clone + PartialEq> Bus<H> {
 
 impl<H> Bus<H> {
     /// A bus that keeps the last `limit` dispatched events for replay (0: no replay history).
-    pub fn with_history_limit(limit: usize) -> Self {
+    pub const fn with_history_limit(limit: usize) -> Self {
+        // `max` by hand: `Ord::max` is not `const`.
+        let kept = if limit > 1 { limit } else { 1 };
+        let batch = if limit > FORGET_BATCH_MIN {
+            limit
+        } else {
+            FORGET_BATCH_MIN
+        };
         Bus {
             registrations: Vec::new(),
             next_id: 0,
@@ -308,7 +316,7 @@ impl<H> Bus<H> {
             current: 0,
             snapshot: Vec::new(),
             history_limit: limit,
-            dispatched_cap: (limit.max(1) + limit.max(FORGET_BATCH_MIN)) as u64,
+            dispatched_cap: (kept + batch) as u64,
         }
     }
 }

@@ -56,13 +56,21 @@ extern "C" {
 /// The text of what repeats from event to event (action, map, customer and session ids; state
 /// and media type), kept as JavaScript strings from the last event so that the next one does not
 /// convert them again.
-#[derive(Default)]
 struct Texts {
     ids: [(Uuid, JsValue); 4],
     names: [(&'static str, JsValue); 2],
 }
 
 impl Texts {
+    const NO_ID: (Uuid, JsValue) = (Uuid::nil(), JsValue::UNDEFINED);
+    const NO_NAME: (&'static str, JsValue) = ("", JsValue::UNDEFINED);
+    /// Nothing kept yet. The events' thread-local is built from constants, so it needs no lazy
+    /// initialization (code in the module).
+    const EMPTY: Texts = Texts {
+        ids: [Texts::NO_ID; 4],
+        names: [Texts::NO_NAME; 2],
+    };
+
     fn id(&mut self, field: usize, id: Uuid) {
         let (kept, text) = &mut self.ids[field];
         if *kept != id || id.is_nil() {
@@ -91,14 +99,16 @@ struct Events {
 }
 
 thread_local! {
-    static EVENTS: RefCell<Events> = RefCell::new(Events {
-        bus: Bus::new(),
-        draining: false,
-        bridges: Vec::new(),
-        to_bridge: VecDeque::new(),
-        current: None,
-        texts: Texts::default(),
-    });
+    static EVENTS: RefCell<Events> = const {
+        RefCell::new(Events {
+            bus: Bus::new(),
+            draining: false,
+            bridges: Vec::new(),
+            to_bridge: VecDeque::new(),
+            current: None,
+            texts: Texts::EMPTY,
+        })
+    };
 }
 /// How a handler is registered.
 pub enum Subscription {

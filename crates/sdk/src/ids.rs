@@ -15,22 +15,26 @@ extern "C" {
 }
 
 thread_local! {
-    static RANDOM: RefCell<[u64; 4]> = RefCell::new(seed());
+    /// All zero until the first id is drawn: xoshiro never reaches that state from another, and
+    /// a constant start needs no lazy initialization (code in the module).
+    static RANDOM: RefCell<[u64; 4]> = const { RefCell::new([0; 4]) };
 }
 
 /// xoshiro256** seeded once from the browser's CSPRNG: ids need to be unique, and asking the
 /// browser for every event id would cost more than delivering the event.
-fn seed() -> [u64; 4] {
-    let mut state = [0u64; 4];
-    for (index, word) in (0..).step_by(2).zip(state.iter_mut()) {
+fn seed(state: &mut [u64; 4]) {
+    for (index, word) in state.iter_mut().enumerate() {
+        let index = 2 * index as u32;
         *word = (u64::from(seed_word(index)) << 32 | u64::from(seed_word(index + 1))) | 1;
     }
-    state
 }
 
 pub fn random_u64() -> u64 {
     RANDOM.with(|s| {
         let mut s = s.borrow_mut();
+        if *s == [0; 4] {
+            seed(&mut s);
+        }
         let result = s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
         let t = s[1] << 17;
         s[2] ^= s[0];
