@@ -211,8 +211,8 @@ fn suggest(text: &str) -> Option<Topic> {
     // The topics of `all_valid`, in its order, by plain loops: the browser SDK links this, and
     // the iterator adapters would be code of their own in its size-budgeted module.
     let mut best: Option<(Topic, usize)> = None;
-    for media in MediaType::ALL {
-        for index in 0..=State::ALL.len() {
+    for &media in &MediaType::ALL {
+        for index in 0..State::ALL.len() + 1 {
             let topic = Topic {
                 media,
                 state: index.checked_sub(1).map(|i| State::ALL[i]),
@@ -245,7 +245,7 @@ fn normalize(text: &str) -> String {
 /// read again for each char of `a` rather than collected once (no `Vec<char>` code in the SDK).
 fn edit_distance(a: &str, b: &str) -> usize {
     let mut row = Vec::new();
-    for j in 0..=b.chars().count() {
+    for j in 0..b.chars().count() + 1 {
         row.push(j);
     }
     for (i, ca) in a.chars().enumerate() {

@@ -311,7 +311,8 @@ impl Runtime {
     fn chat_opened(&mut self) {
         if let Some(talk) = self.chat.talk.as_mut() {
             talk.failures = 0;
-            for frame in std::mem::take(&mut talk.outbox) {
+            let outbox = std::mem::take(&mut talk.outbox);
+            for frame in &outbox {
                 talk.send(frame);
             }
         }
@@ -406,7 +407,7 @@ impl Runtime {
         set(&frame, "type", &"message".into());
         set(&frame, "text", &text.into());
         if let Some(frame) = to_json(&frame) {
-            talk.send(frame);
+            talk.send(&frame);
         }
     }
 
@@ -417,7 +418,7 @@ impl Runtime {
             && talk.socket.as_ref().is_some_and(socket::Socket::is_open)
         {
             talk.typed_at = now();
-            talk.send(r#"{"type":"typing"}"#.to_owned());
+            talk.send(r#"{"type":"typing"}"#);
         }
     }
 
@@ -433,7 +434,7 @@ impl Runtime {
         if talk.ended {
             self.chat.talk = None;
         } else {
-            talk.send(r#"{"type":"end"}"#.to_owned());
+            talk.send(r#"{"type":"end"}"#);
         }
     }
 
@@ -459,10 +460,10 @@ impl Runtime {
 
 impl Conversation {
     /// Sends `frame` now, or when the socket opens.
-    fn send(&mut self, frame: String) {
+    fn send(&mut self, frame: &str) {
         match &self.socket {
-            Some(socket) if socket.is_open() => socket.send(&frame),
-            _ => self.outbox.push(frame),
+            Some(socket) if socket.is_open() => socket.send(frame),
+            _ => self.outbox.push(frame.to_owned()),
         }
     }
 }
