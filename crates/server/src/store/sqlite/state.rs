@@ -189,7 +189,10 @@ mod tests {
                 ],
             ))
             .await;
-        assert!(matches!(refused, Err(CommitError::Transition { index: 1, .. })));
+        assert!(matches!(
+            refused,
+            Err(CommitError::Transition { index: 1, .. })
+        ));
         let offered = commit(&store, event(action, customer, State::Offered))
             .await
             .unwrap();
