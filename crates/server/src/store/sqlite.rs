@@ -353,12 +353,8 @@ fn commit_group(
         .and_then(|()| last.map_or(Ok(()), |seq| state::set_applied(&tx, seq)))
         .and_then(|()| tx.commit());
     let mut whole = true;
-    if committed.is_ok() {
-        known.settle();
-    } else {
-        known.forget();
-    }
     if let Err(e) = committed {
+        known.forget();
         // The log decides: if its records are there, they are durable and get answered as such.
         let logged = last.is_some_and(|seq| log_head(conn).is_ok_and(|head| head >= seq));
         if !logged {
@@ -369,6 +365,8 @@ fn commit_group(
         }
         tracing::warn!(error = %e, "the log committed, the state file did not; replaying it");
         whole = false;
+    } else {
+        known.settle();
     }
     let answers = answers
         .into_iter()
@@ -673,10 +671,10 @@ fn stored_action(conn: &Connection, action_id: Uuid) -> rusqlite::Result<Option<
     .query_row([action_id.to_string()], |r| {
         Ok(KnownAction {
             deployment_id: uuid_column(0, &r.get::<_, String>(0)?)?,
-            media: parsed_column(1, &r.get::<_, String>(1)?)?,
+            media: parsed_column(1, "media", &r.get::<_, String>(1)?)?,
             action_map_id: uuid_column(2, &r.get::<_, String>(2)?)?,
             customer_id: uuid_column(3, &r.get::<_, String>(3)?)?,
-            state: parsed_column(4, &r.get::<_, String>(4)?)?,
+            state: parsed_column(4, "state", &r.get::<_, String>(4)?)?,
             seen: r.get(5)?,
             row: r.get(6)?,
         })
@@ -695,15 +693,19 @@ fn from_json<T: serde::de::DeserializeOwned>(column: usize, text: &str) -> rusql
     })
 }
 
-/// A text column read as a media type or state; an unknown one is a conversion error naming it.
-fn parsed_column<T: std::str::FromStr>(column: usize, text: &str) -> rusqlite::Result<T> {
-    text.parse().map_err(|_| {
-        rusqlite::Error::FromSqlConversionFailure(
-            column,
-            rusqlite::types::Type::Text,
-            format!("stored value '{text}' is unknown").into(),
-        )
-    })
+/// A text column that does not hold what it should: a conversion error naming the column.
+fn corrupt(column: usize, what: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, what.into())
+}
+
+/// A text column read as a `what` (a media type, a state); an unknown one is [`corrupt`].
+fn parsed_column<T: std::str::FromStr>(
+    column: usize,
+    what: &str,
+    text: &str,
+) -> rusqlite::Result<T> {
+    text.parse()
+        .map_err(|_| corrupt(column, format!("unknown {what} {text}")))
 }
 
 fn uuid_column(column: usize, text: &str) -> rusqlite::Result<Uuid> {
@@ -795,16 +797,13 @@ fn row_to_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<LogRecord> {
     let kind: String = row.get(2)?;
     let recorded_at: i64 = row.get(3)?;
     let body: String = row.get(4)?;
-    let corrupt = |e: String| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
-    };
     Ok(LogRecord {
         seq: seq as u64,
         deployment_id: deployment
             .parse()
-            .map_err(|e: uuid::Error| corrupt(e.to_string()))?,
+            .map_err(|e: uuid::Error| corrupt(0, e.to_string()))?,
         recorded_at: Timestamp::from_unix_millis(recorded_at),
-        payload: decode(&kind, &body).map_err(corrupt)?,
+        payload: decode(&kind, &body).map_err(|e| corrupt(0, e))?,
     })
 }
 
@@ -1017,29 +1016,16 @@ impl Store for SqliteStore {
                  FROM actions WHERE deployment_id = ?1 AND customer_id = ?2 ORDER BY rowid",
             )?;
             let rows = actions.query_map([&deployment, &customer], |r| {
-                let media: String = r.get(2)?;
-                let state: String = r.get(4)?;
-                let corrupt = |column, what: String| {
-                    rusqlite::Error::FromSqlConversionFailure(
-                        column,
-                        rusqlite::types::Type::Text,
-                        what.into(),
-                    )
-                };
                 Ok((
                     uuid_column(0, &r.get::<_, String>(0)?)?,
                     beckon_core::decide::PastAction {
                         action_map_id: uuid_column(1, &r.get::<_, String>(1)?)?,
-                        media_type: media
-                            .parse()
-                            .map_err(|_| corrupt(2, format!("unknown media {media}")))?,
+                        media_type: parsed_column(2, "media", &r.get::<_, String>(2)?)?,
                         // Actions stored before sessions were recorded belong to none.
                         session_id: r
                             .get::<_, Option<String>>(3)?
                             .map_or(Ok(Uuid::nil()), |s| uuid_column(3, &s))?,
-                        state: state
-                            .parse()
-                            .map_err(|_| corrupt(4, format!("unknown state {state}")))?,
+                        state: parsed_column(4, "state", &r.get::<_, String>(4)?)?,
                         updated_at: Timestamp::from_unix_millis(r.get(5)?),
                         offered_at: r.get::<_, Option<i64>>(6)?.map(Timestamp::from_unix_millis),
                     },

@@ -5,15 +5,11 @@ use beckon_core::Timestamp;
 use rusqlite::{OptionalExtension, Row, params};
 use uuid::Uuid;
 
-use super::{SqliteStore, from_json, uuid_column};
+use super::{SqliteStore, corrupt, from_json, parsed_column, uuid_column};
 use crate::store::StoreError;
 use crate::store::chat::{
     AgentRecord, ChatStore, ConversationRecord, ConversationStatus, StoredAction,
 };
-
-fn corrupt(column: usize, what: String) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, what.into())
-}
 
 const CONVERSATION_COLUMNS: &str =
     "id, deployment_id, action_id, action_map_id, action_map_version, customer_id,
@@ -50,13 +46,9 @@ impl ChatStore for SqliteStore {
                  FROM actions WHERE action_id = ?1",
             )?
             .query_row([action_id.to_string()], |r| {
-                let media: String = r.get(1)?;
-                let state: String = r.get(6)?;
                 Ok(StoredAction {
                     deployment_id: uuid_column(0, &r.get::<_, String>(0)?)?,
-                    media: media
-                        .parse()
-                        .map_err(|_| corrupt(1, format!("unknown media {media}")))?,
+                    media: parsed_column(1, "media", &r.get::<_, String>(1)?)?,
                     action_map_id: uuid_column(2, &r.get::<_, String>(2)?)?,
                     action_map_version: r.get(3)?,
                     customer_id: uuid_column(4, &r.get::<_, String>(4)?)?,
@@ -64,9 +56,7 @@ impl ChatStore for SqliteStore {
                         .get::<_, Option<String>>(5)?
                         .map(|s| uuid_column(5, &s))
                         .transpose()?,
-                    state: state
-                        .parse()
-                        .map_err(|_| corrupt(6, format!("unknown state {state}")))?,
+                    state: parsed_column(6, "state", &r.get::<_, String>(6)?)?,
                 })
             })
             .optional()
