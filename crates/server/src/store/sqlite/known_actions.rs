@@ -17,6 +17,7 @@
 use std::collections::HashMap;
 
 use beckon_core::{MediaType, State};
+use foldhash::fast::RandomState;
 use uuid::Uuid;
 
 /// Actions in one generation: about 8 MB each, at most two generations.
@@ -39,8 +40,8 @@ pub struct KnownAction {
 /// Recently tracked actions, with a journal of the changes of the group being committed.
 #[derive(Debug, Default)]
 pub struct KnownActions {
-    young: HashMap<Uuid, KnownAction>,
-    old: HashMap<Uuid, KnownAction>,
+    young: HashMap<Uuid, KnownAction, RandomState>,
+    old: HashMap<Uuid, KnownAction, RandomState>,
     /// Each change of this group: the action and what `young` held for it before.
     journal: Vec<(Uuid, Option<KnownAction>)>,
 }
@@ -79,7 +80,9 @@ impl KnownActions {
     pub fn settle(&mut self) {
         self.journal.clear();
         if self.young.len() >= GENERATION {
-            self.old = std::mem::take(&mut self.young);
+            // The old generation's table, emptied, is the next young one: no regrowing it.
+            std::mem::swap(&mut self.young, &mut self.old);
+            self.young.clear();
         }
     }
 
