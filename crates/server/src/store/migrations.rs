@@ -167,6 +167,17 @@ const MIGRATIONS: &[&str] = &[
     DROP INDEX actions_by_customer;
     DROP TABLE actions;
     ",
+    // 6: report counters are written behind the log (`store/sqlite/counters.rs`): up to which
+    // record they count, and which record was a session's first block (none for the blocks
+    // counted before).
+    "
+    CREATE TABLE report_counted (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        seq INTEGER NOT NULL
+    );
+    INSERT INTO report_counted (id, seq) VALUES (1, (SELECT COALESCE(MAX(seq), 0) FROM log));
+    ALTER TABLE report_blocked_sessions ADD COLUMN seq INTEGER;
+    ",
 ];
 
 /// Brings the database up to the newest schema.

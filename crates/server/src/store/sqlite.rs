@@ -54,8 +54,9 @@ const LIVE_CAPACITY: usize = 8192;
 const READERS: usize = 8;
 
 type Reply<T> = oneshot::Sender<T>;
-/// A write run on the writer's connection; what it returns answers once the write is synced.
-type Task = Box<dyn FnOnce(&mut Connection) -> Answer + Send>;
+/// A write run on the writer's connection (with the counts it holds); what it returns answers
+/// once the write is synced.
+type Task = Box<dyn FnOnce(&mut Connection, &mut counters::Deferred) -> Answer + Send>;
 
 enum Job {
     Commit(Prepared, Reply<Result<Vec<Outcome>, CommitError>>),
@@ -117,6 +118,7 @@ impl SqliteStore {
         writer.pragma_update(Some("main"), "synchronous", "OFF")?;
         writer.pragma_update(None, "wal_autocheckpoint", 0)?;
         state::prepare(&writer)?;
+        counters::catch_up(&writer)?;
         let checkpointer = Checkpointer::start(open(path, READER_CACHE_KIB)?)?;
         let head = Arc::new(AtomicU64::new(log_head(&writer)?));
         let (live, _) = broadcast::channel(LIVE_CAPACITY);
@@ -187,9 +189,17 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, StoreError> {
+        self.with_writer_counts(move |conn, _| f(conn)).await
+    }
+
+    /// [`SqliteStore::with_writer`], with the counts the writer holds.
+    async fn with_writer_counts<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection, &mut counters::Deferred) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
         let (reply, answer) = oneshot::channel();
-        let task: Task = Box::new(move |conn| {
-            let result = f(conn).map_err(unavailable);
+        let task: Task = Box::new(move |conn, counts| {
+            let result = f(conn, counts).map_err(unavailable);
             Box::new(move |synced: Result<(), &str>| {
                 let _ = reply.send(synced.map_err(unavailable).and(result));
             })
@@ -219,14 +229,15 @@ fn run_writer(
     // Whether the state file may lack effects of committed log records (see `commit_group`).
     let mut stale = false;
     let mut known = KnownActions::default();
-    let mut commit = |conn: &mut Connection, group| {
+    let mut counts = counters::Deferred::default();
+    let mut commit = |conn: &mut Connection, counts: &mut counters::Deferred, group| {
         if stale {
             if let Err(e) = state::catch_up(conn) {
                 return fail_all(group, &e);
             }
             stale = false;
         }
-        stale = !commit_group(conn, &mut known, group, &durability);
+        stale = !commit_group(conn, &mut known, counts, group, &durability);
     };
     while let Some(first) = queue.blocking_recv() {
         let mut group = Vec::new();
@@ -239,9 +250,9 @@ fn run_writer(
                     group.push((submission, reply));
                 }
                 Job::Write(task) => {
-                    commit(&mut conn, std::mem::take(&mut group));
+                    commit(&mut conn, &mut counts, std::mem::take(&mut group));
                     records = 0;
-                    let answer = task(&mut conn);
+                    let answer = task(&mut conn, &mut counts);
                     durability.after_sync(Vec::new(), vec![answer]);
                 }
             }
@@ -249,13 +260,16 @@ fn run_writer(
                 next = queue.try_recv().ok();
             }
         }
-        commit(&mut conn, group);
+        commit(&mut conn, &mut counts, group);
         checkpointer.committed();
         if checkpointer.restart_wanted()
             && let Err(e) = checkpoint::between_groups(&conn)
         {
             tracing::warn!(error = %e, "WAL checkpoint on the writer failed");
         }
+    }
+    if let Err(e) = counts.write_now(&mut conn) {
+        tracing::warn!(error = %e, "report counters not written at shutdown; counted at next start");
     }
     durability.finish();
     // Closing the last connection checkpoints the WAL into the database file and deletes it:
@@ -319,6 +333,7 @@ impl Prepared {
 fn commit_group(
     conn: &mut Connection,
     known: &mut KnownActions,
+    counts: &mut counters::Deferred,
     group: Vec<Pending>,
     durability: &Durability,
 ) -> bool {
@@ -348,10 +363,14 @@ fn commit_group(
         answers.push((reply, result));
     }
     let last = published.last().map(|r| r.seq);
-    let committed = tally
-        .write(&tx)
-        .and_then(|()| last.map_or(Ok(()), |seq| state::set_applied(&tx, seq)))
-        .and_then(|()| tx.commit());
+    let write_counts = counts.due(&tally);
+    let committed = if write_counts {
+        counts.write(&tx).and_then(|()| tally.write(&tx))
+    } else {
+        Ok(())
+    }
+    .and_then(|()| last.map_or(Ok(()), |seq| state::set_applied(&tx, seq)))
+    .and_then(|()| tx.commit());
     let mut whole = true;
     if let Err(e) = committed {
         known.forget();
@@ -367,6 +386,12 @@ fn commit_group(
         whole = false;
     } else {
         known.settle();
+    }
+    // The log (and the counters, in its file) committed.
+    if write_counts {
+        counts.written();
+    } else {
+        counts.hold(tally);
     }
     let answers = answers
         .into_iter()
@@ -540,7 +565,15 @@ fn apply_record(
     })
     .map_err(db)?;
     let seq = conn.last_insert_rowid() as u64;
-    counters::count(conn, tally, deployment_id, &record.payload).map_err(db)?;
+    counters::count(
+        conn,
+        tally,
+        deployment_id,
+        seq,
+        &record.payload,
+        counters::Counting::New,
+    )
+    .map_err(db)?;
     Ok(Some(LogRecord {
         seq,
         deployment_id,
@@ -1067,6 +1100,9 @@ impl Store for SqliteStore {
     }
 
     async fn counters(&self, query: CounterQuery) -> Result<Vec<CounterRow>, StoreError> {
+        // The writer holds the counts of the last moments; a report shows every acknowledged event.
+        self.with_writer_counts(|conn, counts| counts.write_now(conn))
+            .await?;
         self.with_reader(move |conn| counters::read(conn, &query))
             .await
     }
