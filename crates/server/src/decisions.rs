@@ -255,8 +255,8 @@ fn decide_group(
         session_id: session,
         journey,
         pageview,
-        pending: decision.pending.clone(),
-        segments: decision.assignments.clone(),
+        customer: (decision.pending != context.pending || decision.assignments != context.segments)
+            .then(|| (decision.pending.clone(), decision.assignments.clone())),
     });
 }
 

@@ -59,10 +59,11 @@ pub struct CustomerUpdate {
     pub journey: Vec<JourneyEvent>,
     /// The page of the session's latest page view and when it began.
     pub pageview: Option<(String, Timestamp)>,
-    /// Offers waiting for a delay, the next visit or the next session (replaces what was kept).
-    pub pending: Vec<Pending>,
-    /// Customer-scoped segment assignments (replaces what was kept).
-    pub segments: Vec<SegmentAssignment>,
+    /// The customer's offers waiting for a delay, the next visit or the next session, and
+    /// customer-scoped segment assignments, each replacing what was kept; `None` when the
+    /// decision left both as its context read them (most visitors have neither: their customer
+    /// row is then never written).
+    pub customer: Option<(Vec<Pending>, Vec<SegmentAssignment>)>,
 }
 
 /// What the store knows of a customer and one of their sessions before a decision.

@@ -757,16 +757,18 @@ fn save_customer(
     deployment_id: Uuid,
     u: &CustomerUpdate,
 ) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO customers (deployment_id, customer_id, pending, segments) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (deployment_id, customer_id) DO UPDATE SET pending = excluded.pending, segments = excluded.segments",
-    )?
-    .execute(params![
-        deployment_id.to_string(),
-        u.customer_id.to_string(),
-        to_json(&u.pending),
-        to_json(&u.segments)
-    ])?;
+    if let Some((pending, segments)) = &u.customer {
+        conn.prepare_cached(
+            "INSERT INTO customers (deployment_id, customer_id, pending, segments) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (deployment_id, customer_id) DO UPDATE SET pending = excluded.pending, segments = excluded.segments",
+        )?
+        .execute(params![
+            deployment_id.to_string(),
+            u.customer_id.to_string(),
+            to_json(pending),
+            to_json(segments)
+        ])?;
+    }
     conn.prepare_cached(
         "INSERT INTO sessions (deployment_id, session_id, journey, pageview_url, pageview_at) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (deployment_id, session_id) DO UPDATE SET journey = excluded.journey,
