@@ -2,12 +2,15 @@
 # Server benchmarks (issue 3): ingest with wrk against a no-op route of the same server, batches
 # of 100, resident memory, and SSE fan-out. Prints one table row per figure with its baseline and
 # the ratio. Usage: bash bench/server.sh [seconds-per-run] [connections]
+# BECKON_BIN=path/to/beckon measures that binary instead of building this tree (an A/B against
+# an earlier commit's build, run back to back).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
 conns=${2:-256}
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-cargo build --release -p beckon-server --locked -q
+bin=${BECKON_BIN:-./target/release/beckon}
+[ -n "${BECKON_BIN:-}" ] || cargo build --release -p beckon-server --locked -q
 
 port=18181
 data=$(mktemp -d)
@@ -47,7 +50,7 @@ name = "bench"
 allowed_origins = ["$origin"]
 assume_agents_available = true
 TOML
-RUST_LOG=warn ./target/release/beckon serve --config "$conf" >"$data/out.log" 2>&1 &
+RUST_LOG=warn "$bin" serve --config "$conf" >"$data/out.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
