@@ -1,6 +1,7 @@
 //! Crash consistency: SIGKILL while clients write, a sink delivers and a stream follows; after
 //! each restart every acknowledged event is in the log, no sequence number is reused, the
-//! webhook receives every event at least once, and the resumed stream has no gap.
+//! report counters count exactly what the log holds (the writer keeps the last second's counts in
+//! memory), the webhook receives every event at least once, and the resumed stream has no gap.
 //!
 //! `BECKON_CRASH_ROUNDS` sets the number of kills (default 3; `bench/crash.sh` runs 20 against the
 //! release build). Each kill comes at a random moment of the round; the seed is printed, and
@@ -8,7 +9,7 @@
 
 mod common;
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -74,6 +75,37 @@ fn start_writers(
                     }
                 }
             })
+        })
+        .collect()
+}
+
+/// The states the writers' lifecycles reach that the action maps report has a column for.
+const REPORTED: [&str; 4] = ["qualified", "offered", "accepted", "engaged"];
+
+/// Each of [`REPORTED`]'s counts over every action map, from the action maps report of
+/// yesterday, today and tomorrow (UTC days), so that a run across midnight is counted whole.
+async fn reported(server: &Server) -> HashMap<&'static str, u64> {
+    const DAY: i64 = 86_400_000;
+    let now = common::now()
+        .parse::<beckon_core::Timestamp>()
+        .unwrap()
+        .unix_millis();
+    let at = |ms: i64| beckon_core::Timestamp::from_unix_millis(ms).to_string();
+    let from = now - now % DAY - DAY;
+    let (status, report) = server
+        .admin_get(&format!(
+            "/api/v1/reports/actionmaps?from={}&to={}",
+            at(from),
+            at(from + 3 * DAY)
+        ))
+        .await;
+    assert_eq!(status, 200, "{report}");
+    let entities = report["entities"].as_array().unwrap();
+    REPORTED
+        .iter()
+        .map(|state| {
+            let n = entities.iter().map(|e| e[*state].as_u64().unwrap()).sum();
+            (*state, n)
         })
         .collect()
 }
@@ -157,6 +189,18 @@ async fn sigkill_under_load_loses_nothing_acknowledged() {
             assert!(
                 seqs.binary_search(seq).is_ok(),
                 "round {round}: seq {seq} vanished"
+            );
+        }
+        // The counts the writer held in memory died with it: the restart counted the log again.
+        let counts = reported(&server).await;
+        for state in REPORTED {
+            let logged = log
+                .iter()
+                .filter(|r| r["event"]["actionState"] == state)
+                .count() as u64;
+            assert_eq!(
+                counts[state], logged,
+                "round {round}: the report's {state} count is not the log's"
             );
         }
         eprintln!(

@@ -25,7 +25,6 @@ async fn report(server: &Server, path: &str) -> Value {
     body
 }
 
-/// The counters of an entity, without the bucket and map columns.
 /// The row of action map `id` in an action-maps report.
 fn map_row(report: &Value, id: Uuid) -> &Value {
     report["entities"]
@@ -36,6 +35,7 @@ fn map_row(report: &Value, id: Uuid) -> &Value {
         .unwrap()
 }
 
+/// The counters of an entity, without the bucket and map columns.
 fn numbers(entity: &Value) -> Value {
     let keys = [
         "qualified",
