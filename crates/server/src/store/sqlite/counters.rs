@@ -4,9 +4,9 @@
 //! action map, with one column per [`Counter`]; an event adds 1 to its column in its hour row and
 //! its day row. The writer counts each submission into a [`Tally`] (from `apply_record`, so a
 //! rolled-back submission counts nothing) and holds the tallies of committed groups in
-//! [`Deferred`], which writes each touched row once, with a group's commit, at most every
-//! [`WRITE_EVERY`] (or before a report is read). Written per group, the counter rows of a burst of
-//! small groups were a third of the writer's time per action event.
+//! [`Deferred`], which writes each touched row once, with the commit of a group at most a second
+//! later (`WRITE_EVERY`), or before a report is read. Written with every group, the counter rows
+//! of a burst of small groups were a third of the writer's time per action event.
 //!
 //! Counters are derived from the log: `report_counted` holds the last sequence number whose
 //! counts the rows hold, written in the same transaction as them, and [`catch_up`] counts the
