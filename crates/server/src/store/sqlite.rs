@@ -830,6 +830,27 @@ fn filter_sql(filter: &Filter) -> (String, Vec<String>) {
     (format!("({})", clauses.join(" OR ")), params)
 }
 
+/// Calls `f` with each log record after `after` whose kind is one of `kinds`, in sequence order:
+/// how the state file and the report counters, both derived from the log, catch up at start.
+fn replay_log(
+    conn: &Connection,
+    after: u64,
+    kinds: &[&str],
+    mut f: impl FnMut(LogRecord) -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
+    let kinds = kinds.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>();
+    let mut records = conn.prepare(&format!(
+        "SELECT seq, deployment_id, kind, recorded_at, body FROM log
+         WHERE seq > ?1 AND kind IN ({}) ORDER BY seq",
+        kinds.join(", ")
+    ))?;
+    let mut rows = records.query([after as i64])?;
+    while let Some(row) = rows.next()? {
+        f(row_to_record(row)?)?;
+    }
+    Ok(())
+}
+
 fn row_to_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<LogRecord> {
     let seq: i64 = row.get(0)?;
     let deployment: String = row.get(1)?;

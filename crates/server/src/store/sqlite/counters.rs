@@ -270,26 +270,12 @@ fn first_block(
 pub fn catch_up(conn: &Connection) -> rusqlite::Result<()> {
     let tx = conn.unchecked_transaction()?;
     let counted: i64 = tx.query_row("SELECT seq FROM report_counted", [], |r| r.get(0))?;
+    let counted = counted as u64;
     let mut tally = Tally::default();
-    {
-        let mut records = tx.prepare(
-            "SELECT seq, deployment_id, kind, recorded_at, body FROM log
-             WHERE seq > ?1 AND kind IN ('action', 'blocked') ORDER BY seq",
-        )?;
-        let mut rows = records.query([counted])?;
-        while let Some(row) = rows.next()? {
-            let record = super::row_to_record(row)?;
-            let (deployment_id, seq) = (record.deployment_id, record.seq);
-            count(
-                &tx,
-                &mut tally,
-                deployment_id,
-                seq,
-                &record.payload,
-                Counting::Again,
-            )?;
-        }
-    }
+    super::replay_log(&tx, counted, &["action", "blocked"], |r| {
+        let again = Counting::Again;
+        count(&tx, &mut tally, r.deployment_id, r.seq, &r.payload, again)
+    })?;
     tally.write(&tx)?;
     mark_counted(&tx)?;
     tx.commit()
@@ -297,8 +283,9 @@ pub fn catch_up(conn: &Connection) -> rusqlite::Result<()> {
 
 /// Records, inside the open transaction, that the stored rows count every record of the log.
 fn mark_counted(conn: &Connection) -> rusqlite::Result<()> {
-    conn.prepare_cached("UPDATE report_counted SET seq = (SELECT COALESCE(MAX(seq), 0) FROM log)")?
-        .execute([])
+    let head = super::log_head(conn)?;
+    conn.prepare_cached("UPDATE report_counted SET seq = ?1")?
+        .execute([head as i64])
         .map(drop)
 }
 

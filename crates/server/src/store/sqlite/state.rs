@@ -87,34 +87,23 @@ pub fn set_applied(conn: &Connection, seq: u64) -> rusqlite::Result<()> {
 /// Replays the log's action records beyond `applied` into the state, in one transaction.
 pub fn catch_up(conn: &Connection) -> rusqlite::Result<()> {
     let tx = conn.unchecked_transaction()?;
-    let applied = applied(&tx)?;
-    let mut last = applied;
     let mut known = super::KnownActions::default();
-    {
-        let mut records = tx.prepare(
-            "SELECT seq, deployment_id, kind, recorded_at, body FROM log
-             WHERE seq > ?1 AND kind = 'action' ORDER BY seq",
-        )?;
-        let mut rows = records.query([applied as i64])?;
-        while let Some(row) = rows.next()? {
-            let record = super::row_to_record(row)?;
-            if let Payload::Action(event) = &record.payload {
-                // Each was checked when it was committed, in this order; replaying it moves the
-                // action exactly as it did then.
-                super::track_action(&tx, &mut known, record.deployment_id, 0, event).map_err(
-                    |e| {
-                        rusqlite::Error::ToSqlConversionFailure(
-                            format!("replaying log record {}: {e}", record.seq).into(),
-                        )
-                    },
-                )?;
-                // Kept only while the replay runs; each record is its own step.
-                known.settle();
-            }
-            last = record.seq;
+    super::replay_log(&tx, applied(&tx)?, &["action"], |record| {
+        if let Payload::Action(event) = &record.payload {
+            // Each was checked when it was committed, in this order; replaying it moves the
+            // action exactly as it did then.
+            super::track_action(&tx, &mut known, record.deployment_id, 0, event).map_err(|e| {
+                rusqlite::Error::ToSqlConversionFailure(
+                    format!("replaying log record {}: {e}", record.seq).into(),
+                )
+            })?;
+            // Kept only while the replay runs; each record is its own step.
+            known.settle();
         }
-    }
-    set_applied(&tx, last.max(super::log_head(&tx)?))?;
+        Ok(())
+    })?;
+    // Every record up to the head is applied now, the last ones perhaps web events.
+    set_applied(&tx, super::log_head(&tx)?)?;
     tx.commit()
 }
 
