@@ -103,7 +103,9 @@ async fn a_resumed_stream_has_no_gap_and_no_duplicate() {
 
 #[tokio::test]
 async fn many_concurrent_writers_reach_a_subscriber_in_log_order() {
-    let server = Server::start("");
+    // One client sends every request: the default rate limit (50 a second, bursts of 100) would
+    // refuse some of them on a machine fast enough.
+    let server = Server::start("[limits]\nrequests_per_second = 100000\nburst = 100000\n");
     let offers = server.qualified_many("contentoffer", 200).await;
     let mut stream = Stream::open(&server, "topic=contentoffer:offered", None).await;
     let mut tasks = Vec::new();

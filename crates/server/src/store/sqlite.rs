@@ -367,13 +367,20 @@ fn commit_group(
         answers.push((reply, result));
     }
     let last = published.last().map(|r| r.seq);
+    // Only action records change the state file: a group without one leaves the file untouched,
+    // so its commit writes the main file alone.
+    let last_action = published
+        .iter()
+        .rev()
+        .find(|r| matches!(r.payload, Payload::Action(_)))
+        .map(|r| r.seq);
     let write_counts = counts.due(&tally);
     let committed = if write_counts {
         counts.write(&tx).and_then(|()| tally.write(&tx))
     } else {
         Ok(())
     }
-    .and_then(|()| last.map_or(Ok(()), |seq| state::set_applied(&tx, seq)))
+    .and_then(|()| last_action.map_or(Ok(()), |seq| state::set_applied(&tx, seq)))
     .and_then(|()| tx.commit());
     let mut whole = true;
     if let Err(e) = committed {

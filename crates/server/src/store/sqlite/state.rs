@@ -8,9 +8,10 @@
 //! WAL (the log, with the counters and decision state) is synced after every group (`durable`),
 //! this file's only at its checkpoints. A group's fsync therefore covers the log's few appended
 //! pages, not one page per new action. SQLite commits the main file first; `applied` holds the
-//! last sequence number whose effects this file holds, and [`catch_up`] replays the log's action
-//! records after it, at start (after a crash lost this file's last commits) and whenever a commit
-//! got the log through but not this file. A file of another [`VERSION`], or one ahead of the log
+//! sequence number of the last action record whose effect this file holds (a group without action
+//! records, web events alone, leaves the file untouched and its commit writes the main file only),
+//! and [`catch_up`] replays the log's action records after it, at start (after a crash lost this
+//! file's last commits) and whenever a commit got the log through but not this file. A file of another [`VERSION`], or one ahead of the log
 //! (the disk kept this file's last commits but lost the log's, which were not yet synced nor
 //! acknowledged), is rebuilt from the whole log.
 
@@ -71,13 +72,15 @@ pub fn prepare(conn: &Connection) -> rusqlite::Result<()> {
     catch_up(conn)
 }
 
-/// The last sequence number whose effects the state holds.
+/// The sequence number of the last action record whose effect the state holds (or, after a
+/// catch-up, the log's head).
 fn applied(conn: &Connection) -> rusqlite::Result<u64> {
     conn.query_row("SELECT seq FROM state.applied", [], |r| r.get::<_, i64>(0))
         .map(|seq| seq as u64)
 }
 
-/// Records, inside the commit, that the state holds the effects of the log up to `seq`.
+/// Records, inside the commit, that the state holds the effects of the log's action records up to
+/// `seq`.
 pub fn set_applied(conn: &Connection, seq: u64) -> rusqlite::Result<()> {
     conn.prepare_cached("UPDATE state.applied SET seq = ?1 WHERE id = 1")?
         .execute(params![seq as i64])
@@ -229,6 +232,59 @@ mod tests {
         assert_eq!(context.actions.len(), 1);
         assert_eq!(context.actions[0].1.state, State::Accepted);
         assert!(context.actions[0].1.offered_at.is_some());
+    }
+
+    /// A commit of web events alone leaves the state file as it was, and a state file that then
+    /// loses its last commit is caught up across them: the action is where the log says.
+    #[tokio::test]
+    async fn web_events_leave_the_state_file_alone_and_catch_up_skips_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("beckon.db");
+        let (action, customer) = offered_action(&db).await;
+        {
+            let store = SqliteStore::open(&db).unwrap();
+            let web: crate::ingest::WebEventRequest = serde_json::from_value(serde_json::json!({
+                "customerCookieId": customer,
+                "sessionId": SESSION,
+                "eventName": "pageview",
+                "page": { "url": "https://shop.example/", "title": "Shop" }
+            }))
+            .unwrap();
+            let web = web.into_event(Timestamp::from_unix_millis(1_800_000_000_000));
+            let stored = store
+                .commit(Submission::records(
+                    DEPLOYMENT,
+                    vec![Item::Web(std::sync::Arc::new(web.unwrap()))],
+                ))
+                .await
+                .unwrap();
+            assert!(matches!(stored[..], [Outcome::Stored { seq: 3 }]));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let state = rusqlite::Connection::open(super::path(&db)).unwrap();
+        let applied: i64 = state
+            .query_row("SELECT seq FROM applied", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(applied, 2, "the web event's commit wrote the state file");
+        // What the state file holds had it lost the commit of `offered` (record 2).
+        state
+            .execute_batch(
+                "UPDATE applied SET seq = 1;
+                 UPDATE actions SET state = 'qualified', seen = 1, offered_at = NULL;",
+            )
+            .unwrap();
+        drop(state);
+        let store = SqliteStore::open(&db).unwrap();
+        assert_eq!(
+            commit(&store, event(action, customer, State::Offered))
+                .await
+                .unwrap(),
+            vec![Outcome::Duplicate]
+        );
+        let accepted = commit(&store, event(action, customer, State::Accepted))
+            .await
+            .unwrap();
+        assert!(matches!(accepted[..], [Outcome::Stored { seq: 4 }]));
     }
 
     /// The state file kept a commit the log lost (a power loss before the log's WAL was synced,
