@@ -261,7 +261,7 @@ fn run_writer(
                 }
             }
             if group.len() < MAX_GROUP && records < MAX_GROUP_RECORDS {
-                next = queue.try_recv().ok();
+                next = durability.gather(|| queue.try_recv().ok());
             }
         }
         commit(&mut conn, &mut counts, group);

@@ -2,10 +2,12 @@
 //! is answered, counted in the log's head or sent to live subscribers before that sync.
 //!
 //! The writer's connection runs with `synchronous = OFF`: its commits append frames to the WAL and
-//! return without waiting for the disk, so it goes on checking and applying the next group while
-//! this thread syncs the WAL for the previous ones. One `fdatasync` covers every group committed
-//! before it (the WAL is appended in commit order, and recovery keeps frames only up to the first
-//! one that did not reach the disk), so groups that finish while a sync runs share the next one.
+//! return without waiting for the disk. One `fdatasync` covers every group committed before it
+//! (the WAL is appended in commit order, and recovery keeps frames only up to the first one that
+//! did not reach the disk). What reaches the writer while a sync runs will wait for the next sync
+//! whatever the writer does, so it gathers it into one group ([`Durability::gather`]) and commits
+//! that when the sync ends, or sooner once the group is full: many small groups would each
+//! rewrite the pages they share (the log's last page, an index's).
 //! Checkpoints, which copy WAL frames into the database file and let the WAL be reused from its
 //! start, run only on the checkpointer's connection, whose `synchronous = FULL` syncs the WAL
 //! before copying and the database file after; the writer never checkpoints.
@@ -16,9 +18,11 @@
 
 use std::fs::File;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::thread::{self, JoinHandle};
+use std::thread::{self, JoinHandle, Thread};
+use std::time::Duration;
 
 use tokio::sync::broadcast;
 
@@ -37,9 +41,22 @@ struct Committed {
     answers: Vec<Answer>,
 }
 
+/// The longest the writer waits, while a sync runs, before looking at its queue again (to see
+/// whether the group is full).
+const GATHER_POLL: Duration = Duration::from_micros(200);
+
+/// What the writer and the sync thread share: how many handed-over groups are not yet answered,
+/// and the writer's thread, woken when that count falls to zero.
+#[derive(Default)]
+struct Progress {
+    unanswered: AtomicUsize,
+    writer: OnceLock<Thread>,
+}
+
 /// The writer's handle on the sync thread.
 pub struct Durability {
     committed: SyncSender<Committed>,
+    progress: Arc<Progress>,
     thread: JoinHandle<()>,
 }
 
@@ -52,10 +69,35 @@ impl Durability {
         live: broadcast::Sender<Arc<LogRecord>>,
     ) -> std::io::Result<Durability> {
         let (committed, queue) = sync_channel(AHEAD);
+        let progress = Arc::new(Progress::default());
+        let shared = progress.clone();
         let thread = thread::Builder::new()
             .name("beckon-sync".into())
-            .spawn(move || run(&wal, &queue, &head, &live))?;
-        Ok(Durability { committed, thread })
+            .spawn(move || run(&wal, &queue, &head, &live, &shared))?;
+        Ok(Durability {
+            committed,
+            progress,
+            thread,
+        })
+    }
+
+    /// Waits, on the writer's thread, while the sync thread works on groups handed over before
+    /// and `more` finds nothing new: what arrives meanwhile would wait for the next sync anyway,
+    /// so the writer gathers it into one group instead of committing many small ones (each of
+    /// which rewrites the pages it shares with the others: the log's last page, an index's).
+    /// Returns what `more` found, or `None` once the sync thread is idle.
+    pub fn gather<T>(&self, mut more: impl FnMut() -> Option<T>) -> Option<T> {
+        let progress = &self.progress;
+        progress.writer.get_or_init(thread::current);
+        loop {
+            if let Some(found) = more() {
+                return Some(found);
+            }
+            if progress.unanswered.load(Ordering::Acquire) == 0 {
+                return None;
+            }
+            thread::park_timeout(GATHER_POLL);
+        }
     }
 
     /// Hands over a committed group; waits only when the writer is [`AHEAD`] groups ahead.
@@ -63,6 +105,7 @@ impl Durability {
         if records.is_empty() && answers.is_empty() {
             return;
         }
+        self.progress.unanswered.fetch_add(1, Ordering::AcqRel);
         // The thread ends only once this handle is gone.
         let _ = self.committed.send(Committed { records, answers });
     }
@@ -79,10 +122,12 @@ fn run(
     queue: &Receiver<Committed>,
     head: &AtomicU64,
     live: &broadcast::Sender<Arc<LogRecord>>,
+    progress: &Progress,
 ) {
     let mut failed: Option<String> = None;
     while let Ok(first) = queue.recv() {
         let groups: Vec<Committed> = std::iter::once(first).chain(queue.try_iter()).collect();
+        let count = groups.len();
         if failed.is_none()
             && let Err(e) = wal.sync_data()
         {
@@ -105,6 +150,11 @@ fn run(
             for answer in group.answers {
                 answer(synced);
             }
+        }
+        if progress.unanswered.fetch_sub(count, Ordering::AcqRel) == count
+            && let Some(writer) = progress.writer.get()
+        {
+            writer.unpark();
         }
     }
 }
