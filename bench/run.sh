@@ -32,8 +32,9 @@ if want core; then
   ee3=$(cd tests/browser && { [ -d node_modules/eventemitter3 ] || npm ci --no-audit --no-fund >&2; } && node bench-ee3-node.mjs)
   decide=$(criterion beckon-core decide)
   latencies=$(grep -E '^ +[0-9]+ maps, ' "$raw" || true)
+  json=$(criterion beckon-core event_json)
   row() { # label value-id baseline-label baseline-id target
-    local v b; v=$(printf '%s\n%s\n%s\n' "$bus" "$decide" "$ee3" | fig "$2"); b=$(printf '%s\n%s\n%s\n' "$bus" "$decide" "$ee3" | fig "$4")
+    local v b; v=$(printf '%s\n%s\n%s\n%s\n' "$bus" "$decide" "$ee3" "$json" | fig "$2"); b=$(printf '%s\n%s\n%s\n%s\n' "$bus" "$decide" "$ee3" "$json" | fig "$4")
     printf '| %s | %s/s | %s %s/s | %s | %s |\n' "$1" "$(human "$v")" "$3" "$(human "$b")" "$(ratio "$v" "$b")" "$5"
   }
   printf '\n### beckon-core (criterion)\n\n| figure | value | baseline (same run) | ratio | target |\n|---|---|---|---|---|\n'
@@ -49,6 +50,8 @@ if want core; then
   for n in 10 1000 10000; do
     row "decisions, $n maps, 200 segments" "decide/indexed/$n" "plain scan (decide_by_scan):" "decide/scan/$n" ">= 50 k/s at 1,000"
   done
+  row "action event written as JSON (events)" event_json/write "the same JSON from ready-made strings:" event_json/floor "-"
+  row "action event read from JSON, checked (events)" event_json/read "written:" event_json/write "-"
   printf '\nSingle-decision latency (100,000 decisions per size, same run):\n\n```\n%s\n```\n' "$latencies"
 fi
 

@@ -3,7 +3,9 @@
 //!
 //! The wire shape is fixed, so (de)serialization goes through [`WireEvent`], which has exactly
 //! the spec's field names; turning it into an [`ActionEvent`] checks what the shape alone cannot
-//! (UUIDv4 ids, `customerIdType` of `"cookie"`, error fields present exactly on `errored`). An
+//! (UUIDv4 ids, `customerIdType` of `"cookie"`, error fields present exactly on `errored`).
+//! Writing one borrows its text from buffers on the stack: the server writes every event it
+//! stores and every one it streams, and allocating each field's text was a good part of that. An
 //! `ActionEvent` is cheap to copy, because the bus hands every handler a copy of its own.
 
 use std::fmt;
@@ -19,8 +21,8 @@ use crate::media::MediaType;
 use crate::state::State;
 
 /// One state change of one action.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "WireEvent", into = "WireEvent")]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "WireEvent")]
 pub struct ActionEvent {
     pub action_id: Uuid,
     pub action_state: State,
@@ -42,18 +44,19 @@ pub struct ActionError {
     pub message: Arc<str>,
 }
 
-/// The spec's field names, exactly; the only place they are spelled.
+/// The spec's field names, exactly; the only place they are spelled. Read with `String` text,
+/// written with `&str` borrowed from the event's own buffers.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct WireEvent {
-    pub action_id: String,
+pub struct WireEvent<S = String> {
+    pub action_id: S,
     pub action_state: State,
     pub action_media_type: MediaType,
-    pub action_map_id: String,
+    pub action_map_id: S,
     pub action_map_version: u32,
-    pub customer_id: String,
-    pub customer_id_type: String,
-    pub session_id: String,
+    pub customer_id: S,
+    pub customer_id_type: S,
+    pub session_id: S,
     #[serde(
         default,
         deserialize_with = "present",
@@ -65,9 +68,9 @@ pub struct WireEvent {
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub error_message: Option<String>,
-    pub event_id: String,
-    pub timestamp: String,
+    pub error_message: Option<S>,
+    pub event_id: S,
+    pub timestamp: S,
 }
 
 /// The only customer id type there is.
@@ -123,7 +126,7 @@ fn wire_timestamp(text: &str) -> Result<Timestamp, EventError> {
     let ts: Timestamp = text
         .parse()
         .map_err(|e: TimestampError| EventError::new("timestamp", e.to_string()))?;
-    if ts.to_string() != text {
+    if ts.write_text(&mut [0; TIMESTAMP_LEN]) != Some(text) {
         return Err(EventError::new(
             "timestamp",
             format!("'{text}' must be RFC 3339 UTC with milliseconds, as {ts}"),
@@ -197,22 +200,30 @@ impl TryFrom<WireEvent> for ActionEvent {
     }
 }
 
-impl From<ActionEvent> for WireEvent {
-    fn from(e: ActionEvent) -> Self {
-        WireEvent {
-            action_id: e.action_id.to_string(),
-            action_state: e.action_state,
-            action_media_type: e.action_media_type,
-            action_map_id: e.action_map_id.to_string(),
-            action_map_version: e.action_map_version,
-            customer_id: e.customer_id.to_string(),
-            customer_id_type: CUSTOMER_ID_TYPE.to_owned(),
-            session_id: e.session_id.to_string(),
-            error_code: e.error.as_ref().map(|err| err.code),
-            error_message: e.error.map(|err| err.message.to_string()),
-            event_id: e.event_id.to_string(),
-            timestamp: e.timestamp.to_string(),
+impl Serialize for ActionEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut ids = [Uuid::encode_buffer(); 5];
+        let [action, map, customer, session, event] = &mut ids;
+        let mut time = [0; TIMESTAMP_LEN];
+        let timestamp = self
+            .timestamp
+            .write_text(&mut time)
+            .ok_or_else(|| serde::ser::Error::custom("the timestamp is outside years 0 to 9999"))?;
+        WireEvent::<&str> {
+            action_id: self.action_id.hyphenated().encode_lower(action),
+            action_state: self.action_state,
+            action_media_type: self.action_media_type,
+            action_map_id: self.action_map_id.hyphenated().encode_lower(map),
+            action_map_version: self.action_map_version,
+            customer_id: self.customer_id.hyphenated().encode_lower(customer),
+            customer_id_type: CUSTOMER_ID_TYPE,
+            session_id: self.session_id.hyphenated().encode_lower(session),
+            error_code: self.error.as_ref().map(|err| err.code),
+            error_message: self.error.as_ref().map(|err| &*err.message),
+            event_id: self.event_id.hyphenated().encode_lower(event),
+            timestamp,
         }
+        .serialize(serializer)
     }
 }
 
@@ -232,7 +243,46 @@ impl Timestamp {
     pub const fn unix_millis(self) -> i64 {
         self.0
     }
+
+    /// Writes the RFC 3339 text into `buf` and returns it; `None` outside the years 0 to 9999,
+    /// which RFC 3339 cannot write. Civil dates from days by Howard Hinnant's `civil_from_days`.
+    fn write_text(self, buf: &mut [u8; TIMESTAMP_LEN]) -> Option<&str> {
+        const DAY: i64 = 86_400_000;
+        let (days, millis) = (self.0.div_euclid(DAY), self.0.rem_euclid(DAY));
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        if !(0..=9999).contains(&year) {
+            return None;
+        }
+        let fields = [
+            (0, 4, year),
+            (5, 2, month),
+            (8, 2, day),
+            (11, 2, millis / 3_600_000),
+            (14, 2, millis / 60_000 % 60),
+            (17, 2, millis / 1000 % 60),
+            (20, 3, millis % 1000),
+        ];
+        *buf = *b"0000-00-00T00:00:00.000Z";
+        for (at, width, mut value) in fields {
+            for digit in buf[at..at + width].iter_mut().rev() {
+                *digit = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        }
+        std::str::from_utf8(buf).ok()
+    }
 }
+
+/// The length of a [`Timestamp`]'s text: `2026-11-28T21:55:27.123Z`.
+const TIMESTAMP_LEN: usize = 24;
 
 /// A timestamp that is not RFC 3339 or is out of range.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -254,25 +304,17 @@ impl FromStr for Timestamp {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let nanos = i128::from(self.0) * 1_000_000;
-        let t = OffsetDateTime::from_unix_timestamp_nanos(nanos).map_err(|_| fmt::Error)?;
-        write!(
-            f,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second(),
-            t.millisecond()
-        )
+        f.write_str(self.write_text(&mut [0; TIMESTAMP_LEN]).ok_or(fmt::Error)?)
     }
 }
 
 impl Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        let mut buf = [0; TIMESTAMP_LEN];
+        let text = self
+            .write_text(&mut buf)
+            .ok_or_else(|| serde::ser::Error::custom("the timestamp is outside years 0 to 9999"))?;
+        serializer.serialize_str(text)
     }
 }
 

@@ -574,3 +574,41 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// A timestamp's text is its civil time in UTC as the `time` crate computes it, and reads
+    /// back as the same timestamp, for every millisecond of the years 0 to 9999.
+    #[test]
+    fn timestamps_are_written_as_their_utc_civil_time(
+        millis in -62_167_219_200_000i64..253_402_300_800_000
+    ) {
+        let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
+            .unwrap();
+        let expected = format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second(),
+            t.millisecond()
+        );
+        let ts = Timestamp::from_unix_millis(millis);
+        prop_assert_eq!(ts.to_string(), expected.clone());
+        prop_assert_eq!(serde_json::to_string(&ts).unwrap(), format!("\"{expected}\""));
+        prop_assert_eq!(expected.parse::<Timestamp>().unwrap(), ts);
+    }
+}
+
+/// Outside the years RFC 3339 can write, a timestamp does not serialize (it is never written
+/// wrongly).
+#[test]
+fn timestamps_outside_years_0_to_9999_do_not_serialize() {
+    for millis in [-62_167_219_200_001i64, 253_402_300_800_000] {
+        assert!(serde_json::to_string(&Timestamp::from_unix_millis(millis)).is_err());
+    }
+    assert_eq!(
+        Timestamp::from_unix_millis(253_402_300_799_999).to_string(),
+        "9999-12-31T23:59:59.999Z"
+    );
+    assert_eq!(
+        Timestamp::from_unix_millis(-62_167_219_200_000).to_string(),
+        "0000-01-01T00:00:00.000Z"
+    );
+}
