@@ -93,11 +93,29 @@ PY
 cpu_ticks() { awk '{ print $14 + $15 }' /proc/$pid/stat; }
 ticks_per_s=$(getconf CLK_TCK)
 
+# CPU time of each kind of server thread (the writer, the sync thread, the checkpointer, the HTTP
+# workers), in clock ticks, as "name=ticks ...".
+thread_ticks() {
+  for t in /proc/$pid/task/*; do echo "$(cat "$t/comm") $(awk '{ print $14 + $15 }' "$t/stat")"; done |
+    awk '{ n[$1] += $2 } END { for (k in n) printf "%s=%d ", k, n[k] }'
+}
+threads="$data/threads"
+
 run() { # script, batch -> "requests/s p99_us errors server_cpu_us_per_request"
-  local before out
+  local before out per_thread
   before=$(cpu_ticks)
+  per_thread=$(thread_ticks)
   out=$(DEPLOYMENT=$deployment ORIGIN=$origin BATCH=$2 ACTIONS=${3:-} wrk -t2 -c"$conns" -d"${secs}s" \
     -s "bench/$1" "http://127.0.0.1:$port/healthz" 2>/dev/null)
+  # Each thread's CPU per request, for the table at the end.
+  echo "$out" | awk -v label="$1, $2/request" -v before="$per_thread" -v now="$(thread_ticks)" -v hz="$ticks_per_s" '
+    /^RESULT/ { split($2, r, "="); requests = r[2] }
+    END {
+      n = split(before, b, " "); for (i = 1; i <= n; i++) { split(b[i], kv, "="); was[kv[1]] = kv[2] }
+      n = split(now, a, " "); for (i = 1; i <= n; i++) { split(a[i], kv, "="); used[kv[1]] = kv[2] - was[kv[1]] }
+      us = 1e6 / hz / requests
+      printf "| %s | %.1f | %.1f | %.1f | %.1f |\n", label, used["beckon-writer"] * us, used["beckon-sync"] * us,
+        used["beckon-checkpoi"] * us, used["tokio-rt-worker"] * us }' >> "$threads"
   echo "$out" | awk -v before="$before" -v now="$(cpu_ticks)" -v hz="$ticks_per_s" '/^RESULT/ {
       for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
       if (v["exhausted"]) print "bench: the prepared actions ran out, the figure is not valid" > "/dev/stderr"
@@ -144,3 +162,6 @@ for row in "action event 1/request:$one_cpu" "action events, batch of 100 (per e
   "decision page view, 1,000 maps:$decide_cpu"; do
   printf '| %s | %s | %s | %s |\n' "${row%%:*}" "${row##*:}" "$noop_cpu" "$(div "${row##*:}" "$noop_cpu")"
 done
+
+printf '\n| server CPU per request by thread (µs) | writer | sync | checkpointer | HTTP workers |\n|---|---|---|---|---|\n'
+cat "$threads"
