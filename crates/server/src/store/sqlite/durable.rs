@@ -85,7 +85,8 @@ impl Durability {
     /// and `more` finds nothing new: what arrives meanwhile would wait for the next sync anyway,
     /// so the writer gathers it into one group instead of committing many small ones (each of
     /// which rewrites the pages it shares with the others: the log's last page, an index's).
-    /// Returns what `more` found, or `None` once the sync thread is idle.
+    /// Returns what `more` found, or `None` once the sync thread is idle (or gone: it would
+    /// never answer what it was given).
     pub fn gather<T>(&self, mut more: impl FnMut() -> Option<T>) -> Option<T> {
         let progress = &self.progress;
         progress.writer.get_or_init(thread::current);
@@ -93,7 +94,7 @@ impl Durability {
             if let Some(found) = more() {
                 return Some(found);
             }
-            if progress.unanswered.load(Ordering::Acquire) == 0 {
+            if progress.unanswered.load(Ordering::Acquire) == 0 || self.thread.is_finished() {
                 return None;
             }
             thread::park_timeout(GATHER_POLL);
