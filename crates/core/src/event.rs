@@ -205,10 +205,7 @@ impl Serialize for ActionEvent {
         let mut ids = [Uuid::encode_buffer(); 5];
         let [action, map, customer, session, event] = &mut ids;
         let mut time = [0; TIMESTAMP_LEN];
-        let timestamp = self
-            .timestamp
-            .write_text(&mut time)
-            .ok_or_else(|| serde::ser::Error::custom("the timestamp is outside years 0 to 9999"))?;
+        let timestamp = self.timestamp.serialized_text(&mut time)?;
         WireEvent::<&str> {
             action_id: self.action_id.hyphenated().encode_lower(action),
             action_state: self.action_state,
@@ -279,6 +276,15 @@ impl Timestamp {
         }
         std::str::from_utf8(buf).ok()
     }
+
+    /// [`Timestamp::write_text`] for a serializer, to which a year it cannot write is an error.
+    fn serialized_text<E: serde::ser::Error>(
+        self,
+        buf: &mut [u8; TIMESTAMP_LEN],
+    ) -> Result<&str, E> {
+        self.write_text(buf)
+            .ok_or_else(|| E::custom("the timestamp is outside years 0 to 9999"))
+    }
 }
 
 /// The length of a [`Timestamp`]'s text: `2026-11-28T21:55:27.123Z`.
@@ -310,11 +316,7 @@ impl fmt::Display for Timestamp {
 
 impl Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut buf = [0; TIMESTAMP_LEN];
-        let text = self
-            .write_text(&mut buf)
-            .ok_or_else(|| serde::ser::Error::custom("the timestamp is outside years 0 to 9999"))?;
-        serializer.serialize_str(text)
+        serializer.serialize_str(self.serialized_text(&mut [0; TIMESTAMP_LEN])?)
     }
 }
 

@@ -11,9 +11,9 @@
 //! sequence number of the last action record whose effect this file holds (a group without action
 //! records, web events alone, leaves the file untouched and its commit writes the main file only),
 //! and [`catch_up`] replays the log's action records after it, at start (after a crash lost this
-//! file's last commits) and whenever a commit got the log through but not this file. A file of another [`VERSION`], or one ahead of the log
-//! (the disk kept this file's last commits but lost the log's, which were not yet synced nor
-//! acknowledged), is rebuilt from the whole log.
+//! file's last commits) and whenever a commit got the log through but not this file. A file of
+//! another [`VERSION`], or one ahead of the log (the disk kept this file's last commits but lost
+//! the log's, which were not yet synced nor acknowledged), is rebuilt from the whole log.
 
 use std::path::{Path, PathBuf};
 
