@@ -75,8 +75,15 @@ pub struct SqliteStore {
     head: Arc<AtomicU64>,
 }
 
-/// Page cache of the writer, in KiB: the pages of the indexes new actions and customers go into.
-const WRITER_CACHE_KIB: i64 = 16_000;
+/// Page cache of the writer for each file, in KiB: the pages of the indexes new actions and
+/// customers go into. Small on purpose. When SQLite splits a page of an index with random keys
+/// (sessions, actions), it often puts the new pages in order by swapping two of them through a
+/// spare page number far past the file's end (`balance_nonroot`), and its page cache keeps that
+/// number as the highest it has held. The commit that ends the group then drops the pages past
+/// the file's end by walking the cache's whole hash table, at a cost that grows with the cache:
+/// with 16,000 KiB that walk was 13 % of the writer's time for web events one per request, and
+/// 4,000 KiB cut the writer's CPU per event by about a fifth (BENCHMARKS.md, seventh session).
+const WRITER_CACHE_KIB: i64 = 4_000;
 /// Page cache of each reader and of the checkpointer, in KiB: enough for the pages one read
 /// transaction uses. Under a busy writer a reader's cache does not outlive its transaction:
 /// SQLite drops it whenever the WAL has changed since the last one, at a cost that grows with
