@@ -82,7 +82,8 @@ pub struct SqliteStore {
 /// number as the highest it has held. The commit that ends the group then drops the pages past
 /// the file's end by walking the cache's whole hash table, at a cost that grows with the cache:
 /// with 16,000 KiB that walk was 13 % of the writer's time for web events one per request, and
-/// 4,000 KiB cut the writer's CPU per event by about a fifth (BENCHMARKS.md, seventh session).
+/// 4,000 KiB cut the writer's CPU per event by a fifth (web events one per request) to nearly a
+/// third (action events in batches; BENCHMARKS.md, seventh session).
 const WRITER_CACHE_KIB: i64 = 4_000;
 /// Page cache of each reader and of the checkpointer, in KiB: enough for the pages one read
 /// transaction uses. Under a busy writer a reader's cache does not outlive its transaction:
