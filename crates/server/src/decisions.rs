@@ -149,7 +149,9 @@ fn decide_group(
 ) {
     let mut journey = context.journey.clone();
     let mut pageview = context.pageview.clone();
-    for (e, step) in group.iter().zip(enrich::journey_steps(group)) {
+    let steps = enrich::journey_steps(group);
+    let last_page = steps.last().and_then(|step| step.page.clone());
+    for (e, step) in group.iter().zip(steps) {
         if enrich::is_pageview(&e.event_name) {
             // The page's URL as a visit has it: normalized, or as sent when it does not parse.
             let url = step.page.as_ref().map_or(&e.page.url, |p| &p.url);
@@ -158,7 +160,7 @@ fn decide_group(
         enrich::append(&mut journey, step);
     }
     let last = group.last().expect("a group has an event");
-    let mut visit = enrich::visit(last);
+    let mut visit = enrich::visit(last, last_page);
     visit.geolocation = location.clone();
     visit.pageview_at = pageview
         .as_ref()

@@ -2,8 +2,9 @@
 //! are (`browser.family`, `device.category`, `referrer.medium`, `mktCampaign.source`, …), and
 //! the event as one step of the session's journey.
 //!
-//! Page, referrer and campaign come from core's [`Visit::from_urls`] (the browser derives them
-//! the same way). The user agent is parsed with `woothee`, whose rules are compiled into the
+//! Page, referrer and campaign come from core's [`Visit::on_page`], on the page each event's
+//! journey step has parsed ([`Page::from_url`]): one parse of the URL for both (the browser
+//! derives them the same way). The user agent is parsed with `woothee`, whose rules are compiled into the
 //! crate: no data file, no network. The location (`geolocation.*`) comes from the request
 //! headers a trusted reverse proxy sets, when the configuration names them (read here), and
 //! from a configured GeoIP database ([`crate::geoip`] puts the two together); the request
@@ -42,13 +43,19 @@ pub fn is_pageview(event_name: &str) -> bool {
     event_name == "page_viewed" || event_name == "pageview"
 }
 
-/// The visit as of this event: its page, referrer and campaign, its browser and device.
-pub fn visit(event: &WebEvent) -> Visit {
-    let mut visit = Visit::from_urls(
-        &event.page.url,
-        Some(event.page.title.as_str()).filter(|t| !t.is_empty()),
-        event.referrer_url.as_deref(),
-    );
+/// The visit as of this event: its page, referrer and campaign, its browser and device. `page`
+/// is the event's page as its journey step has it (`None`: the URL did not parse), so that the
+/// URL is not parsed again.
+pub fn visit(event: &WebEvent, page: Option<Page>) -> Visit {
+    let title = Some(event.page.title.as_str()).filter(|t| !t.is_empty());
+    let page = match page {
+        Some(page) => Page {
+            title: title.map(str::to_owned),
+            ..page
+        },
+        None => Page::unparsed(&event.page.url, title),
+    };
+    let mut visit = Visit::on_page(page, event.referrer_url.as_deref());
     visit.page.keywords = event.page.keywords.clone();
     visit.page.lang = event.page.lang.clone();
     visit.browser.lang = event.page.lang.clone();
@@ -225,6 +232,40 @@ mod tests {
         assert_eq!(g.postal_code, None, "sent but not trusted");
         headers.insert("cf-ipcountry", "XX".parse().unwrap());
         assert_eq!(geolocation(&trusted, &headers).country, None);
+    }
+
+    /// The visit built on the page the journey step parsed is the one core derives from the
+    /// URLs themselves: page (with an empty title left out), campaign and referrer.
+    #[test]
+    fn a_visit_on_the_journey_page_is_the_visit_of_its_urls() {
+        for (url, title, referrer) in [
+            (
+                "https://Shop.Example/pricing?utm_source=news&gclid=1#plans",
+                "",
+                Some("https://duckduckgo.com/?q=beckon"),
+            ),
+            ("https://shop.example/a", "A page", None),
+            (
+                "https://shop.example/b?",
+                "",
+                Some("https://www.shop.example/a"),
+            ),
+        ] {
+            let request: crate::ingest::WebEventRequest =
+                serde_json::from_value(serde_json::json!({
+                    "customerCookieId": uuid::Uuid::new_v4(),
+                    "eventName": "pageview",
+                    "page": { "url": url, "title": title },
+                    "referrerUrl": referrer,
+                }))
+                .unwrap();
+            let event = request
+                .into_event(beckon_core::Timestamp::from_unix_millis(1_800_000_000_000))
+                .unwrap();
+            let step = journey_steps(&[&event]).remove(0);
+            let expected = Visit::from_urls(url, Some(title).filter(|t| !t.is_empty()), referrer);
+            assert_eq!(visit(&event, step.page), expected, "{url}");
+        }
     }
 
     #[test]

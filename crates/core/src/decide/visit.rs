@@ -232,6 +232,15 @@ impl Page {
             lang: None,
         })
     }
+
+    /// The page of a URL that is not absolute, as sent: its URL and title alone.
+    pub fn unparsed(url: &str, title: Option<&str>) -> Page {
+        Page {
+            url: url.to_owned(),
+            title: title.map(str::to_owned),
+            ..Page::default()
+        }
+    }
 }
 
 const SEARCH: &[&str] = &[
@@ -315,11 +324,9 @@ impl Referrer {
         } else {
             "unknown"
         };
-        let keywords = url::Url::parse(url).ok().and_then(|u| {
-            u.query_pairs()
-                .find(|(k, _)| k == "q" || k == "query" || k == "p" || k == "text")
-                .map(|(_, v)| v.into_owned())
-        });
+        let keywords = query_pairs(p.query_string.as_deref())
+            .find(|(k, _)| k == "q" || k == "query" || k == "p" || k == "text")
+            .map(|(_, v)| v.into_owned());
         Some(Referrer {
             url: p.url,
             name: p.domain.clone(),
@@ -334,16 +341,18 @@ impl Referrer {
     }
 }
 
+/// The name and value pairs of a URL's query string (none without one).
+fn query_pairs(query: Option<&str>) -> url::form_urlencoded::Parse<'_> {
+    url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+}
+
 impl Campaign {
     /// The `utm_*` parameters and the first known click id (`gclid`, `dclid`, `wbraid`,
     /// `gbraid` → google, `msclkid` → microsoft, `fbclid` → facebook, `ttclid` → tiktok,
-    /// `li_fat_id` → linkedin, `twclid` → twitter) of a page URL.
-    pub fn from_url(url: &str) -> Campaign {
+    /// `li_fat_id` → linkedin, `twclid` → twitter) of a page's query string.
+    fn of_page(page: &Page) -> Campaign {
         let mut c = Campaign::default();
-        let Ok(u) = url::Url::parse(url) else {
-            return c;
-        };
-        for (k, v) in u.query_pairs() {
+        for (k, v) in query_pairs(page.query_string.as_deref()) {
             let v = v.into_owned();
             if v.is_empty() {
                 continue;
@@ -390,12 +399,15 @@ impl Visit {
     /// A visit with the page, campaign and referrer derived from the URLs; browser, device,
     /// geolocation and the rest are left for the caller.
     pub fn from_urls(page_url: &str, title: Option<&str>, referrer_url: Option<&str>) -> Visit {
-        let page = Page::from_url(page_url, title).unwrap_or_else(|| Page {
-            url: page_url.to_owned(),
-            title: title.map(str::to_owned),
-            ..Page::default()
-        });
-        let mkt_campaign = Campaign::from_url(page_url);
+        let page =
+            Page::from_url(page_url, title).unwrap_or_else(|| Page::unparsed(page_url, title));
+        Visit::on_page(page, referrer_url)
+    }
+
+    /// [`Visit::from_urls`] for a page already derived from its URL (by [`Page::from_url`], or
+    /// as sent when it did not parse): its campaign comes from its query string.
+    pub fn on_page(page: Page, referrer_url: Option<&str>) -> Visit {
+        let mkt_campaign = Campaign::of_page(&page);
         let referrer = referrer_url
             .filter(|r| !r.is_empty())
             .and_then(|r| Referrer::from_url(r, Some(&page), &mkt_campaign));
