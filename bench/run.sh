@@ -3,10 +3,11 @@
 # prints one markdown table per part, each figure beside a baseline measured in the same run and
 # the ratio. Paste the output into BENCHMARKS.md.
 #   bash bench/run.sh            # everything
-#   bash bench/run.sh core       # only the parts named: core, store, server, fanout, chat, sdk, dispatch
+#   bash bench/run.sh core       # only the parts named: core, store, server, instructions, fanout,
+#                                # chat, sdk, dispatch
 set -euo pipefail
 cd "$(dirname "$0")/.."
-parts=${*:-core store server fanout chat sdk dispatch}
+parts=${*:-core store server instructions fanout chat sdk dispatch}
 want() { [[ " $parts " == *" $1 "* ]]; }
 
 # criterion's estimate for one benchmark id, as "elements/s" (the middle of its thrpt line).
@@ -67,6 +68,11 @@ fi
 if want server; then
   printf '\n### server over HTTP (wrk, 256 connections, both cores shared with wrk)\n'
   bash bench/server.sh 10 256
+fi
+
+if want instructions; then
+  printf '\n### server instructions per request (callgrind, 16 connections)\n\n'
+  bash bench/instructions.sh 5
 fi
 
 if want fanout; then

@@ -1,0 +1,40 @@
+# Sourced by bench/server.sh and bench/instructions.sh: the benchmark's data directory, action maps
+# and configuration, for a server on 127.0.0.1:$port. Sets port, data, conf, deployment, origin.
+port=18181
+data=$(mktemp -d)
+conf="$data/beckon.toml"
+deployment=5e1f6c0a-7d2b-4c39-9a4e-0b7c2f1d8e61
+origin="http://bench.local"
+# 1,000 action maps for the decision figure: one per section of the site, each triggered by a
+# page view of its section and showing one content offer template. And 100 webchat maps that a
+# web event named bench_qualify qualifies all at once: the action-event figures need actions the
+# server qualified (it alone records `qualified`), made before those runs by `qualify` in bench/server.sh.
+rules="$data/rules"
+mkdir -p "$rules"
+{
+  printf '{"actionTemplates":[{"id":"3c2b1a09-8f7e-4d6c-9b5a-4e3d2c1b0a98","name":"Offer","mediaType":"contentOffer","state":"Active","contentOffer":{"displayMode":"Toast","layoutMode":"TextOnly","title":"Hello"}}],"actionMaps":['
+  for i in $(seq 0 999); do
+    [ "$i" -gt 0 ] && printf ','
+    printf '{"id":"00000000-0000-4000-8000-%012d","displayName":"Section %d","triggerWithEventConditions":[{"key":"page.url","values":["/section-%d/"],"operator":"containsAny","streamType":"Web","sessionType":"web","eventName":"page_viewed"}],"pageUrlConditions":[{"values":["/section-%d/"],"operator":"containsAny"}],"action":{"mediaType":"contentOffer","actionTemplate":{"id":"3c2b1a09-8f7e-4d6c-9b5a-4e3d2c1b0a98"}}}' "$i" "$i" "$i" "$i"
+  done
+  for i in $(seq 0 99); do
+    printf ',{"id":"00000000-0000-4000-9000-%012d","displayName":"Chat %d","triggerWithEventConditions":[{"key":"page.url","values":["/qualify/"],"operator":"containsAny","streamType":"Web","sessionType":"web","eventName":"bench_qualify"}],"ignoreFrequencyCap":true,"action":{"mediaType":"webchat","isPacingEnabled":false}}' "$i" "$i"
+  done
+  printf ']}'
+} > "$rules/maps.json"
+cat > "$conf" <<TOML
+provisioning_dir = "$rules"
+listen = "127.0.0.1:$port"
+data_dir = "$data/data"
+admin_token = "bench"
+read_token = "bench"
+[limits]
+requests_per_second = 1000000
+burst = 1000000
+max_body_bytes = 1048576
+[[deployments]]
+id = "$deployment"
+name = "bench"
+allowed_origins = ["$origin"]
+assume_agents_available = true
+TOML
