@@ -3,14 +3,13 @@
 //! the event as one step of the session's journey.
 //!
 //! Page, referrer and campaign come from core's [`Visit::on_page`], on the page each event's
-//! journey step has parsed ([`Page::from_url`]): one parse of the URL for both (the browser
-//! derives them the same way). The user agent is parsed with `woothee`, whose rules are compiled into the
-//! crate: no data file, no network. The location (`geolocation.*`) comes from the request
-//! headers a trusted reverse proxy sets, when the configuration names them (read here), and
-//! from a configured GeoIP database ([`crate::geoip`] puts the two together); the request
-//! body's `ipAddress` is not used, since the page could put anything there. Without either, and
-//! for `ipOrganization` always, the keys are absent, so criteria on them hold only with
-//! negative operators.
+//! journey step has parsed ([`Page::from_url`]): one parse of the URL for both. The user agent
+//! is parsed with `woothee`, whose rules are compiled into the crate: no data file, no network.
+//! The location (`geolocation.*`) comes from the request headers a trusted reverse proxy sets,
+//! when the configuration names them (read here), and from a configured GeoIP database
+//! ([`crate::geoip`] puts the two together); the request body's `ipAddress` is not used, since
+//! the page could put anything there. Without either, and for `ipOrganization` always, the keys
+//! are absent, so criteria on them hold only with negative operators.
 
 use axum::http::HeaderMap;
 use beckon_core::decide::{Browser, Device, Geolocation, JourneyEvent, Page, Visit};
