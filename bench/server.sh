@@ -21,37 +21,6 @@ for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && b
 rss_kb() { awk '/VmRSS/ {print $2}' /proc/$pid/status; }
 idle_rss=$(rss_kb)
 
-qualify() { # actions file: web events that qualify `actions` webchat actions, listed in file.1/.2
-  python3 - "$1" "$2" "http://127.0.0.1:$port" "$deployment" "$origin" <<'PY'
-import json, sys, urllib.request, uuid
-actions, out, base, deployment, origin = int(sys.argv[1]), sys.argv[2], *sys.argv[3:]
-def call(path, body=None):
-    headers = {"Origin": origin, "Content-Type": "application/json", "Authorization": "Bearer bench"}
-    data = json.dumps(body).encode() if body is not None else None
-    with urllib.request.urlopen(urllib.request.Request(base + path, data, headers)) as r:
-        return json.load(r)
-after = call("/api/v1/events?limit=1")["head"]
-customers = actions // 100  # each bench_qualify event qualifies the 100 chat maps
-for start in range(0, customers, 100):
-    call(f"/api/v1/deployments/{deployment}/web-events", [
-        {"customerCookieId": str(uuid.uuid4()), "sessionId": str(uuid.uuid4()),
-         "eventName": "bench_qualify", "page": {"url": "https://bench.local/qualify/", "title": "Q"}}
-        for _ in range(min(100, customers - start))])
-files = [open(f"{out}.{n}", "w") for n in (1, 2)]
-written = 0
-while True:
-    page = call(f"/api/v1/events?after={after}&limit=1000&topic=webchat:qualified")
-    for r in page["events"]:
-        e = r["event"]
-        files[written % 2].write(f'{e["actionId"]} {e["customerId"]} {e["sessionId"]} {e["actionMapId"]}\n')
-        written += 1
-    if not page["events"]:
-        break
-    after = page["next"]
-print(f"qualified {written} actions", file=sys.stderr)
-PY
-}
-
 # CPU time the server has used (user + system), in clock ticks.
 cpu_ticks() { awk '{ print $14 + $15 }' /proc/$pid/stat; }
 ticks_per_s=$(getconf CLK_TCK)

@@ -1,5 +1,6 @@
 # Sourced by bench/server.sh and bench/instructions.sh: the benchmark's data directory, action maps
-# and configuration, for a server on 127.0.0.1:$port. Sets port, data, conf, deployment, origin.
+# and configuration, for a server on 127.0.0.1:$port. Sets port, data, conf, deployment, origin,
+# and defines `qualify`.
 port=18181
 data=$(mktemp -d)
 conf="$data/beckon.toml"
@@ -8,7 +9,7 @@ origin="http://bench.local"
 # 1,000 action maps for the decision figure: one per section of the site, each triggered by a
 # page view of its section and showing one content offer template. And 100 webchat maps that a
 # web event named bench_qualify qualifies all at once: the action-event figures need actions the
-# server qualified (it alone records `qualified`), made before those runs by `qualify` in bench/server.sh.
+# server qualified (it alone records `qualified`), made before those runs by `qualify` below.
 rules="$data/rules"
 mkdir -p "$rules"
 {
@@ -38,3 +39,34 @@ name = "bench"
 allowed_origins = ["$origin"]
 assume_agents_available = true
 TOML
+
+qualify() { # actions file: web events that qualify `actions` webchat actions, listed in file.1/.2
+  python3 - "$1" "$2" "http://127.0.0.1:$port" "$deployment" "$origin" <<'PY'
+import json, sys, urllib.request, uuid
+actions, out, base, deployment, origin = int(sys.argv[1]), sys.argv[2], *sys.argv[3:]
+def call(path, body=None):
+    headers = {"Origin": origin, "Content-Type": "application/json", "Authorization": "Bearer bench"}
+    data = json.dumps(body).encode() if body is not None else None
+    with urllib.request.urlopen(urllib.request.Request(base + path, data, headers)) as r:
+        return json.load(r)
+after = call("/api/v1/events?limit=1")["head"]
+customers = actions // 100  # each bench_qualify event qualifies the 100 chat maps
+for start in range(0, customers, 100):
+    call(f"/api/v1/deployments/{deployment}/web-events", [
+        {"customerCookieId": str(uuid.uuid4()), "sessionId": str(uuid.uuid4()),
+         "eventName": "bench_qualify", "page": {"url": "https://bench.local/qualify/", "title": "Q"}}
+        for _ in range(min(100, customers - start))])
+files = [open(f"{out}.{n}", "w") for n in (1, 2)]
+written = 0
+while True:
+    page = call(f"/api/v1/events?after={after}&limit=1000&topic=webchat:qualified")
+    for r in page["events"]:
+        e = r["event"]
+        files[written % 2].write(f'{e["actionId"]} {e["customerId"]} {e["sessionId"]} {e["actionMapId"]}\n')
+        written += 1
+    if not page["events"]:
+        break
+    after = page["next"]
+print(f"qualified {written} actions", file=sys.stderr)
+PY
+}
