@@ -28,6 +28,9 @@ inclusive() {
   callgrind_annotate --inclusive=yes --threshold=100 "$1" 2>/dev/null | grep -E "$2" | head -1 | awk '{ gsub(",", "", $1); print $1 }' || true
 }
 
+# A count divided by the run's requests ($requests), or - when the dump has no such function.
+per() { [ -n "$1" ] && echo $(($1 / requests)) || echo -; }
+
 printf '| run | requests | instructions per request | handler | writer | decision | customer context |\n|---|---|---|---|---|---|---|\n'
 # Action events last: the actions they report on are qualified just before them, so that the
 # web events' runs read the customer context in the same small database every time.
@@ -46,7 +49,6 @@ for run in noop.lua:1 web.lua:1 web.lua:100 action.lua:1; do
   done
   sleep 1
   dump="$data/callgrind.out.$((dumps + 1))"
-  per() { [ -n "$1" ] && echo $(($1 / requests)) || echo -; }
   total=$(callgrind_annotate "$dump" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
   handler=$(inclusive "$dump" 'axum::handler::Handler<\(M,T1,T2,T3,T4(,T5)?\),S>>::call::\{\{closure\}\}')
   writer=$(inclusive "$dump" 'beckon_server::store::sqlite::commit_group ')
