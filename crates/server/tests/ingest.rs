@@ -265,7 +265,7 @@ async fn bad_input_gets_the_right_problem_and_changes_nothing() {
         "{refused}"
     );
 
-    let raw = |body: &'static str, content_type: &'static str| {
+    let raw = |body: String, content_type: &'static str| {
         client()
             .post(server.ingest_url("action-events"))
             .header("origin", ORIGIN)
@@ -273,14 +273,19 @@ async fn bad_input_gets_the_right_problem_and_changes_nothing() {
             .body(body)
     };
     let (status, body) = problem(
-        raw("{\"actionId\": ", "application/json")
+        raw("{\"actionId\": ".into(), "application/json")
             .send()
             .await
             .unwrap(),
     )
     .await;
     assert_eq!(status, 400, "{body}");
-    let (status, _) = problem(raw("{}", "application/xml").send().await.unwrap()).await;
+    // A well-formed event with anything after it is not that event: the body is refused whole.
+    let trailing = format!("{} x", chat.event("offered"));
+    let (status, body) = problem(raw(trailing, "application/json").send().await.unwrap()).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["line"], 1, "{body}");
+    let (status, _) = problem(raw("{}".into(), "application/xml").send().await.unwrap()).await;
     assert_eq!(status, 415);
     let huge = "x".repeat(70_000);
     let (status, _) = problem(

@@ -173,8 +173,13 @@ fn parse_batch<T: DeserializeOwned>(
             .with("line", e.line())
             .with("column", e.column())
     };
-    // One pass checks the syntax and splits the batch; each item is then read into its type.
     let batch = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    // Most bodies are one well-formed event: read it into its type in one pass. Anything else,
+    // refused events included, takes the passes below, which name what is wrong.
+    if !batch && let Ok(value) = serde_json::from_slice(&body) {
+        return Ok(vec![value]);
+    }
+    // One pass checks the syntax and splits the batch; each item is then read into its type.
     let items: Vec<&RawValue> = if batch {
         serde_json::from_slice(&body).map_err(syntax)?
     } else {
