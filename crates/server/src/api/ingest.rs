@@ -15,6 +15,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use beckon_core::{ActionEvent, State as ActionState, Timestamp};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
@@ -24,7 +25,7 @@ use super::problem::Problem;
 use crate::app::AppState;
 use crate::ingest::WebEventRequest;
 use crate::metrics::Metrics;
-use crate::store::{CommitError, Item, Submission};
+use crate::store::{CommitError, Item, Outcome, Submission};
 
 /// Deployment, origin, CORS and rate checks for every ingestion request.
 pub async fn guard(
@@ -228,10 +229,7 @@ pub(crate) fn now() -> Timestamp {
     Timestamp::from_unix_millis(millis)
 }
 
-async fn commit(
-    app: &AppState,
-    submission: Submission,
-) -> Result<Vec<crate::store::Outcome>, Problem> {
+async fn commit(app: &AppState, submission: Submission) -> Result<Vec<Outcome>, Problem> {
     const KINDS: [&str; 3] = ["action", "blocked", "web"];
     let kinds: Vec<usize> = submission
         .items
@@ -246,7 +244,7 @@ async fn commit(
     // Counted per kind first: a labelled counter is looked up once per kind, not per event.
     let mut stored = [0u64; KINDS.len()];
     for (kind, outcome) in kinds.iter().zip(&outcomes) {
-        if matches!(outcome, crate::store::Outcome::Stored { .. }) {
+        if matches!(outcome, Outcome::Stored { .. }) {
             stored[*kind] += 1;
         }
     }
@@ -391,7 +389,7 @@ pub async fn action_events(
     Path(deployment_id): Path<Uuid>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Json<Results>, Problem> {
     let events: Vec<ActionEvent> = parse_batch(&app, &headers, body)?;
     if let Some(i) = events
         .iter()
@@ -412,5 +410,11 @@ pub async fn action_events(
         ),
     )
     .await?;
-    Ok(Json(json!({ "results": outcomes })))
+    Ok(Json(Results { results: outcomes }))
+}
+
+/// The answer to action events: what became of each, in the order sent.
+#[derive(Serialize)]
+pub struct Results {
+    results: Vec<Outcome>,
 }
