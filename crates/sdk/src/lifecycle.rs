@@ -5,26 +5,23 @@
 //! table first (the SDK never emits an illegal transition), then emits the event to `ac('on')`
 //! handlers and the data layers and queues it for the server.
 //!
-//! Activation delays (spec 6.5) count on the page. A delayed action is also written to
-//! `localStorage` with its session: leaving the page cancels the timer, and the next page of the
-//! same session offers it at once.
+//! Activation delays (spec 6.5) count on the page; leaving the page (or, in a single-page app,
+//! the route) cancels them. Coming back to the page later in the session is the server's to
+//! decide: the delay is pending there, and the page view of that page gets the offer at once.
 //!
 //! An offer that cannot be shown is reported `offered` then `errored`: the tables allow `errored`
 //! only after `offered`, and the attempt to show it is what failed.
 
 use beckon_core::{ActionError, ActionEvent, Lifecycle as Table, MediaType, State, Timestamp};
-use js_sys::{Array, Object};
 use uuid::Uuid;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 
 use crate::action::{Action, Activation, Head};
-use crate::browser::{
-    Timer, current_url, field, from_json, given, log_error, now, set, string_field, to_json,
-};
+use crate::browser::{Timer, current_url, log_error, now, to_json};
 use crate::ids::{new_uuid, text as id_text};
 use crate::presenters::{self, Presented};
 use crate::runtime::{Runtime, with_runtime};
-use crate::transport::{Route, storage};
+use crate::transport::Route;
 use beckon_core::text::concat;
 
 /// `errorCode`s of the `errored` events the SDK reports.
@@ -39,8 +36,6 @@ pub mod codes {
     pub const CHAT_FAILED: i64 = 4004;
 }
 
-const DELAYED_KEY: &str = "beckon_delayed";
-
 struct Tracked {
     head: Head,
     state: State,
@@ -51,7 +46,7 @@ struct Tracked {
 #[derive(Default)]
 pub struct Lifecycle {
     actions: Vec<Tracked>,
-    delays: Vec<(Uuid, Timer)>,
+    delays: Vec<(Uuid, Timer, Action)>,
 }
 
 impl Lifecycle {
@@ -98,7 +93,7 @@ impl Runtime {
         match Action::read(&raw) {
             Ok(action) => match action.activation {
                 Activation::Delay { delay_in_seconds } if delay_in_seconds > 0.0 => {
-                    self.delay(head.action_id, raw, delay_in_seconds)
+                    self.delay(head.action_id, action, delay_in_seconds)
                 }
                 _ => self.present(head.action_id, action),
             },
@@ -106,42 +101,18 @@ impl Runtime {
         }
     }
 
-    fn delay(&mut self, id: Uuid, raw: JsValue, seconds: f64) {
-        let session = id_text(&self.identity.session().id);
-        let stored = stored_delays();
-        let entry = Object::new();
-        set(&entry, "sessionId", &session.into());
-        set(&entry, "action", &raw);
-        stored.push(&entry);
-        save_delays(&stored);
+    fn delay(&mut self, id: Uuid, action: Action, seconds: f64) {
         let timer = Timer::after(seconds * 1000.0, move || {
             with_runtime(|rt| rt.delay_over(id));
         });
-        self.lifecycle.delays.push((id, timer));
+        self.lifecycle.delays.push((id, timer, action));
     }
 
     fn delay_over(&mut self, id: Uuid) {
-        self.lifecycle.delays.retain(|(d, _)| *d != id);
-        let (kept, raw) = take_delay(&stored_delays(), id);
-        save_delays(&kept);
-        if let Some(action) = raw.and_then(|raw| Action::read(&raw).ok()) {
+        let delays = &mut self.lifecycle.delays;
+        if let Some(i) = delays.iter().position(|(d, ..)| *d == id) {
+            let (.., action) = delays.swap_remove(i);
             self.present(id, action);
-        }
-    }
-
-    /// On a new page: delayed actions of this session that an earlier page did not get to show.
-    pub fn resume_delays(&mut self) {
-        let session = id_text(&self.identity.session().id);
-        let stored = stored_delays();
-        save_delays(&Array::new());
-        for entry in stored.iter() {
-            let raw = field(&entry, "action");
-            if string_field(&entry, "sessionId").as_deref() == Some(&session) && given(&raw) {
-                let immediate = Object::new();
-                set(&immediate, "type", &"immediate".into());
-                set(&raw, "activation", &immediate);
-                self.receive(raw);
-            }
         }
     }
 
@@ -313,41 +284,4 @@ impl Runtime {
         }
         crate::events::emit(event);
     }
-}
-
-fn stored_delays() -> Array {
-    let stored = storage()
-        .and_then(|s| s.get_item(DELAYED_KEY).ok().flatten())
-        .map(|text| from_json(&text))
-        .unwrap_or_default();
-    if Array::is_array(&stored) {
-        stored.unchecked_into()
-    } else {
-        Array::new()
-    }
-}
-
-fn save_delays(entries: &Array) {
-    if let Some(storage) = storage() {
-        let _ = match to_json(entries) {
-            Some(text) if entries.length() > 0 => storage.set_item(DELAYED_KEY, &text),
-            _ => storage.remove_item(DELAYED_KEY),
-        };
-    }
-}
-
-/// Takes the stored delayed action `id` out of `entries`: what is left, and the action.
-fn take_delay(entries: &Array, id: Uuid) -> (Array, Option<JsValue>) {
-    let id = id_text(&id);
-    let kept = Array::new();
-    let mut taken = None;
-    for entry in entries.iter() {
-        let action = field(&entry, "action");
-        if taken.is_none() && string_field(&action, "actionId").as_deref() == Some(&id) {
-            taken = Some(action);
-        } else {
-            kept.push(&entry);
-        }
-    }
-    (kept, taken)
 }

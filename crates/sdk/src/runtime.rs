@@ -31,7 +31,7 @@ pub struct Runtime {
     pub route: String,
     _page: Vec<Listener>,
     /// What waits until start-up is over (the queued calls have run and the page has the SDK):
-    /// what earlier pages left in `localStorage` (events not sent, activation delays) and
+    /// what earlier pages left in `localStorage` (events not sent) and
     /// `sessionStorage` (a chat). A page's first use of either storage reads it from the
     /// browser synchronously, which cost start-up several milliseconds.
     after_start: Option<Timer>,
@@ -110,13 +110,12 @@ impl Runtime {
     fn started(&mut self) {
         self.after_start = None;
         self.transport.started();
-        self.resume_delays();
         self.resume_chat();
     }
 
     /// The visitor leaves the page: what is on screen is `ignored`, pending activation delays
-    /// are cancelled (they fire at once on the next page of the session), forms not submitted
-    /// are abandoned, and everything queued goes out with `sendBeacon`.
+    /// are cancelled (back on this page later in the session, the server offers them at once),
+    /// forms not submitted are abandoned, and everything queued goes out with `sendBeacon`.
     fn leave_page(&mut self) {
         self.ignore_shown();
         self.lifecycle.cancel_delays();
@@ -125,11 +124,13 @@ impl Runtime {
     }
 
     /// The SPA moved to another route (history navigation, hash change, a pageview of a new
-    /// URL): offers on screen are `ignored`.
+    /// URL): offers on screen are `ignored` and pending activation delays cancelled, as when
+    /// leaving a page.
     pub fn route_changed(&mut self, url: String) {
         if url != self.route {
             self.route = url;
             self.ignore_shown();
+            self.lifecycle.cancel_delays();
         }
     }
 }

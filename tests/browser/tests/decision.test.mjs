@@ -10,6 +10,8 @@ import { startBeckon, startPages, launch, page, ready, until, DEPLOYMENT } from 
 
 const TEMPLATE = '3c2b1a09-8f7e-4d6c-9b5a-4e3d2c1b0a98';
 const MAP = '6f1d2c3b-4a59-4e68-8d7c-1b2a3c4d5e6f';
+const DELAYED_TEMPLATE = '7b6a5948-3c2d-4e1f-8a09-1b2c3d4e5f60';
+const DELAYED_MAP = '2e3f4a5b-6c7d-4e8f-9a0b-c1d2e3f4a5b6';
 let pages, beckon, browser;
 
 before(async () => {
@@ -24,8 +26,24 @@ before(async () => {
         headline: 'We can help', body: 'Compare every plan side by side.',
         callToAction: { text: 'Compare plans', url: `${pages.origin}/compare`, target: 'Self' },
       },
+    }, {
+      id: DELAYED_TEMPLATE, name: 'Plan guide', mediaType: 'contentOffer', state: 'Active',
+      contentOffer: {
+        displayMode: 'Toast', layoutMode: 'TextOnly', title: 'A guide to our plans',
+        headline: 'Pick in a minute', body: 'Three questions to the right plan.',
+        callToAction: { text: 'Start', url: `${pages.origin}/compare`, target: 'Self' },
+      },
     }],
     actionMaps: [{
+      id: DELAYED_MAP, displayName: 'Plan guide after a while', isActive: true, weight: 1,
+      triggerWithEventConditions: [{
+        key: 'page.url', values: ['/plans'], operator: 'containsAny',
+        streamType: 'Web', sessionType: 'web', eventName: 'page_viewed',
+      }],
+      pageUrlConditions: [{ values: ['/plans'], operator: 'containsAny' }],
+      activation: { type: 'delay', delayInSeconds: 60 },
+      action: { mediaType: 'contentOffer', actionTemplate: { id: DELAYED_TEMPLATE } },
+    }, {
       id: MAP, displayName: 'Help on pricing', isActive: true, weight: 2,
       triggerWithEventConditions: [{
         key: 'page.url', values: ['/pricing'], operator: 'containsAny',
@@ -84,5 +102,44 @@ test('a page the map does not match gets no offer', async () => {
   await until(async () => (await beckon.events()).some((r) => r.kind === 'web' && r.event.page.url.endsWith('/about')),
     { timeout: 10000 });
   assert.equal(await p.locator('[data-beckon-action]').count(), 0);
+  await context.close();
+});
+
+test('a delayed offer: cancelled by leaving its page, not shown on other pages, shown at once back on its page', async () => {
+  const init = `'${DEPLOYMENT}', { server: '${beckon.url}' }`;
+  for (const path of ['/plans', '/team']) {
+    pages.pages.set(path, { html: page({ src: '/sdk/v1/beckon.js', init, extra: "ac('pageview');" }) });
+  }
+  const context = await browser.newContext();
+  const p = await context.newPage();
+  // Each page view's answer: what the server told the page to present.
+  const visit = async (path) => {
+    const answered = p.waitForResponse((r) => r.url().endsWith('/web-events') && r.request().method() === 'POST');
+    await p.goto(pages.origin + path);
+    await ready(p);
+    return (await (await answered).json()).actions;
+  };
+  const offers = () => p.locator('[data-beckon-action]').count();
+
+  const first = await visit('/plans');
+  assert.equal(first.length, 1);
+  assert.deepEqual(first[0].activation, { type: 'delay', delayInSeconds: 60 });
+  assert.equal(await offers(), 0);
+
+  assert.deepEqual(await visit('/team'), []);
+  assert.equal(await offers(), 0);
+
+  const back = await visit('/plans');
+  assert.equal(back.length, 1);
+  assert.equal(back[0].actionId, first[0].actionId);
+  assert.deepEqual(back[0].activation, { type: 'immediate' });
+  await p.locator('[data-beckon-action] .title').waitFor();
+  assert.equal(await p.locator('[data-beckon-action] .title').textContent(), 'A guide to our plans');
+
+  const lifecycle = async () => (await beckon.events())
+    .filter((r) => r.kind === 'action' && r.event.actionMapId === DELAYED_MAP)
+    .map((r) => r.event.actionState);
+  await until(async () => (await lifecycle()).length === 2, { timeout: 10000 });
+  assert.deepEqual(await lifecycle(), ['qualified', 'offered']);
   await context.close();
 });

@@ -267,20 +267,21 @@ test('chat invitation: accepted by click, rejected by decline, timed out', async
   assert.deepEqual(await actionEvents(c.actionId), ['qualified', 'offered', 'timedout']);
 });
 
-test('activation delay: leaving cancels, the next page of the session offers at once; SPA route change ignores', async () => {
-  const path = '/delay-' + Date.now();
-  const p = await open(page({ init: `'${DEPLOYMENT}', ${server()}` }), path);
+test('activation delay: counted on the page; an SPA route change cancels it and ignores what is shown', async () => {
+  const p = await open(page({ init: `'${DEPLOYMENT}', ${server()}` }), '/delay-' + Date.now());
   await ready(p);
-  const a = invitation({}, { activation: { type: 'delay', delayInSeconds: 60 } });
+  const a = invitation({}, { activation: { type: 'delay', delayInSeconds: 1 } });
   await present(p, a);
   assert.equal(await host(p, a).count(), 0);
-  await p.goto(pages.origin + path);
-  await ready(p);
   await host(p, a).locator('[role=dialog]').waitFor();
-  await p.evaluate(() => history.pushState({}, '', '/somewhere-else'));
-  await p.evaluate(() => ac('pageview'));
+  const b = contentOffer({}, { activation: { type: 'delay', delayInSeconds: 1 } });
+  await present(p, b);
+  await p.evaluate(() => { history.pushState({}, '', '/somewhere-else'); ac('pageview'); });
   await until(async () => (await actionEvents(a.actionId)).length === 3);
   assert.deepEqual(await actionEvents(a.actionId), ['qualified', 'offered', 'ignored']);
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(await host(p, b).count(), 0);
+  assert.deepEqual(await actionEvents(b.actionId), ['qualified']);
 });
 
 test('bridges: GTM dataLayer and the real Adobe Client Data Layer get every event', async () => {
