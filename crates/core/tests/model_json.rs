@@ -128,3 +128,48 @@ fn validation_names_the_field() {
     assert!(errors[3].1.contains("does not support"), "{}", errors[3].1);
     assert!(errors[1].1.contains("containsAll"), "{}", errors[1].1);
 }
+
+#[test]
+fn a_layout_with_an_image_needs_an_image_url() {
+    let template = |layout: &str, image_url: Option<&str>| {
+        let mut t = template_json();
+        t["contentOffer"]["layoutMode"] = json!(layout);
+        match image_url {
+            Some(u) => t["contentOffer"]["imageUrl"] = json!(u),
+            None => {
+                t["contentOffer"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("imageUrl");
+            }
+        }
+        serde_json::from_value::<ActionTemplate>(t)
+            .unwrap()
+            .validate()
+    };
+    for layout in [
+        "ImageOnly",
+        "LeftText",
+        "RightText",
+        "TopText",
+        "BottomText",
+    ] {
+        for missing in [None, Some(""), Some("  ")] {
+            let errors = template(layout, missing);
+            assert_eq!(errors.len(), 1, "{layout} {missing:?}: {errors:?}");
+            assert_eq!(errors[0].field, "contentOffer.imageUrl");
+            assert!(errors[0].reason.contains(layout), "{}", errors[0].reason);
+            assert!(
+                errors[0].reason.contains("required"),
+                "{}",
+                errors[0].reason
+            );
+        }
+        assert_eq!(template(layout, Some("/promo.png")), []);
+    }
+    // TextOnly shows no image; an unknown layout is refused for its layoutMode alone.
+    assert_eq!(template("TextOnly", None), []);
+    let errors = template("Sideways", None);
+    let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(fields, ["contentOffer.layoutMode"]);
+}

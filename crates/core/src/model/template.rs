@@ -74,7 +74,8 @@ impl From<TemplateState> for String {
 }
 
 /// `ContentOffer`. `displayMode` (`Modal`, `Overlay`, `Toast`) and `layoutMode` (`TextOnly`,
-/// `ImageOnly`, `LeftText`, `RightText`, `TopText`, `BottomText`) are checked by validation.
+/// `ImageOnly`, `LeftText`, `RightText`, `TopText`, `BottomText`) are checked by validation, and
+/// so is `imageUrl`, which every layout but `TextOnly` requires.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ContentOffer {

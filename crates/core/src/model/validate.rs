@@ -453,6 +453,24 @@ impl ActionTemplate {
                         ),
                     ));
                 }
+                // Every layout but TextOnly shows the image: without one the SDK could show only
+                // part of what the layout promises, on every page view.
+                if offer.layout_mode != "TextOnly"
+                    && ContentOffer::LAYOUT_MODES.contains(&offer.layout_mode.as_str())
+                    && offer
+                        .image_url
+                        .as_deref()
+                        .is_none_or(|u| u.trim().is_empty())
+                {
+                    errors.push(ValidationError::new(
+                        "contentOffer.imageUrl",
+                        format!(
+                            "layoutMode {} shows an image, so imageUrl is required (or use \
+                             layoutMode TextOnly)",
+                            offer.layout_mode
+                        ),
+                    ));
+                }
                 if let Some(cta) = &offer.call_to_action {
                     if url::Url::parse(&cta.url).is_err() {
                         errors.push(ValidationError::new(
