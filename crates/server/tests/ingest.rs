@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{DEPLOYMENT, ORIGIN, Server, client, pageview};
+use common::{Action, DEPLOYMENT, ORIGIN, Server, client, pageview};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -59,6 +59,8 @@ async fn an_illegal_transition_is_a_409_naming_the_allowed_states_and_stores_not
         problem(server.post("action-events", &chat.event("completed")).await).await;
     assert_eq!(status, 409);
     assert_eq!(body["type"], "/problems/illegal-transition");
+    // One object, not an array: the field is named without an index.
+    assert_eq!(body["field"], "actionState");
     assert_eq!(body["actionId"], chat.action_id.to_string());
     assert_eq!(body["currentState"], "offered");
     assert_eq!(body["attemptedState"], "completed");
@@ -89,6 +91,38 @@ async fn an_illegal_transition_is_a_409_naming_the_allowed_states_and_stores_not
         problem(server.post("action-events", &offer.event("accepted")).await).await;
     assert_eq!(status, 409);
     assert_eq!(body["allowed"], json!([]));
+}
+
+#[tokio::test]
+async fn an_action_the_server_never_qualified_is_a_404_naming_it() {
+    let server = Server::start("");
+    let unknown = Action::new("contentoffer");
+    let (status, body) = problem(
+        server
+            .post("action-events", &unknown.event("offered"))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["type"], "/problems/unknown-action");
+    assert_eq!(body["field"], "actionId");
+    assert_eq!(body["actionId"], unknown.action_id.to_string());
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("the server qualifies actions"),
+        "{body}"
+    );
+    assert!(body.get("allowed").is_none(), "{body}");
+
+    // In a batch the event is named by its index, and its known neighbour is not stored either.
+    let known = server.qualified("contentoffer").await;
+    let before = server.log("").await.len();
+    let batch = json!([known.event("offered"), unknown.event("offered")]);
+    let (status, body) = problem(server.post("action-events", &batch).await).await;
+    assert_eq!((status, &body["field"]), (404, &json!("[1].actionId")));
+    assert_eq!(server.log("").await.len(), before);
 }
 
 #[tokio::test]
@@ -200,30 +234,41 @@ async fn bad_input_gets_the_right_problem_and_changes_nothing() {
             422,
             Some("actionMapVersion"),
         ),
-        ("not a uuid", with("actionId", json!("abc")), 422, None),
+        (
+            "not a uuid",
+            with("actionId", json!("abc")),
+            422,
+            Some("actionId"),
+        ),
         (
             "uuid v1",
             with("sessionId", json!("f81d4fae-7dec-11d0-a765-00a0c91e6bf6")),
             422,
-            None,
+            Some("sessionId"),
+        ),
+        (
+            "not a uuid in a batch",
+            json!([chat.event("offered"), with("actionId", json!("abc"))]),
+            422,
+            Some("[1].actionId"),
         ),
         (
             "customerIdType",
             with("customerIdType", json!("email")),
             422,
-            None,
+            Some("customerIdType"),
         ),
         (
             "timestamp",
             with("timestamp", json!("yesterday")),
             422,
-            None,
+            Some("timestamp"),
         ),
         (
             "unknown field",
             with("conversationId", json!("x")),
             422,
-            None,
+            Some("conversationId"),
         ),
         (
             "qualified, which only the server records",
@@ -237,8 +282,18 @@ async fn bad_input_gets_the_right_problem_and_changes_nothing() {
             422,
             Some("[1].actionState"),
         ),
-        ("errored without errorCode", errored_without_code, 422, None),
-        ("errorCode on offered", code_on_offered, 422, None),
+        (
+            "errored without errorCode",
+            errored_without_code,
+            422,
+            Some("errorCode"),
+        ),
+        (
+            "errorCode on offered in a batch of one",
+            json!([code_on_offered]),
+            422,
+            Some("[0].errorCode"),
+        ),
         ("empty batch", json!([]), 422, None),
         (
             "too many",
@@ -250,9 +305,7 @@ async fn bad_input_gets_the_right_problem_and_changes_nothing() {
     for (name, body, status, field) in cases {
         let (got, problem) = problem(server.post("action-events", &body).await).await;
         assert_eq!(got, status, "{name}: {problem}");
-        if let Some(field) = field {
-            assert_eq!(problem["field"], field, "{name}: {problem}");
-        }
+        assert_eq!(problem["field"].as_str(), field, "{name}: {problem}");
     }
 
     let (_, refused) = problem(server.post("action-events", &chat.event("qualified")).await).await;
@@ -305,6 +358,12 @@ async fn bad_input_gets_the_right_problem_and_changes_nothing() {
     web["eventName"] = json!("page view");
     let (status, body) = problem(server.post("web-events", &web).await).await;
     assert_eq!((status, body["field"].as_str()), (422, Some("eventName")));
+    // In an array, even of one, the event is named by its index.
+    let (status, body) = problem(server.post("web-events", &json!([web])).await).await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (422, Some("[0].eventName"))
+    );
 
     assert_eq!(server.log("").await, before, "bad input changed the log");
 }

@@ -14,6 +14,7 @@ use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use beckon_core::event::WireEvent;
 use beckon_core::{ActionEvent, State as ActionState, Timestamp};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -138,12 +139,30 @@ fn with_cors(mut response: Response, origin: Option<&HeaderValue>) -> Response {
     response
 }
 
+/// The events of a body, and whether the body was an array: problems name the fields of an
+/// event `[i].field` in an array and `field` in a single object (see [`blame`]).
+struct Batch<T> {
+    events: Vec<T>,
+    array: bool,
+}
+
+/// Names `path` (a JSON path inside event `i`; empty: the whole event) as the field at fault:
+/// `[i].path` when the body is an array, `path` when it is one object (which, whole, has no name).
+fn blame(problem: Problem, array: bool, i: usize, path: &str) -> Problem {
+    match (array, path) {
+        (true, "") => problem.field(format!("[{i}]")),
+        (true, p) => problem.field(format!("[{i}].{p}")),
+        (false, "") => problem,
+        (false, p) => problem.field(p),
+    }
+}
+
 /// Reads a body of one object or an array of them, within the configured bounds.
 fn parse_batch<T: DeserializeOwned>(
     app: &AppState,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Vec<T>, Problem> {
+) -> Result<Batch<T>, Problem> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -178,7 +197,10 @@ fn parse_batch<T: DeserializeOwned>(
     // Most bodies are one well-formed event: read it into its type in one pass. Anything else,
     // refused events included, takes the passes below, which name what is wrong.
     if !batch && let Ok(value) = serde_json::from_slice(&body) {
-        return Ok(vec![value]);
+        return Ok(Batch {
+            events: vec![value],
+            array: false,
+        });
     }
     // One pass checks the syntax and splits the batch; each item is then read into its type.
     let items: Vec<&RawValue> = if batch {
@@ -196,7 +218,7 @@ fn parse_batch<T: DeserializeOwned>(
             items.len()
         )));
     }
-    items
+    let events = items
         .into_iter()
         .enumerate()
         .map(|(i, item)| {
@@ -207,18 +229,16 @@ fn parse_batch<T: DeserializeOwned>(
             }
             let mut json = serde_json::Deserializer::from_str(item.get());
             serde_path_to_error::deserialize(&mut json).map_err(|e| {
-                let inner = e.path().to_string();
-                let path = match (batch, inner.as_str()) {
-                    (true, ".") => format!("[{i}]"),
-                    (true, p) => format!("[{i}].{p}"),
-                    (false, ".") => String::new(),
-                    (false, p) => p.to_owned(),
-                };
-                let p = Problem::invalid(e.into_inner().to_string());
-                if path.is_empty() { p } else { p.field(path) }
+                let path = e.path().to_string();
+                let path = if path == "." { "" } else { &path };
+                blame(Problem::invalid(e.inner().to_string()), batch, i, path)
             })
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    Ok(Batch {
+        events,
+        array: batch,
+    })
 }
 
 /// The server's clock, as a [`Timestamp`].
@@ -229,7 +249,7 @@ pub(crate) fn now() -> Timestamp {
     Timestamp::from_unix_millis(millis)
 }
 
-async fn commit(app: &AppState, submission: Submission) -> Result<Vec<Outcome>, Problem> {
+async fn commit(app: &AppState, submission: Submission) -> Result<Vec<Outcome>, CommitError> {
     const KINDS: [&str; 3] = ["action", "blocked", "web"];
     let kinds: Vec<usize> = submission
         .items
@@ -240,7 +260,7 @@ async fn commit(app: &AppState, submission: Submission) -> Result<Vec<Outcome>, 
             Item::Web(_) => 2,
         })
         .collect();
-    let outcomes = app.store.commit(submission).await.map_err(commit_problem)?;
+    let outcomes = app.store.commit(submission).await?;
     // Counted per kind first: a labelled counter is looked up once per kind, not per event.
     let mut stored = [0u64; KINDS.len()];
     for (kind, outcome) in kinds.iter().zip(&outcomes) {
@@ -260,10 +280,12 @@ async fn commit(app: &AppState, submission: Submission) -> Result<Vec<Outcome>, 
     Ok(outcomes)
 }
 
+/// The problem of a refused commit. It names no field: the item at fault is not always a part of
+/// the request (a chat's lifecycle events are the server's); [`action_problem`] names it when it is.
 pub(crate) fn commit_problem(error: CommitError) -> Problem {
     match error {
         CommitError::Transition {
-            index,
+            index: _,
             action_id,
             error,
         } => Problem::new(
@@ -272,13 +294,26 @@ pub(crate) fn commit_problem(error: CommitError) -> Problem {
             "The lifecycle does not allow this transition",
             format!("action {action_id}: {error}"),
         )
-        .field(format!("[{index}].actionState"))
         .with("actionId", action_id)
         .with("currentState", error.current)
         .with("attemptedState", error.attempted)
         .with("allowed", error.allowed),
+        CommitError::UnknownAction {
+            index: _,
+            action_id,
+        } => Problem::new(
+            StatusCode::NOT_FOUND,
+            "unknown-action",
+            "Unknown action",
+            format!(
+                "action {action_id} is not one this server qualified for this deployment: the \
+                 server qualifies actions (the web-events answer names them), and a client reports \
+                 the states of those actions only"
+            ),
+        )
+        .with("actionId", action_id),
         CommitError::Mismatch {
-            index,
+            index: _,
             action_id,
             reason,
         } => Problem::new(
@@ -287,12 +322,27 @@ pub(crate) fn commit_problem(error: CommitError) -> Problem {
             "The event does not belong to this action",
             format!("action {action_id} {reason}"),
         )
-        .field(format!("[{index}]"))
         .with("actionId", action_id),
         CommitError::Unavailable(detail) => {
             tracing::error!(%detail, "commit failed");
             Problem::unavailable("the event log cannot take writes right now; nothing was stored")
         }
+    }
+}
+
+/// The problem of refused action events, naming the field at fault of the event at fault (the
+/// items of their commit are the events of the body, in order).
+fn action_problem(error: CommitError, array: bool) -> Problem {
+    let at = match &error {
+        CommitError::Transition { index, .. } => Some((*index, "actionState")),
+        CommitError::UnknownAction { index, .. } => Some((*index, "actionId")),
+        CommitError::Mismatch { index, .. } => Some((*index, "")),
+        CommitError::Unavailable(_) => None,
+    };
+    let problem = commit_problem(error);
+    match at {
+        Some((i, path)) => blame(problem, array, i, path),
+        None => problem,
     }
 }
 
@@ -305,23 +355,18 @@ pub async fn web_events(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, Problem> {
-    let requests: Vec<WebEventRequest> = parse_batch(&app, &headers, body)?;
+    let Batch {
+        events: requests,
+        array,
+    } = parse_batch::<WebEventRequest>(&app, &headers, body)?;
     let received = now();
-    let batch = requests.len() > 1;
     let events = requests
         .into_iter()
         .enumerate()
         .map(|(i, r)| {
             r.into_event(received)
                 .map(std::sync::Arc::new)
-                .map_err(|e| {
-                    let field = if batch {
-                        format!("[{i}].{}", e.field)
-                    } else {
-                        e.field.clone()
-                    };
-                    Problem::invalid(e.to_string()).field(field)
-                })
+                .map_err(|e| blame(Problem::invalid(e.to_string()), array, i, &e.field))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let deployment = app
@@ -363,7 +408,8 @@ pub async fn web_events(
             customers: decided.customers,
         },
     )
-    .await?;
+    .await
+    .map_err(commit_problem)?;
     Ok(Json(json!({ "actions": decided.actions })))
 }
 
@@ -390,17 +436,27 @@ pub async fn action_events(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Results>, Problem> {
-    let events: Vec<ActionEvent> = parse_batch(&app, &headers, body)?;
+    // Read in two steps, the shape and then the rules of spec 4.3 (`ActionEvent`'s own reading
+    // does the same), so that a broken rule names its field.
+    let Batch { events, array } = parse_batch::<WireEvent>(&app, &headers, body)?;
+    let events = events
+        .into_iter()
+        .enumerate()
+        .map(|(i, wire)| {
+            ActionEvent::try_from(wire)
+                .map_err(|e| blame(Problem::invalid(e.to_string()), array, i, e.field))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     if let Some(i) = events
         .iter()
         .position(|e| e.action_state == ActionState::Qualified)
     {
-        let field = if events.len() > 1 {
-            format!("[{i}].actionState")
-        } else {
-            "actionState".to_owned()
-        };
-        return Err(server_only(ActionState::Qualified).field(field));
+        return Err(blame(
+            server_only(ActionState::Qualified),
+            array,
+            i,
+            "actionState",
+        ));
     }
     let outcomes = commit(
         &app,
@@ -409,7 +465,8 @@ pub async fn action_events(
             events.into_iter().map(Item::Action).collect(),
         ),
     )
-    .await?;
+    .await
+    .map_err(|e| action_problem(e, array))?;
     Ok(Json(Results { results: outcomes }))
 }
 

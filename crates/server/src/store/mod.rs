@@ -117,6 +117,9 @@ pub enum CommitError {
         action_id: Uuid,
         error: TransitionError,
     },
+    /// A state reported for an action this server never qualified: no lifecycle starts there.
+    #[error("item {index}: action {action_id} was never qualified")]
+    UnknownAction { index: usize, action_id: Uuid },
     #[error("item {index}: action {action_id} {reason}")]
     Mismatch {
         index: usize,

@@ -622,12 +622,13 @@ fn track_action(
     let lifecycle = Lifecycle::of(e.action_media_type);
     let bit = state_bit(e.action_state);
     let Some(found) = found else {
+        // Every lifecycle starts at `qualified`, which only the server records: any other first
+        // state names an action this server never qualified.
         lifecycle
             .check(None, e.action_state)
-            .map_err(|error| CommitError::Transition {
+            .map_err(|_| CommitError::UnknownAction {
                 index,
                 action_id: e.action_id,
-                error,
             })?;
         conn.prepare_cached(
             "INSERT INTO actions (action_id, deployment_id, media, action_map_id, customer_id, state, seen, updated_at, session_id, action_map_version)

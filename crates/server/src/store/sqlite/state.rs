@@ -193,7 +193,7 @@ mod tests {
             .await;
         assert!(matches!(
             refused,
-            Err(CommitError::Transition { index: 1, .. })
+            Err(CommitError::UnknownAction { index: 1, .. })
         ));
         let offered = commit(&store, event(action, customer, State::Offered))
             .await
