@@ -24,7 +24,8 @@ pub struct Metrics {
     registry: Registry,
     /// Records committed to the log, by kind.
     pub committed: Family<KindLabel, Counter>,
-    /// Requests refused, by problem type.
+    /// Requests to the public (ingestion and visitor chat) routes that their guard refused:
+    /// unknown deployment, origin not allowed, rate limited; by problem type.
     pub refused: Family<KindLabel, Counter>,
     /// The highest sequence number in the log.
     pub log_head: Gauge,
@@ -61,7 +62,7 @@ impl Default for Metrics {
         );
         registry.register(
             "requests_refused",
-            "Requests refused, by problem type",
+            "Public-route requests refused by their guard (deployment, origin, rate), by problem type",
             m.refused.clone(),
         );
         registry.register(

@@ -366,6 +366,13 @@ async fn bad_input_gets_the_right_problem_and_changes_nothing() {
     );
 
     assert_eq!(server.log("").await, before, "bad input changed the log");
+    // Refusals of the request itself are not the guard's: docs/operations.md says the refusal
+    // counter leaves them out.
+    let metrics = server.metrics().await;
+    assert!(
+        !metrics.contains("beckon_requests_refused_total{"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
@@ -403,6 +410,14 @@ async fn only_allowed_origins_and_known_deployments_may_send() {
     let (status, _) = problem(send(Some(ORIGIN), unknown).await.unwrap()).await;
     assert_eq!(status, 404);
     assert_eq!(server.log("").await.len(), before);
+    // The guard's refusals are counted by problem type (docs/operations.md).
+    let metrics = server.metrics().await;
+    for counted in [
+        "beckon_requests_refused_total{kind=\"/problems/origin-not-allowed\"} 2",
+        "beckon_requests_refused_total{kind=\"/problems/not-found\"} 1",
+    ] {
+        assert!(metrics.contains(counted), "{counted} in {metrics}");
+    }
 
     let preflight = client()
         .request(reqwest::Method::OPTIONS, &url)
