@@ -350,6 +350,43 @@ fn check_config_names_the_line_at_fault() {
 }
 
 #[tokio::test]
+async fn a_stream_over_max_subscribers_is_a_503_problem_the_openapi_document_lists() {
+    let server = Server::start("[limits]\nmax_subscribers = 1\n");
+    let _first = Stream::open(&server, "", None).await;
+    let r = client()
+        .get(format!("{}/api/v1/events/stream", server.url()))
+        .bearer_auth(READ_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    assert!(r.headers().get("retry-after").is_some());
+    let problem: Value = r.json().await.unwrap();
+    assert_eq!(problem["type"], "/problems/too-many-subscribers");
+
+    let document: Value = client()
+        .get(format!("{}/api/openapi.json", server.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let listed = &document["paths"]["/api/v1/events/stream"]["get"]["responses"]["503"];
+    assert!(
+        listed["content"]["application/problem+json"].is_object(),
+        "{listed}"
+    );
+    assert!(
+        listed["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("/problems/too-many-subscribers")),
+        "{listed}"
+    );
+}
+
+#[tokio::test]
 async fn operators_see_health_readiness_and_metrics() {
     let server = Server::start("");
     let get = |path: &'static str| client().get(format!("{}{path}", server.url())).send();
