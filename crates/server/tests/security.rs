@@ -201,11 +201,16 @@ async fn the_rate_limit_holds() {
 async fn no_secret_reaches_the_logs() {
     let receiver = Receiver::start().await;
     let (hook, ga4, segment) = ("whsec_LOGSECRET1", "ga4SECRET2", "segSECRET3");
+    // A GA4 sink whose endpoint refuses connections: the request is never sent, and the error
+    // must not quote its URL, whose query holds the secret.
+    let ga4_down = "ga4DOWNSECRET4";
+    let closed = Receiver::free_address();
     let admin = common::ADMIN_TOKEN;
     let server = Server::start(&format!(
         "# RUST_LOG=debug\nlog_format = \"json\"\n\
          [[sinks]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{url}/hook\"\nsecret = \"{hook}\"\n\
          [[sinks]]\nname = \"ga\"\ntype = \"ga4\"\nmeasurement_id = \"G-TEST\"\napi_secret = \"{ga4}\"\nendpoint = \"{url}/mp/collect\"\n\
+         [[sinks]]\nname = \"ga_down\"\ntype = \"ga4\"\nmeasurement_id = \"G-TEST\"\napi_secret = \"{ga4_down}\"\nendpoint = \"http://{closed}/mp/collect\"\n\
          [[sinks]]\nname = \"seg\"\ntype = \"segment\"\nwrite_key = \"{segment}\"\nendpoint = \"{url}/v1/batch\"\n",
         url = receiver.url
     ));
@@ -243,10 +248,26 @@ async fn no_secret_reaches_the_logs() {
         .admin_post("/api/v1/sinks/hook/dead-letters/replay")
         .await;
     server.log("").await;
+    // The unreachable sink has failed and says why, without its secret.
+    let last_error = eventually(Duration::from_secs(30), || async {
+        let (_, body) = server.admin_get("/api/v1/sinks").await;
+        let sinks = body["sinks"].as_array()?.clone();
+        let down = sinks.into_iter().find(|s| s["name"] == "ga_down")?;
+        down["lastError"].as_str().map(str::to_owned)
+    })
+    .await
+    .expect("the unreachable sink reports its error");
+    assert!(last_error.starts_with("request failed"), "{last_error}");
+    assert!(!last_error.contains(ga4_down), "{last_error}");
     let log = std::fs::read_to_string(&server.stderr_log).unwrap();
     assert!(log.lines().count() > 10, "debug logging is on");
     assert!(log.lines().all(|l| l.starts_with('{')), "JSON lines");
-    for secret in [admin, hook, ga4, segment] {
+    assert!(
+        log.lines()
+            .any(|l| l.contains("ga_down") && l.contains("request failed")),
+        "the failed request is logged"
+    );
+    for secret in [admin, hook, ga4, ga4_down, segment] {
         assert!(!log.contains(secret), "{secret} appears in the log");
     }
 }

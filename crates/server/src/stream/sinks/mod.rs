@@ -430,9 +430,9 @@ pub fn analytics_name(payload: &Payload) -> String {
 pub async fn send(request: reqwest::RequestBuilder) -> Result<(), Failure> {
     let response = request.send().await.map_err(|e| {
         if e.is_builder() {
-            Failure::Permanent(format!("cannot build the request: {e}"))
+            Failure::Permanent(format!("cannot build the request: {}", unsent(e)))
         } else {
-            Failure::Retry(format!("request failed: {e}"))
+            Failure::Retry(format!("request failed: {}", unsent(e)))
         }
     })?;
     let status = response.status();
@@ -458,6 +458,21 @@ pub async fn send(request: reqwest::RequestBuilder) -> Result<(), Failure> {
     } else {
         Err(Failure::Permanent(message))
     }
+}
+
+/// Why a request was not sent, with its causes, for the log and a sink's `lastError`: without
+/// its URL, which reqwest's text would include and which can carry a secret (GA4's `api_secret`
+/// is in the query, a webhook's token may be in its path).
+fn unsent(error: reqwest::Error) -> String {
+    let error = error.without_url();
+    let mut text = error.to_string();
+    let mut cause = std::error::Error::source(&error);
+    while let Some(e) = cause {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        cause = e.source();
+    }
+    text
 }
 
 #[cfg(test)]
