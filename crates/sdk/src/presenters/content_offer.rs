@@ -1,8 +1,8 @@
 //! A content offer (spec 3.2) in one of the three Genesys display modes (`Modal`, `Overlay`,
 //! `Toast`) and six layout modes. The call to action accepts it, the close button and Escape
-//! reject it; a modal is an `aria-modal` dialog that takes focus and keeps Tab inside, the others
-//! are non-modal dialogs that leave focus where it is. An image that fails to load makes the
-//! offer `errored`.
+//! reject it; a modal is an `aria-modal` dialog that takes focus, keeps Tab inside and closes on
+//! Escape anywhere, the others are non-modal dialogs that leave focus where it is and close on
+//! Escape only from inside them. An image that fails to load makes the offer `errored`.
 
 use uuid::Uuid;
 
@@ -17,7 +17,7 @@ pub fn show(id: Uuid, offer: &ContentOffer) -> Result<Presented, (i64, String)> 
     let html = markup(offer).map_err(|m| (codes::INVALID_ACTION, m))?;
     let modal = offer.display_mode == DisplayMode::Modal;
     let keys = Keys {
-        anywhere: true,
+        anywhere: modal,
         trap: modal,
     };
     let focus = modal.then_some(super::FOCUSABLE);

@@ -1,7 +1,8 @@
 //! A chat invitation (spec 3.1): a non-modal dialog with the prompt, accept and decline. Accept
-//! accepts it; decline, the close button and Escape reject it; nobody answering within its
-//! timeout withdraws it (`timedout`, timed by the lifecycle). It is announced politely to screen
-//! readers and does not take focus from what the visitor is doing.
+//! accepts it; decline, the close button and Escape inside it reject it (Escape elsewhere on the
+//! page is the page's own); nobody answering within its timeout withdraws it (`timedout`, timed
+//! by the lifecycle). It is announced politely to screen readers and does not take focus from
+//! what the visitor is doing.
 
 use uuid::Uuid;
 
@@ -37,7 +38,7 @@ pub fn show(id: Uuid, invitation: &ChatInvitation) -> Result<Presented, (i64, St
          data-do=\"reject\">\u{00d7}</button></div>",
     );
     let keys = Keys {
-        anywhere: true,
+        anywhere: false,
         trap: false,
     };
     Presented::show(id, "chat-invitation", &h, super::settle, keys, None)

@@ -8,8 +8,9 @@
 //! `data-do` attribute, and one listener per kind of event on the shadow root answers them all
 //! ([`Do`]). One string and a few listeners instead of an element, a setter call and a closure
 //! per part keep the module small: every DOM call is an import with its glue, and the SDK has a
-//! size budget. What every presentation shares is here: the host, the keyboard (Escape closes,
-//! Tab stays inside a modal), and giving focus back to where it was when a modal closes.
+//! size budget. What every presentation shares is here: the host, the keyboard (Escape closes a
+//! modal from anywhere and anything else from inside it, Tab stays inside a modal), and giving
+//! focus back to where it was when a modal closes.
 //! Dropping a [`Presented`] removes all of it.
 
 pub mod content_offer;
@@ -48,7 +49,7 @@ extern "C" {
 pub enum Do {
     /// Clicked a control with `data-do="accept"`, or submitted a form.
     Accept,
-    /// Clicked any other control with a `data-do`, or pressed Escape.
+    /// Clicked any other control with a `data-do`, or pressed Escape (see [`Keys`]).
     Reject,
     /// Typed in a field.
     Input,
@@ -59,8 +60,9 @@ pub enum Do {
 /// How a presentation answers what the visitor did.
 pub type React = fn(&mut Runtime, Uuid, Do);
 
-/// A presentation's keyboard: Escape anywhere on the page (else only inside it), and whether
-/// Tab stays inside it (a modal).
+/// A presentation's keyboard: whether Escape closes it from anywhere on the page (a modal, which
+/// holds focus anyway) or only when focus is inside it (a non-modal one: Escape on the page is the
+/// page's own, to close its menu), and whether Tab stays inside it (a modal).
 #[derive(Clone, Copy)]
 pub struct Keys {
     pub anywhere: bool,

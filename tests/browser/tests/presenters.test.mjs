@@ -1,0 +1,94 @@
+// How content offers and chat invitations are drawn on a page and answer the keyboard. Headless
+// Chromium against a real beckon server; actions are shown through the test hook.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startBeckon, startPages, launch, page, ready, until, contentOffer, invitation, DEPLOYMENT,
+} from '../harness.mjs';
+
+let pages, beckon, browser;
+
+before(async () => {
+  pages = await startPages();
+  beckon = await startBeckon(pages.origin);
+  pages.setBeckon(beckon.url);
+  browser = await launch();
+  pages.pages.set('/img.svg', { type: 'image/svg+xml', raw: '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><rect width="40" height="40" fill="teal"/></svg>' });
+});
+
+after(async () => {
+  await browser?.close();
+  await beckon?.stop();
+  await pages?.close();
+});
+
+/** A ready page with a menu of its own that Escape closes; `seen` lists the action states its
+ *  handlers heard. */
+async function open() {
+  const path = '/p' + Math.random().toString(36).slice(2);
+  pages.pages.set(path, {
+    html: page({
+      init: `'${DEPLOYMENT}', { server: '${beckon.url}' }`,
+      extra: "window.seen = []; ac('on', 'contentoffer:all', (e) => seen.push(e.actionState)); ac('on', 'webchat:all', (e) => seen.push(e.actionState));",
+      body: `<button id="menu">Menu</button><button id="after">After</button>
+<script>window.menuClosed = 0; document.addEventListener('keydown', (e) => { if (e.key === 'Escape') menuClosed++; });</script>`,
+    }),
+  });
+  const p = await (await browser.newContext()).newPage();
+  await p.goto(pages.origin + path);
+  await ready(p);
+  return p;
+}
+
+async function actionEvents(actionId) {
+  return (await beckon.events()).filter((e) => e.event?.actionId === actionId).map((e) => e.event.actionState);
+}
+
+/** Shows an action through the test hook after the server has seen it qualified; its host. */
+async function present(p, a) {
+  const { id, customerCookieId } = await p.evaluate(() => new Promise((r) => ac('api.session.getData', (e, d) => r(d))));
+  await beckon.qualify(a, customerCookieId, id);
+  await p.evaluate((json) => ac.__test.present(json), JSON.stringify(a));
+  const host = p.locator(`[data-beckon-action="${a.actionId}"]`);
+  await host.locator('[role=dialog]').waitFor();
+  return host;
+}
+
+const nonModal = [
+  ['Toast', (o) => contentOffer({ displayMode: 'Toast' }, o), 'a.cta'],
+  ['Overlay', (o) => contentOffer({ displayMode: 'Overlay' }, o), 'a.cta'],
+  ['chat invitation', (o) => invitation({}, o), 'button.accept'],
+];
+
+for (const [name, make, inside] of nonModal) {
+  test(`${name}: Escape on the page is the page's; Escape inside it rejects it`, async () => {
+    const p = await open();
+    const a = make();
+    const host = await present(p, a);
+    await p.focus('#menu');
+    await p.keyboard.press('Escape');
+    assert.equal(await p.evaluate(() => window.menuClosed), 1);
+    // Nothing is reported and it stays: the visitor closed the site's menu, not the offer.
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await host.count(), 1);
+    assert.deepEqual(await p.evaluate(() => window.seen), ['offered']);
+    await host.locator(inside).focus();
+    await p.keyboard.press('Escape');
+    await until(async () => (await host.count()) === 0);
+    assert.deepEqual(await p.evaluate(() => window.seen), ['offered', 'rejected']);
+    await until(async () => (await actionEvents(a.actionId)).length === 3);
+    assert.deepEqual(await actionEvents(a.actionId), ['qualified', 'offered', 'rejected']);
+  });
+}
+
+test('Modal: Escape closes it wherever focus is', async () => {
+  const p = await open();
+  const a = contentOffer({ displayMode: 'Modal' });
+  const host = await present(p, a);
+  // Focus leaves it (as when the visitor clicks its backdrop): Escape still closes it.
+  await p.evaluate(() => document.querySelector('[data-beckon]').shadowRoot.activeElement.blur());
+  assert.equal(await p.evaluate(() => document.activeElement === document.body), true);
+  await p.keyboard.press('Escape');
+  await until(async () => (await host.count()) === 0);
+  assert.deepEqual(await p.evaluate(() => window.seen), ['offered', 'rejected']);
+});
