@@ -92,3 +92,24 @@ test('Modal: Escape closes it wherever focus is', async () => {
   await until(async () => (await host.count()) === 0);
   assert.deepEqual(await p.evaluate(() => window.seen), ['offered', 'rejected']);
 });
+
+test('style: a unitless Genesys fontSize is pixels; other lengths still need their unit', async () => {
+  const p = await open();
+  const host = await present(p, contentOffer({
+    displayMode: 'Toast',
+    style: {
+      title: { fontSize: '12' }, body: { fontSize: '15.5' }, ctaButton: { fontSize: '18' },
+      offer: { padding: '10' }, position: { top: '7' },
+    },
+  }));
+  const computed = (part, property) => host.locator(part).evaluate((e, prop) => getComputedStyle(e)[prop], property);
+  assert.equal(await computed('.title', 'fontSize'), '12px');
+  assert.equal(await computed('.body', 'fontSize'), '15.5px');
+  assert.equal(await computed('a.cta', 'fontSize'), '18px');
+  // Genesys writes padding and position with their unit ("10px"): a bare number is left out.
+  assert.equal(await host.locator('.box').evaluate((e) => e.style.padding + '|' + e.style.top), '|');
+  const warnings = await p.evaluate(() => window.__console.filter((m) => m.startsWith('warn:')));
+  assert.equal(warnings.length, 2, warnings.join('\n'));
+  assert.match(warnings.join('\n'), /offer\.padding.*is not a valid length/);
+  assert.deepEqual(await p.evaluate(() => window.seen), ['offered']);
+});

@@ -2,9 +2,11 @@
 //!
 //! Only the properties Genesys documents are read, each mapped to one CSS property of one part of
 //! the offer, and each value must have the form its kind allows (a colour, a length, a font
-//! family, an alignment, an opacity). Anything else is left out with a warning, so configuration
-//! can never inject CSS (`url(...)`, `expression`, a `;` that starts another declaration). What
-//! passes is set as each part's `style.cssText`.
+//! size, a font family, an alignment, an opacity). A font size may also be a bare number, as in
+//! Genesys's own examples (`"fontSize": "12"`), which is pixels; other lengths need their unit.
+//! Anything else is left out with a warning, so configuration can never inject CSS (`url(...)`,
+//! `expression`, a `;` that starts another declaration). What passes is set as each part's
+//! `style.cssText`.
 
 use js_sys::{Array, Object};
 use wasm_bindgen::{JsCast, JsValue};
@@ -29,6 +31,8 @@ pub type Styles = [String; 6];
 enum Kind {
     Color,
     Length,
+    /// A length, or a bare number of pixels.
+    FontSize,
     Font,
     Align,
     Opacity,
@@ -42,7 +46,7 @@ type Group = (&'static str, usize, &'static [Property]);
 const TEXT: &[Property] = &[
     ("color", "color", Kind::Color),
     ("font", "font-family", Kind::Font),
-    ("fontSize", "font-size", Kind::Length),
+    ("fontSize", "font-size", Kind::FontSize),
     ("textAlign", "text-align", Kind::Align),
 ];
 
@@ -80,7 +84,7 @@ const GROUPS: [Group; 7] = [
         &[
             ("color", "color", Kind::Color),
             ("font", "font-family", Kind::Font),
-            ("fontSize", "font-size", Kind::Length),
+            ("fontSize", "font-size", Kind::FontSize),
             ("textAlign", "text-align", Kind::Align),
             ("backgroundColor", "background-color", Kind::Color),
         ],
@@ -163,6 +167,9 @@ impl Kind {
         match self {
             Kind::Color => "colour (#rgb, #rrggbb, rgb(...), or a colour name)",
             Kind::Length => "length (a number with px, em, rem, % or vh/vw)",
+            Kind::FontSize => {
+                "font size (a number of pixels, or a number with px, em, rem, % or vh/vw)"
+            }
             Kind::Font => "font family (letters, digits, spaces, commas, quotes, hyphens)",
             Kind::Align => "alignment (Left, Right or Center)",
             Kind::Opacity => "opacity (a number from 0 to 1)",
@@ -172,15 +179,10 @@ impl Kind {
 
 /// The CSS value for a configured one, if it has the form its kind allows.
 fn validate(kind: Kind, raw: &JsValue) -> Option<String> {
-    if let (Kind::Opacity | Kind::Length, Some(n)) = (kind, raw.as_f64()) {
-        let ok = match kind {
-            Kind::Opacity => (0.0..=1.0).contains(&n),
-            _ => n >= 0.0 && n.is_finite(),
-        };
-        let unit = if matches!(kind, Kind::Length) {
-            "px"
-        } else {
-            ""
+    if let (Kind::Opacity | Kind::Length | Kind::FontSize, Some(n)) = (kind, raw.as_f64()) {
+        let (ok, unit) = match kind {
+            Kind::Opacity => ((0.0..=1.0).contains(&n), ""),
+            _ => (n >= 0.0 && n.is_finite(), "px"),
         };
         return ok.then(|| concat(&[&js_text(raw), unit]));
     }
@@ -188,7 +190,8 @@ fn validate(kind: Kind, raw: &JsValue) -> Option<String> {
     let text = text.trim();
     let ok = match kind {
         Kind::Color => is_color(text),
-        Kind::Length => is_length(text),
+        Kind::FontSize if is_decimal(text) => return Some(concat(&[text, "px"])),
+        Kind::Length | Kind::FontSize => is_length(text),
         Kind::Font => {
             !text.is_empty()
                 && text.len() <= 100
