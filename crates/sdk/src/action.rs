@@ -85,16 +85,8 @@ const LAYOUTS: [(&str, LayoutMode, &str); 6] = [
 ];
 
 impl LayoutMode {
-    fn entry(self) -> (&'static str, LayoutMode, &'static str) {
-        LAYOUTS[self as usize]
-    }
-
-    pub fn name(self) -> &'static str {
-        self.entry().0
-    }
-
     pub fn class(self) -> &'static str {
-        self.entry().2
+        LAYOUTS[self as usize].2
     }
 
     pub fn has_text(self) -> bool {
@@ -106,9 +98,10 @@ impl LayoutMode {
     }
 }
 
+/// Genesys `CallToAction`: `url` is required, `text` (the button's label) is not.
 #[derive(Debug, Clone)]
 pub struct CallToAction {
-    pub text: String,
+    pub text: Option<String>,
     pub url: String,
     pub target: Target,
 }
@@ -265,7 +258,7 @@ impl ContentOffer {
 impl CallToAction {
     fn read(raw: &JsValue) -> Result<CallToAction, String> {
         Ok(CallToAction {
-            text: text(raw, "text")?,
+            text: optional_text(raw, "text")?,
             url: text(raw, "url")?,
             target: if given(&field(raw, "target")) {
                 [Target::Blank, Target::SameTab][choice(raw, "target", &["Blank", "Self"])?]

@@ -113,3 +113,16 @@ test('style: a unitless Genesys fontSize is pixels; other lengths still need the
   assert.match(warnings.join('\n'), /offer\.padding.*is not a valid length/);
   assert.deepEqual(await p.evaluate(() => window.seen), ['offered']);
 });
+
+test('a call to action without text is a "Learn more" button that accepts the offer', async () => {
+  const p = await open();
+  const a = contentOffer({ displayMode: 'Toast', callToAction: { url: '/shop', target: 'Blank' } });
+  const host = await present(p, a);
+  const link = host.locator('a.cta');
+  assert.equal(await link.textContent(), 'Learn more');
+  const [popup] = await Promise.all([p.context().waitForEvent('page'), link.click()]);
+  assert.match(popup.url(), /\/shop$/);
+  await popup.close();
+  await until(async () => (await actionEvents(a.actionId)).length === 3);
+  assert.deepEqual(await actionEvents(a.actionId), ['qualified', 'offered', 'accepted']);
+});

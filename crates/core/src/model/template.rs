@@ -111,7 +111,8 @@ impl ContentOffer {
     ];
 }
 
-/// `CallToAction`: the button; `target` is `Blank` (new tab) or `Self`.
+/// `CallToAction`: the button; `target` is `Blank` (new tab) or `Self`. `text` is optional, as in
+/// Genesys: the SDK labels a button without one "Learn more".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CallToAction {

@@ -1,5 +1,6 @@
 //! A content offer (spec 3.2) in one of the three Genesys display modes (`Modal`, `Overlay`,
-//! `Toast`) and six layout modes. The call to action accepts it, the close button and Escape
+//! `Toast`) and six layout modes. The call to action accepts it (labelled "Learn more" when its
+//! `text` is missing or blank: Genesys does not require one), the close button and Escape
 //! reject it; a modal is an `aria-modal` dialog that takes focus, keeps Tab inside and closes on
 //! Escape anywhere, the others are non-modal dialogs that leave focus where it is and close on
 //! Escape only from inside them. An image that fails to load makes the offer `errored`.
@@ -50,13 +51,6 @@ fn web_url(url: &str) -> Result<String, String> {
 /// The offer's markup; an error when its content cannot be shown as configured.
 fn markup(offer: &ContentOffer) -> Result<Html, String> {
     let layout = offer.layout_mode;
-    if layout.has_image() && offer.image_url.as_deref().is_none_or(str::is_empty) {
-        return Err(concat(&[
-            "layoutMode ",
-            layout.name(),
-            " needs an imageUrl",
-        ]));
-    }
     let image = match &offer.image_url {
         Some(url) => Some(web_url(url).map_err(|e| concat(&["imageUrl ", &e]))?),
         None => None,
@@ -138,7 +132,8 @@ fn markup(offer: &ContentOffer) -> Result<Html, String> {
         if cta.target == Target::Blank {
             h.raw(" target=\"_blank\" rel=\"noopener noreferrer\"");
         }
-        h.raw(">").text(&cta.text).raw("</a>");
+        let label = cta.text.as_deref().filter(|t| !t.trim().is_empty());
+        h.raw(">").text(label.unwrap_or("Learn more")).raw("</a>");
     }
     h.raw(
         "<button class=\"close\" type=\"button\" aria-label=\"Close\" data-do=\"reject\">\
