@@ -93,6 +93,57 @@ test('Modal: Escape closes it wherever focus is', async () => {
   assert.deepEqual(await p.evaluate(() => window.seen), ['offered', 'rejected']);
 });
 
+test('Modal: Tab and Shift+Tab stay inside it', async () => {
+  const p = await open();
+  await p.focus('#menu');
+  const a = contentOffer({ displayMode: 'Modal' });
+  await present(p, a);
+  const active = () => p.evaluate(() => {
+    const inside = document.querySelector('[data-beckon]').shadowRoot.activeElement;
+    return inside ? inside.className : document.activeElement.id;
+  });
+  // The modal takes focus (its first control, the call to action) and keeps it.
+  assert.equal(await active(), 'cta');
+  const visited = [];
+  for (let i = 0; i < 3; i++) {
+    await p.keyboard.press('Tab');
+    visited.push(await active());
+  }
+  assert.deepEqual(visited, ['close', 'cta', 'close']);
+  await p.keyboard.press('Shift+Tab');
+  await p.keyboard.press('Shift+Tab');
+  assert.equal(await active(), 'close');
+});
+
+test('layouts: RightText puts the text right of the image, BottomText below it', async () => {
+  const p = await open();
+  const boxes = async (host) => ({
+    text: await host.locator('.text').boundingBox(),
+    image: await host.locator('img.image').boundingBox(),
+  });
+  const right = await present(p, contentOffer({ displayMode: 'Toast', layoutMode: 'RightText' }));
+  await until(() => right.locator('img.image').evaluate((i) => i.complete && i.naturalWidth > 0));
+  let { text, image } = await boxes(right);
+  assert.ok(text.x >= image.x + image.width, `RightText: text ${JSON.stringify(text)}, image ${JSON.stringify(image)}`);
+  await right.locator('button.close').click();
+  const bottom = await present(p, contentOffer({ displayMode: 'Toast', layoutMode: 'BottomText' }));
+  await until(() => bottom.locator('img.image').evaluate((i) => i.complete && i.naturalWidth > 0));
+  ({ text, image } = await boxes(bottom));
+  assert.ok(text.y >= image.y + image.height, `BottomText: text ${JSON.stringify(text)}, image ${JSON.stringify(image)}`);
+});
+
+test('chat invitation: its title and labels as configured, and defaults for those left out', async () => {
+  const p = await open();
+  const texts = (host) => Promise.all(['.title', '.body', 'button.accept', 'button.decline']
+    .map((part) => host.locator(part).textContent()));
+  const configured = await present(p, invitation({ title: 'Talk to sales', prompt: 'Need a quote?', acceptLabel: 'Yes please', declineLabel: 'Not now' }));
+  assert.deepEqual(await texts(configured), ['Talk to sales', 'Need a quote?', 'Yes please', 'Not now']);
+  await configured.locator('button.decline').click();
+  const defaults = await present(p, invitation({ title: undefined, prompt: ' ', acceptLabel: undefined, declineLabel: '' }));
+  assert.deepEqual(await texts(defaults),
+    ['Chat with us', 'Do you have a question? We are here to help.', 'Chat now', 'No thanks']);
+});
+
 test('style: a unitless Genesys fontSize is pixels; other lengths still need their unit', async () => {
   const p = await open();
   const host = await present(p, contentOffer({
