@@ -71,8 +71,9 @@ async fn every_protected_route_refuses_a_missing_or_wrong_token() {
                 if let Some(token) = token {
                     request = request.bearer_auth(token);
                 }
-                let status = request.send().await.expect("request").status().as_u16();
-                // A WebSocket route refuses a plain request before it looks at the token.
+                let response = request.send().await.expect("request");
+                let status = response.status().as_u16();
+                // A WebSocket route may refuse a plain request before it looks at the token.
                 let refused = if route.ends_with("/ws") {
                     (400..500).contains(&status)
                 } else if token.is_none() {
@@ -81,11 +82,49 @@ async fn every_protected_route_refuses_a_missing_or_wrong_token() {
                     status == 401 || status == 403
                 };
                 assert!(refused, "{method} {route} with {token:?} answered {status}");
+                assert_eq!(
+                    response.headers().get("content-type").map(|v| v.as_bytes()),
+                    Some(&b"application/problem+json"[..]),
+                    "{method} {route} with {token:?}: every refusal is a problem document"
+                );
                 checked += 1;
             }
         }
     }
     eprintln!("{checked} refusals checked over {} routes", routes.len());
+    // A plain request (no handshake) to each WebSocket route, with the token it needs: a problem
+    // with the status of the failed handshake, not axum's plain-text answer.
+    let signed_in = server.agent_signed_in("ws@agents.test", 1).await;
+    for (route, token) in [
+        (
+            format!(
+                "/api/v1/deployments/{DEPLOYMENT}/conversations/{}/ws",
+                Uuid::new_v4()
+            ),
+            None,
+        ),
+        ("/api/v1/agent/ws".to_owned(), Some(signed_in)),
+    ] {
+        let mut request = http
+            .get(format!("{}{route}", server.url()))
+            .header("origin", ORIGIN);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request");
+        assert_eq!(response.status(), 400, "{route}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json",
+            "{route}"
+        );
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(
+            problem["type"], "/problems/not-websocket",
+            "{route}: {problem}"
+        );
+        assert_eq!(problem["status"], 400, "{route}: {problem}");
+    }
     // Nothing was changed or delivered by those requests.
     let (_, body) = server.admin_get("/api/v2/journey/actionmaps").await;
     assert_eq!(body["entities"], json!([]), "{body}");

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
@@ -307,9 +308,10 @@ pub async fn end(
 pub async fn socket(
     State(app): State<AppState>,
     me: SignedIn,
-    upgrade: WebSocketUpgrade,
-) -> Response {
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, Problem> {
+    let upgrade = bounded(upgrade)?;
     let chat = app.chat.clone();
     let shutdown = app.shutdown.clone();
-    bounded(upgrade).on_upgrade(move |ws| crate::chat::socket::agent(chat, ws, me.agent, shutdown))
+    Ok(upgrade.on_upgrade(move |ws| crate::chat::socket::agent(chat, ws, me.agent, shutdown)))
 }

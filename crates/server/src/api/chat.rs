@@ -8,6 +8,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -48,12 +49,24 @@ impl From<ChatError> for Problem {
 
 /// A chat WebSocket's handshake with its bounds: frames of at most [`MAX_FRAME_BYTES`], and a
 /// small read buffer (tungstenite reserves 128 KiB per socket by default, which is most of an
-/// idle visitor's memory; a larger frame still grows it).
-pub(crate) fn bounded(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
-    upgrade
+/// idle visitor's memory; a larger frame still grows it). A request that is no WebSocket
+/// handshake gets a problem, with the status axum gives it (400, or 426 for a connection that
+/// cannot be upgraded).
+pub(crate) fn bounded(
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<WebSocketUpgrade, Problem> {
+    let upgrade = upgrade.map_err(|rejection| {
+        Problem::new(
+            rejection.status(),
+            "not-websocket",
+            "Not a WebSocket handshake",
+            format!("this route takes a WebSocket: {}", rejection.body_text()),
+        )
+    })?;
+    Ok(upgrade
         .max_message_size(MAX_FRAME_BYTES)
         .read_buffer_size(READ_BUFFER_BYTES)
-        .write_buffer_size(0)
+        .write_buffer_size(0))
 }
 
 /// The read buffer a chat socket starts with.
@@ -205,11 +218,12 @@ pub async fn socket(
     Path((deployment_id, id)): Path<(Uuid, Uuid)>,
     Query(query): Query<Access>,
     headers: HeaderMap,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, Problem> {
+    let upgrade = bounded(upgrade)?;
     visitor_conversation(&app, deployment_id, id, &headers, &query).await?;
     let chat = app.chat.clone();
     let shutdown = app.shutdown.clone();
-    Ok(bounded(upgrade)
+    Ok(upgrade
         .on_upgrade(move |ws| crate::chat::socket::visitor(chat, ws, id, query.after, shutdown)))
 }
