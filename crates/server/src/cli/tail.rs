@@ -84,31 +84,92 @@ pub async fn run(args: TailArgs) -> anyhow::Result<()> {
         }
         failures = 0;
         let mut body = response.bytes_stream();
-        let mut pending = String::new();
-        let mut id: Option<String> = None;
-        let mut data = String::new();
+        let mut reader = SseReader::default();
         while let Some(chunk) = body.next().await {
             let Ok(chunk) = chunk else { break };
-            pending.push_str(&String::from_utf8_lossy(&chunk));
-            while let Some(end) = pending.find('\n') {
-                let line: String = pending.drain(..=end).collect();
-                let line = line.trim_end_matches(['\n', '\r']);
-                if line.is_empty() {
-                    if !data.is_empty() {
-                        let mut out = std::io::stdout().lock();
-                        writeln!(out, "{data}")?;
-                        out.flush()?;
-                        last_id = id.take().or(last_id.take());
-                    }
-                    data.clear();
-                } else if let Some(v) = line.strip_prefix("data:") {
-                    data.push_str(v.strip_prefix(' ').unwrap_or(v));
-                } else if let Some(v) = line.strip_prefix("id:") {
-                    id = Some(v.trim().to_owned());
-                }
+            for event in reader.push(&chunk) {
+                let mut out = std::io::stdout().lock();
+                writeln!(out, "{}", event.data)?;
+                out.flush()?;
+                last_id = event.id.or(last_id.take());
             }
         }
         eprintln!("beckon tail: the stream closed; reconnecting");
         tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// One server-sent event: its `data` and, if it had one, its `id`.
+#[derive(Debug, PartialEq, Eq)]
+struct SseEvent {
+    id: Option<String>,
+    data: String,
+}
+
+/// Server-sent events read from the chunks of a response body. Bytes are held until their line
+/// is whole and decoded then, so a character split between two chunks is read whole.
+#[derive(Default)]
+struct SseReader {
+    pending: Vec<u8>,
+    id: Option<String>,
+    data: String,
+}
+
+impl SseReader {
+    /// Takes the next chunk and returns the events it completes.
+    fn push(&mut self, chunk: &[u8]) -> Vec<SseEvent> {
+        self.pending.extend_from_slice(chunk);
+        let mut events = Vec::new();
+        let mut start = 0;
+        while let Some(length) = self.pending[start..].iter().position(|&b| b == b'\n') {
+            let line = String::from_utf8_lossy(&self.pending[start..start + length]);
+            let line = line.strip_suffix('\r').unwrap_or(&line);
+            start += length + 1;
+            if line.is_empty() {
+                if !self.data.is_empty() {
+                    events.push(SseEvent {
+                        id: self.id.take(),
+                        data: std::mem::take(&mut self.data),
+                    });
+                }
+            } else if let Some(v) = line.strip_prefix("data:") {
+                self.data.push_str(v.strip_prefix(' ').unwrap_or(v));
+            } else if let Some(v) = line.strip_prefix("id:") {
+                self.id = Some(v.trim().to_owned());
+            }
+        }
+        self.pending.drain(..start);
+        events
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{SseEvent, SseReader};
+
+    /// However the stream is cut into chunks, even inside a character, the events read are the
+    /// ones sent, with no U+FFFD.
+    #[test]
+    fn events_are_read_whole_across_chunks() {
+        let title = "Tarifs d’été — 日本語のページ ✓";
+        let data = format!("{{\"page\":{{\"title\":\"{title}\"}}}}");
+        let stream =
+            format!(": keep-alive\n\nid: 7\nevent: web:pageview\ndata: {data}\n\ndata: x\r\n\r\n");
+        let expected = vec![
+            SseEvent {
+                id: Some("7".into()),
+                data: data.clone(),
+            },
+            SseEvent {
+                id: None,
+                data: "x".into(),
+            },
+        ];
+        let bytes = stream.as_bytes();
+        for size in 1..=bytes.len() {
+            let mut reader = SseReader::default();
+            let events: Vec<SseEvent> = bytes.chunks(size).flat_map(|c| reader.push(c)).collect();
+            assert_eq!(events, expected, "chunks of {size} bytes");
+        }
     }
 }
