@@ -315,17 +315,31 @@ async fn no_secret_reaches_the_logs() {
 async fn slow_clients_get_408_and_do_not_stall_others() {
     let server = Server::start("[limits]\nrequest_timeout_secs = 1\n");
     let address = server.url().trim_start_matches("http://").to_owned();
-    // A body that never finishes: the request's time limit answers 408.
-    let mut stalled = TcpStream::connect(&address).unwrap();
-    write!(
-        stalled,
-        "POST /api/v1/deployments/{DEPLOYMENT}/action-events HTTP/1.1\r\nHost: x\r\nOrigin: {ORIGIN}\r\n\
-         Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n[{{\"actionId\""
-    )
-    .unwrap();
-    stalled
-        .set_read_timeout(Some(Duration::from_secs(30)))
+    // Bodies that never finish, on an ingestion route and an admin one: the request's time limit
+    // answers 408.
+    let stall = |request_line: &str, header: &str| {
+        let mut stalled = TcpStream::connect(&address).unwrap();
+        write!(
+            stalled,
+            "{request_line}\r\nHost: x\r\n{header}\r\n\
+             Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n[{{\"actionId\""
+        )
         .unwrap();
+        stalled
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        stalled
+    };
+    let stalled = [
+        stall(
+            &format!("POST /api/v1/deployments/{DEPLOYMENT}/action-events HTTP/1.1"),
+            &format!("Origin: {ORIGIN}"),
+        ),
+        stall(
+            "POST /api/v2/journey/actionmaps HTTP/1.1",
+            &format!("Authorization: Bearer {}", common::ADMIN_TOKEN),
+        ),
+    ];
     // A few clients sending their headers a byte at a time (slowloris).
     let drips: Vec<std::thread::JoinHandle<()>> = (0..8)
         .map(|_| {
@@ -364,16 +378,35 @@ async fn slow_clients_get_408_and_do_not_stall_others() {
             200
         );
     }
-    let mut answer = String::new();
-    let mut buf = [0u8; 4096];
-    while !answer.contains("\r\n\r\n") {
-        let n = stalled
-            .read(&mut buf)
-            .expect("an answer to the stalled request");
-        assert!(n > 0, "closed without an answer");
-        answer.push_str(&String::from_utf8_lossy(&buf[..n]));
+    let answers: Vec<String> = stalled
+        .into_iter()
+        .map(|mut stalled| {
+            let mut answer = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = stalled
+                    .read(&mut buf)
+                    .expect("an answer to the stalled request");
+                assert!(n > 0, "closed without an answer");
+                answer.extend_from_slice(&buf[..n]);
+            }
+            String::from_utf8(answer).unwrap().to_lowercase()
+        })
+        .collect();
+    for answer in &answers {
+        assert!(answer.starts_with("http/1.1 408"), "{answer}");
+        assert!(
+            answer.contains("content-type: application/problem+json"),
+            "{answer}"
+        );
     }
-    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    // The ingestion route's 408 has its CORS headers, as its other answers do: the page can
+    // read it.
+    assert!(
+        answers[0].contains(&format!("access-control-allow-origin: {ORIGIN}")),
+        "{}",
+        answers[0]
+    );
     for d in drips {
         d.join().unwrap();
     }

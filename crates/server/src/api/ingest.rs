@@ -1,8 +1,8 @@
 //! The public ingestion routes the SDK calls: web events and action events (spec section 9).
 //!
 //! Both are guarded by [`guard`]: the deployment must exist, the page's `Origin` must be one of
-//! its allowed origins (for CORS preflights too), and each client address is held
-//! to its request rate. Bodies are one object or an array, as `application/json` or as the
+//! its allowed origins (for CORS preflights too), each client address is held to its request
+//! rate, and a request is held to its time limit (so that a 408 carries CORS headers too). Bodies are one object or an array, as `application/json` or as the
 //! `text/plain` that `navigator.sendBeacon` sends.
 
 use std::net::SocketAddr;
@@ -103,7 +103,8 @@ pub async fn guard(
             .retry_after(wait.max(1)),
         );
     }
-    let response = next.run(request).await;
+    // The time limit is taken here, not outside (`api::router`), so that a 408 has CORS headers.
+    let response = super::within_time_limit(&app, next.run(request)).await;
     with_cors(response, origin.as_ref())
 }
 

@@ -67,7 +67,6 @@ pub fn router(state: AppState) -> Router {
         .route_layer(middleware::from_fn_with_state(state.clone(), ingest::guard))
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes));
     Router::new()
-        .merge(ingest)
         .merge(agent_routes())
         .route("/api/v1/deployments", get(deployments::list))
         .route("/api/v1/events", get(stream::page))
@@ -87,6 +86,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
+        .layer(middleware::from_fn_with_state(state.clone(), time_limit))
+        // Merged after the time limit: the ingestion routes take theirs inside their guard (see
+        // `ingest::guard`), so that their 408 carries CORS headers as their other answers do.
+        .merge(ingest)
         .fallback(|| async { Problem::not_found("no route has this path") })
         .method_not_allowed_fallback(|| async {
             Problem::new(
@@ -96,7 +99,6 @@ pub fn router(state: AppState) -> Router {
                 "this path does not take this method",
             )
         })
-        .layer(middleware::from_fn_with_state(state.clone(), time_limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -132,8 +134,16 @@ fn ui_routes() -> Router<AppState> {
 
 /// Cuts off a request (reading its body included) that takes longer than the configured time.
 async fn time_limit(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    within_time_limit(&app, next.run(request)).await
+}
+
+/// The response, or a 408 problem if it takes longer than the configured time.
+pub(crate) async fn within_time_limit(
+    app: &AppState,
+    response: impl Future<Output = Response>,
+) -> Response {
     let limit = Duration::from_secs(app.config.limits.request_timeout_secs);
-    match tokio::time::timeout(limit, next.run(request)).await {
+    match tokio::time::timeout(limit, response).await {
         Ok(response) => response,
         Err(_) => Problem::new(
             StatusCode::REQUEST_TIMEOUT,
