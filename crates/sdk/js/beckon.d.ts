@@ -91,8 +91,9 @@ declare namespace Beckon {
     (command: 'destroy'): void;
     /** Removed by Genesys in 2023: warns once and does nothing. */
     (command: 'identify', ...args: unknown[]): void;
-    /** The snippet's queue and load time (ms since the epoch). */
-    q?: IArguments[];
+    /** The snippet's queue: calls pushed to it before the SDK is ready run in order once it is,
+     * later ones at once. And the load time (ms since the epoch). */
+    q?: { push(call: IArguments): unknown };
     l?: number;
   }
 }

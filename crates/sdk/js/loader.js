@@ -8,7 +8,6 @@ var script = document.currentScript;
 var base = script && script.src ? new URL('.', script.src).href : new URL('/sdk/v1/', location.href).href;
 var name = window._genesysJourneySdk || 'ac';
 var stub = window[name];
-var queue = (stub && stub.q) || [];
 var broken = false;
 var twice = !!(stub && stub.beckon);
 // The module's download starts before anything else runs: evaluating the glue takes a few
@@ -224,9 +223,11 @@ function ac() {
 if (twice) {
   console.error('Beckon: the SDK script is on this page twice; the second copy does nothing.');
 } else {
-  ac.q = queue;
   ac.l = (stub && stub.l) || Date.now();
-  if (!stub) { window[name] = function () { queue.push(arguments); }; }
+  // Until the module is ready, calls wait in the `q` of the function the page calls: the
+  // snippet's, which makes the array at its first call (a page may call nothing before this
+  // script runs), or one like it.
+  if (!stub) { stub = window[name] = function () { (stub.q = stub.q || []).push(arguments); }; }
   wasm_bindgen(download).then(function () {
     if (broken) { return; }
     wasm_bindgen.start(new URL(base).origin);
@@ -236,8 +237,9 @@ if (twice) {
         reset: wasm_bindgen.test_reset, bench: wasm_bindgen.test_bench };
     }
     window[name] = ac;
-    var pending = ac.q;
-    ac.q = [];
+    var pending = stub.q || [];
+    // The snippet's function, kept by a page and called later, pushes to `ac.q`: run that too.
+    ac.q = stub.q = { push: function (args) { ac.apply(null, args); } };
     for (var i = 0; i < pending.length; i++) { ac.apply(null, pending[i]); }
     window.dispatchEvent(new CustomEvent('beckon:ready'));
   }, function (error) {

@@ -1,0 +1,59 @@
+// Calls a page makes while the SDK starts, in headless Chromium against a real beckon server: a
+// page whose snippet queues nothing (a site that calls `ac('init')` later, after cookie consent)
+// and calls while the module is still on its way; the events the server stored show what ran.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startBeckon, startPages, launch, ready, until, DEPLOYMENT } from '../harness.mjs';
+
+let pages, beckon, browser;
+
+before(async () => {
+  pages = await startPages();
+  beckon = await startBeckon(pages.origin);
+  pages.setBeckon(beckon.url);
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await beckon?.stop();
+  await pages?.close();
+});
+
+test('start-up: calls made after the script ran but before the module is ready run in order once it is, also through a kept snippet function', async () => {
+  const tag = 'consent_' + Math.random().toString(36).slice(2);
+  // The Genesys snippet with no call after it; `early` keeps the snippet's own function, as a
+  // page that stored it would. The calls come once beckon.js has run.
+  const html = `<!doctype html><html><head><title>Consent</title>
+<script>window.__console = [];
+for (const level of ['error', 'warn']) { const o = console[level]; console[level] = (...a) => { __console.push(level + ': ' + a.map(String).join(' ')); o.apply(console, a); }; }
+(function(a,t,c,l,o,u,d){a['_genesysJourneySdk']=o;a[o]=a[o]||function(){
+(a[o].q=a[o].q||[]).push(arguments)},a[o].l=1*new Date();u=t.createElement(c),
+d=t.getElementsByTagName(c)[0];u.async=1;u.src=l;u.charset='utf-8';d.parentNode.insertBefore(u,d)
+})(window, document, 'script', '/sdk-test/beckon.js', 'ac');
+var early = window.ac;
+document.querySelector('script[src$="beckon.js"]').addEventListener('load', () => setTimeout(() => {
+  window.unready = window.ac === early && !early.q;
+  ac('init', '${DEPLOYMENT}', { server: '${beckon.url}' });
+  ac('record', '${tag}_1');
+  early('record', '${tag}_2');
+  window.called = true;
+}, 0));
+</script></head><body></body></html>`;
+  pages.pages.set('/consent', { html });
+  const p = await (await browser.newContext()).newPage();
+  // The module is held until the calls are made, so they are made before it is ready.
+  await p.route(/\.wasm$/, async (route) => {
+    await until(() => p.evaluate(() => window.called === true).catch(() => false), { timeout: 10000 });
+    await route.continue();
+  });
+  await p.goto(pages.origin + '/consent');
+  await ready(p);
+  assert.equal(await p.evaluate(() => window.unready), true, 'the calls came after beckon.js ran, to a snippet with no queue yet');
+  await p.evaluate((t) => { ac('record', t + '_3'); early('record', t + '_4'); }, tag);
+  const names = async () => (await beckon.events())
+    .map((e) => e.event?.eventName).filter((n) => typeof n === 'string' && n.startsWith(tag));
+  await until(async () => (await names()).length === 4);
+  assert.deepEqual(await names(), [1, 2, 3, 4].map((i) => `${tag}_${i}`));
+  assert.deepEqual(await p.evaluate(() => window.__console), []);
+});
