@@ -50,9 +50,14 @@ declare namespace Beckon {
     forwardTo?: Array<'dataLayer' | 'adobeDataLayer'>;
   }
 
+  /** A typed value must read as its dataType (an integer within 64 bits, a finite number, true or
+   * false, as the value or as its text); it is sent as that text. Any other call logs an error and
+   * records nothing. */
   type AttributeValue =
     | number | string | boolean
-    | { dataType: 'integer' | 'number' | 'string' | 'boolean'; value: number | string | boolean };
+    | { dataType: 'integer' | 'number'; value: number | string }
+    | { dataType: 'boolean'; value: boolean | 'true' | 'false' }
+    | { dataType: 'string'; value: string | number | boolean };
 
   type CustomAttributes = Record<string, AttributeValue>;
 

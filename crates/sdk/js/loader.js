@@ -168,6 +168,18 @@ function beckonSet(o, k, v) { try { Reflect.set(o, k, v); } catch (e) { /* not a
 function beckonRethrow(error) { setTimeout(function () { throw error; }); }
 function beckonText(value) { return String(value); }
 function beckonJson(value) { return JSON.stringify(value); }
+// Whether a typed custom attribute's value (or its text) reads as its dataType the way the server
+// reads it (Rust's `from_str`: an i64, a finite f64, true or false); if so, the value becomes
+// that text, which the server takes.
+function beckonTyped(a) {
+  var t = String(a.value), type = a.dataType, digits = t.replace(/^[+-]?0*/, '');
+  if (type !== 'string' && !(type === 'boolean' ? /^(true|false)$/.test(t)
+    : type === 'number' ? /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t) && isFinite(t)
+    : /^[+-]?\d+$/.test(t) && (digits.length < 19 || digits.length === 19 &&
+      digits <= (t[0] === '-' ? '9223372036854775808' : '9223372036854775807')))) { return false; }
+  a.value = t;
+  return true;
+}
 function beckonParse(text) { try { return JSON.parse(text); } catch (e) { return undefined; } }
 // A web event (Genesys WebEventRequest) as JSON.
 function beckonWebEvent(customerCookieId, sessionId, eventName, url, title, ms, attributes) {

@@ -16,6 +16,14 @@ use crate::ids::decimal;
 use crate::runtime;
 use beckon_core::text::{concat, join};
 
+#[wasm_bindgen]
+extern "C" {
+    /// Defined in `js/loader.js`: whether a typed attribute's value reads as its dataType the way
+    /// the server reads it; when it does, the value is made that text.
+    #[wasm_bindgen(js_name = beckonTyped)]
+    fn typed(attribute: &JsValue) -> bool;
+}
+
 /// One call: its arguments (the command's name first) and the shape a wrong call is shown.
 pub struct Call<'a> {
     pub list: &'a Array,
@@ -195,34 +203,44 @@ impl Call<'_> {
         Some(())
     }
 
-    /// Custom attributes: numbers, strings, booleans, or `{ dataType, value }`. Returns a JSON
-    /// copy, so later changes to the page's object do not reach events recorded from it.
+    /// Custom attributes: numbers, strings, booleans, or `{ dataType, value }` whose value (a
+    /// number or boolean read as its text) reads as its dataType the way the server reads it.
+    /// Returns a JSON copy, so later changes to the page's object do not reach events recorded
+    /// from it, with each typed value as the text the server takes.
     pub fn attributes(&self, value: &JsValue) -> Option<JsValue> {
         let map = self.object(value, "customAttributes", &[])?;
+        let copy = to_json(&map).map(|t| from_json(&t)).unwrap_or_default();
         for entry in Object::entries(&map).iter() {
             let entry: Array = entry.unchecked_into();
-            let (name, v) = (entry.get(0), entry.get(1));
-            let ok = primitive(&v)
-                || (v.is_object() && !Array::is_array(&v) && !v.is_function() && {
-                    let kind = string_field(&v, "dataType");
-                    Object::keys(v.unchecked_ref::<Object>()).length() == 2
-                        && matches!(
-                            kind.as_deref(),
-                            Some("integer" | "number" | "string" | "boolean")
-                        )
-                        && primitive(&field(&v, "value"))
-                });
-            if !ok {
+            let (name, v) = (entry.get(0).as_string().unwrap_or_default(), entry.get(1));
+            if primitive(&v) {
+                continue;
+            }
+            let value = field(&v, "value");
+            let kind = string_field(&v, "dataType").unwrap_or_default();
+            if !v.is_object()
+                || Array::is_array(&v)
+                || Object::keys(v.unchecked_ref::<Object>()).length() != 2
+                || !primitive(&value)
+                || !matches!(kind.as_str(), "integer" | "number" | "string" | "boolean")
+            {
                 return self.wrong(&concat(&[
                     "customAttributes.",
-                    &name.as_string().unwrap_or_default(),
+                    &name,
                     " is ",
                     &describe(&v),
                     ", which is not an attribute value",
                 ]));
             }
+            if !typed(&field(&copy, &name)) {
+                return self.must_be(
+                    &concat(&["customAttributes.", &name, ".value"]),
+                    &concat(&["of dataType '", &kind, "'"]),
+                    &value,
+                );
+            }
         }
-        Some(to_json(&map).map(|t| from_json(&t)).unwrap_or_default())
+        Some(copy)
     }
 
     pub fn require_init(&self) -> Option<()> {

@@ -1,7 +1,7 @@
 // What the SDK sends without page code asking each time, in headless Chromium against real beckon
 // servers: the transport's slow-down on 429 Retry-After, the bounded localStorage outbox across an
-// outage and a page change, sendBeacon when the page is hidden or left, `forms:track`, and each
-// `load` auto-track module, checked by the web events the server stored.
+// outage and a page change, sendBeacon when the page is hidden or left, typed custom attributes,
+// `forms:track`, and each `load` auto-track module, checked by the web events the server stored.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -105,6 +105,73 @@ test('transport: while the server is down, localStorage keeps the newest 100 eve
     await later.stop();
     await context.close();
   }
+});
+
+test('transport: typed custom attributes are sent as the text the server reads; a value not of its dataType is refused with a console.error', async () => {
+  const p = await open();
+  const tag = 'typed_' + unique();
+  const path = '/typed-' + unique();
+  // A page view in the same batch: a refused batch would have taken it too.
+  await p.evaluate(({ t, url }) => {
+    ac('pageview', { location: url });
+    ac('record', t, {
+      count: { dataType: 'integer', value: 5 }, big: { dataType: 'integer', value: '-9223372036854775808' },
+      price: { dataType: 'number', value: 12.5 }, rate: { dataType: 'number', value: '1e-3' },
+      member: { dataType: 'boolean', value: true }, trial: { dataType: 'boolean', value: 'false' },
+      plan: { dataType: 'string', value: 'pro' }, code: { dataType: 'string', value: 7 }, plain: 3,
+    });
+  }, { t: tag, url: pages.origin + path });
+  await until(async () => (await webEvents(beckon, tag)).length === 1);
+  assert.deepEqual((await webEvents(beckon, tag))[0].attributes, {
+    count: { dataType: 'integer', value: '5' }, big: { dataType: 'integer', value: '-9223372036854775808' },
+    price: { dataType: 'number', value: '12.5' }, rate: { dataType: 'number', value: '1e-3' },
+    member: { dataType: 'boolean', value: 'true' }, trial: { dataType: 'boolean', value: 'false' },
+    plan: { dataType: 'string', value: 'pro' }, code: { dataType: 'string', value: '7' },
+    plain: { dataType: 'integer', value: '3' },
+  });
+  assert.ok((await webEvents(beckon, 'page_viewed')).some((e) => e.page.url === pages.origin + path));
+
+  // Whatever the SDK sends, the server takes; whatever it refuses, the server would refuse.
+  const vectors = [
+    ...[5, -7, 5.5, 1e21, 2 ** 53, '5', '+5', '-5', '007', '5.0', '1e3', ' 5', '', '-+5', '--5',
+      '9223372036854775807', '9223372036854775808', '-9223372036854775808', '-9223372036854775809',
+      '00009223372036854775807', true].map((v) => ['integer', v]),
+    ...[12.5, 0, -0, 1e-7, 1e300, '1e-3', '.5', '5.', '+1.5', '1E5', '5.e3', 'abc', ' 1', '1 ', '0x10',
+      'Infinity', 'inf', 'NaN', '1e999', '1e', '.', '', '1_000', '1.2.3', false].map((v) => ['number', v]),
+    ...[true, false, 'true', 'false', 'True', 1, 'yes'].map((v) => ['boolean', v]),
+    ...['pro', 7, true, ''].map((v) => ['string', v]),
+  ];
+  const event = (name, attributes) => ({
+    customerCookieId: crypto.randomUUID(), sessionId: crypto.randomUUID(), eventName: name,
+    page: { url: pages.origin + '/parity', title: 'Parity' }, createdDate: new Date().toISOString(), attributes,
+  });
+  const expected = [];
+  for (const [i, [dataType, value]] of vectors.entries()) {
+    const shown = JSON.stringify([dataType, value]);
+    const direct = await fetch(`${beckon.url}/api/v1/deployments/${DEPLOYMENT}/web-events`, {
+      method: 'POST', headers: { origin: pages.origin, 'content-type': 'text/plain' },
+      body: JSON.stringify(event(`${tag}_direct`, { a: { dataType, value: String(value) } })),
+    });
+    assert.ok([200, 422].includes(direct.status), shown + ' ' + direct.status);
+    const before = await p.evaluate(() => __console.length);
+    const thrown = await p.evaluate(({ name, a }) => {
+      try { ac('record', name, { a }); return false; } catch { return true; }
+    }, { name: `${tag}_${i}`, a: { dataType, value } });
+    assert.equal(thrown, false);
+    const logged = await p.evaluate((n) => __console.slice(n), before);
+    assert.equal(logged.length, direct.status === 200 ? 0 : 1, `${shown}: the SDK and the server agree: ${logged}`);
+    if (direct.status === 200) {
+      expected.push([`${tag}_${i}`, { a: { dataType, value: String(value) } }]);
+    } else {
+      assert.ok(logged[0].startsWith(`error: Beckon: ac('record'): customAttributes.a.value must be of dataType '${dataType}', got `), logged[0]);
+    }
+  }
+  assert.ok(expected.length > 20 && expected.length < vectors.length - 20, 'both kinds tested');
+  await p.evaluate((t) => ac('record', t + '_after'), tag);
+  const sent = async () => (await webEvents(beckon, tag + '_')).filter((e) => e.eventName !== `${tag}_direct`);
+  await until(async () => (await sent()).some((e) => e.eventName === tag + '_after'));
+  assert.deepEqual((await sent()).map((e) => [e.eventName, e.attributes]),
+    [...expected, [tag + '_after', undefined]], 'what the SDK took reached the server; what it refused sent nothing');
 });
 
 // Counts the page's beacons in sessionStorage (it outlives the page); the real sendBeacon still
