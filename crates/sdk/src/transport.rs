@@ -11,7 +11,8 @@
 //!   oldest dropped), so the next page of the site sends it. What an earlier page kept is read
 //!   after start-up ([`Transport::pick_up`]), not in it: the page's first use of `localStorage`
 //!   loads it from the browser, synchronously, which took several milliseconds of start-up.
-//! - 429 and 503 with `Retry-After` pause sending for as long as the server asks.
+//! - 429 and 503 with `Retry-After` (seconds or an HTTP date) pause sending for as long as the
+//!   server asks.
 //! - Any other 4xx is a refusal that repeating cannot fix: the batch is dropped and logged.
 
 use js_sys::Array;
@@ -272,10 +273,19 @@ impl Transport {
                 return Some(reply.body());
             }
             429 | 503 if reply.retry_after().is_some() => {
-                let asked = reply
-                    .retry_after()
-                    .map_or(f64::NAN, |s| js_sys::Number::parse_float(&s));
-                let seconds = if asked >= 0.0 { asked } else { 1.0 };
+                let asked = reply.retry_after().unwrap_or_default();
+                let (number, date) = (
+                    js_sys::Number::parse_float(&asked),
+                    js_sys::Date::parse(&asked),
+                );
+                // Seconds, or an HTTP date: until then (1 s when it is neither).
+                let seconds = if number >= 0.0 {
+                    number
+                } else if date.is_nan() {
+                    1.0
+                } else {
+                    ((date - now()) / 1000.0).ceil().max(0.0)
+                };
                 self.paused_until = now() + seconds * 1000.0;
                 log_warning(&concat(&[
                     "the server asks to slow down; sending again in ",

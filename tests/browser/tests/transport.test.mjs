@@ -1,7 +1,8 @@
 // What the SDK sends without page code asking each time, in headless Chromium against real beckon
-// servers: the transport's slow-down on 429 Retry-After, the bounded localStorage outbox across an
-// outage and a page change, sendBeacon when the page is hidden or left, typed custom attributes,
-// `forms:track`, and each `load` auto-track module, checked by the web events the server stored.
+// servers: the transport's slow-down on 429 Retry-After (seconds or a date), the bounded
+// localStorage outbox across an outage and a page change, sendBeacon when the page is hidden or
+// left, typed custom attributes, `forms:track`, and each `load` auto-track module, checked by the
+// web events the server stored.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -79,6 +80,30 @@ test('transport: a 429 with Retry-After holds sending for as long as the server 
   } finally {
     await limited.stop();
   }
+});
+
+test('transport: a 429 with Retry-After as an HTTP date holds sending until that date', async () => {
+  const p = await open({ extra: notePosts });
+  const tag = 'dated_' + unique();
+  let refused = 0;
+  await p.route('**/web-events', async (route) => {
+    if (refused++ > 0) return route.continue();
+    // Three seconds on: the date has whole seconds, so from 2 to 3 s from now.
+    await route.fulfill({ status: 429, body: '{}', headers: {
+      'retry-after': new Date(Date.now() + 3000).toUTCString(),
+      'access-control-allow-origin': pages.origin, 'access-control-expose-headers': 'retry-after',
+    } });
+  });
+  await p.evaluate((t) => ac('record', t), tag);
+  await until(async () => (await webEvents(beckon, tag)).length === 1, { timeout: 10000 });
+  await until(() => p.evaluate(() => __posts.filter((x) => x.status).length >= 2));
+  const posts = await p.evaluate(() => window.__posts);
+  assert.deepEqual(posts.map((x) => x.status), [429, 200], JSON.stringify(posts));
+  const waited = posts[1].at - posts[0].answered;
+  assert.ok(waited >= 1900, `the next request waited for the date (${waited.toFixed(0)} ms)`);
+  const warnings = await p.evaluate(() => __console.filter((m) => m.startsWith('warn: ')));
+  assert.equal(warnings.length, 1, warnings.join('\n'));
+  assert.match(warnings[0], /^warn: Beckon: the server asks to slow down; sending again in [23] s$/);
 });
 
 test('transport: while the server is down, localStorage keeps the newest 100 events through a page change; the next page sends them', async () => {
