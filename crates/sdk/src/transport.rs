@@ -10,7 +10,9 @@
 //!   cannot be reached the queue is also kept in `localStorage` (bounded to [`STORED`] events,
 //!   oldest dropped), so the next page of the site sends it. What an earlier page kept is read
 //!   after start-up ([`Transport::pick_up`]), not in it: the page's first use of `localStorage`
-//!   loads it from the browser, synchronously, which took several milliseconds of start-up.
+//!   loads it from the browser, synchronously, which took several milliseconds of start-up. Web
+//!   events kept too long for the server to take are dropped then: it refuses a whole batch for
+//!   one of them, the new page's events included.
 //! - 429 and 503 with `Retry-After` (seconds or an HTTP date) pause sending for as long as the
 //!   server asks.
 //! - Any other 4xx is a refusal that repeating cannot fix: the batch is dropped and logged.
@@ -37,6 +39,9 @@ const STORED: usize = 100;
 /// How long events wait to be batched.
 const LINGER_MS: f64 = 20.0;
 const MAX_BACKOFF_MS: f64 = 30_000.0;
+/// Oldest web event an earlier page kept that is still sent: the server refuses those more than
+/// an hour old; five minutes are left for clock skew and the time to send.
+const STALE_MS: f64 = 55.0 * 60_000.0;
 
 #[wasm_bindgen]
 extern "C" {
@@ -140,7 +145,8 @@ impl Transport {
     }
 
     /// Puts what an earlier page could not send ahead of this page's events: once, after
-    /// start-up, or before anything is sent or kept if that comes first.
+    /// start-up, or before anything is sent or kept if that comes first. Web events older than
+    /// [`STALE_MS`] are dropped.
     fn pick_up(&mut self) {
         if std::mem::replace(&mut self.picked_up, true) {
             return;
@@ -154,6 +160,7 @@ impl Transport {
             return;
         }
         let stored: Array = stored.unchecked_into();
+        let mut stale = false;
         for &route in &Route::ALL {
             let items = stored.get(route.index() as u32);
             if Array::is_array(&items) {
@@ -161,12 +168,21 @@ impl Transport {
                 let mut earlier = Vec::new();
                 for item in items.unchecked_into::<Array>().iter() {
                     if let Some(item) = item.as_string() {
-                        earlier.push(item);
+                        let old = route == Route::WebEvents
+                            && string_field(&from_json(&item), "createdDate")
+                                .is_some_and(|t| now() - js_sys::Date::parse(&t) > STALE_MS);
+                        stale |= old;
+                        if !old {
+                            earlier.push(item);
+                        }
                     }
                 }
                 earlier.append(queue);
                 *queue = earlier;
             }
+        }
+        if stale {
+            log_warning("events an earlier page kept were too old for the server; dropped");
         }
     }
 

@@ -1,8 +1,8 @@
 // What the SDK sends without page code asking each time, in headless Chromium against real beckon
 // servers: the transport's slow-down on 429 Retry-After (seconds or a date), the bounded
-// localStorage outbox across an outage and a page change, sendBeacon when the page is hidden or
-// left, typed custom attributes, `forms:track`, and each `load` auto-track module, checked by the
-// web events the server stored.
+// localStorage outbox across an outage and a page change (stale events dropped), sendBeacon when
+// the page is hidden or left, typed custom attributes, `forms:track`, and each `load` auto-track
+// module, checked by the web events the server stored.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -130,6 +130,35 @@ test('transport: while the server is down, localStorage keeps the newest 100 eve
     await later.stop();
     await context.close();
   }
+});
+
+test('transport: events an earlier page kept that the server would refuse as too old are dropped; the rest and the new page view go through', async () => {
+  const context = await browser.newContext();
+  const tag = 'kept_' + unique();
+  const p = await context.newPage();
+  await p.goto(pages.origin + '/blank');
+  // What an earlier page kept (the outbox: per route, the events' JSON texts): one event from two
+  // hours ago, which alone would have the server refuse the whole batch, and one from ten minutes ago.
+  await p.evaluate(({ key, tag }) => {
+    const event = (name, minutes) => JSON.stringify({
+      customerCookieId: crypto.randomUUID(), sessionId: crypto.randomUUID(), eventName: name,
+      page: { url: location.origin + '/earlier', title: 'Earlier' },
+      createdDate: new Date(Date.now() - minutes * 60000).toISOString(),
+    });
+    localStorage.setItem(key, JSON.stringify([[event(tag + '_stale', 120), event(tag + '_fresh', 10)], []]));
+  }, { key: 'beckon_outbox_' + DEPLOYMENT, tag });
+  // The new page's view and event are queued before the SDK is ready: the same batch as what was kept.
+  const path = '/kept-' + unique();
+  pages.pages.set(path, { html: page({ init: `'${DEPLOYMENT}', { server: '${beckon.url}' }`, extra: `ac('pageview'); ac('record', '${tag}_new');` }) });
+  await p.goto(pages.origin + path);
+  await ready(p);
+  await until(async () => (await webEvents(beckon, tag)).length === 2);
+  assert.deepEqual((await webEvents(beckon, tag)).map((e) => e.eventName), [tag + '_fresh', tag + '_new']);
+  assert.ok((await webEvents(beckon, 'page_viewed')).some((e) => e.page.url.endsWith(path)), 'the page view reached the server');
+  await until(async () => (await outbox(p)) === null);
+  const warnings = await p.evaluate(() => __console.filter((m) => m.startsWith('warn: ')));
+  assert.deepEqual(warnings, ['warn: Beckon: events an earlier page kept were too old for the server; dropped']);
+  await context.close();
 });
 
 test('transport: typed custom attributes are sent as the text the server reads; a value not of its dataType is refused with a console.error', async () => {
