@@ -214,7 +214,11 @@ function beckonPost(url, body) {
     headers: { 'content-type': 'text/plain;charset=UTF-8' }
   }).then(function (r) {
     return r.text().then(function (t) { return { status: r.status, retryAfter: r.headers.get('retry-after'), body: t }; });
-  }, function () { return { status: 0, retryAfter: null, body: '' }; });
+  }, function () {
+    // A page being left has its fetches fail at once, though `keepalive` ones still reach the
+    // server: the failure is answered after a task, which a page that is gone never runs.
+    return new Promise(function (done) { setTimeout(done, 0, { status: 0, retryAfter: null, body: '' }); });
+  });
 }
 
 function fail(problem) {

@@ -13,6 +13,9 @@
 //!   loads it from the browser, synchronously, which took several milliseconds of start-up. Web
 //!   events kept too long for the server to take are dropped then: it refuses a whole batch for
 //!   one of them, the new page's events included.
+//! - What is kept is only what would not be delivered otherwise: when the page is left with the
+//!   network working, requests in flight are `keepalive` fetches the browser finishes, so they
+//!   are not kept for the next page to send again (web events have no key to drop a repeat by).
 //! - 429 and 503 with `Retry-After` (seconds or an HTTP date) pause sending for as long as the
 //!   server asks.
 //! - Any other 4xx is a refusal that repeating cannot fix: the batch is dropped and logged.
@@ -42,11 +45,15 @@ const MAX_BACKOFF_MS: f64 = 30_000.0;
 /// Oldest web event an earlier page kept that is still sent: the server refuses those more than
 /// an hour old; five minutes are left for clock skew and the time to send.
 const STALE_MS: f64 = 55.0 * 60_000.0;
+/// `beckonPost` (js/loader.js) sends a body shorter than this with `keepalive`. It counts UTF-16
+/// units, never more than the UTF-8 bytes counted here.
+const KEEPALIVE: usize = 60_000;
 
 #[wasm_bindgen]
 extern "C" {
     /// Defined in `js/loader.js`: POSTs `body` as text/plain and resolves to a [`Reply`]
-    /// (`status` 0 when the network failed); never rejects.
+    /// (`status` 0 when the network failed, a task later: never when the page was left); never
+    /// rejects.
     #[wasm_bindgen(js_name = beckonPost)]
     pub(crate) fn post(url: &str, body: &str) -> Pending;
 
@@ -102,6 +109,25 @@ struct Queue {
     /// a size budget).
     items: Vec<String>,
     in_flight: usize,
+}
+
+impl Queue {
+    /// The events not delivered otherwise. `leaving`: the page is hidden or left with the
+    /// network working, so a request in flight that is `keepalive` is the browser's to finish.
+    fn unsent(&self, leaving: bool) -> &[String] {
+        let body: usize = self
+            .items
+            .iter()
+            .take(self.in_flight)
+            .map(|i| i.len() + 1)
+            .sum();
+        let delivered = if leaving && body + 1 < KEEPALIVE {
+            self.in_flight
+        } else {
+            0
+        };
+        &self.items[delivered..]
+    }
 }
 
 pub struct Transport {
@@ -239,13 +265,15 @@ impl Transport {
 
     /// The page is hidden or going away: send everything with `sendBeacon`; keep what the
     /// browser would not take. While the server cannot be reached or has asked to slow down, a
-    /// beacon would be lost unseen, so everything stays in `localStorage` for the next page.
+    /// beacon would be lost unseen (and a request in flight likely fails), so everything stays
+    /// in `localStorage` for the next page.
     pub fn flush_on_hide(&mut self) {
         self.pick_up();
-        if self.failures == 0 && now() >= self.paused_until {
+        let working = self.failures == 0 && now() >= self.paused_until;
+        if working {
             self.beacon_all();
         }
-        self.persist();
+        self.persist(working);
     }
 
     fn beacon_all(&mut self) {
@@ -253,7 +281,7 @@ impl Transport {
         for &route in &Route::ALL {
             let url = self.url(route.path());
             let queue = &mut self.queues[route.index()];
-            // In-flight requests are `keepalive` fetches: they finish without the page.
+            // What is in flight is the fetch's: kept if it is not `keepalive` ([`Queue::unsent`]).
             let start = queue.in_flight;
             let pending = queue.items.get(start..).unwrap_or_default();
             if pending.is_empty() {
@@ -284,7 +312,7 @@ impl Transport {
             200..=299 => {
                 self.failures = 0;
                 self.remove_sent(route, count);
-                self.persist();
+                self.persist(false);
                 self.schedule_if_pending();
                 return Some(reply.body());
             }
@@ -314,7 +342,7 @@ impl Transport {
                 self.failures += 1;
                 let backoff = (1000.0 * 2f64.powi(self.failures as i32 - 1)).min(MAX_BACKOFF_MS);
                 let jitter = 0.5 + (random_u64() % 1000) as f64 / 2000.0;
-                self.persist();
+                self.persist(false);
                 self.schedule(backoff * jitter);
             }
             _ => {
@@ -329,7 +357,7 @@ impl Transport {
                     "): ",
                     &reply.body(),
                 ]));
-                self.persist();
+                self.persist(false);
                 self.schedule_if_pending();
             }
         }
@@ -348,9 +376,10 @@ impl Transport {
     }
 
     /// Keeps the unsent events in `localStorage` (the newest [`STORED`] per route), or clears
-    /// the stored copy when everything was sent.
-    fn persist(&mut self) {
-        let empty = self.queues.iter().all(|q| q.items.is_empty());
+    /// the stored copy when everything was sent. `leaving`: see [`Queue::unsent`] (the next page
+    /// would send a `keepalive` request's events again).
+    fn persist(&mut self, leaving: bool) {
+        let empty = self.queues.iter().all(|q| q.unsent(leaving).is_empty());
         if empty && !self.stored {
             return;
         }
@@ -363,7 +392,8 @@ impl Transport {
         let kept = Array::new();
         for queue in &self.queues {
             let items = Array::new();
-            for item in &queue.items[queue.items.len().saturating_sub(STORED)..] {
+            let unsent = queue.unsent(leaving);
+            for item in &unsent[unsent.len().saturating_sub(STORED)..] {
                 items.push(&JsValue::from_str(item));
             }
             kept.push(&items);

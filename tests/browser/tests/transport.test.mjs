@@ -1,10 +1,11 @@
 // What the SDK sends without page code asking each time, in headless Chromium against real beckon
 // servers: the transport's slow-down on 429 Retry-After (seconds or a date), the bounded
-// localStorage outbox across an outage and a page change (stale events dropped), sendBeacon when
-// the page is hidden or left, typed custom attributes, `forms:track`, and each `load` auto-track
-// module, checked by the web events the server stored.
+// localStorage outbox across an outage and a page change (stale events dropped, requests in flight
+// not kept), sendBeacon when the page is hidden or left, typed custom attributes, `forms:track`,
+// and each `load` auto-track module, checked by the web events the server stored.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import {
   startBeckon, startPages, launch, page, ready, until, freePort, DEPLOYMENT,
 } from '../harness.mjs';
@@ -159,6 +160,60 @@ test('transport: events an earlier page kept that the server would refuse as too
   const warnings = await p.evaluate(() => __console.filter((m) => m.startsWith('warn: ')));
   assert.deepEqual(warnings, ['warn: Beckon: events an earlier page kept were too old for the server; dropped']);
   await context.close();
+});
+
+/**
+ * A proxy to beckon that holds each request whose body has `held` in it until `release()`: a
+ * request the page has in flight for as long as the test wants.
+ */
+async function holdingProxy(held) {
+  let release;
+  const released = new Promise((r) => { release = r; });
+  let holding = 0;
+  const server = createServer(async (req, res) => {
+    const chunks = [];
+    for await (const chunk of req) chunks.push(chunk);
+    const body = Buffer.concat(chunks);
+    if (body.includes(held)) { holding++; await released; }
+    const headers = Object.fromEntries(Object.entries(req.headers)
+      .filter(([k]) => !['host', 'connection', 'content-length'].includes(k)));
+    const r = await fetch(beckon.url + req.url, { method: req.method, headers, body: body.length ? body : undefined });
+    res.writeHead(r.status, Object.fromEntries([...r.headers]
+      .filter(([k]) => !['content-encoding', 'content-length', 'transfer-encoding', 'connection'].includes(k))));
+    res.end(Buffer.from(await r.arrayBuffer()));
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`, release,
+    holding: () => holding,
+    close: () => new Promise((r) => { server.closeAllConnections(); server.close(r); }),
+  };
+}
+
+test('transport: a request in flight when the page is left is not kept for the next page: its events are stored once', async () => {
+  const tag = 'flight_' + unique();
+  const proxy = await holdingProxy(`"${tag}_1"`);
+  const context = await browser.newContext();
+  try {
+    const p = await open({ server: proxy.url, context });
+    await p.evaluate((t) => ac('record', t + '_1'), tag);
+    await until(() => proxy.holding() === 1);
+    // Queued behind the request in flight: it goes with a beacon when the page is left.
+    await p.evaluate((t) => ac('record', t + '_2'), tag);
+    await p.goto(pages.origin + '/blank');
+    assert.equal(await outbox(p), null, 'nothing kept for the next page: the keepalive request finishes on its own');
+    proxy.release();
+    await until(async () => (await webEvents(beckon, tag)).length === 2);
+    // The next page of the site sends whatever was kept: nothing.
+    const q = await open({ server: proxy.url, context });
+    await q.evaluate((t) => ac('record', t + '_3'), tag);
+    await until(async () => (await webEvents(beckon, tag)).length >= 3);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual((await webEvents(beckon, tag)).map((e) => e.eventName).sort(), [1, 2, 3].map((i) => `${tag}_${i}`));
+  } finally {
+    await context.close();
+    await proxy.close();
+  }
 });
 
 test('transport: typed custom attributes are sent as the text the server reads; a value not of its dataType is refused with a console.error', async () => {
