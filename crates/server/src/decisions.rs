@@ -12,7 +12,8 @@
 //!
 //! A request's events are grouped by customer and session; each group is decided once, after
 //! all its events joined the journey, on the page of its last event (a batch from the SDK's
-//! outbox ends with the page now on screen).
+//! outbox ends with the page now on screen). A page whose activation delay ended asks again
+//! ([`Occasion::Recheck`]): decided the same way on its page, but nothing joins the journey.
 
 use std::sync::Arc;
 
@@ -67,6 +68,18 @@ pub struct Decided {
     pub actions: Vec<Value>,
 }
 
+/// Why a decision is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Occasion {
+    /// The page sent web events: they join the session's journey, and a page view is the page
+    /// view delays count on.
+    Events,
+    /// The page asks again without anything new having happened: an activation delay ended
+    /// (spec 6.5: eligibility is checked again). The event only says where the visitor is, and
+    /// is not recorded or part of the journey.
+    Recheck,
+}
+
 /// The session a web event belongs to; a Genesys-style event without one counts the
 /// customer's whole history as one session.
 fn session_of(event: &WebEvent) -> Uuid {
@@ -74,10 +87,12 @@ fn session_of(event: &WebEvent) -> Uuid {
 }
 
 /// Decides for every customer and session of a request's events (already checked).
+#[allow(clippy::too_many_arguments)]
 pub async fn decide_all(
     store: &dyn Store,
     catalog: &Catalog,
     deployment: &Deployment,
+    occasion: Occasion,
     events: &[Arc<WebEvent>],
     location: &Geolocation,
     availability: Availability,
@@ -99,6 +114,7 @@ pub async fn decide_all(
         decide_group(
             catalog,
             deployment,
+            occasion,
             customer,
             session,
             &group,
@@ -138,6 +154,7 @@ fn waiting(context: &CustomerContext) -> Vec<Pending> {
 fn decide_group(
     catalog: &Catalog,
     deployment: &Deployment,
+    occasion: Occasion,
     customer: Uuid,
     session: Uuid,
     group: &[&WebEvent],
@@ -151,7 +168,11 @@ fn decide_group(
     let mut pageview = context.pageview.clone();
     let steps = enrich::journey_steps(group);
     let last_page = steps.last().and_then(|step| step.page.clone());
-    for (e, step) in group.iter().zip(steps) {
+    let joining = match occasion {
+        Occasion::Events => steps,
+        Occasion::Recheck => Vec::new(),
+    };
+    for (e, step) in group.iter().zip(joining) {
         if enrich::is_pageview(&e.event_name) {
             // The page's URL as a visit has it: normalized, or as sent when it does not parse.
             let url = step.page.as_ref().map_or(&e.page.url, |p| &p.url);

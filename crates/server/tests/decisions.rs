@@ -209,6 +209,72 @@ async fn a_delay_activation_is_answered_with_its_seconds() {
     assert_eq!(server.log("&topic=contentoffer:qualified").await.len(), 1);
 }
 
+/// What `POST .../decisions` answers for a page of this visit (the SDK asks when a delay ends).
+async fn asked_again(server: &Server, customer: Uuid, session: Uuid, url: &str) -> Vec<Value> {
+    let r = server
+        .post("decisions", &page_viewed(customer, session, url))
+        .await;
+    assert_eq!(r.status(), 200, "decisions refused");
+    let body: Value = r.json().await.expect("json");
+    body["actions"].as_array().expect("actions").clone()
+}
+
+#[tokio::test]
+async fn a_delay_ending_is_checked_again_and_offered_only_while_still_eligible() {
+    let server = Server::start("");
+    let (map, _) = server
+        .pricing_offer(json!({ "type": "delay", "delayInSeconds": 1 }))
+        .await;
+    let pricing = "https://shop.test/pricing";
+    let (customer, session) = (Uuid::new_v4(), Uuid::new_v4());
+    let delayed = server
+        .actions(&page_viewed(customer, session, pricing))
+        .await;
+    assert_eq!(delayed.len(), 1, "{delayed:?}");
+
+    // Asked before the delay is over: nothing yet.
+    assert!(
+        asked_again(&server, customer, session, pricing)
+            .await
+            .is_empty()
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    // Over: the same action, to show at once.
+    let due = asked_again(&server, customer, session, pricing).await;
+    assert_eq!(due.len(), 1, "{due:?}");
+    assert_eq!(due[0]["actionId"], delayed[0]["actionId"]);
+    assert_eq!(due[0]["activation"], json!({ "type": "immediate" }));
+    // The asks are not web events: the log holds the one page view and the one qualified.
+    let kinds: Vec<Value> = server
+        .log("")
+        .await
+        .iter()
+        .map(|r| r["kind"].clone())
+        .collect();
+    assert_eq!(kinds, [json!("web"), json!("action")]);
+
+    // A map switched off during the delay is not offered when it ends.
+    let (other, other_session) = (Uuid::new_v4(), Uuid::new_v4());
+    let waiting = server
+        .actions(&page_viewed(other, other_session, pricing))
+        .await;
+    assert_eq!(waiting.len(), 1, "{waiting:?}");
+    let (status, off) = server
+        .admin(
+            "PATCH",
+            &format!("/api/v2/journey/actionmaps/{map}"),
+            Some(&json!({ "version": 1, "isActive": false })),
+        )
+        .await;
+    assert_eq!(status, 200, "{off}");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert!(
+        asked_again(&server, other, other_session, pricing)
+            .await
+            .is_empty()
+    );
+}
+
 #[tokio::test]
 async fn events_carry_the_map_version_that_produced_them() {
     let server = Server::start("");

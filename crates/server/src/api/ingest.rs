@@ -1,9 +1,11 @@
-//! The public ingestion routes the SDK calls: web events and action events (spec section 9).
+//! The public ingestion routes the SDK calls: web events and action events (spec section 9), and
+//! the decision a page asks for again when an activation delay ends.
 //!
-//! Both are guarded by [`guard`]: the deployment must exist, the page's `Origin` must be one of
+//! All are guarded by [`guard`]: the deployment must exist, the page's `Origin` must be one of
 //! its allowed origins (for CORS preflights too), each client address is held to its request
-//! rate, and a request is held to its time limit (so that a 408 carries CORS headers too). Bodies are one object or an array, as `application/json` or as the
-//! `text/plain` that `navigator.sendBeacon` sends.
+//! rate, and a request is held to its time limit (so that a 408 carries CORS headers too).
+//! Bodies are one object or an array, as `application/json` or as the `text/plain` that
+//! `navigator.sendBeacon` sends.
 
 use std::net::SocketAddr;
 
@@ -24,6 +26,7 @@ use uuid::Uuid;
 
 use super::problem::Problem;
 use crate::app::AppState;
+use crate::decisions::Occasion;
 use crate::ingest::WebEventRequest;
 use crate::metrics::Metrics;
 use crate::store::{CommitError, Item, Outcome, Submission};
@@ -356,10 +359,50 @@ pub async fn web_events(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, Problem> {
+    decide(
+        &app,
+        deployment_id,
+        client,
+        &headers,
+        body,
+        Occasion::Events,
+    )
+    .await
+}
+
+/// `POST /api/v1/deployments/{deploymentId}/decisions`: the page asks again (an activation delay
+/// ended) with a web event saying where the visitor is. Decided as for web events; the event
+/// itself is not stored, what the decision made of it is.
+pub async fn decisions(
+    State(app): State<AppState>,
+    Path(deployment_id): Path<Uuid>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, Problem> {
+    decide(
+        &app,
+        deployment_id,
+        client,
+        &headers,
+        body,
+        Occasion::Recheck,
+    )
+    .await
+}
+
+async fn decide(
+    app: &AppState,
+    deployment_id: Uuid,
+    client: SocketAddr,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    occasion: Occasion,
+) -> Result<Json<Value>, Problem> {
     let Batch {
         events: requests,
         array,
-    } = parse_batch::<WebEventRequest>(&app, &headers, body)?;
+    } = parse_batch::<WebEventRequest>(app, headers, body)?;
     let received = now();
     let events = requests
         .into_iter()
@@ -384,11 +427,12 @@ pub async fn web_events(
         .decisions
         .lock(events.iter().map(|e| e.customer_cookie_id))
         .await;
-    let location = app.locator.locate(&headers, client.ip());
+    let location = app.locator.locate(headers, client.ip());
     let decided = crate::decisions::decide_all(
         &*app.store,
         &catalog,
         deployment,
+        occasion,
         &events,
         &location,
         app.chat.availability(deployment),
@@ -399,10 +443,13 @@ pub async fn web_events(
         tracing::error!(error = %e, "reading decision state failed");
         Problem::unavailable("the store cannot be read right now; nothing was stored")
     })?;
-    let mut items: Vec<Item> = events.into_iter().map(Item::Web).collect();
+    let mut items: Vec<Item> = match occasion {
+        Occasion::Events => events.into_iter().map(Item::Web).collect(),
+        Occasion::Recheck => Vec::new(),
+    };
     items.extend(decided.items);
     commit(
-        &app,
+        app,
         Submission {
             deployment_id,
             items,

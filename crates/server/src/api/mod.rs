@@ -45,6 +45,10 @@ pub fn router(state: AppState) -> Router {
             post(ingest::web_events).options(ingest::preflight),
         )
         .route(
+            "/api/v1/deployments/{deployment_id}/decisions",
+            post(ingest::decisions).options(ingest::preflight),
+        )
+        .route(
             "/api/v1/deployments/{deployment_id}/action-events",
             post(ingest::action_events).options(ingest::preflight),
         )
