@@ -29,7 +29,7 @@ extern "C" {
     /// Defined in `js/loader.js`: a web event (Genesys `WebEventRequest`) as JSON; the page's URL
     /// and title when none are given.
     #[wasm_bindgen(js_name = beckonWebEvent)]
-    fn web_event(
+    pub(crate) fn web_event(
         customer_cookie_id: &str,
         session_id: &str,
         event_name: &str,

@@ -5,23 +5,26 @@
 //! table first (the SDK never emits an illegal transition), then emits the event to `ac('on')`
 //! handlers and the data layers and queues it for the server.
 //!
-//! Activation delays (spec 6.5) count on the page; leaving the page (or, in a single-page app,
-//! the route) cancels them. Coming back to the page later in the session is the server's to
-//! decide: the delay is pending there, and the page view of that page gets the offer at once.
+//! Activation delays (spec 6.5) count on the page; when one ends, the page asks the server
+//! again, which checks every block, and shows the offer only if the answer lists it. Leaving the
+//! page (or, in a single-page app, the route) cancels them. Coming back to the page later in the
+//! session is the server's to decide: the delay is pending there, and the page view of that page
+//! gets the offer at once.
 //!
 //! An offer that cannot be shown is reported `offered` then `errored`: the tables allow `errored`
 //! only after `offered`, and the attempt to show it is what failed.
 
 use beckon_core::{ActionError, ActionEvent, Lifecycle as Table, MediaType, State, Timestamp};
+use js_sys::Array;
 use uuid::Uuid;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::action::{Action, Activation, Head};
-use crate::browser::{Timer, current_url, log_error, now, to_json};
+use crate::browser::{Timer, current_url, field, from_json, log_error, now, to_json};
 use crate::ids::{new_uuid, text as id_text};
 use crate::presenters::{self, Presented};
 use crate::runtime::{Runtime, with_runtime};
-use crate::transport::Route;
+use crate::transport::{Reply, Route, post};
 use beckon_core::text::concat;
 
 /// `errorCode`s of the `errored` events the SDK reports.
@@ -46,12 +49,16 @@ struct Tracked {
 #[derive(Default)]
 pub struct Lifecycle {
     actions: Vec<Tracked>,
-    delays: Vec<(Uuid, Timer, Action)>,
+    delays: Vec<(Uuid, Timer)>,
 }
 
 impl Lifecycle {
+    /// Cancels the pending delays and forgets their actions: if the server offers one again (back
+    /// on its page), that is a new start.
     pub fn cancel_delays(&mut self) {
-        self.delays.clear();
+        let delays = std::mem::take(&mut self.delays);
+        self.actions
+            .retain(|t| !delays.iter().any(|(id, _)| *id == t.head.action_id));
     }
 
     fn get(&mut self, id: Uuid) -> Option<&mut Tracked> {
@@ -93,7 +100,7 @@ impl Runtime {
         match Action::read(&raw) {
             Ok(action) => match action.activation {
                 Activation::Delay { delay_in_seconds } if delay_in_seconds > 0.0 => {
-                    self.delay(head.action_id, action, delay_in_seconds)
+                    self.delay(head.action_id, delay_in_seconds)
                 }
                 _ => self.present(head.action_id, action),
             },
@@ -101,18 +108,49 @@ impl Runtime {
         }
     }
 
-    fn delay(&mut self, id: Uuid, action: Action, seconds: f64) {
+    fn delay(&mut self, id: Uuid, seconds: f64) {
         let timer = Timer::after(seconds * 1000.0, move || {
             with_runtime(|rt| rt.delay_over(id));
         });
-        self.lifecycle.delays.push((id, timer, action));
+        self.lifecycle.delays.push((id, timer));
     }
 
+    /// The delay ended: the server checks the offer again (spec 6.5); its answer lists the
+    /// action, now `immediate`, only while it may still be shown. It is forgotten here, so that
+    /// the answer is taken as the action it is then.
     fn delay_over(&mut self, id: Uuid) {
-        let delays = &mut self.lifecycle.delays;
-        if let Some(i) = delays.iter().position(|(d, ..)| *d == id) {
-            let (.., action) = delays.swap_remove(i);
-            self.present(id, action);
+        self.lifecycle.delays.retain(|(d, _)| *d != id);
+        self.lifecycle.actions.retain(|t| t.head.action_id != id);
+        let session = self.identity.session();
+        let body = crate::commands::web_event(
+            &id_text(&self.identity.customer_id),
+            &id_text(&session.id),
+            "delay_ended",
+            None,
+            None,
+            now(),
+            &JsValue::UNDEFINED,
+        );
+        let asked = crate::browser::once(|reply| {
+            with_runtime(|rt| rt.decided(reply.unchecked_into()));
+        });
+        post(&self.transport.url("decisions"), &body).then(&asked);
+    }
+
+    /// The answer to a decision asked again: its actions, if the server could answer.
+    fn decided(&mut self, reply: Reply) {
+        if (200..300).contains(&reply.status()) {
+            self.receive_all(&reply.body());
+        }
+    }
+
+    /// The actions of a decision's answer (`{ "actions": [...] }`), each received.
+    pub fn receive_all(&mut self, body: &str) {
+        let actions = field(&from_json(body), "actions");
+        if Array::is_array(&actions) {
+            for action in actions.unchecked_into::<Array>().iter() {
+                self.receive(action);
+            }
         }
     }
 

@@ -410,13 +410,7 @@ impl crate::runtime::Runtime {
             return;
         };
         if route == Route::WebEvents {
-            let reply = from_json(&body);
-            let actions = field(&reply, "actions");
-            if Array::is_array(&actions) {
-                for action in actions.unchecked_into::<Array>().iter() {
-                    self.receive(action);
-                }
-            }
+            self.receive_all(&body);
         }
     }
 }

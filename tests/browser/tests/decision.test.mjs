@@ -12,6 +12,10 @@ const TEMPLATE = '3c2b1a09-8f7e-4d6c-9b5a-4e3d2c1b0a98';
 const MAP = '6f1d2c3b-4a59-4e68-8d7c-1b2a3c4d5e6f';
 const DELAYED_TEMPLATE = '7b6a5948-3c2d-4e1f-8a09-1b2c3d4e5f60';
 const DELAYED_MAP = '2e3f4a5b-6c7d-4e8f-9a0b-c1d2e3f4a5b6';
+const SOON_TEMPLATE = '4d5e6f70-8192-4a3b-8c4d-5e6f708192a3';
+const SOON_MAP = '9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d';
+const BUSY_TEMPLATE = '0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0';
+const BUSY_MAP = '1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d';
 let pages, beckon, browser;
 
 before(async () => {
@@ -33,8 +37,40 @@ before(async () => {
         headline: 'Pick in a minute', body: 'Three questions to the right plan.',
         callToAction: { text: 'Start', url: `${pages.origin}/compare`, target: 'Self' },
       },
+    }, {
+      id: SOON_TEMPLATE, name: 'Soon', mediaType: 'contentOffer', state: 'Active',
+      contentOffer: {
+        displayMode: 'Toast', layoutMode: 'TextOnly', title: 'After a second',
+        headline: 'Still here?', body: 'Here is what you were looking for.',
+        callToAction: { text: 'Go', url: `${pages.origin}/compare`, target: 'Self' },
+      },
+    }, {
+      id: BUSY_TEMPLATE, name: 'Busy', mediaType: 'contentOffer', state: 'Active',
+      contentOffer: {
+        displayMode: 'Toast', layoutMode: 'TextOnly', title: 'Right away',
+        headline: 'Now', body: 'Shown at once.',
+        callToAction: { text: 'Go', url: `${pages.origin}/compare`, target: 'Self' },
+      },
     }],
     actionMaps: [{
+      id: SOON_MAP, displayName: 'After a second', isActive: true, weight: 1,
+      triggerWithEventConditions: [{
+        key: 'page.url', values: ['/soon', '/busy'], operator: 'containsAny',
+        streamType: 'Web', sessionType: 'web', eventName: 'page_viewed',
+      }],
+      pageUrlConditions: [{ values: ['/soon', '/busy'], operator: 'containsAny' }],
+      activation: { type: 'delay', delayInSeconds: 1 },
+      action: { mediaType: 'contentOffer', actionTemplate: { id: SOON_TEMPLATE } },
+    }, {
+      id: BUSY_MAP, displayName: 'Right away', isActive: true, weight: 1,
+      triggerWithEventConditions: [{
+        key: 'page.url', values: ['/busy'], operator: 'containsAny',
+        streamType: 'Web', sessionType: 'web', eventName: 'page_viewed',
+      }],
+      pageUrlConditions: [{ values: ['/busy'], operator: 'containsAny' }],
+      activation: { type: 'immediate' },
+      action: { mediaType: 'contentOffer', actionTemplate: { id: BUSY_TEMPLATE } },
+    }, {
       id: DELAYED_MAP, displayName: 'Plan guide after a while', isActive: true, weight: 1,
       triggerWithEventConditions: [{
         key: 'page.url', values: ['/plans'], operator: 'containsAny',
@@ -141,5 +177,49 @@ test('a delayed offer: cancelled by leaving its page, not shown on other pages, 
     .map((r) => r.event.actionState);
   await until(async () => (await lifecycle()).length === 2, { timeout: 10000 });
   assert.deepEqual(await lifecycle(), ['qualified', 'offered']);
+  await context.close();
+});
+
+/** The states the log holds for a map's actions, and its blocked offers' reasons. */
+async function journal(map) {
+  const records = (await beckon.events()).filter((r) => r.event && r.event.actionMapId === map);
+  return {
+    states: records.filter((r) => r.kind === 'action').map((r) => r.event.actionState),
+    blocked: records.filter((r) => r.kind === 'blocked').map((r) => r.event.reason),
+  };
+}
+
+test('when a delay ends the page asks again: still eligible, it is shown', async () => {
+  const init = `'${DEPLOYMENT}', { server: '${beckon.url}' }`;
+  pages.pages.set('/soon', { html: page({ src: '/sdk/v1/beckon.js', init, extra: "ac('pageview');" }) });
+  const context = await browser.newContext();
+  const p = await context.newPage();
+  const asked = p.waitForResponse((r) => r.url().endsWith('/decisions') && r.request().method() === 'POST');
+  await p.goto(pages.origin + '/soon');
+  await ready(p);
+  assert.equal(await p.locator('[data-beckon-action]').count(), 0);
+  const answer = await (await asked).json();
+  assert.equal(answer.actions.length, 1);
+  await p.locator('[data-beckon-action] .title').waitFor();
+  assert.equal(await p.locator('[data-beckon-action] .title').textContent(), 'After a second');
+  await until(async () => (await journal(SOON_MAP)).states.length === 2, { timeout: 10000 });
+  assert.deepEqual(await journal(SOON_MAP), { states: ['qualified', 'offered'], blocked: [] });
+  await context.close();
+});
+
+test('when a delay ends the page asks again: an offer of its kind now on screen blocks it', async () => {
+  const init = `'${DEPLOYMENT}', { server: '${beckon.url}' }`;
+  pages.pages.set('/busy', { html: page({ src: '/sdk/v1/beckon.js', init, extra: "ac('pageview');" }) });
+  const before = (await journal(SOON_MAP)).blocked.length;
+  const context = await browser.newContext();
+  const p = await context.newPage();
+  const asked = p.waitForResponse((r) => r.url().endsWith('/decisions') && r.request().method() === 'POST');
+  await p.goto(pages.origin + '/busy');
+  await ready(p);
+  await p.locator('[data-beckon-action] .title').waitFor();
+  assert.deepEqual((await (await asked).json()).actions, []);
+  await until(async () => (await journal(SOON_MAP)).blocked.length === before + 1, { timeout: 10000 });
+  assert.equal((await journal(SOON_MAP)).blocked.at(-1), 'AlreadyExistingOffer');
+  assert.deepEqual(await p.locator('[data-beckon-action] .title').allTextContents(), ['Right away']);
   await context.close();
 });
