@@ -35,7 +35,8 @@ use beckon_core::text::concat;
 
 /// Most events in one request.
 const BATCH: usize = 50;
-/// Most events kept in memory per route; the oldest go first.
+/// Most events kept in memory per route; the oldest go first, those of the request on its way
+/// before any other (they are not lost if it succeeds).
 const QUEUED: usize = 500;
 /// Most events kept in `localStorage` per route.
 const STORED: usize = 100;
@@ -108,20 +109,18 @@ struct Queue {
     /// at most [`QUEUED`] pointers, and a `VecDeque` of strings is code of its own (the SDK has
     /// a size budget).
     items: Vec<String>,
+    /// How many of the first items are in the request on its way.
     in_flight: usize,
+    /// The request on its way, if any: whether it is `keepalive`. A full queue may have dropped
+    /// all its events since, so this, not `in_flight`, says whether one is on its way.
+    request: Option<bool>,
 }
 
 impl Queue {
     /// The events not delivered otherwise. `leaving`: the page is hidden or left with the
     /// network working, so a request in flight that is `keepalive` is the browser's to finish.
     fn unsent(&self, leaving: bool) -> &[String] {
-        let body: usize = self
-            .items
-            .iter()
-            .take(self.in_flight)
-            .map(|i| i.len() + 1)
-            .sum();
-        let delivered = if leaving && body + 1 < KEEPALIVE {
+        let delivered = if leaving && self.request == Some(true) {
             self.in_flight
         } else {
             0
@@ -221,7 +220,9 @@ impl Transport {
     pub fn send(&mut self, route: Route, text: String) {
         let queue = &mut self.queues[route.index()];
         if queue.items.len() >= QUEUED {
+            // The oldest; if it is in the request on its way, that request may still deliver it.
             queue.items.remove(0);
+            queue.in_flight = queue.in_flight.saturating_sub(1);
             log_warning("the event queue is full; the oldest event was dropped");
         }
         queue.items.push(text);
@@ -249,12 +250,13 @@ impl Transport {
         }
         for &route in &Route::ALL {
             let queue = &mut self.queues[route.index()];
-            if queue.in_flight > 0 || queue.items.is_empty() {
+            if queue.request.is_some() || queue.items.is_empty() {
                 continue;
             }
             let count = queue.items.len().min(BATCH);
             queue.in_flight = count;
             let body = batch_body(queue.items.iter().take(count));
+            queue.request = Some(body.len() < KEEPALIVE);
             let url = self.url(route.path());
             let reply = crate::browser::once(move |reply| {
                 with_runtime(|rt| rt.transport_reply(route, reply.unchecked_into()));
@@ -306,7 +308,9 @@ impl Transport {
     }
 
     fn reply(&mut self, route: Route, reply: &Reply) -> Option<String> {
-        let count = std::mem::take(&mut self.queues[route.index()].in_flight);
+        let queue = &mut self.queues[route.index()];
+        queue.request = None;
+        let count = std::mem::take(&mut queue.in_flight);
         let status = reply.status();
         match status {
             200..=299 => {

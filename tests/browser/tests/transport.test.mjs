@@ -216,6 +216,35 @@ test('transport: a request in flight when the page is left is not kept for the n
   }
 });
 
+test('transport: a full queue drops the events already on their way first: when that request succeeds, nothing is lost', async () => {
+  const own = await startBeckon(pages.origin);
+  try {
+    const p = await open({ server: own.url });
+    const tag = 'full_' + unique();
+    let release;
+    const released = new Promise((r) => { release = r; });
+    let posts = 0;
+    await p.route('**/web-events', async (route) => {
+      if (posts++ === 0) await released;
+      await route.continue();
+    });
+    // One batch of 50 in flight, held; then 460 more: 10 over the 500 a route keeps in memory.
+    await p.evaluate((t) => { for (let i = 0; i < 50; i++) ac('record', `${t}_${i}`); }, tag);
+    await until(() => posts === 1);
+    await p.evaluate((t) => { for (let i = 50; i < 510; i++) ac('record', `${t}_${i}`); }, tag);
+    release();
+    await until(async () => (await webEvents(own, tag)).some((e) => e.eventName === `${tag}_509`), { timeout: 20000 });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual((await webEvents(own, tag)).map((e) => e.eventName),
+      Array.from({ length: 510 }, (_, i) => `${tag}_${i}`));
+    const warnings = await p.evaluate(() => __console);
+    assert.equal(warnings.length, 10, warnings.join('\n'));
+    assert.ok(warnings.every((w) => w === 'warn: Beckon: the event queue is full; the oldest event was dropped'), warnings[0]);
+  } finally {
+    await own.stop();
+  }
+});
+
 test('transport: typed custom attributes are sent as the text the server reads; a value not of its dataType is refused with a console.error', async () => {
   const p = await open();
   const tag = 'typed_' + unique();
