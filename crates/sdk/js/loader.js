@@ -213,7 +213,10 @@ function beckonPost(url, body) {
     method: 'POST', body: body, keepalive: body.length < 60000, credentials: 'omit',
     headers: { 'content-type': 'text/plain;charset=UTF-8' }
   }).then(function (r) {
-    return r.text().then(function (t) { return { status: r.status, retryAfter: r.headers.get('retry-after'), body: t }; });
+    var reply = { status: r.status, retryAfter: r.headers.get('retry-after'), body: '' };
+    // A body that breaks off leaves the status: the server has done what it says (a 2xx sent
+    // again would store web events twice), and only its answer is lost.
+    return r.text().then(function (t) { reply.body = t; return reply; }, function () { return reply; });
   }, function () {
     // A page being left has its fetches fail at once, though `keepalive` ones still reach the
     // server: the failure is answered after a task, which a page that is gone never runs.

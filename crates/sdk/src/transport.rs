@@ -53,8 +53,8 @@ const KEEPALIVE: usize = 60_000;
 #[wasm_bindgen]
 extern "C" {
     /// Defined in `js/loader.js`: POSTs `body` as text/plain and resolves to a [`Reply`]
-    /// (`status` 0 when the network failed, a task later: never when the page was left); never
-    /// rejects.
+    /// (`status` 0 when the network failed, a task later: never when the page was left; `body`
+    /// empty when it broke off after the status); never rejects.
     #[wasm_bindgen(js_name = beckonPost)]
     pub(crate) fn post(url: &str, body: &str) -> Pending;
 

@@ -163,10 +163,11 @@ test('transport: events an earlier page kept that the server would refuse as too
 });
 
 /**
- * A proxy to beckon that holds each request whose body has `held` in it until `release()`: a
- * request the page has in flight for as long as the test wants.
+ * A proxy to beckon for the requests whose body has `held` in it: holds each until `release()` (a
+ * request the page has in flight for as long as the test wants), or with `cut`, answers the first
+ * with beckon's status and headers and half its body, then breaks the connection.
  */
-async function holdingProxy(held) {
+async function holdingProxy(held, { cut = false } = {}) {
   let release;
   const released = new Promise((r) => { release = r; });
   let holding = 0;
@@ -174,13 +175,22 @@ async function holdingProxy(held) {
     const chunks = [];
     for await (const chunk of req) chunks.push(chunk);
     const body = Buffer.concat(chunks);
-    if (body.includes(held)) { holding++; await released; }
+    const matched = body.includes(held);
+    const cutting = matched && cut && holding === 0;
+    if (matched && !cut) { holding++; await released; }
     const headers = Object.fromEntries(Object.entries(req.headers)
       .filter(([k]) => !['host', 'connection', 'content-length'].includes(k)));
     const r = await fetch(beckon.url + req.url, { method: req.method, headers, body: body.length ? body : undefined });
+    const answer = Buffer.from(await r.arrayBuffer());
     res.writeHead(r.status, Object.fromEntries([...r.headers]
-      .filter(([k]) => !['content-encoding', 'content-length', 'transfer-encoding', 'connection'].includes(k))));
-    res.end(Buffer.from(await r.arrayBuffer()));
+      .filter(([k]) => !['content-encoding', 'content-length', 'transfer-encoding', 'connection'].includes(k))
+      .concat(cutting ? [['content-length', String(answer.length)]] : [])));
+    if (cutting) {
+      holding++;
+      res.write(answer.subarray(0, answer.length >> 1), () => setTimeout(() => res.socket.destroy(), 50));
+      return;
+    }
+    res.end(answer);
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   return {
@@ -242,6 +252,25 @@ test('transport: a full queue drops the events already on their way first: when 
     assert.ok(warnings.every((w) => w === 'warn: Beckon: the event queue is full; the oldest event was dropped'), warnings[0]);
   } finally {
     await own.stop();
+  }
+});
+
+test('transport: an answer whose body breaks off is taken by its status; the route goes on sending', async () => {
+  const tag = 'cut_' + unique();
+  const proxy = await holdingProxy(`"${tag}_1"`, { cut: true });
+  try {
+    const p = await open({ server: proxy.url, extra: "addEventListener('unhandledrejection', (e) => __errors.push('unhandled: ' + e.reason));" });
+    await p.evaluate((t) => ac('record', t + '_1'), tag);
+    await until(() => proxy.holding() === 1);
+    await new Promise((r) => setTimeout(r, 200));
+    await p.evaluate((t) => ac('record', t + '_2'), tag);
+    await until(async () => (await webEvents(beckon, tag)).length >= 2);
+    await new Promise((r) => setTimeout(r, 300));
+    // The server had the first event: a 200 whose body was lost is not sent again.
+    assert.deepEqual((await webEvents(beckon, tag)).map((e) => e.eventName), [tag + '_1', tag + '_2']);
+    assert.deepEqual(await p.evaluate(() => [...__errors, ...__console]), []);
+  } finally {
+    await proxy.close();
   }
 });
 
