@@ -226,6 +226,33 @@ test('transport: a request in flight when the page is left is not kept for the n
   }
 });
 
+test('transport: a 5xx without Retry-After is retried with growing backoff; the events arrive once, in order', async () => {
+  const p = await open({ extra: notePosts });
+  const tag = 'retry_' + unique();
+  let refused = 0;
+  await p.route('**/web-events', async (route) => {
+    if (refused++ >= 2) return route.continue();
+    await route.fulfill({ status: 503, body: '{"title":"Service Unavailable"}',
+      headers: { 'content-type': 'application/problem+json', 'access-control-allow-origin': pages.origin } });
+  });
+  await p.evaluate((t) => ac('record', t + '_1'), tag);
+  // Recorded while the first is waiting to be sent again: queued behind it.
+  await until(() => p.evaluate(() => __posts.some((x) => x.status === 503)));
+  await p.evaluate((t) => ac('record', t + '_2'), tag);
+  await until(async () => (await webEvents(beckon, tag)).length === 2, { timeout: 10000 });
+  await until(() => p.evaluate(() => __posts.filter((x) => x.status).length >= 3));
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual((await webEvents(beckon, tag)).map((e) => e.eventName), [tag + '_1', tag + '_2']);
+  const posts = await p.evaluate(() => window.__posts);
+  const shown = JSON.stringify(posts);
+  assert.deepEqual(posts.map((x) => x.status), [503, 503, 200], shown);
+  // Backoff: 1 s then 2 s, each times a jitter between 0.5 and 1.
+  const first = posts[1].at - posts[0].answered, second = posts[2].at - posts[1].answered;
+  assert.ok(first >= 450 && first <= 1500, `first wait ${first.toFixed(0)} ms: ${shown}`);
+  assert.ok(second >= 950 && second <= 2500, `second wait ${second.toFixed(0)} ms: ${shown}`);
+  assert.deepEqual(await p.evaluate(() => [...__errors, ...__console]), []);
+});
+
 test('transport: a full queue drops the events already on their way first: when that request succeeds, nothing is lost', async () => {
   const own = await startBeckon(pages.origin);
   try {
