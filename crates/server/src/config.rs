@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use beckon_core::Topic;
 use serde::{Deserialize, Serialize};
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
 use uuid::Uuid;
 
 /// The id of the deployment Beckon creates when no configuration names one.
@@ -284,9 +286,12 @@ impl<'de> Deserialize<'de> for Origin {
 
 /// One sink: where committed events go, at least once, in order per customer.
 ///
-/// Unknown keys are refused by [`SinkKind`]: serde cannot combine `deny_unknown_fields` with
-/// `flatten` on this struct (every kind's own keys would count as unknown here).
+/// In the file a sink is one flat table: `type` and the kind's own keys sit beside the shared
+/// ones. [`Config::parse`] moves the kind's keys under `type` before serde reads the table
+/// ([`nest_sink_kinds`]), so that each key is read in place and an error in it names its line;
+/// `#[serde(flatten)]` would read them from a copy that has lost every position.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SinkConfig {
     /// Unique name; the sink's cursor and dead letters are kept under it.
     pub name: String,
@@ -303,13 +308,24 @@ pub struct SinkConfig {
     /// The longest wait between retries.
     #[serde(default = "default_max_backoff")]
     pub max_backoff_ms: u64,
-    #[serde(flatten)]
+    #[serde(rename = "type")]
     pub kind: SinkKind,
 }
 
-/// The kinds of sink and their own settings.
+impl SinkConfig {
+    /// The keys of a `[[sinks]]` table that [`SinkConfig`] reads itself: every field but `kind`.
+    const SHARED_KEYS: [&str; 5] = [
+        "name",
+        "topics",
+        "batch_size",
+        "timeout_ms",
+        "max_backoff_ms",
+    ];
+}
+
+/// The kinds of sink and their own settings, read from `{ <type> = { <own keys> } }`.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
 pub enum SinkKind {
     /// CloudEvents 1.0 batches over HTTP, HMAC-signed.
     Webhook { url: String, secret: String },
@@ -418,7 +434,8 @@ impl Default for Config {
     }
 }
 
-/// A configuration that cannot be used, with the line at fault when there is one.
+/// A configuration that cannot be used: the file cannot be read, or something in it is wrong
+/// at a line and column.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
@@ -433,8 +450,29 @@ pub enum ConfigError {
         column: usize,
         message: String,
     },
-    #[error("{path}: {message}")]
-    Rule { path: PathBuf, message: String },
+}
+
+/// One step of a key path in the file: a key of a table, or an entry of an array.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Key(&'static str),
+    Entry(usize),
+}
+
+/// A rule that an entry breaks: the key path of what is at fault, and what is wrong.
+#[derive(Debug)]
+struct Broken {
+    at: Vec<Step>,
+    message: String,
+}
+
+impl Broken {
+    fn at(at: &[Step], message: String) -> Broken {
+        Broken {
+            at: at.to_vec(),
+            message,
+        }
+    }
 }
 
 impl Config {
@@ -449,40 +487,55 @@ impl Config {
 
     /// Parses and checks configuration text; `path` only names it in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| {
-            let offset = e.span().map_or(0, |s| s.start);
-            let before = &text[..offset.min(text.len())];
-            let line = before.matches('\n').count() + 1;
-            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+        let invalid = |offset: usize, message: String| {
+            let (line, column) = position(text, offset);
             ConfigError::Invalid {
                 path: path.to_owned(),
                 line,
                 column,
-                message: e.message().to_owned(),
+                message,
             }
-        })?;
-        config.check().map_err(|message| ConfigError::Rule {
-            path: path.to_owned(),
-            message,
+        };
+        let toml_error =
+            |e: toml::de::Error| invalid(e.span().map_or(0, |s| s.start), e.message().to_owned());
+        let mut doc = DeTable::parse(text).map_err(toml_error)?;
+        nest_sink_kinds(doc.get_mut());
+        let config =
+            Config::deserialize(toml::de::Deserializer::from(doc.clone())).map_err(toml_error)?;
+        config.check().map_err(|broken| {
+            let root = DeValue::Table(doc.into_inner());
+            invalid(locate(&root, &broken.at, 0), broken.message)
         })?;
         Ok(config)
     }
 
-    /// Rules that span several entries.
-    fn check(&self) -> Result<(), String> {
+    /// Rules serde does not check: across entries (an id used twice) and on values (a zero
+    /// batch size), each with the key path at fault.
+    fn check(&self) -> Result<(), Broken> {
+        use Step::{Entry, Key};
         let mut ids = HashSet::new();
         for (i, d) in self.deployments.iter().enumerate() {
             if !ids.insert(d.id) {
-                return Err(format!("deployments[{i}]: the id {} is used twice", d.id));
+                return Err(Broken::at(
+                    &[Key("deployments"), Entry(i), Key("id")],
+                    format!("deployments[{i}]: the id {} is used twice", d.id),
+                ));
             }
             if d.allowed_origins.is_empty() {
-                return Err(format!(
-                    "deployments[{i}] ({}): allowed_origins is empty, so no page could send events",
-                    d.name
+                return Err(Broken::at(
+                    &[Key("deployments"), Entry(i), Key("allowed_origins")],
+                    format!(
+                        "deployments[{i}] ({}): allowed_origins is empty, so no page could send events",
+                        d.name
+                    ),
                 ));
             }
         }
-        crate::chat::agents::check_config(&self.agents)?;
+        // Entry by entry, so that the first error found is the entry at fault.
+        for i in 0..self.agents.len() {
+            crate::chat::agents::check_config(&self.agents[..=i])
+                .map_err(|message| Broken::at(&[Key("agents"), Entry(i)], message))?;
+        }
         let client_ip_header = self
             .geolocation
             .client_ip_header
@@ -490,20 +543,24 @@ impl Config {
             .map(|name| ("client_ip_header", name));
         for (key, name) in self.geolocation.headers().chain(client_ip_header) {
             if axum::http::HeaderName::from_bytes(name.as_bytes()).is_err() {
-                return Err(format!(
-                    "geolocation.{key}: '{name}' is not an HTTP header name"
+                return Err(Broken::at(
+                    &[Key("geolocation"), Key(key)],
+                    format!("geolocation.{key}: '{name}' is not an HTTP header name"),
                 ));
             }
         }
         let mut names = HashSet::new();
         for (i, s) in self.sinks.iter().enumerate() {
             if !names.insert(s.name.as_str()) {
-                return Err(format!("sinks[{i}]: the name '{}' is used twice", s.name));
+                return Err(Broken::at(
+                    &[Key("sinks"), Entry(i), Key("name")],
+                    format!("sinks[{i}]: the name '{}' is used twice", s.name),
+                ));
             }
             if s.batch_size == 0 {
-                return Err(format!(
-                    "sinks[{i}] ({}): batch_size must be at least 1",
-                    s.name
+                return Err(Broken::at(
+                    &[Key("sinks"), Entry(i), Key("batch_size")],
+                    format!("sinks[{i}] ({}): batch_size must be at least 1", s.name),
                 ));
             }
         }
@@ -517,7 +574,10 @@ impl Config {
             ("burst", self.limits.burst as usize),
         ] {
             if value == 0 {
-                return Err(format!("limits.{name} must be at least 1"));
+                return Err(Broken::at(
+                    &[Key("limits"), Key(name)],
+                    format!("limits.{name} must be at least 1"),
+                ));
             }
         }
         Ok(())
@@ -578,6 +638,68 @@ impl Config {
         }
         self
     }
+}
+
+/// Moves the kind's own keys of each `[[sinks]]` table under its `type`:
+/// `{ name = "a", type = "file", path = "p" }` becomes `{ name = "a", type = { file = { path = "p" } } }`,
+/// which [`SinkConfig`] reads as an externally tagged [`SinkKind`]. Every key keeps its position;
+/// the new `file` key takes that of the `type` value (an unknown type is reported there) and its
+/// table that of the sink (a missing key is reported at the sink, like a missing `name`). A sink
+/// whose `type` is missing or not a string is left as it is, for serde to refuse.
+fn nest_sink_kinds(doc: &mut DeTable<'_>) {
+    let Some(DeValue::Array(sinks)) = doc.get_mut("sinks").map(|v| v.get_mut()) else {
+        return;
+    };
+    for sink in sinks.iter_mut() {
+        let sink_span = sink.span();
+        let DeValue::Table(table) = sink.get_mut() else {
+            continue;
+        };
+        let Some((type_key, kind)) = table.remove_entry("type") else {
+            continue;
+        };
+        let DeValue::String(kind_name) = kind.get_ref() else {
+            table.insert(type_key, kind);
+            continue;
+        };
+        let (shared, own): (DeTable<'_>, DeTable<'_>) = std::mem::take(table)
+            .into_iter()
+            .partition(|(key, _)| SinkConfig::SHARED_KEYS.contains(&key.get_ref().as_ref()));
+        *table = shared;
+        let nested = DeTable::from_iter([(
+            Spanned::new(kind.span(), kind_name.clone()),
+            Spanned::new(sink_span, DeValue::Table(own)),
+        )]);
+        table.insert(type_key, Spanned::new(kind.span(), DeValue::Table(nested)));
+    }
+}
+
+/// The byte offset in the file of the deepest step of `at` that the file has (`found` when it
+/// has none): the key at fault, or else the table or entry that holds it.
+fn locate(value: &DeValue<'_>, at: &[Step], found: usize) -> usize {
+    let next = match (at.first(), value) {
+        (Some(Step::Key(key)), DeValue::Table(table)) => table
+            .get_key_value(*key)
+            .map(|(key, value)| (key.span().start, value)),
+        (Some(Step::Entry(i)), DeValue::Array(entries)) => {
+            entries.get(*i).map(|entry| (entry.span().start, entry))
+        }
+        _ => None,
+    };
+    match next {
+        Some((start, value)) => locate(value.get_ref(), &at[1..], start),
+        None => found,
+    }
+}
+
+/// The line and column (1-based, the column in characters) of a byte offset in `text`.
+fn position(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (
+        before.matches('\n').count() + 1,
+        before[line_start..].chars().count() + 1,
+    )
 }
 
 #[cfg(test)]
@@ -678,6 +800,117 @@ write_key = "w"
             .unwrap_err()
             .to_string();
         assert!(err.contains("batchsize"), "{err}");
+    }
+
+    /// `line:column: message` of the error `text` is refused with.
+    fn refused_at(text: &str) -> String {
+        let err = parse(text).unwrap_err().to_string();
+        err.strip_prefix("beckon.toml:")
+            .unwrap_or_else(|| panic!("no line in {err}"))
+            .to_owned()
+    }
+
+    const DEPLOYMENT: &str = "[[deployments]]\nid = \"5e1f6c0a-7d2b-4c39-9a4e-0b7c2f1d8e61\"\nname = \"a\"\nallowed_origins = [\"https://a.example\"]\n";
+
+    #[test]
+    fn rule_errors_name_the_key_at_fault() {
+        let twice = format!("{DEPLOYMENT}\n{DEPLOYMENT}");
+        let err = refused_at(&twice);
+        assert!(err.starts_with("7:1: deployments[1]: the id "), "{err}");
+
+        let no_origin = DEPLOYMENT.replace("[\"https://a.example\"]", "[]");
+        let err = refused_at(&format!("listen = \"127.0.0.1:9000\"\n{no_origin}"));
+        assert!(
+            err.starts_with("5:1: deployments[0] (a): allowed_origins is empty"),
+            "{err}"
+        );
+
+        let sink = "[[sinks]]\nname = \"a\"\ntype = \"file\"\npath = \"a.ndjson\"\n";
+        let err = refused_at(&format!("{sink}\n{sink}"));
+        assert!(
+            err.starts_with("7:1: sinks[1]: the name 'a' is used twice"),
+            "{err}"
+        );
+        let err = refused_at(&format!("{sink}  batch_size = 0\n"));
+        assert!(
+            err.starts_with("5:3: sinks[0] (a): batch_size must be at least 1"),
+            "{err}"
+        );
+
+        let err = refused_at("[limits]\nburst = 20\nmax_events_per_batch = 0\n");
+        assert!(
+            err.starts_with("3:1: limits.max_events_per_batch must be at least 1"),
+            "{err}"
+        );
+        let err = refused_at("listen = \"127.0.0.1:9000\"\nlimits.requests_per_second = 0\n");
+        assert!(
+            err.starts_with("2:8: limits.requests_per_second must be"),
+            "{err}"
+        );
+
+        let err = refused_at("[geolocation]\n\ncity_header = \"X City\"\n");
+        assert!(
+            err.starts_with("3:1: geolocation.city_header: 'X City'"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_agent_error_names_the_entry_at_fault() {
+        let agent = |email: &str| {
+            format!(
+                "[[agents]]\nname = \"Ada\"\nemail = \"{email}\"\npassword_hash = \"{}\"\n",
+                crate::chat::agents::hash_password("pw")
+            )
+        };
+        let text = format!(
+            "{}\n{}",
+            agent("ada@shop.example"),
+            agent("ADA@shop.example")
+        );
+        let err = refused_at(&text);
+        assert!(err.starts_with("6:1: agents[1]: the email"), "{err}");
+        let err = refused_at(&format!(
+            "{}\n{}",
+            agent("ada@shop.example"),
+            agent("no email")
+        ));
+        assert!(err.starts_with("6:1: agents[1].email"), "{err}");
+    }
+
+    #[test]
+    fn sink_kind_errors_name_their_own_line() {
+        let sink = "listen = \"127.0.0.1:9000\"\n\n[[sinks]]\nname = \"a\"\n";
+        let err = refused_at(&format!("{sink}type = \"kafka\"\n"));
+        assert!(err.starts_with("5:8: unknown variant `kafka`"), "{err}");
+        let err = refused_at(&format!(
+            "{sink}type = \"file\"\npath = \"a\"\nkeep = \"three\"\n"
+        ));
+        assert!(
+            err.starts_with("7:8: invalid type: string \"three\""),
+            "{err}"
+        );
+        let err = refused_at(&format!(
+            "{sink}type = \"webhook\"\nurl = \"http://127.0.0.1:1\"\nkeep = 3\nsecret = \"s\"\n"
+        ));
+        assert!(err.starts_with("7:1: ") && err.contains("keep"), "{err}");
+        // A key the kind needs and the file lacks: at the sink, like a missing shared key.
+        let err = refused_at(&format!("{sink}type = \"webhook\"\nsecret = \"s\"\n"));
+        assert!(err.starts_with("3:1: missing field `url`"), "{err}");
+        let err = refused_at(sink);
+        assert!(err.starts_with("3:1: missing field `type`"), "{err}");
+        // Shared keys are read beside the kind's.
+        let err = refused_at(&format!(
+            "{sink}type = \"file\"\npath = \"a\"\ntimeout_ms = \"x\"\n"
+        ));
+        assert!(err.starts_with("7:14: invalid type: string \"x\""), "{err}");
+    }
+
+    #[test]
+    fn columns_count_characters() {
+        let err = refused_at("sinks = [{ name = \"café\", type = \"file\", path = 3 }]\n");
+        // `3` is the 49th character and the 50th byte.
+        assert!(err.starts_with("1:49: invalid type: integer"), "{err}");
     }
 
     #[test]

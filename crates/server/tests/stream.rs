@@ -331,7 +331,25 @@ fn check_config_names_the_line_at_fault() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("bad.toml:3:") && err.contains("kafka"),
+        err.contains("bad.toml:5:8: unknown variant `kafka`"),
+        "{err}"
+    );
+
+    // A rule across entries, checked after the file is read, names its line too.
+    std::fs::write(
+        &bad,
+        "[[sinks]]\nname = \"x\"\ntype = \"file\"\npath = \"x.ndjson\"\nbatch_size = 0\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_beckon"))
+        .arg("check-config")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.toml:5:1: sinks[0] (x): batch_size must be at least 1"),
         "{err}"
     );
 
