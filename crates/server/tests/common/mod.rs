@@ -503,7 +503,9 @@ pub struct Sse {
 /// A live stream subscription read by the test.
 pub struct Stream {
     body: std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
-    pending: String,
+    /// Bytes received and not yet read: decoded only once their event is whole, since a chunk can
+    /// end inside a character.
+    pending: Vec<u8>,
 }
 
 impl Stream {
@@ -519,7 +521,7 @@ impl Stream {
         assert_eq!(response.status(), 200, "subscribing to {query}");
         Stream {
             body: Box::pin(response.bytes_stream()),
-            pending: String::new(),
+            pending: Vec::new(),
         }
     }
 
@@ -528,8 +530,9 @@ impl Stream {
         use futures_util::StreamExt;
         let deadline = tokio::time::Instant::now() + wait;
         loop {
-            if let Some(end) = self.pending.find("\n\n") {
-                let block: String = self.pending.drain(..end + 2).collect();
+            if let Some(end) = self.pending.windows(2).position(|w| w == b"\n\n") {
+                let block: Vec<u8> = self.pending.drain(..end + 2).collect();
+                let block = String::from_utf8(block).expect("an event is UTF-8");
                 let (mut id, mut event, mut data) = (None, String::new(), String::new());
                 for line in block.lines() {
                     if let Some(v) = line.strip_prefix("id: ") {
@@ -552,8 +555,7 @@ impl Stream {
             let chunk = tokio::time::timeout_at(deadline, self.body.next())
                 .await
                 .ok()??;
-            self.pending
-                .push_str(&String::from_utf8_lossy(&chunk.ok()?));
+            self.pending.extend_from_slice(&chunk.ok()?);
         }
     }
 }
