@@ -1,0 +1,76 @@
+// Commands a page calls rarely, in headless Chromium against a real beckon server: `init`'s cookie
+// options, the removed `identify`, and `destroy`.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startBeckon, startPages, launch, page, ready, until, freePort, DEPLOYMENT,
+} from '../harness.mjs';
+
+let pages, beckon, browser;
+
+before(async () => {
+  pages = await startPages();
+  beckon = await startBeckon(pages.origin);
+  pages.setBeckon(beckon.url);
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await beckon?.stop();
+  await pages?.close();
+});
+
+const unique = () => Math.random().toString(36).slice(2);
+const sessionData = (p) => p.evaluate(() => new Promise((r) => ac('api.session.getData', (e, d) => r(d))));
+
+/** Opens `path` on `origin` (the page server's by default) with `init` as the init call's arguments. */
+async function open({ init = `'${DEPLOYMENT}', { server: '${beckon.url}' }`, origin = pages.origin, body = '', context } = {}) {
+  const path = '/c-' + unique();
+  pages.pages.set(path, { html: page({ init, body }) });
+  const p = await (context || await browser.newContext()).newPage();
+  await p.goto(origin + path);
+  await ready(p);
+  return p;
+}
+
+test('init: cookieDomain scopes the cookies to that domain, shared by its subdomains; cookieLifetimeDays sets the customer cookie\'s expiry', async () => {
+  // Chromium resolves *.localhost to loopback; `localhost` itself counts as a top-level domain
+  // there (a Domain=localhost cookie is refused on app.localhost), and an IP address takes
+  // Domain only as itself, so the test uses subdomains of app.localhost. Nothing is sent: the
+  // server is a closed port (the cookies are made at init).
+  const port = new URL(pages.origin).port;
+  const closed = `http://127.0.0.1:${await freePort()}`;
+  const context = await browser.newContext();
+  const init = `'${DEPLOYMENT}', { server: '${closed}', cookieDomain: 'app.localhost', cookieLifetimeDays: 2 }`;
+  const shop = await open({ init, origin: `http://shop.app.localhost:${port}`, context });
+  const first = await sessionData(shop);
+  const cookies = await context.cookies();
+  const customer = cookies.find((c) => c.name === 'beckon_customer');
+  const session = cookies.find((c) => c.name === 'beckon_session');
+  assert.equal(customer.value, first.customerCookieId);
+  assert.equal(customer.domain, '.app.localhost', 'a domain cookie, not one for shop.app.localhost alone');
+  assert.equal(session.domain, '.app.localhost');
+  const days = (customer.expires - Date.now() / 1000) / 86400;
+  assert.ok(days > 1.99 && days <= 2.001, `the customer cookie lasts 2 days: ${days}`);
+  const minutes = (session.expires - Date.now() / 1000) / 60;
+  assert.ok(minutes > 29.9 && minutes <= 30.01, `the session cookie lasts the 30-minute timeout: ${minutes}`);
+
+  // Another subdomain of the site: the same customer and session.
+  const blog = await open({ init, origin: `http://blog.app.localhost:${port}`, context });
+  const second = await sessionData(blog);
+  assert.equal(second.customerCookieId, first.customerCookieId);
+  assert.equal(second.id, first.id);
+
+  // Without cookieDomain the cookies are the host's alone: the other subdomain has its own customer.
+  const own = await browser.newContext();
+  const hostOnly = `'${DEPLOYMENT}', { server: '${closed}' }`;
+  const a = await sessionData(await open({ init: hostOnly, origin: `http://shop.app.localhost:${port}`, context: own }));
+  const b = await sessionData(await open({ init: hostOnly, origin: `http://blog.app.localhost:${port}`, context: own }));
+  assert.notEqual(a.customerCookieId, b.customerCookieId);
+  assert.equal((await own.cookies()).find((c) => c.name === 'beckon_customer').domain, 'shop.app.localhost');
+  for (const p of [shop, blog]) assert.deepEqual(await p.evaluate(() => [...__errors, ...__console]), []);
+  await context.close();
+  await own.close();
+});
+
