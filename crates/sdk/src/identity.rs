@@ -5,7 +5,9 @@
 //! `cookieLifetimeDays` and is renewed on every page; `beckon_session` holds
 //! `<id>.<shortId>.<last activity in ms>` and expires after `sessionTimeoutMinutes`, and the time
 //! of last activity is checked too, for a tab left open past the timeout. Cookies are
-//! `SameSite=Lax`, `Secure` on https, and scoped to `cookieDomain` when it is set.
+//! `SameSite=Lax`, `Secure` on https, and scoped to `cookieDomain` when it is set. When the browser
+//! refuses them (a `cookieDomain` that does not include the page's host or is a public suffix,
+//! cookies blocked), the page goes on with its own session.
 //!
 //! Reading `document.cookie` right after writing it is a synchronous round trip to the browser
 //! (about half a millisecond, more on a busy machine), and start-up used to do it four times. So
@@ -74,29 +76,32 @@ impl Identity {
     /// The current session, without counting as activity.
     pub fn session(&mut self) -> Session {
         let timeout = self.timeout_millis();
-        match self.stored_session() {
-            Some(s) if (now() as u64).saturating_sub(s.last_activity) <= timeout => {
-                self.session = s;
-                s
-            }
-            stored => self.renew(stored),
+        let stored = self.stored_session();
+        if (now() as u64).saturating_sub(stored.last_activity) <= timeout {
+            self.session = stored;
+            return stored;
         }
+        self.renew(Some(stored))
     }
 
     /// Something happened on the page: the session goes on, or a new one starts if the last
     /// activity is longer ago than the timeout.
     pub fn touch(&mut self) -> Session {
         let stored = self.stored_session();
-        self.renew(stored)
+        self.renew(Some(stored))
     }
 
-    /// The session cookie's content: what this page wrote, while that is fresh, else read.
-    fn stored_session(&mut self) -> Option<Session> {
+    /// The session cookie's content: what this page wrote, while that is fresh, else read; this
+    /// page's session when there is no cookie (the browser refused it), rather than a new one at
+    /// every read.
+    fn stored_session(&mut self) -> Session {
         if now() - self.synced_at < self.fresh_millis() {
-            return Some(self.session);
+            return self.session;
         }
         self.synced_at = now();
-        cookie(&read_cookies(), SESSION_COOKIE).and_then(parse_session)
+        cookie(&read_cookies(), SESSION_COOKIE)
+            .and_then(parse_session)
+            .unwrap_or(self.session)
     }
 
     /// Goes on with `stored` (the session cookie's content) or starts a new session, and writes

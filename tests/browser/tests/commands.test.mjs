@@ -74,3 +74,21 @@ test('init: cookieDomain scopes the cookies to that domain, shared by its subdom
   await own.close();
 });
 
+test('identity: when the browser refuses the cookies, the page keeps one session', async () => {
+  // Chromium refuses Domain=localhost (it counts as a top-level domain), as it refuses cookies
+  // for a public suffix such as github.io.
+  const port = new URL(pages.origin).port;
+  const closed = `http://127.0.0.1:${await freePort()}`;
+  const context = await browser.newContext();
+  const p = await open({ init: `'${DEPLOYMENT}', { server: '${closed}', cookieDomain: 'localhost' }`, origin: `http://shop.app.localhost:${port}`, context });
+  assert.deepEqual(await context.cookies(), []);
+  const first = await sessionData(p);
+  // Past the second for which the page trusts what it wrote: it reads the cookie, finds none.
+  await new Promise((r) => setTimeout(r, 1500));
+  await p.evaluate(() => ac('record', 'later'));
+  const second = await sessionData(p);
+  assert.equal(second.id, first.id);
+  assert.equal(second.customerCookieId, first.customerCookieId);
+  assert.deepEqual(await p.evaluate(() => [...__errors, ...__console]), []);
+  await context.close();
+});
