@@ -208,6 +208,11 @@ function beckonHtml(node, html, where) {
   } catch (error) { return String(error && error.message || error); }
   function put(h) { if (where) { node.insertAdjacentHTML(where, h); } else { node.innerHTML = h; } }
 }
+// Whether `domain` (a `cookieDomain`) includes the page's host.
+function beckonCovers(domain) {
+  var host = location.hostname, d = domain.replace(/^\./, '').toLowerCase();
+  return host === d || host.slice(-d.length - 1) === '.' + d;
+}
 function beckonPost(url, body) {
   return fetch(url, {
     method: 'POST', body: body, keepalive: body.length < 60000, credentials: 'omit',

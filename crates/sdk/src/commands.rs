@@ -168,8 +168,16 @@ fn init(call: &Call) -> Option<()> {
         };
         bridges.push(bridge);
     }
+    let domain = options[2].as_string();
+    if let Some(domain) = domain.as_deref().filter(|d| !crate::identity::covers(d)) {
+        return call.wrong(&concat(&[
+            "cookieDomain '",
+            domain,
+            "' does not include this page's host: the browser would refuse its cookies",
+        ]));
+    }
     let settings = CookieSettings {
-        domain: options[2].as_string(),
+        domain,
         lifetime_days: options[3].as_f64().unwrap_or(365.0),
         session_timeout_minutes: options[4].as_f64().unwrap_or(30.0),
     };

@@ -5,9 +5,9 @@
 //! `cookieLifetimeDays` and is renewed on every page; `beckon_session` holds
 //! `<id>.<shortId>.<last activity in ms>` and expires after `sessionTimeoutMinutes`, and the time
 //! of last activity is checked too, for a tab left open past the timeout. Cookies are
-//! `SameSite=Lax`, `Secure` on https, and scoped to `cookieDomain` when it is set. When the browser
-//! refuses them (a `cookieDomain` that does not include the page's host or is a public suffix,
-//! cookies blocked), the page goes on with its own session.
+//! `SameSite=Lax`, `Secure` on https, and scoped to `cookieDomain` when it is set (`init` refuses
+//! one that does not include the page's host, [`covers`]). When the browser refuses the cookies
+//! all the same (a public suffix, cookies blocked), the page goes on with its own session.
 //!
 //! Reading `document.cookie` right after writing it is a synchronous round trip to the browser
 //! (about half a millisecond, more on a busy machine), and start-up used to do it four times. So
@@ -165,6 +165,14 @@ impl Identity {
         }
         set(&document(), "cookie", &cookie.into());
     }
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// Defined in `js/loader.js`: whether `domain` (a `cookieDomain`) includes the page's host;
+    /// the browser refuses cookies for one that does not.
+    #[wasm_bindgen(js_name = beckonCovers)]
+    pub fn covers(domain: &str) -> bool;
 }
 
 /// `document.cookie`: one synchronous call to the browser.

@@ -74,9 +74,28 @@ test('init: cookieDomain scopes the cookies to that domain, shared by its subdom
   await own.close();
 });
 
+test('init: a cookieDomain that does not include the page\'s host is refused with a console.error; nothing starts', async () => {
+  const path = '/c-' + unique();
+  pages.pages.set(path, { html: page({ init: `'${DEPLOYMENT}', { server: '${beckon.url}', cookieDomain: 'example.com' }` }) });
+  const context = await browser.newContext();
+  const p = await context.newPage();
+  await p.goto(pages.origin + path);
+  await ready(p);
+  const host = new URL(pages.origin).hostname;
+  assert.deepEqual(await p.evaluate(() => __console), [
+    `error: Beckon: ac('init'): cookieDomain 'example.com' does not include this page's host: the browser would refuse its cookies. Expected: ac('init', deploymentId: string (a UUID), { server?: string, region?: string, cookieDomain?: string, cookieLifetimeDays?: number, sessionTimeoutMinutes?: number, forwardTo?: ('dataLayer' | 'adobeDataLayer')[] })`,
+  ]);
+  assert.deepEqual(await context.cookies(), []);
+  // Not started: the page can call init again with what it meant.
+  await p.evaluate((init) => ac('init', init.id, { server: init.server, cookieDomain: init.host }), { id: DEPLOYMENT, server: beckon.url, host });
+  assert.equal((await sessionData(p)).customerCookieId, (await context.cookies()).find((c) => c.name === 'beckon_customer').value);
+  assert.equal((await p.evaluate(() => __console)).length, 1);
+  await context.close();
+});
+
 test('identity: when the browser refuses the cookies, the page keeps one session', async () => {
   // Chromium refuses Domain=localhost (it counts as a top-level domain), as it refuses cookies
-  // for a public suffix such as github.io.
+  // for a public suffix such as github.io; init cannot tell those (it does not know the list).
   const port = new URL(pages.origin).port;
   const closed = `http://127.0.0.1:${await freePort()}`;
   const context = await browser.newContext();
