@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startBeckon, startPages, launch, page, ready, until, freePort, DEPLOYMENT,
+  startBeckon, startPages, launch, page, ready, until, freePort, contentOffer, DEPLOYMENT,
 } from '../harness.mjs';
 
 let pages, beckon, browser;
@@ -110,4 +110,56 @@ test('identity: when the browser refuses the cookies, the page keeps one session
   assert.equal(second.customerCookieId, first.customerCookieId);
   assert.deepEqual(await p.evaluate(() => [...__errors, ...__console]), []);
   await context.close();
+});
+
+/** The web events of `customerId` the server stored, oldest first (not the page view `qualify` makes). */
+async function eventsOf(customerId) {
+  return (await beckon.events()).map((e) => e.event)
+    .filter((e) => e && e.customerCookieId === customerId && !e.page.url.includes('/qualify/'));
+}
+
+test('identify: warns once that Genesys removed it, and does nothing', async () => {
+  const p = await open();
+  const before = await sessionData(p);
+  await p.evaluate(() => { ac('identify', { email: 'ada@example.test' }); ac('identify'); ac('identify', 1, 2, 3); });
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(await p.evaluate(() => __console),
+    ["warn: Beckon: ac('identify') was removed by Genesys in 2023 and does nothing in Beckon"]);
+  assert.deepEqual(await sessionData(p), before, 'the same customer and session');
+  await p.evaluate(() => ac('record', 'after_identify'));
+  await until(async () => (await eventsOf(before.customerCookieId)).length === 1);
+  assert.deepEqual((await eventsOf(before.customerCookieId)).map((e) => e.eventName), ['after_identify'], 'identify sent nothing');
+  assert.deepEqual(await p.evaluate(() => __errors), []);
+});
+
+test('destroy: takes the offer and the listeners off the page, sends what was queued, sends nothing after; the page goes on, and init works again', async () => {
+  const p = await open({ body: '<button class="buy">Buy</button><p id="clicks">0</p><script>document.querySelector(".buy").addEventListener("click", () => { clicks.textContent = +clicks.textContent + 1; });</script>' });
+  const { id, customerCookieId } = await sessionData(p);
+  const offer = contentOffer({ displayMode: 'Toast', layoutMode: 'TextOnly' });
+  await beckon.qualify(offer, customerCookieId, id);
+  await p.evaluate((json) => ac.__test.present(json), JSON.stringify(offer));
+  await p.locator(`[data-beckon-action="${offer.actionId}"] [role=dialog]`).waitFor();
+  await p.evaluate(() => ac('load', 'autotrackClick', { clickEvents: [{ selector: '.buy', eventName: 'clicked' }] }));
+  await p.click('.buy');
+  await until(async () => (await eventsOf(customerCookieId)).length === 1);
+
+  // Queued and destroyed in the same task: it still goes out.
+  await p.evaluate(() => { ac('record', 'queued'); ac('destroy'); });
+  assert.equal(await p.locator('[data-beckon]').count(), 0, 'nothing of the SDK is left on the page');
+  await until(async () => (await eventsOf(customerCookieId)).length === 2);
+  await p.click('.buy');
+  await p.evaluate(() => ac('record', 'after_destroy'));
+  await p.evaluate(() => { history.pushState({}, '', '/elsewhere'); window.scrollTo(0, 100); });
+  await new Promise((r) => setTimeout(r, 500));
+  assert.deepEqual((await eventsOf(customerCookieId)).map((e) => e.eventName), ['clicked', 'queued']);
+  assert.equal(await p.locator('#clicks').textContent(), '2', "the page's own listener still runs");
+  assert.deepEqual(await p.evaluate(() => [...__errors, ...__console]),
+    ["error: Beckon: ac('record'): Beckon is not initialized; call ac('init', deploymentId) first. Expected: " +
+      "ac('record', eventName: string of letters, digits and _, customAttributes?: { [name: string]: number | string | boolean | { dataType: 'integer' | 'number' | 'string' | 'boolean', value } })"]);
+
+  // Started again, with the same cookies.
+  await p.evaluate(({ d, server }) => { ac('init', d, { server }); ac('record', 'again'); }, { d: DEPLOYMENT, server: beckon.url });
+  await until(async () => (await eventsOf(customerCookieId)).length === 3);
+  assert.equal((await eventsOf(customerCookieId))[2].eventName, 'again');
+  assert.deepEqual(await p.evaluate(() => __errors), []);
 });

@@ -1,8 +1,9 @@
 // What the SDK sends without page code asking each time, in headless Chromium against real beckon
 // servers: the transport's slow-down on 429 Retry-After (seconds or a date), the bounded
 // localStorage outbox across an outage and a page change (stale events dropped, requests in flight
-// not kept), sendBeacon when the page is hidden or left, typed custom attributes, `forms:track`,
-// and each `load` auto-track module, checked by the web events the server stored.
+// not kept), backoff after a 5xx, a full queue, an answer whose body breaks off, sendBeacon when
+// the page is hidden or left, typed custom attributes, `forms:track`, and each `load` auto-track
+// module, checked by the web events the server stored.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
