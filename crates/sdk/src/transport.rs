@@ -141,6 +141,9 @@ pub struct Transport {
     failures: u32,
     paused_until: f64,
     timer: Option<Timer>,
+    /// Tells this transport's replies from those of one `ac('destroy')` ended, which must not
+    /// touch the queues of the next `init`.
+    id: u64,
 }
 
 impl Transport {
@@ -160,6 +163,7 @@ impl Transport {
             failures: 0,
             paused_until: 0.0,
             timer: None,
+            id: random_u64(),
         }
     }
 
@@ -258,8 +262,9 @@ impl Transport {
             let body = batch_body(queue.items.iter().take(count));
             queue.request = Some(body.len() < KEEPALIVE);
             let url = self.url(route.path());
+            let id = self.id;
             let reply = crate::browser::once(move |reply| {
-                with_runtime(|rt| rt.transport_reply(route, reply.unchecked_into()));
+                with_runtime(|rt| rt.transport_reply(id, route, reply.unchecked_into()));
             });
             post(&url, &body).then(&reply);
         }
@@ -409,7 +414,10 @@ impl Transport {
 }
 
 impl crate::runtime::Runtime {
-    fn transport_reply(&mut self, route: Route, reply: Reply) {
+    fn transport_reply(&mut self, id: u64, route: Route, reply: Reply) {
+        if id != self.transport.id {
+            return;
+        }
         let Some(body) = self.transport.reply(route, &reply) else {
             return;
         };

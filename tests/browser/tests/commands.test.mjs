@@ -163,3 +163,35 @@ test('destroy: takes the offer and the listeners off the page, sends what was qu
   assert.equal((await eventsOf(customerCookieId))[2].eventName, 'again');
   assert.deepEqual(await p.evaluate(() => __errors), []);
 });
+
+test('destroy, then init, while a request is on its way: its answer does not touch the new start\'s events', async () => {
+  const p = await open();
+  const { customerCookieId } = await sessionData(p);
+  const answer = [];
+  let posts = 0;
+  await p.route('**/web-events', async (route) => {
+    const n = posts++;
+    if (n > 1) return route.continue();
+    // The first two requests wait for the test; the second is then answered 503.
+    const status = await new Promise((r) => { answer[n] = r; });
+    if (status === 503) {
+      return route.fulfill({ status, body: '{}', headers: { 'access-control-allow-origin': pages.origin } });
+    }
+    return route.continue();
+  });
+  await p.evaluate(() => ac('record', 'one'));
+  await until(() => answer[0]);
+  await p.evaluate(({ d, server }) => { ac('destroy'); ac('init', d, { server }); ac('record', 'two'); }, { d: DEPLOYMENT, server: beckon.url });
+  await until(() => answer[1]);
+  // The first start's answer reaches the page while the new start's request is on its way.
+  answer[0](200);
+  await until(async () => (await eventsOf(customerCookieId)).length === 1);
+  await new Promise((r) => setTimeout(r, 200));
+  await p.evaluate(() => ac('record', 'three'));
+  await new Promise((r) => setTimeout(r, 300));
+  answer[1](503);
+  // 'two' is sent again after the 503, and 'three' after it.
+  await until(async () => (await eventsOf(customerCookieId)).length === 3, { timeout: 10000 });
+  assert.deepEqual((await eventsOf(customerCookieId)).map((e) => e.eventName), ['one', 'two', 'three']);
+  assert.deepEqual(await p.evaluate(() => [...__errors, ...__console]), []);
+});
