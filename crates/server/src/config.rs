@@ -288,7 +288,7 @@ impl<'de> Deserialize<'de> for Origin {
 ///
 /// In the file a sink is one flat table: `type` and the kind's own keys sit beside the shared
 /// ones. [`Config::parse`] moves the kind's keys under `type` before serde reads the table
-/// ([`nest_sink_kinds`]), so that each key is read in place and an error in it names its line;
+/// (`nest_sink_kinds`), so that each key is read in place and an error in it names its line;
 /// `#[serde(flatten)]` would read them from a copy that has lost every position.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
