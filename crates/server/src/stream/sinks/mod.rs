@@ -207,6 +207,9 @@ impl Sinks {
         let client = reqwest::Client::builder()
             .user_agent(concat!("beckon/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))
+            // A redirected POST comes back as a GET without its body: following one could take a
+            // 2xx for a delivery that never happened. A 3xx is a failure instead (see `send`).
+            .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(Sinks {
             list: configs
@@ -426,7 +429,8 @@ pub fn analytics_name(payload: &Payload) -> String {
 }
 
 /// Sends one HTTP request and classifies the answer: 2xx is delivered; 408, 429, 5xx, timeouts
-/// and connection errors are worth retrying; anything else is permanent.
+/// and connection errors are worth retrying; anything else is permanent, a 3xx included: the
+/// client follows no redirect, and the error names the `Location` so the URL can be fixed.
 pub async fn send(request: reqwest::RequestBuilder) -> Result<(), Failure> {
     let response = request.send().await.map_err(|e| {
         if e.is_builder() {
@@ -438,6 +442,19 @@ pub async fn send(request: reqwest::RequestBuilder) -> Result<(), Failure> {
     let status = response.status();
     if status.is_success() {
         return Ok(());
+    }
+    if status.is_redirection() {
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned());
+        return Err(Failure::Permanent(match location {
+            Some(l) => format!(
+                "the receiver answered {status}, redirecting to {l}: redirects are not followed, \
+                 set the sink's URL to where they lead"
+            ),
+            None => format!("the receiver answered {status}: redirects are not followed"),
+        }));
     }
     let mut body = response.text().await.unwrap_or_default();
     if body.len() > 300 {
