@@ -582,3 +582,52 @@ async fn offers_follow_agent_availability_and_pacing() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_frame_over_64_kib_closes_the_socket_before_it_is_read() {
+    use futures_util::StreamExt;
+    use tokio::io::AsyncWriteExt;
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+    let server = Server::start_full("", "assume_agents_available = true", &[]);
+    add_map(&server, false).await;
+    let visitor = Visitor::accepting(&server, "https://shop.test/pricing").await;
+    let (id, token) = visitor.start(&server).await;
+    let mut page = server
+        .socket(&format!("{}/ws?access_token={token}", visitor_path(&id)))
+        .await
+        .unwrap();
+    // The header of a masked text frame announcing 1 MiB, and only a few bytes of it: the
+    // server answers from the header alone, without waiting for (or buffering) the rest.
+    let mut header = vec![0x81, 0x80 | 127];
+    header.extend_from_slice(&(1u64 << 20).to_be_bytes());
+    header.extend_from_slice(&[1, 2, 3, 4, b'x', b'x']);
+    let tokio_tungstenite::MaybeTlsStream::Plain(tcp) = page.get_mut() else {
+        panic!("a plain TCP socket");
+    };
+    tcp.write_all(&header).await.unwrap();
+    let closed = tokio::time::timeout(Duration::from_secs(5), page.next())
+        .await
+        .expect("the server answers before the frame is complete");
+    match closed {
+        Some(Ok(Message::Close(Some(close)))) => {
+            assert_eq!(close.code, CloseCode::Size, "{close:?}")
+        }
+        other => panic!("expected a close frame with 1009, got {other:?}"),
+    }
+
+    // A whole frame just over the bound, as a browser sends it: the same close.
+    let mut page = server
+        .socket(&format!("{}/ws?access_token={token}", visitor_path(&id)))
+        .await
+        .unwrap();
+    send(
+        &mut page,
+        json!({ "type": "message", "text": "x".repeat(64 * 1024) }),
+    )
+    .await;
+    match page.next().await {
+        Some(Ok(Message::Close(Some(close)))) => assert_eq!(close.code, CloseCode::Size),
+        other => panic!("expected a close frame with 1009, got {other:?}"),
+    }
+}

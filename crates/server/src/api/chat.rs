@@ -23,8 +23,9 @@ use crate::chat::ChatError;
 use crate::chat::entry::Party;
 use crate::store::chat::ConversationRecord;
 
-/// Largest WebSocket frame read at all; larger ones close the socket (1009). Messages are held
-/// to `[chat] max_message_bytes` below this, with an `error` frame.
+/// Largest WebSocket frame or message read at all: a frame whose header announces more closes
+/// the socket (1009) before its payload is read. Messages are held to
+/// `[chat] max_message_bytes` below this, with an `error` frame.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 
 impl From<ChatError> for Problem {
@@ -47,7 +48,8 @@ impl From<ChatError> for Problem {
     }
 }
 
-/// A chat WebSocket's handshake with its bounds: frames of at most [`MAX_FRAME_BYTES`], and a
+/// A chat WebSocket's handshake with its bounds: frames and messages of at most
+/// [`MAX_FRAME_BYTES`] (tungstenite's own frame bound is 16 MiB, buffered whole), and a
 /// small read buffer (tungstenite reserves 128 KiB per socket by default, which is most of an
 /// idle visitor's memory; a larger frame still grows it). A request that is no WebSocket
 /// handshake gets a problem, with the status axum gives it (400, or 426 for a connection that
@@ -64,6 +66,7 @@ pub(crate) fn bounded(
         )
     })?;
     Ok(upgrade
+        .max_frame_size(MAX_FRAME_BYTES)
         .max_message_size(MAX_FRAME_BYTES)
         .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(0))

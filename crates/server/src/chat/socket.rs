@@ -24,6 +24,14 @@ pub mod close {
     pub const GOING_AWAY: u16 = 1001;
     /// A binary frame.
     pub const UNSUPPORTED: u16 = 1003;
+    /// A frame or message over [`crate::api::chat::MAX_FRAME_BYTES`].
+    pub const TOO_BIG: u16 = 1009;
+}
+
+/// Whether a read error is tungstenite's refusal of a frame or message over the configured
+/// bound (its `CapacityError::MessageTooLong`; axum does not expose the type).
+fn too_big(e: &axum::Error) -> bool {
+    e.to_string().contains("Message too long")
 }
 
 /// Who is on the other end of a socket.
@@ -190,6 +198,10 @@ impl Connection {
                         return;
                     }
                     Some(Ok(_)) => {}
+                    Some(Err(e)) if too_big(&e) => {
+                        self.close(close::TOO_BIG, "frames are limited to 64 KiB").await;
+                        return;
+                    }
                     Some(Err(_)) | None => return,
                 },
                 _ = shutdown.cancelled() => {
