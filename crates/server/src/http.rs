@@ -3,6 +3,12 @@
 //! (slowloris). This accept loop serves each connection with hyper-util's builder, with a timer
 //! and a header-read timeout, WebSocket upgrades, and a graceful shutdown that stops accepting
 //! and lets the requests in flight finish.
+//!
+//! Beckon speaks HTTP/1.1 (browsers reach it over HTTP/2 through a TLS-terminating proxy, which
+//! speaks HTTP/1.1 to it). Before a connection is handed to hyper, its first bytes must arrive
+//! within the same time limit and must not be HTTP/2's connection preface: hyper-util waits for
+//! them with no timer, and HTTP/2 connections have no idle limit, so either would let a client
+//! hold a connection forever.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -13,7 +19,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
 /// Serves `app` on `listener` until `shutdown` is cancelled, then waits for open requests.
@@ -48,16 +54,41 @@ pub async fn serve(
         >(
             remote
         ))));
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
+            if !opens_http1(&stream, header_timeout).await {
+                tracing::debug!(%remote, "closed: no HTTP/1.1 request began in time");
+                return;
+            }
+            let connection = builder
+                .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                .into_owned();
+            if let Err(error) = watcher.watch(connection).await {
                 tracing::debug!(%error, %remote, "connection ended with an error");
             }
         });
     }
     drop(listener);
     graceful.shutdown().await;
+}
+
+/// HTTP/2's connection preface, which a client sends first.
+const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Whether the client begins an HTTP/1.1 request within `limit`: its first bytes arrive, and
+/// they are not (a beginning of) HTTP/2's preface. Reads nothing: hyper reads them again.
+async fn opens_http1(stream: &TcpStream, limit: Duration) -> bool {
+    let mut first = [0u8; HTTP2_PREFACE.len()];
+    let began = async {
+        loop {
+            let n = stream.peek(&mut first).await.unwrap_or(0);
+            if n == 0 || n == first.len() || !HTTP2_PREFACE.starts_with(&first[..n]) {
+                return n > 0 && !HTTP2_PREFACE.starts_with(&first[..n]);
+            }
+            // A beginning of the preface: `peek` would answer at once with the same bytes.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(limit, began).await.unwrap_or(false)
 }

@@ -416,25 +416,50 @@ async fn slow_clients_get_408_and_do_not_stall_others() {
 async fn a_client_that_never_finishes_its_headers_is_disconnected() {
     let server = Server::start("[limits]\nrequest_timeout_secs = 1\n");
     let address = server.url().trim_start_matches("http://").to_owned();
+    // Headers that never end; nothing at all; a beginning of HTTP/2's preface; the whole
+    // preface (Beckon speaks HTTP/1.1, and an HTTP/2 connection would have no time limit).
+    let openings: [&[u8]; 4] = [
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Never-Ends: ",
+        b"",
+        b"PRI * HTTP/2",
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+    ];
     let closed = tokio::task::spawn_blocking(move || {
-        let mut s = TcpStream::connect(&address).unwrap();
-        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Never-Ends: ")
-            .unwrap();
-        // Generous: the server's header timeout is one second.
-        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        let mut buf = [0u8; 1024];
-        loop {
-            match s.read(&mut buf) {
-                Ok(0) => return true, // closed by the server
-                Ok(_) => continue,    // an error answer, then the close
-                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
-                Err(_) => return false, // still open after 30 s
-            }
-        }
+        let streams: Vec<TcpStream> = openings
+            .iter()
+            .map(|opening| {
+                let mut s = TcpStream::connect(&address).unwrap();
+                s.write_all(opening).unwrap();
+                // Generous: the server's header timeout is one second.
+                s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+                s
+            })
+            .collect();
+        streams
+            .into_iter()
+            .map(|mut s| {
+                let mut buf = [0u8; 1024];
+                loop {
+                    match s.read(&mut buf) {
+                        Ok(0) => return true, // closed by the server
+                        Ok(_) => continue,    // an error answer, then the close
+                        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
+                        Err(_) => return false, // still open after 30 s
+                    }
+                }
+            })
+            .collect::<Vec<bool>>()
     })
     .await
     .unwrap();
-    assert!(closed, "the connection was still open after 30 s");
+    assert_eq!(closed, [true; 4], "open after 30 s: the openings at false");
+    // And a real request on a new connection is still served.
+    let r = client()
+        .get(format!("{}/healthz", server.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
 }
 
 /// One hostile request: what it is, the method, the path, whether it carries the admin token,
