@@ -146,6 +146,9 @@ pub struct Chat {
     /// Each conversation's notices, for its visitor sockets: a message wakes the sockets of its
     /// conversation only, not every connected visitor. A channel goes with its last receiver.
     conversations: Mutex<HashMap<Uuid, broadcast::Sender<Arc<Notice>>>>,
+    /// A hash of no password, made once: a sign-in with an unknown email is verified against
+    /// it, so it costs what a known one does.
+    unknown_account: Arc<str>,
 }
 
 fn now() -> Timestamp {
@@ -179,12 +182,17 @@ impl Chat {
             );
         }
         let waiting: Vec<Uuid> = desk.waiting().iter().map(|r| r.id).collect();
+        let unknown_account = tokio::task::spawn_blocking(|| agents::hash_password("-"))
+            .await
+            .map_err(|e| StoreError(e.to_string()))?
+            .into();
         let chat = Arc::new(Chat {
             store,
             settings,
             desk: Mutex::new(desk),
             notices: broadcast::channel(4096).0,
             conversations: Mutex::default(),
+            unknown_account,
         });
         for id in waiting {
             chat.watch_abandonment(id);
@@ -312,10 +320,12 @@ impl Chat {
             .values()
             .find(|a| a.email == email)
             .cloned();
-        // Without an account the hash is still checked, so timing does not tell emails apart.
-        let phc = account
-            .as_ref()
-            .map_or_else(|| agents::hash_password("-"), |a| a.password_hash.clone());
+        // One argon2 verification either way, off the async workers: without an account it is
+        // against a hash made at start, so timing does not tell emails apart.
+        let phc: Arc<str> = account.as_ref().map_or_else(
+            || self.unknown_account.clone(),
+            |a| a.password_hash.as_str().into(),
+        );
         let ok = tokio::task::spawn_blocking(move || agents::verify_password(&password, &phc))
             .await
             .map_err(|e| StoreError(e.to_string()))?;
