@@ -279,8 +279,9 @@ function showEvent(topic, text) {
 }
 
 /** Reads server-sent events from a fetch body: blank-line separated `id:`, `event:` and `data:`
- * lines; `onEvent(id, topic, data)` for each. */
-async function readEvents(body, onEvent) {
+ * lines; `onId(id)` for each block with an id (the stream's opening one has no data), then
+ * `onEvent(topic, data)` for each with data. */
+async function readEvents(body, onId, onEvent) {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
   for (;;) {
@@ -299,7 +300,8 @@ async function readEvents(body, onEvent) {
         else if (line.startsWith('event:')) topic = line.slice(6).trim();
         else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
       }
-      if (data.length) onEvent(id, topic, data.join('\n'));
+      if (id !== null) onId(id);
+      if (data.length) onEvent(topic, data.join('\n'));
     }
   }
 }
@@ -309,7 +311,8 @@ const RETRY_MS = 2000;
 
 /**
  * Follows the stream until stopped. When the connection breaks (the server restarted, the network
- * dropped) it reconnects with `Last-Event-ID`, so nothing committed meanwhile is missed; a
+ * dropped) it reconnects with `Last-Event-ID` (the stream's opening id until an event came), so
+ * nothing committed meanwhile is missed; a
  * refusal (a bad topic, a token that is not accepted) stops it with the server's reason.
  */
 async function follow(event) {
@@ -335,10 +338,7 @@ async function follow(event) {
       }
       $('live-state').textContent = 'following';
       $('live-error').textContent = '';
-      await readEvents(r.body, (id, topic, text) => {
-        if (id) lastId = id;
-        showEvent(topic, text);
-      });
+      await readEvents(r.body, (id) => { lastId = id; }, showEvent);
     } catch (e) {
       if (e.name === 'AbortError') break;
     }

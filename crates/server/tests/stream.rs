@@ -101,6 +101,37 @@ async fn a_resumed_stream_has_no_gap_and_no_duplicate() {
     assert_eq!(ids, expected);
 }
 
+/// A stream lost before any record matched resumes from the id it opened with: what was committed
+/// while the client was away arrives, nothing before it does.
+#[tokio::test]
+async fn a_stream_lost_before_its_first_event_resumes_from_its_opening_id() {
+    let server = Server::start("");
+    let chats = server.qualified_many("webchat", 3).await;
+    server
+        .post("action-events", &chats[0].event("offered"))
+        .await;
+    let head = server.log("").await.last().unwrap()["seq"]
+        .as_u64()
+        .unwrap();
+    let stream = Stream::open(&server, "topic=webchat:offered", None).await;
+    assert_eq!(stream.start, head, "it opens after the head");
+    drop(stream);
+    for chat in &chats[1..] {
+        server.post("action-events", &chat.event("offered")).await;
+    }
+    // A later subscriber without an id starts after these: they would be lost.
+    let later = Stream::open(&server, "topic=webchat:offered", None).await;
+    assert!(later.start > head);
+    let mut resumed = Stream::open(&server, "topic=webchat:offered", Some(head)).await;
+    assert_eq!(resumed.start, head);
+    let mut ids = Vec::new();
+    while let Some(e) = resumed.next(Duration::from_secs(2)).await {
+        ids.push(e.data["actionId"].as_str().unwrap().to_owned());
+    }
+    let expected: Vec<String> = chats[1..].iter().map(|c| c.action_id.to_string()).collect();
+    assert_eq!(ids, expected);
+}
+
 #[tokio::test]
 async fn many_concurrent_writers_reach_a_subscriber_in_log_order() {
     // One client sends every request: the default rate limit (50 a second, bursts of 100) would

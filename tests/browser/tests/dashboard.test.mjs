@@ -210,3 +210,22 @@ test('the live console reconnects after a server restart and misses nothing comm
   await p.click('#follow-button');
   assert.equal(await p.textContent('#follow-button'), 'Follow');
 });
+
+test('a console that lost the stream before any event matched resumes from where it started', async () => {
+  await p.fill('#topics', 'contentoffer:rejected');
+  await p.click('#follow-button');
+  await until(async () => (await p.textContent('#live-state')) === 'following');
+  const port = Number(new URL(beckon.url).port);
+  await beckon.stop();
+  await until(async () => (await p.textContent('#live-state')) === 'reconnecting…');
+  await context.setOffline(true);
+  beckon = await startBeckon(ORIGIN, { port, dir: beckon.dir });
+  const [a] = await visit(`${ORIGIN}/pricing`);
+  await report(a, 'offered');
+  await report(a, 'rejected');
+  await context.setOffline(false);
+  // Only the stream's opening id can bring it: no event matched before the restart.
+  await p.locator(`#live li[data-topic="contentoffer:rejected"]:has-text("${a.customerId}")`).waitFor({ timeout: 10000 });
+  await p.click('#follow-button');
+  assert.equal(await p.textContent('#follow-button'), 'Follow');
+});

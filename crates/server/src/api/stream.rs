@@ -4,7 +4,10 @@
 //! reading the backlog from the log, then drops any live record it has already sent; if it falls
 //! behind the live channel it goes back to reading the log from the last record it handled. Each
 //! SSE message carries the record's sequence number as its `id`, so a client that reconnects with
-//! `Last-Event-ID` resumes exactly where it stopped.
+//! `Last-Event-ID` resumes exactly where it stopped. The stream opens with an event that has only
+//! an `id`, the sequence number it starts after, and no data (an `EventSource` takes it as its
+//! last event id without dispatching anything): a client that loses the stream before the first
+//! matching record still resumes from where it started, not from the head of that later moment.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -14,7 +17,7 @@ use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
@@ -185,10 +188,12 @@ pub async fn live(
         buffer: Vec::new().into_iter(),
         _count: SubscriberCount::new(&app),
     };
-    let stream = futures_util::stream::unfold(subscriber, |mut s| async move {
+    let start = Event::default().id(cursor.to_string());
+    let records = futures_util::stream::unfold(subscriber, |mut s| async move {
         let event = s.next().await?;
         Some((Ok(event), s))
     });
+    let stream = futures_util::stream::once(async { Ok(start) }).chain(records);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 

@@ -1,8 +1,9 @@
 //! `beckon tail TOPIC...`: follow a running server's event stream and print NDJSON.
 //!
 //! Topics are checked here with the same rules as the browser's `ac('on', …)` before anything is
-//! sent. A dropped connection is resumed with `Last-Event-ID`, so nothing is printed twice and
-//! nothing is skipped.
+//! sent. A dropped connection is resumed with `Last-Event-ID` (the last id the stream gave, which
+//! is the one it opens with until a record matches), so nothing is printed twice and nothing is
+//! skipped.
 
 use std::io::Write;
 use std::time::Duration;
@@ -60,11 +61,11 @@ pub async fn run(args: TailArgs) -> anyhow::Result<()> {
         }
     }
     let client = reqwest::Client::new();
-    let mut last_id: Option<String> = None;
+    let mut reader = SseReader::default();
     let mut failures = 0u32;
     loop {
         let mut request = client.get(url.clone()).bearer_auth(&token);
-        if let Some(id) = &last_id {
+        if let Some(id) = &reader.last_id {
             request = request.header("Last-Event-ID", id);
         }
         let response = match request.send().await {
@@ -84,14 +85,13 @@ pub async fn run(args: TailArgs) -> anyhow::Result<()> {
         }
         failures = 0;
         let mut body = response.bytes_stream();
-        let mut reader = SseReader::default();
+        reader.reconnected();
         while let Some(chunk) = body.next().await {
             let Ok(chunk) = chunk else { break };
-            for event in reader.push(&chunk) {
+            for data in reader.push(&chunk) {
                 let mut out = std::io::stdout().lock();
-                writeln!(out, "{}", event.data)?;
+                writeln!(out, "{data}")?;
                 out.flush()?;
-                last_id = event.id.or(last_id.take());
             }
         }
         eprintln!("beckon tail: the stream closed; reconnecting");
@@ -99,25 +99,29 @@ pub async fn run(args: TailArgs) -> anyhow::Result<()> {
     }
 }
 
-/// One server-sent event: its `data` and, if it had one, its `id`.
-#[derive(Debug, PartialEq, Eq)]
-struct SseEvent {
-    id: Option<String>,
-    data: String,
-}
-
 /// Server-sent events read from the chunks of a response body. Bytes are held until their line
-/// is whole and decoded then, so a character split between two chunks is read whole.
+/// is whole and decoded then, so a character split between two chunks is read whole. Ids are
+/// kept as an `EventSource` keeps them: an `id` line sets the id buffer, and each event's end,
+/// with data or without (the stream's opening event has none), makes it the last event id.
 #[derive(Default)]
 struct SseReader {
     pending: Vec<u8>,
     id: Option<String>,
     data: String,
+    /// The id to resume from with `Last-Event-ID`, kept across connections.
+    last_id: Option<String>,
 }
 
 impl SseReader {
-    /// Takes the next chunk and returns the events it completes.
-    fn push(&mut self, chunk: &[u8]) -> Vec<SseEvent> {
+    /// Forgets the part of an event a broken connection left unfinished; keeps the last event id.
+    fn reconnected(&mut self) {
+        self.pending.clear();
+        self.data.clear();
+        self.id.clone_from(&self.last_id);
+    }
+
+    /// Takes the next chunk and returns the data of the events it completes.
+    fn push(&mut self, chunk: &[u8]) -> Vec<String> {
         self.pending.extend_from_slice(chunk);
         let mut events = Vec::new();
         let mut start = 0;
@@ -126,11 +130,9 @@ impl SseReader {
             let line = line.strip_suffix('\r').unwrap_or(&line);
             start += length + 1;
             if line.is_empty() {
+                self.last_id.clone_from(&self.id);
                 if !self.data.is_empty() {
-                    events.push(SseEvent {
-                        id: self.id.take(),
-                        data: std::mem::take(&mut self.data),
-                    });
+                    events.push(std::mem::take(&mut self.data));
                 }
             } else if let Some(v) = line.strip_prefix("data:") {
                 self.data.push_str(v.strip_prefix(' ').unwrap_or(v));
@@ -145,7 +147,7 @@ impl SseReader {
 
 #[cfg(test)]
 mod tests {
-    use super::{SseEvent, SseReader};
+    use super::SseReader;
 
     /// However the stream is cut into chunks, even inside a character, the events read are the
     /// ones sent, with no U+FFFD.
@@ -155,21 +157,28 @@ mod tests {
         let data = format!("{{\"page\":{{\"title\":\"{title}\"}}}}");
         let stream =
             format!(": keep-alive\n\nid: 7\nevent: web:pageview\ndata: {data}\n\ndata: x\r\n\r\n");
-        let expected = vec![
-            SseEvent {
-                id: Some("7".into()),
-                data: data.clone(),
-            },
-            SseEvent {
-                id: None,
-                data: "x".into(),
-            },
-        ];
         let bytes = stream.as_bytes();
         for size in 1..=bytes.len() {
             let mut reader = SseReader::default();
-            let events: Vec<SseEvent> = bytes.chunks(size).flat_map(|c| reader.push(c)).collect();
-            assert_eq!(events, expected, "chunks of {size} bytes");
+            let events: Vec<String> = bytes.chunks(size).flat_map(|c| reader.push(c)).collect();
+            assert_eq!(events, [data.clone(), "x".into()], "chunks of {size} bytes");
+            assert_eq!(
+                reader.last_id.as_deref(),
+                Some("7"),
+                "chunks of {size} bytes"
+            );
         }
+    }
+
+    /// The stream's opening event has an id and no data: nothing is printed, and a connection
+    /// lost before any record matched resumes from that id; half an event is dropped with it.
+    #[test]
+    fn the_opening_id_is_kept_for_the_reconnection() {
+        let mut reader = SseReader::default();
+        assert!(reader.push(b"id: 41\n\nid: 42\ndata: {\"half\"").is_empty());
+        assert_eq!(reader.last_id.as_deref(), Some("41"));
+        reader.reconnected();
+        assert_eq!(reader.push(b"data: 1\n\n"), ["1"]);
+        assert_eq!(reader.last_id.as_deref(), Some("41"));
     }
 }

@@ -506,6 +506,8 @@ pub struct Stream {
     /// Bytes received and not yet read: decoded only once their event is whole, since a chunk can
     /// end inside a character.
     pending: Vec<u8>,
+    /// The id of the stream's opening event (no data): the sequence number it starts after.
+    pub start: u64,
 }
 
 impl Stream {
@@ -519,14 +521,43 @@ impl Stream {
         }
         let response = request.send().await.expect("subscribe");
         assert_eq!(response.status(), 200, "subscribing to {query}");
-        Stream {
+        let mut stream = Stream {
             body: Box::pin(response.bytes_stream()),
             pending: Vec::new(),
-        }
+            start: 0,
+        };
+        let (id, event, data) = stream
+            .block(Duration::from_secs(10))
+            .await
+            .expect("the opening event");
+        assert_eq!(
+            (event.as_str(), data.as_str()),
+            ("", ""),
+            "the opening event"
+        );
+        stream.start = id.expect("the opening event has an id");
+        stream
     }
 
     /// The next event, or `None` if none arrives within `wait`.
     pub async fn next(&mut self, wait: Duration) -> Option<Sse> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let wait = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let (id, event, data) = self.block(wait).await?;
+            if let Some(id) = id {
+                return Some(Sse {
+                    id,
+                    event,
+                    data: serde_json::from_str(&data).expect("data is JSON"),
+                });
+            }
+            // a keep-alive comment
+        }
+    }
+
+    /// The next blank-line-ended block: its `id`, `event` and `data` (empty when absent).
+    async fn block(&mut self, wait: Duration) -> Option<(Option<u64>, String, String)> {
         use futures_util::StreamExt;
         let deadline = tokio::time::Instant::now() + wait;
         loop {
@@ -543,14 +574,7 @@ impl Stream {
                         data.push_str(v);
                     }
                 }
-                if let Some(id) = id {
-                    return Some(Sse {
-                        id,
-                        event,
-                        data: serde_json::from_str(&data).expect("data is JSON"),
-                    });
-                }
-                continue; // a keep-alive comment
+                return Some((id, event, data));
             }
             let chunk = tokio::time::timeout_at(deadline, self.body.next())
                 .await
