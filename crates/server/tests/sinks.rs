@@ -849,6 +849,44 @@ async fn file_sink_writes_ndjson_and_rotates_by_size() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_sink_cuts_a_half_written_line_before_appending() {
+    let out = tempfile::tempdir().unwrap();
+    let path = out.path().join("events.ndjson");
+    let mut server = Server::start(&format!(
+        "[[sinks]]\nname = \"archive\"\ntype = \"file\"\npath = {:?}\n",
+        path.display().to_string()
+    ));
+    let action = server.qualified("webchat").await;
+    caught_up(&server, "archive").await;
+    let before = lines(&path);
+    assert!(!before.is_empty());
+    // Killed in the middle of a line (disk full, SIGKILL): the file ends with a fragment.
+    server.kill();
+    let whole = std::fs::read(&path).unwrap();
+    let last_line = whole[..whole.len() - 1]
+        .split(|&b| b == b'\n')
+        .last()
+        .unwrap();
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    std::io::Write::write_all(&mut file, &last_line[..last_line.len() / 2]).unwrap();
+    drop(file);
+    server.start_again();
+    let posted = events(&action, &["offered", "accepted"]);
+    post_ok(&server, &json!(posted)).await;
+    caught_up(&server, "archive").await;
+    // Every line parses (`lines` fails on one that does not), the lines written before are
+    // kept, and the new events follow them.
+    let after = lines(&path);
+    assert_eq!(after[..before.len()], before[..]);
+    let new: Vec<&Value> = after[before.len()..].iter().map(|l| &l["event"]).collect();
+    assert_eq!(new, [&posted[0], &posted[1]]);
+    assert!(std::fs::read(&path).unwrap().ends_with(b"\n"));
+}
+
 #[test]
 fn the_cloudevents_schema_refuses_broken_events() {
     let good = json!({

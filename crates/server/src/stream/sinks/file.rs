@@ -11,13 +11,20 @@
 //! Rotation: before a line would take the file past `max_bytes`, `path` becomes `path.1`, which
 //! first becomes `path.2`, and so on up to `path.<keep>`; the oldest is deleted. A file never
 //! holds half a record, and one line longer than `max_bytes` gets a file of its own.
+//!
+//! Every line parses: a write that failed half-way (disk full, the process killed) can leave a
+//! fragment without its newline at the end of `path`; the next attempt cuts it off before
+//! appending. The fragment belongs to a batch the cursor has not passed, so that batch is
+//! written again whole. Attempts never overlap: the write runs on a blocking thread that a
+//! timeout does not stop, so an attempt first waits for the previous one's write to end.
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use tokio::task::JoinHandle;
 
 use super::{Failure, Sink};
 use crate::record::LogRecord;
@@ -27,6 +34,9 @@ pub struct FileSink {
     path: PathBuf,
     max_bytes: u64,
     keep: usize,
+    /// The last write, kept until it ended: an attempt cut by its timeout leaves it here for the
+    /// next attempt to wait for, so two writes (and rotations) never run at once.
+    writing: tokio::sync::Mutex<Option<JoinHandle<std::io::Result<()>>>>,
 }
 
 impl FileSink {
@@ -35,6 +45,7 @@ impl FileSink {
             path,
             max_bytes,
             keep,
+            writing: tokio::sync::Mutex::new(None),
         }
     }
 }
@@ -86,12 +97,42 @@ fn open(path: &Path) -> std::io::Result<(File, u64)> {
     Ok((file, size))
 }
 
-/// Writes the lines, rotating as needed, and syncs before returning.
+/// Cuts what follows the last newline of `file` (`size` bytes long): a fragment left by a write
+/// that failed half-way. Answers the new size.
+fn cut_fragment(path: &Path, file: &File, size: u64) -> std::io::Result<u64> {
+    const CHUNK: u64 = 64 * 1024;
+    let mut reader = File::open(path)?;
+    let mut end = size;
+    let mut buf = Vec::new();
+    while end > 0 {
+        let start = end.saturating_sub(CHUNK);
+        buf.resize((end - start) as usize, 0);
+        reader.seek(SeekFrom::Start(start))?;
+        reader.read_exact(&mut buf)?;
+        if let Some(i) = buf.iter().rposition(|&b| b == b'\n') {
+            end = start + i as u64 + 1;
+            break;
+        }
+        end = start;
+    }
+    if end < size {
+        tracing::warn!(path = %path.display(), bytes = size - end, "cutting a partly written line");
+        file.set_len(end)?;
+        file.sync_all()?;
+    }
+    Ok(end)
+}
+
+/// Writes the lines after the file's last whole line, rotating as needed, and syncs before
+/// returning.
 fn append(path: &Path, max_bytes: u64, keep: usize, lines: &[Vec<u8>]) -> std::io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
     let (mut file, mut size) = open(path)?;
+    if size > 0 {
+        size = cut_fragment(path, &file, size)?;
+    }
     for line in lines {
         let len = line.len() as u64;
         if size > 0 && size + len > max_bytes {
@@ -118,8 +159,19 @@ impl Sink for FileSink {
             })
             .collect();
         let (path, max_bytes, keep) = (self.path.clone(), self.max_bytes, self.keep);
-        tokio::task::spawn_blocking(move || append(&path, max_bytes, keep, &lines))
-            .await
+        // Held across the awaits: if the runner's timeout drops this future, the unfinished
+        // write stays in `writing` and the next attempt waits for it before writing.
+        let mut writing = self.writing.lock().await;
+        if let Some(previous) = writing.as_mut() {
+            // Its outcome no longer matters: this attempt writes the batch again.
+            let _ = previous.await;
+        }
+        let task = writing.insert(tokio::task::spawn_blocking(move || {
+            append(&path, max_bytes, keep, &lines)
+        }));
+        let result = task.await;
+        *writing = None;
+        result
             .map_err(|e| Failure::Retry(format!("the writer task failed: {e}")))?
             // A full disk or a permission problem may be fixed by an operator: keep retrying,
             // the cursor waits, nothing is lost.
@@ -195,6 +247,50 @@ mod tests {
         for p in [path.clone(), rotated(&path, 1), rotated(&path, 2)] {
             assert!(std::fs::metadata(&p).unwrap().len() <= line_len * 2 + line_len / 2);
         }
+    }
+
+    /// A write that outlives its attempt's timeout (here: stuck opening a FIFO nobody reads)
+    /// is waited for by the next attempt, which writes nothing meanwhile; without that, both
+    /// attempts would write at once, each its own copy of the batch (and could rotate at once).
+    #[cfg(unix)]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_timed_out_write_is_waited_for_before_the_next_attempt_writes() {
+        use std::time::Duration;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let sink = FileSink::new(path.clone(), 1 << 20, 1);
+        let c = Uuid::new_v4();
+        let first = [testing::action(1, c, State::Offered)];
+        let retry = [testing::action(1, c, State::Offered)];
+        let limit = Duration::from_millis(200);
+        // Both attempts time out: the first's write is blocked, the second waits for it.
+        assert!(
+            tokio::time::timeout(limit, sink.deliver(&first))
+                .await
+                .is_err()
+        );
+        assert!(
+            tokio::time::timeout(limit, sink.deliver(&retry))
+                .await
+                .is_err()
+        );
+        // A reader lets the blocked write go on; it reads until every writer closed the FIFO.
+        let read = tokio::task::spawn_blocking(move || std::fs::read(&path).unwrap());
+        let written = tokio::time::timeout(Duration::from_secs(10), read)
+            .await
+            .expect("every writer ended")
+            .unwrap();
+        let lines: Vec<Value> = written
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 1, "one write at a time: {lines:?}");
     }
 
     #[tokio::test]
