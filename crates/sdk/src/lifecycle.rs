@@ -131,15 +131,17 @@ impl Runtime {
             now(),
             &JsValue::UNDEFINED,
         );
-        let asked = crate::browser::once(|reply| {
-            with_runtime(|rt| rt.decided(reply.unchecked_into()));
+        let start = self.transport.id;
+        let asked = crate::browser::once(move |reply| {
+            with_runtime(|rt| rt.decided(start, reply.unchecked_into()));
         });
         post(&self.transport.url("decisions"), &body).then(&asked);
     }
 
-    /// The answer to a decision asked again: its actions, if the server could answer.
-    fn decided(&mut self, reply: Reply) {
-        if (200..300).contains(&reply.status()) {
+    /// The answer to a decision asked again: its actions, if the server could answer and the
+    /// start that asked (`Transport::id`) is still the SDK's.
+    fn decided(&mut self, start: u64, reply: Reply) {
+        if start == self.transport.id && (200..300).contains(&reply.status()) {
             self.receive_all(&reply.body());
         }
     }

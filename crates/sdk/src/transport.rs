@@ -142,8 +142,8 @@ pub struct Transport {
     paused_until: f64,
     timer: Option<Timer>,
     /// Tells this transport's replies from those of one `ac('destroy')` ended, which must not
-    /// touch the queues of the next `init`.
-    id: u64,
+    /// touch the queues of the next `init` (nor its offers: see `Runtime::decided`).
+    pub id: u64,
 }
 
 impl Transport {

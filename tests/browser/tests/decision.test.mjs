@@ -223,3 +223,25 @@ test('when a delay ends the page asks again: an offer of its kind now on screen 
   assert.deepEqual(await p.locator('[data-beckon-action] .title').allTextContents(), ['Right away']);
   await context.close();
 });
+
+test('an answer to a delay that ends after destroy and init shows nothing', async () => {
+  const init = `'${DEPLOYMENT}', { server: '${beckon.url}' }`;
+  pages.pages.set('/soon', { html: page({ src: '/sdk/v1/beckon.js', init, extra: "ac('pageview');" }) });
+  const context = await browser.newContext();
+  const p = await context.newPage();
+  let held;
+  const asking = new Promise((resolve) => {
+    p.route('**/decisions', (route) => { held = route; resolve(); });
+  });
+  await p.goto(pages.origin + '/soon');
+  await ready(p);
+  await asking;
+  await p.evaluate(({ id, server }) => { ac('destroy'); ac('init', id, { server }); },
+    { id: DEPLOYMENT, server: beckon.url });
+  const answered = p.waitForResponse((r) => r.url().endsWith('/decisions'));
+  await held.continue();
+  assert.equal((await (await answered).json()).actions.length, 1);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(await p.locator('[data-beckon-action]').count(), 0);
+  await context.close();
+});
