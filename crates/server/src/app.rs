@@ -58,6 +58,12 @@ fn admin_token(config: &Config) -> anyhow::Result<String> {
     }
     let path = config.data_dir.join("admin-token");
     if let Ok(token) = std::fs::read_to_string(&path) {
+        if crate::config::blank(&token) {
+            anyhow::bail!(
+                "{} is empty: write a token in it, or remove it to have one generated",
+                path.display()
+            );
+        }
         return Ok(token.trim().to_owned());
     }
     let token = hex::encode(rand::random::<[u8; 32]>());

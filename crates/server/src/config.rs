@@ -352,6 +352,24 @@ pub enum SinkKind {
     },
 }
 
+impl SinkKind {
+    /// The kind's secret, if it has one: the kind's name, the key and its value.
+    fn credential(&self) -> Option<(&'static str, &'static str, &str)> {
+        match self {
+            SinkKind::Webhook { secret, .. } => Some(("webhook", "secret", secret)),
+            SinkKind::Ga4 { api_secret, .. } => Some(("ga4", "api_secret", api_secret)),
+            SinkKind::Segment { write_key, .. } => Some(("segment", "write_key", write_key)),
+            SinkKind::File { .. } => None,
+        }
+    }
+}
+
+/// Whether a token or secret is empty (or only white space): a bearer token or an HMAC key that
+/// anyone can guess.
+pub fn blank(value: &str) -> bool {
+    value.trim().is_empty()
+}
+
 /// A stream filter: a browser topic, or one of the kinds only the server has
 /// (`<media>:blocked` for blocked offers, `web:<eventName>` / `web:all` for web events).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -510,9 +528,22 @@ impl Config {
     }
 
     /// Rules serde does not check: across entries (an id used twice) and on values (a zero
-    /// batch size), each with the key path at fault.
+    /// batch size, an empty token or secret), each with the key path at fault.
     fn check(&self) -> Result<(), Broken> {
         use Step::{Entry, Key};
+        for (key, token) in [
+            ("admin_token", &self.admin_token),
+            ("read_token", &self.read_token),
+        ] {
+            if token.as_deref().is_some_and(blank) {
+                return Err(Broken::at(
+                    &[Key(key)],
+                    format!(
+                        "{key} is empty: it would let anyone in; set a token or remove the key"
+                    ),
+                ));
+            }
+        }
         let mut ids = HashSet::new();
         for (i, d) in self.deployments.iter().enumerate() {
             if !ids.insert(d.id) {
@@ -563,6 +594,12 @@ impl Config {
                     format!("sinks[{i}] ({}): batch_size must be at least 1", s.name),
                 ));
             }
+            if let Some((kind, key, _)) = s.kind.credential().filter(|c| blank(c.2)) {
+                return Err(Broken::at(
+                    &[Key("sinks"), Entry(i), Key("type"), Key(kind), Key(key)],
+                    format!("sinks[{i}] ({}): {key} is empty", s.name),
+                ));
+            }
         }
         for (name, value) in [
             ("max_body_bytes", self.limits.max_body_bytes),
@@ -593,11 +630,18 @@ impl Config {
         if let Some(v) = env("BECKON_DATA_DIR") {
             self.data_dir = PathBuf::from(v);
         }
-        if let Some(v) = env("BECKON_ADMIN_TOKEN") {
-            self.admin_token = Some(v);
-        }
-        if let Some(v) = env("BECKON_READ_TOKEN") {
-            self.read_token = Some(v);
+        for (name, token) in [
+            ("BECKON_ADMIN_TOKEN", &mut self.admin_token),
+            ("BECKON_READ_TOKEN", &mut self.read_token),
+        ] {
+            if let Some(v) = env(name) {
+                if blank(&v) {
+                    return Err(format!(
+                        "{name} is set but empty: it would let anyone in; set a token or unset it"
+                    ));
+                }
+                *token = Some(v);
+            }
         }
         if let Some(v) = env("BECKON_PROVISIONING_DIR") {
             self.provisioning_dir = Some(PathBuf::from(v));

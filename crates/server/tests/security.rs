@@ -1,8 +1,8 @@
 //! Security: every route that is not public refuses a missing or wrong token (the routes are read
 //! from the router's source, so a new route cannot be forgotten), ingestion refuses origins that
 //! are not allowed, webhook signatures verify as docs/sinks.md says and fail on an altered body,
-//! rate limits hold, no secret reaches the logs, and slow clients neither hang the server nor
-//! keep a request past its time limit.
+//! rate limits hold, no secret reaches the logs, an empty token or secret stops the server at
+//! start, and slow clients neither hang the server nor keep a request past its time limit.
 
 mod common;
 
@@ -309,6 +309,82 @@ async fn no_secret_reaches_the_logs() {
     for secret in [admin, hook, ga4, ga4_down, segment] {
         assert!(!log.contains(secret), "{secret} appears in the log");
     }
+}
+
+/// `beckon serve` on `config` (in a new directory, with `data` as its data directory and
+/// `admin_token` written there first, if any) and the environment `env`: it must exit with an
+/// error within 10 s; its standard error.
+fn refused_start(config: &str, admin_token: Option<&str>, env: &[(&str, &str)]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    if let Some(token) = admin_token {
+        std::fs::write(data.join("admin-token"), token).unwrap();
+    }
+    let path = dir.path().join("beckon.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "data_dir = \"{}\"\nlisten = \"127.0.0.1:0\"\n{config}",
+            data.display()
+        ),
+    )
+    .unwrap();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_beckon"));
+    command
+        .args(["serve", "--config"])
+        .arg(&path)
+        .env_remove("BECKON_ADMIN_TOKEN")
+        .env_remove("BECKON_READ_TOKEN")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("stderr")).unwrap());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server started with {config:?}, {admin_token:?}, {env:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(!status.success());
+    std::fs::read_to_string(dir.path().join("stderr")).unwrap()
+}
+
+/// An empty token (an unset compose variable, an empty file) or sink secret would let anyone in
+/// or sign with a key anyone knows: the server refuses to start and names it.
+#[test]
+fn an_empty_token_or_secret_stops_the_server_at_start() {
+    let admin = "admin_token = \"a-real-admin-token\"\n";
+    for name in ["BECKON_ADMIN_TOKEN", "BECKON_READ_TOKEN"] {
+        let err = refused_start(admin, None, &[(name, "")]);
+        assert!(err.contains(&format!("{name} is set but empty")), "{err}");
+    }
+    let err = refused_start("read_token = \"\"\n", None, &[]);
+    assert!(
+        err.contains("beckon.toml:3:1: read_token is empty"),
+        "{err}"
+    );
+    let err = refused_start("admin_token = \" \"\n", None, &[]);
+    assert!(
+        err.contains("beckon.toml:3:1: admin_token is empty"),
+        "{err}"
+    );
+    let err = refused_start("", Some("\n"), &[]);
+    assert!(err.contains("admin-token is empty"), "{err}");
+    let sink = "[[sinks]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"http://127.0.0.1:1/\"\n";
+    let err = refused_start(&format!("{admin}{sink}secret = \"\"\n"), None, &[]);
+    assert!(
+        err.contains("beckon.toml:8:1: sinks[0] (hook): secret is empty"),
+        "{err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
