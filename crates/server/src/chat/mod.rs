@@ -144,7 +144,8 @@ pub struct Chat {
     /// Every notice, for agent consoles (few: they filter what is theirs).
     notices: broadcast::Sender<Arc<Notice>>,
     /// Each conversation's notices, for its visitor sockets: a message wakes the sockets of its
-    /// conversation only, not every connected visitor. A channel goes with its last receiver.
+    /// conversation only, not every connected visitor. A channel goes when its conversation
+    /// ends and when its last visitor socket does.
     conversations: Mutex<HashMap<Uuid, broadcast::Sender<Arc<Notice>>>>,
     /// A hash of no password, made once: a sign-in with an unknown email is verified against
     /// it, so it costs what a known one does.
@@ -216,6 +217,18 @@ impl Chat {
             .entry(id)
             .or_insert_with(|| broadcast::channel(256).0)
             .subscribe()
+    }
+
+    /// Drops the channel of a conversation that has no visitor socket left (or has ended: its
+    /// sockets read what was sent, then see the channel closed).
+    fn drop_channel(&self, id: Uuid, only_unused: bool) {
+        let mut channels = self.conversations.lock().expect("chat channels");
+        if channels
+            .get(&id)
+            .is_some_and(|c| !only_unused || c.receiver_count() == 0)
+        {
+            channels.remove(&id);
+        }
     }
 
     fn announce(&self, notice: Notice) {
@@ -677,6 +690,7 @@ impl Chat {
         let before = before.expect("open during its turn");
         self.write(id, Entry::Ended { by, sent_at: now() }).await?;
         self.desk().open.remove(&id);
+        self.drop_channel(id, false);
         self.store
             .move_conversation(id, before.status, ConversationStatus::Ended, None)
             .await?;
@@ -712,9 +726,11 @@ impl Chat {
         }
     }
 
-    /// A visitor socket went; with none left, a waiting conversation is abandoned after the
-    /// grace period unless a socket comes back.
+    /// A visitor socket went (its receiver dropped); with none left, the conversation's channel
+    /// goes and a waiting conversation is abandoned after the grace period unless a socket
+    /// comes back.
     pub fn visitor_disconnected(self: &Arc<Self>, id: Uuid) {
+        self.drop_channel(id, true);
         let gone = {
             let mut desk = self.desk();
             let Some(live) = desk.open.get_mut(&id) else {
@@ -749,5 +765,90 @@ impl Chat {
                 tracing::warn!(conversation = %id, error = %e, "could not abandon");
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::sqlite::SqliteStore;
+
+    fn channels(chat: &Chat) -> usize {
+        chat.conversations.lock().unwrap().len()
+    }
+
+    /// An open conversation on the desk, stored as waiting.
+    async fn open(chat: &Chat) -> Uuid {
+        let record = ConversationRecord {
+            id: Uuid::new_v4(),
+            deployment_id: Uuid::new_v4(),
+            action_id: Uuid::new_v4(),
+            action_map_id: Uuid::new_v4(),
+            action_map_version: 1,
+            customer_id: Uuid::new_v4(),
+            session_id: Uuid::new_v4(),
+            token_hash: String::new(),
+            form: json!({}),
+            status: ConversationStatus::Waiting,
+            agent_id: None,
+            created_at: now(),
+        };
+        assert!(
+            chat.store
+                .create_conversation(record.clone())
+                .await
+                .unwrap()
+        );
+        let id = record.id;
+        chat.desk().open.insert(
+            id,
+            Live {
+                record,
+                visitors: 0,
+                left_at: None,
+                order: Default::default(),
+            },
+        );
+        id
+    }
+
+    #[tokio::test]
+    async fn a_conversation_channel_goes_when_it_ends_or_its_last_socket_leaves() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("beckon.db")).unwrap();
+        let chat = Chat::load(Arc::new(store), ChatSettings::default(), &[])
+            .await
+            .unwrap();
+
+        // Ended with its socket still subscribed: the socket reads `ended`, the channel goes.
+        let ended = open(&chat).await;
+        chat.visitor_connected(ended);
+        let mut socket = chat.subscribe_conversation(ended);
+        assert_eq!(channels(&chat), 1);
+        chat.end(ended, Party::Visitor).await.unwrap();
+        assert_eq!(channels(&chat), 0);
+        assert!(
+            socket
+                .recv()
+                .await
+                .unwrap()
+                .frame
+                .contains(r#""type":"ended""#)
+        );
+
+        // The last of two sockets leaving takes the channel; the first does not.
+        let left = open(&chat).await;
+        let (first, second) = (
+            chat.subscribe_conversation(left),
+            chat.subscribe_conversation(left),
+        );
+        chat.visitor_connected(left);
+        chat.visitor_connected(left);
+        drop(first);
+        chat.visitor_disconnected(left);
+        assert_eq!(channels(&chat), 1);
+        drop(second);
+        chat.visitor_disconnected(left);
+        assert_eq!(channels(&chat), 0);
     }
 }
