@@ -287,6 +287,21 @@ async fn no_secret_reaches_the_logs() {
         .admin_post("/api/v1/sinks/hook/dead-letters/replay")
         .await;
     server.log("").await;
+    // The sockets take their token in the query: the console's, and a visitor's (refused, an
+    // unknown conversation), both traced at debug level.
+    let agent = server.agent_signed_in("ada@shop.example", 1).await;
+    server
+        .socket(&format!("/api/v1/agent/ws?access_token={agent}"))
+        .await
+        .expect("the console socket opens");
+    let visitor = "visitorSECRET5";
+    let refused = server
+        .socket(&format!(
+            "/api/v1/deployments/{DEPLOYMENT}/conversations/{}/ws?access_token={visitor}",
+            Uuid::new_v4()
+        ))
+        .await;
+    assert!(refused.is_err());
     // The unreachable sink has failed and says why, without its secret.
     let last_error = eventually(Duration::from_secs(30), || async {
         let (_, body) = server.admin_get("/api/v1/sinks").await;
@@ -306,7 +321,11 @@ async fn no_secret_reaches_the_logs() {
             .any(|l| l.contains("ga_down") && l.contains("request failed")),
         "the failed request is logged"
     );
-    for secret in [admin, hook, ga4, ga4_down, segment] {
+    assert!(
+        log.contains("/api/v1/agent/ws"),
+        "the socket request is logged"
+    );
+    for secret in [admin, hook, ga4, ga4_down, segment, &agent, visitor] {
         assert!(!log.contains(secret), "{secret} appears in the log");
     }
 }

@@ -103,8 +103,19 @@ pub fn router(state: AppState) -> Router {
                 "this path does not take this method",
             )
         })
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// The span of one request: its method and path, never its query, which can hold a token (the
+/// chat sockets' `?access_token=`).
+fn request_span(request: &Request) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        path = request.uri().path(),
+        version = ?request.version(),
+    )
 }
 
 /// Agent accounts (admin), sign-in, the console's routes and its page.
