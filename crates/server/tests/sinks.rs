@@ -729,6 +729,39 @@ async fn ga4_gets_at_most_25_events_per_request_per_customer() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ga4_times_each_request_and_never_resends_an_accepted_one() {
+    let receiver = receiver(204).await;
+    let server = Server::start(&format!(
+        "[[sinks]]\nname = \"analytics\"\ntype = \"ga4\"\nmeasurement_id = \"G-TEST123\"\n\
+         api_secret = \"s3cret\"\nendpoint = \"{}/mp/collect\"\nbatch_size = 100\n\
+         timeout_ms = 500\nmax_backoff_ms = 300\n",
+        receiver.url
+    ));
+    let actions = server.qualified_many("webchat", 4).await;
+    settled(&server, &receiver, "analytics").await;
+    // One batch of 8 requests (customers alternate), each answered after 200 ms: 1.6 s in all,
+    // more than the 500 ms timeout, which is for one request.
+    let posted: Vec<Value> = ["offered", "accepted"]
+        .iter()
+        .flat_map(|state| actions.iter().map(move |a| a.event(state)))
+        .collect();
+    receiver.delay(&[Duration::from_millis(200); 40]);
+    post_ok(&server, &json!(posted)).await;
+    caught_up(&server, "analytics").await;
+    // GA4 counts every request it takes: each event was sent once, in log order.
+    let sent: Vec<Value> = receiver
+        .requests()
+        .iter()
+        .flat_map(|r| r.json()["events"].as_array().unwrap().clone())
+        .map(|e| e["params"]["event_id"].clone())
+        .collect();
+    let expected: Vec<Value> = posted.iter().map(|e| e["eventId"].clone()).collect();
+    assert_eq!(sent, expected);
+    let status = sink_status(&server, "analytics").await;
+    assert_eq!(status["retried"], 0, "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn segment_gets_track_calls_keyed_by_event_id() {
     let receiver = receiver(200).await;
     let server = Server::start(&format!(
@@ -865,8 +898,8 @@ async fn file_sink_cuts_a_half_written_line_before_appending() {
     server.kill();
     let whole = std::fs::read(&path).unwrap();
     let last_line = whole[..whole.len() - 1]
-        .split(|&b| b == b'\n')
-        .last()
+        .rsplit(|&b| b == b'\n')
+        .next()
         .unwrap();
     let mut file = std::fs::OpenOptions::new()
         .append(true)

@@ -6,13 +6,16 @@
 //! Delivery guarantee: at least once, in log order. The Measurement Protocol takes one
 //! `client_id` and at most 25 events per request, so a batch becomes one request per run of
 //! consecutive records of the same customer, cut every 25 events; requests go out one after the
-//! other in log order. If one of them fails, the whole batch is retried (or dead-lettered), so
-//! earlier requests of that batch may reach GA4 twice; GA4 does not deduplicate, but every event
-//! carries `event_id` for reports that need to.
+//! other in log order. Each request is a part of the batch for the runner ([`Sink::parts`]): it
+//! has the sink's timeout to itself, only it is retried (or dead-lettered) when it fails, and the
+//! cursor moves past it once GA4 accepted it. GA4 does not deduplicate, so an accepted request is
+//! never sent again, except the one in flight at a crash or a timeout (GA4 may have taken it
+//! before the answer was lost); every event carries `event_id` for reports that need exactness.
 //!
 //! Names: `<mediaType>_<state>` for action events, `<mediaType>_blocked` (with a `reason`
 //! parameter) for blocked offers, `web_<eventName>` for web events; parameters are snake_case.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -110,9 +113,9 @@ pub fn event(record: &LogRecord) -> Value {
     })
 }
 
-/// The request bodies for a batch: runs of one customer, at most 25 events each, in log order.
-pub fn bodies(batch: &[Arc<LogRecord>]) -> Vec<Value> {
-    let mut bodies = Vec::new();
+/// The requests a batch needs: runs of one customer, at most 25 events each, in log order.
+fn runs(batch: &[Arc<LogRecord>]) -> Vec<Range<usize>> {
+    let mut runs = Vec::new();
     let mut start = 0;
     while start < batch.len() {
         let customer = batch[start].payload.customer_id();
@@ -123,23 +126,38 @@ pub fn bodies(batch: &[Arc<LogRecord>]) -> Vec<Value> {
         {
             end += 1;
         }
-        bodies.push(json!({
-            "client_id": customer.to_string(),
-            "events": batch[start..end].iter().map(|r| event(r)).collect::<Vec<_>>(),
-        }));
+        runs.push(start..end);
         start = end;
     }
-    bodies
+    runs
+}
+
+/// The request bodies for a batch, one per run (see [`runs`]).
+pub fn bodies(batch: &[Arc<LogRecord>]) -> Vec<Value> {
+    runs(batch)
+        .into_iter()
+        .map(|run| {
+            json!({
+                "client_id": batch[run.start].payload.customer_id().to_string(),
+                "events": batch[run].iter().map(|r| event(r)).collect::<Vec<_>>(),
+            })
+        })
+        .collect()
 }
 
 #[async_trait]
 impl Sink for Ga4 {
     async fn deliver(&self, batch: &[Arc<LogRecord>]) -> Result<(), Failure> {
         let url = self.url()?;
+        // The runner gives one run at a time; a replayed dead letter may hold several.
         for body in bodies(batch) {
             super::send(self.client.post(url.clone()).json(&body)).await?;
         }
         Ok(())
+    }
+
+    fn parts(&self, batch: &[Arc<LogRecord>]) -> Vec<Range<usize>> {
+        runs(batch)
     }
 }
 

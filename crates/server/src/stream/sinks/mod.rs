@@ -6,12 +6,17 @@
 //! a sink module only turns a batch of records into one delivery and says whether a failure is
 //! worth retrying ([`Failure::Retry`]) or not ([`Failure::Permanent`]).
 //!
-//! Delivery guarantee: at least once, and in log order (hence in order per customer). Each sink
-//! has one task that reads the log after its cursor, delivers one batch at a time, and moves the
-//! cursor only once the batch was delivered or dead-lettered. A retryable failure is retried, with
+//! Delivery guarantee: at least once, and in log order (hence in order per customer, except
+//! across a dead letter, see below). Each sink has one task that reads the log after its cursor,
+//! delivers one batch at a time (or one part of it at a time, for a sink that needs several
+//! requests per batch, see [`Sink::parts`]), and moves the cursor only once the batch (or part)
+//! was delivered or dead-lettered. A retryable failure is retried, with
 //! capped exponential backoff and full jitter, for as long as it takes: nothing is dropped. A
 //! permanent failure stores the batch as a dead letter, which an operator can list and replay
-//! (`/api/v1/sinks/{name}/dead-letters`, `beckon dead-letters`). A crash between a delivery and
+//! (`/api/v1/sinks/{name}/dead-letters`, `beckon dead-letters`), and the sink goes on with the
+//! records after it: a replay delivers the dead letter's records after later ones of the same
+//! customers. Holding those back instead would stall the sink (or every customer in the batch)
+//! until an operator acts. A crash between a delivery and
 //! the cursor update means that batch is delivered again after restart, never lost.
 
 pub mod cloudevents;
@@ -62,6 +67,15 @@ impl Failure {
 pub trait Sink: Send + Sync + 'static {
     /// Delivers the whole batch, or fails; a failed batch is retried or dead-lettered whole.
     async fn deliver(&self, batch: &[Arc<LogRecord>]) -> Result<(), Failure>;
+
+    /// How the runner cuts a batch it read into deliveries, in order: the whole batch by
+    /// default. A sink that needs several requests for a batch (GA4: one per customer) answers
+    /// one part per request, so each request gets the sink's timeout, a failure retries or
+    /// dead-letters only its part, and the cursor moves past each part once it is delivered:
+    /// a part the receiver accepted is not sent again.
+    fn parts(&self, batch: &[Arc<LogRecord>]) -> Vec<std::ops::Range<usize>> {
+        std::iter::once(0..batch.len()).collect()
+    }
 }
 
 /// A configured sink, shared by its runner and the admin API.
@@ -318,7 +332,7 @@ async fn run(
     else {
         return;
     };
-    loop {
+    'run: loop {
         if shutdown.is_cancelled() {
             break;
         }
@@ -358,60 +372,67 @@ async fn run(
             }
             continue;
         }
-        let last = batch.last().expect("not empty").seq;
-        let mut attempt = 0;
-        let delivered = loop {
-            // An attempt in flight is finished (it is bounded by the sink's timeout), not cut.
-            match sink.attempt(&batch).await {
-                Ok(()) => break true,
-                Err(Failure::Retry(error)) => {
-                    metrics.sink_retried.get_or_create(&label).inc();
-                    let wait = backoff(attempt, max_backoff);
-                    tracing::warn!(sink = %name, %error, first_seq = batch[0].seq, last_seq = last, retry_in_ms = wait.as_millis() as u64, "delivery failed; retrying");
-                    sink.set_error(Some(error));
-                    if pause(&shutdown, wait).await {
-                        return;
-                    }
-                    attempt = attempt.saturating_add(1);
-                }
-                Err(Failure::Permanent(error)) => {
-                    tracing::error!(sink = %name, %error, first_seq = batch[0].seq, last_seq = last, "delivery refused; dead-lettering the batch");
-                    let Some(id) = persist(&sink, &shutdown, "store a dead letter", || {
-                        store.add_dead_letter(&name, &batch, &error)
-                    })
-                    .await
-                    else {
-                        return;
-                    };
-                    tracing::info!(sink = %name, id, "dead letter stored");
-                    sink.set_error(Some(error));
-                    metrics
-                        .sink_dead_lettered
-                        .get_or_create(&label)
-                        .inc_by(batch.len() as u64);
-                    break false;
-                }
+        for range in sink.sink.parts(&batch) {
+            // Between parts, shutdown stops the sink: the rest follows after the next start.
+            if shutdown.is_cancelled() {
+                break 'run;
             }
-        };
-        // Counted when the receiver took the batch, as dead letters are when stored: the saved
-        // cursor is visible to readers as soon as it is committed, before its save returns.
-        if delivered {
-            sink.set_error(None);
-            metrics
-                .sink_delivered
-                .get_or_create(&label)
-                .inc_by(batch.len() as u64);
+            let part = &batch[range];
+            let last = part.last().expect("parts are not empty").seq;
+            let mut attempt = 0;
+            let delivered = loop {
+                // An attempt in flight is finished (it is bounded by the sink's timeout), not cut.
+                match sink.attempt(part).await {
+                    Ok(()) => break true,
+                    Err(Failure::Retry(error)) => {
+                        metrics.sink_retried.get_or_create(&label).inc();
+                        let wait = backoff(attempt, max_backoff);
+                        tracing::warn!(sink = %name, %error, first_seq = part[0].seq, last_seq = last, retry_in_ms = wait.as_millis() as u64, "delivery failed; retrying");
+                        sink.set_error(Some(error));
+                        if pause(&shutdown, wait).await {
+                            return;
+                        }
+                        attempt = attempt.saturating_add(1);
+                    }
+                    Err(Failure::Permanent(error)) => {
+                        tracing::error!(sink = %name, %error, first_seq = part[0].seq, last_seq = last, "delivery refused; dead-lettering the batch");
+                        let Some(id) = persist(&sink, &shutdown, "store a dead letter", || {
+                            store.add_dead_letter(&name, part, &error)
+                        })
+                        .await
+                        else {
+                            return;
+                        };
+                        tracing::info!(sink = %name, id, "dead letter stored");
+                        sink.set_error(Some(error));
+                        metrics
+                            .sink_dead_lettered
+                            .get_or_create(&label)
+                            .inc_by(part.len() as u64);
+                        break false;
+                    }
+                }
+            };
+            // Counted when the receiver took the batch, as dead letters are when stored: the saved
+            // cursor is visible to readers as soon as it is committed, before its save returns.
+            if delivered {
+                sink.set_error(None);
+                metrics
+                    .sink_delivered
+                    .get_or_create(&label)
+                    .inc_by(part.len() as u64);
+            }
+            if persist(&sink, &shutdown, "save the cursor", || {
+                store.set_cursor(&name, last)
+            })
+            .await
+            .is_none()
+            {
+                break 'run;
+            }
+            cursor = last;
+            lag.set(store.head().saturating_sub(cursor) as i64);
         }
-        if persist(&sink, &shutdown, "save the cursor", || {
-            store.set_cursor(&name, last)
-        })
-        .await
-        .is_none()
-        {
-            break;
-        }
-        cursor = last;
-        lag.set(store.head().saturating_sub(cursor) as i64);
     }
     tracing::info!(sink = %name, cursor, "sink stopped");
 }
