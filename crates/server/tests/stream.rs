@@ -456,6 +456,23 @@ async fn operators_see_health_readiness_and_metrics() {
     assert!(metrics.contains("beckon_log_head 1"), "{metrics}");
 }
 
+/// Readiness checks that arrive together (several checkers, or a client hammering) take turns
+/// with the disk probe and share its outcome: each is answered ready, none is failed by
+/// another's probe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_readiness_checks_are_all_ready() {
+    let server = Server::start("");
+    let url = format!("{}/readyz", server.url());
+    for _ in 0..3 {
+        let checks = (0..40).map(|_| {
+            let request = client().get(&url).send();
+            async move { request.await.unwrap().status().as_u16() }
+        });
+        let statuses = futures_util::future::join_all(checks).await;
+        assert!(statuses.iter().all(|&s| s == 200), "{statuses:?}");
+    }
+}
+
 #[tokio::test]
 async fn sigterm_ends_live_streams_and_exits_cleanly_keeping_every_event() {
     let mut server = Server::start("");

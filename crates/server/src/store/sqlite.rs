@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use beckon_core::{ActionEvent, BlockedOffer, Lifecycle, State, Timestamp};
@@ -73,6 +73,8 @@ pub struct SqliteStore {
     path: PathBuf,
     live: broadcast::Sender<Arc<LogRecord>>,
     head: Arc<AtomicU64>,
+    /// The last readiness probe; locked while one runs (see `ready`).
+    probe: Arc<tokio::sync::Mutex<Probed>>,
 }
 
 /// Page cache of the writer for each file, in KiB: the pages of the indexes new actions and
@@ -152,6 +154,7 @@ impl SqliteStore {
             path: path.to_owned(),
             live,
             head,
+            probe: Arc::default(),
         })
     }
 
@@ -450,6 +453,9 @@ fn in_snapshot<T>(
 
 /// Room the data directory must have for the store to be ready: a commit of a large batch.
 const PROBE_BYTES: usize = 256 * 1024;
+
+/// The last readiness probe: when it ended, and its outcome.
+type Probed = Option<(Instant, Result<(), String>)>;
 
 /// Writes and syncs [`PROBE_BYTES`] in a file of `dir`, then removes it.
 fn space_probe(dir: &Path) -> std::io::Result<()> {
@@ -1048,29 +1054,45 @@ impl Store for SqliteStore {
     }
 
     async fn ready(&self) -> Result<(), StoreError> {
+        // One probe at a time (they share the probe file): a check made while one runs waits
+        // for it and takes its outcome, which ended after the check was asked. The lock is held
+        // until the probe file is gone, even if the check that started it is dropped on the way.
+        let asked = Instant::now();
+        let mut last = self.probe.clone().lock_owned().await;
+        if let Some((ended, outcome)) = last.as_ref()
+            && *ended > asked
+        {
+            return outcome.clone().map_err(StoreError);
+        }
         // Real commits that change nothing, so that a full or read-only disk makes the server
         // unready, as it makes ingestion fail: the state file's catch-up (what the next commit
         // must do first when an earlier one got only the log through; it rewrites `applied`),
         // then the main file's header user_version, rewritten as it is.
-        self.with_writer(|conn| {
-            state::catch_up(conn)?;
-            let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            tx.pragma_update(None, "user_version", version)?;
-            tx.commit()
-        })
-        .await?;
+        let committed = self
+            .with_writer(|conn| {
+                state::catch_up(conn)?;
+                let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+                let tx =
+                    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                tx.pragma_update(None, "user_version", version)?;
+                tx.commit()
+            })
+            .await;
         // Those two pages may land in WAL space already allocated, while a commit of a batch
         // needs the files to grow: room for that is checked as a file written beside them.
         let dir = self.path.parent().map(Path::to_owned).unwrap_or_default();
-        tokio::task::spawn_blocking(move || space_probe(&dir))
-            .await
-            .map_err(unavailable)?
-            .map_err(|e| {
-                unavailable(format!(
-                    "the data directory cannot take {PROBE_BYTES} more bytes: {e}"
-                ))
-            })
+        tokio::task::spawn_blocking(move || {
+            let outcome = committed.map_err(|e| e.0).and_then(|()| {
+                space_probe(&dir).map_err(|e| {
+                    format!("the data directory cannot take {PROBE_BYTES} more bytes: {e}")
+                })
+            });
+            *last = Some((Instant::now(), outcome.clone()));
+            outcome
+        })
+        .await
+        .map_err(unavailable)?
+        .map_err(StoreError)
     }
 
     async fn customer_context(
