@@ -132,8 +132,10 @@ function connect() {
   state.socket = ws;
   ws.addEventListener('message', (m) => onFrame(JSON.parse(m.data)));
   ws.addEventListener('open', () => { say(''); if (state.current) open(state.current); });
-  ws.addEventListener('close', () => {
+  ws.addEventListener('close', (e) => {
     if (!state.token) return;
+    // 1008: this sign-in ended or expired (the reason says which); reconnecting cannot help.
+    if (e.code === 1008) { signedOut(); say('Signed out: ' + e.reason); return; }
     say('Connection lost; reconnecting…');
     setTimeout(connect, 2000);
   });

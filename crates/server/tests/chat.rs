@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Server, frame, frame_within, page_viewed, send, webchat_map};
+use common::{Server, Socket, frame, frame_within, page_viewed, send, webchat_map};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -662,5 +662,56 @@ async fn a_sign_in_costs_the_same_whether_the_email_exists_or_not() {
     assert!(
         unknown.as_secs_f64() < known.as_secs_f64() * 1.5,
         "an unknown email took {unknown:?}, a known one {known:?}"
+    );
+}
+
+/// The close frame a socket gets next (within 10 s): its code and reason.
+async fn closed_with(socket: &mut Socket) -> (u16, String) {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), socket.next()).await {
+            Ok(Some(Ok(Message::Close(Some(c))))) => return (c.code.into(), c.reason.to_string()),
+            Ok(Some(Ok(Message::Text(_) | Message::Ping(_) | Message::Pong(_)))) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_agent_socket_closes_when_its_sign_in_ends() {
+    let server = Server::start("");
+    let first = server.agent_signed_in("ada@shop.test", 1).await;
+    let r = common::client()
+        .post(format!("{}/api/v1/agent/sessions", server.url()))
+        .json(&json!({ "email": "ada@shop.test", "password": "correct horse" }))
+        .send()
+        .await
+        .unwrap();
+    let second: Value = r.json().await.unwrap();
+    let second = second["token"].as_str().unwrap().to_owned();
+    let console = |token: &str| format!("/api/v1/agent/ws?access_token={token}");
+    let mut one = server.socket(&console(&first)).await.unwrap();
+    let mut two = server.socket(&console(&second)).await.unwrap();
+
+    // Signing out closes the sockets of that sign-in, not the agent's others.
+    let (status, _) = server
+        .with_token(&first, "DELETE", "/api/v1/agent/sessions/current", None)
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(closed_with(&mut one).await, (1008, "signed out".into()));
+    available(&server, &second).await;
+    assert_eq!(frame(&mut two).await["type"], "queue", "still served");
+
+    // Deleting the account closes the rest.
+    let (_, agents) = server.admin_get("/api/v1/agents").await;
+    let id = agents["entities"][0]["id"].as_str().unwrap().to_owned();
+    let (status, _) = server
+        .admin("DELETE", &format!("/api/v1/agents/{id}"), None)
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(
+        closed_with(&mut two).await,
+        (1008, "the account was deleted".into())
     );
 }

@@ -13,6 +13,7 @@ use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use beckon_core::Timestamp;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -31,6 +32,7 @@ use crate::store::chat::{AgentRecord, ConversationRecord, ConversationStatus};
 pub struct SignedIn {
     pub agent: AgentRecord,
     token: String,
+    expires: Timestamp,
 }
 
 impl FromRequestParts<AppState> for SignedIn {
@@ -42,7 +44,11 @@ impl FromRequestParts<AppState> for SignedIn {
             .unwrap_or_default();
         let token = token(&parts.headers, &query)?;
         match app.chat.agent_for(&token).await? {
-            Some(agent) => Ok(SignedIn { agent, token }),
+            Some((agent, expires)) => Ok(SignedIn {
+                agent,
+                token,
+                expires,
+            }),
             None => Err(Problem::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
@@ -304,7 +310,8 @@ pub async fn end(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET /api/v1/agent/ws?access_token=`: the console's socket.
+/// `GET /api/v1/agent/ws?access_token=`: the console's socket, closed when this sign-in ends
+/// or expires.
 pub async fn socket(
     State(app): State<AppState>,
     me: SignedIn,
@@ -313,5 +320,7 @@ pub async fn socket(
     let upgrade = bounded(upgrade)?;
     let chat = app.chat.clone();
     let shutdown = app.shutdown.clone();
-    Ok(upgrade.on_upgrade(move |ws| crate::chat::socket::agent(chat, ws, me.agent, shutdown)))
+    let session = crate::chat::socket::Session::new(&chat, me.token, me.expires);
+    Ok(upgrade
+        .on_upgrade(move |ws| crate::chat::socket::agent(chat, ws, me.agent, session, shutdown)))
 }

@@ -92,6 +92,14 @@ pub struct Notice {
     pub frame: String,
 }
 
+/// An agent's sign-in ended: their console sockets check theirs and close if it went.
+#[derive(Debug, Clone, Copy)]
+pub struct SignInEnded {
+    pub agent: Uuid,
+    /// The close reason their sockets give.
+    pub reason: &'static str,
+}
+
 struct Live {
     record: ConversationRecord,
     /// Visitor sockets connected now.
@@ -147,6 +155,8 @@ pub struct Chat {
     /// conversation only, not every connected visitor. A channel goes when its conversation
     /// ends and when its last visitor socket does.
     conversations: Mutex<HashMap<Uuid, broadcast::Sender<Arc<Notice>>>>,
+    /// Sign-ins that ended (signed out, account deleted), for that agent's console sockets.
+    sign_ins_ended: broadcast::Sender<SignInEnded>,
     /// A hash of no password, made once: a sign-in with an unknown email is verified against
     /// it, so it costs what a known one does.
     unknown_account: Arc<str>,
@@ -193,6 +203,7 @@ impl Chat {
             desk: Mutex::new(desk),
             notices: broadcast::channel(4096).0,
             conversations: Mutex::default(),
+            sign_ins_ended: broadcast::channel(64).0,
             unknown_account,
         });
         for id in waiting {
@@ -208,6 +219,11 @@ impl Chat {
     /// Every live notice, for an agent console.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Notice>> {
         self.notices.subscribe()
+    }
+
+    /// Ended sign-ins, for agent console sockets.
+    pub fn subscribe_sign_ins(&self) -> broadcast::Receiver<SignInEnded> {
+        self.sign_ins_ended.subscribe()
     }
 
     /// The live notices of one conversation, for its visitor sockets.
@@ -311,12 +327,19 @@ impl Chat {
         Ok(view)
     }
 
-    /// Removes an account and its sign-ins; its conversations stay with it until they end.
+    /// Removes an account and its sign-ins (its console sockets close); its conversations stay
+    /// with it until they end.
     pub async fn remove_agent(&self, id: Uuid) -> Result<bool, ChatError> {
         let removed = self.store.delete_agent(id).await?;
-        let mut desk = self.desk();
-        desk.accounts.remove(&id);
-        desk.presence.remove(&id);
+        {
+            let mut desk = self.desk();
+            desk.accounts.remove(&id);
+            desk.presence.remove(&id);
+        }
+        let _ = self.sign_ins_ended.send(SignInEnded {
+            agent: id,
+            reason: "the account was deleted",
+        });
         Ok(removed)
     }
 
@@ -354,8 +377,11 @@ impl Chat {
         Ok(Some((token, expires, AgentView::from(&account))))
     }
 
-    /// The agent a sign-in token belongs to, if it has not expired.
-    pub async fn agent_for(&self, token: &str) -> Result<Option<AgentRecord>, ChatError> {
+    /// The agent a sign-in token belongs to and its expiry, if it has not expired.
+    pub async fn agent_for(
+        &self,
+        token: &str,
+    ) -> Result<Option<(AgentRecord, Timestamp)>, ChatError> {
         let Some((agent, expires)) = self.store.agent_session(agents::token_hash(token)).await?
         else {
             return Ok(None);
@@ -363,14 +389,22 @@ impl Chat {
         if expires.unix_millis() <= now().unix_millis() {
             return Ok(None);
         }
-        Ok(self.desk().accounts.get(&agent).cloned())
+        Ok(self
+            .desk()
+            .accounts
+            .get(&agent)
+            .map(|a| (a.clone(), expires)))
     }
 
-    /// Ends a sign-in; the agent goes offline.
+    /// Ends a sign-in (its console sockets close); the agent goes offline.
     pub async fn sign_out(&self, agent: Uuid, token: &str) -> Result<(), ChatError> {
         self.store
             .remove_agent_session(agents::token_hash(token))
             .await?;
+        let _ = self.sign_ins_ended.send(SignInEnded {
+            agent,
+            reason: "signed out",
+        });
         self.set_presence(agent, Presence::Offline);
         Ok(())
     }
@@ -773,6 +807,13 @@ mod tests {
     use super::*;
     use crate::store::sqlite::SqliteStore;
 
+    async fn chat(dir: &tempfile::TempDir) -> Arc<Chat> {
+        let store = SqliteStore::open(&dir.path().join("beckon.db")).unwrap();
+        Chat::load(Arc::new(store), ChatSettings::default(), &[])
+            .await
+            .unwrap()
+    }
+
     fn channels(chat: &Chat) -> usize {
         chat.conversations.lock().unwrap().len()
     }
@@ -815,10 +856,7 @@ mod tests {
     #[tokio::test]
     async fn a_conversation_channel_goes_when_it_ends_or_its_last_socket_leaves() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("beckon.db")).unwrap();
-        let chat = Chat::load(Arc::new(store), ChatSettings::default(), &[])
-            .await
-            .unwrap();
+        let chat = chat(&dir).await;
 
         // Ended with its socket still subscribed: the socket reads `ended`, the channel goes.
         let ended = open(&chat).await;
@@ -850,5 +888,28 @@ mod tests {
         drop(second);
         chat.visitor_disconnected(left);
         assert_eq!(channels(&chat), 0);
+    }
+
+    #[tokio::test]
+    async fn an_agent_socket_session_is_over_at_its_expiry() {
+        let dir = tempfile::tempdir().unwrap();
+        let chat = chat(&dir).await;
+        let ada = chat
+            .add_agent("Ada", "ada@shop.test", "correct horse".into(), 1)
+            .await
+            .unwrap();
+        let (token, _, _) = chat
+            .sign_in("ada@shop.test", "correct horse".into())
+            .await
+            .unwrap()
+            .unwrap();
+        let expires = Timestamp::from_unix_millis(now().unix_millis() + 300);
+        let mut session = socket::Session::new(&chat, token, expires);
+        let started = Instant::now();
+        let reason = tokio::time::timeout(Duration::from_secs(5), session.over(&chat, ada.id))
+            .await
+            .expect("over at its expiry");
+        assert_eq!(reason, "the sign-in has expired");
+        assert!(started.elapsed() >= Duration::from_millis(250));
     }
 }

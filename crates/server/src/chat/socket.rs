@@ -1,7 +1,8 @@
 //! Chat sockets: one loop per connected visitor or agent console. A socket subscribes to the
 //! desk's notices before it reads the stored entries it missed, then drops notices it has
 //! already sent (by `seq`): no gap, no duplicate. Frames it receives are bounded in size and
-//! rate; a refusal is an `error` frame and the socket stays open.
+//! rate; a refusal is an `error` frame and the socket stays open. An agent's socket lasts as
+//! long as the sign-in it was opened with: it closes when that ends or expires.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::entry::{ClientFrame, Party, error_frame};
-use super::{Chat, ChatError, Notice};
+use super::{Chat, ChatError, Notice, SignInEnded};
 use crate::store::chat::AgentRecord;
 
 /// Close codes (`docs/chat.md`).
@@ -24,6 +25,8 @@ pub mod close {
     pub const GOING_AWAY: u16 = 1001;
     /// A binary frame.
     pub const UNSUPPORTED: u16 = 1003;
+    /// The agent's sign-in ended (signed out, account deleted) or expired.
+    pub const SIGNED_OUT: u16 = 1008;
     /// A frame or message over [`crate::api::chat::MAX_FRAME_BYTES`].
     pub const TOO_BIG: u16 = 1009;
 }
@@ -34,13 +37,75 @@ fn too_big(e: &axum::Error) -> bool {
     e.to_string().contains("Message too long")
 }
 
+/// The sign-in an agent's socket was opened with.
+pub struct Session {
+    token: String,
+    expires: beckon_core::Timestamp,
+    ended: tokio::sync::broadcast::Receiver<SignInEnded>,
+    /// Set when this sign-in may have ended (with the close reason if it has): checked at the
+    /// next wait, kept until the check is done.
+    check: Option<&'static str>,
+}
+
+impl Session {
+    /// Listens for the end of sign-ins from now: make it before the socket is served.
+    pub fn new(chat: &Chat, token: String, expires: beckon_core::Timestamp) -> Session {
+        Session {
+            token,
+            expires,
+            ended: chat.subscribe_sign_ins(),
+            // It may have ended between the handshake's check and the subscription.
+            check: Some("signed out"),
+        }
+    }
+
+    /// Waits until this sign-in is no more; the close reason. Cancel-safe: the socket's loop
+    /// makes a new wait at each turn.
+    pub(super) async fn over(&mut self, chat: &Chat, agent: Uuid) -> &'static str {
+        let left = self.expires.unix_millis() - super::now().unix_millis();
+        let expiry = tokio::time::sleep(std::time::Duration::from_millis(left.max(0) as u64));
+        tokio::pin!(expiry);
+        loop {
+            if let Some(why) = self.check {
+                // A store that cannot answer now does not sign the agent out.
+                if let Ok(None) = chat.agent_for(&self.token).await {
+                    return why;
+                }
+                self.check = None;
+            }
+            tokio::select! {
+                _ = &mut expiry => return "the sign-in has expired",
+                ended = self.ended.recv() => match ended {
+                    Ok(e) if e.agent == agent => self.check = Some(e.reason),
+                    Ok(_) => {}
+                    Err(RecvError::Lagged(_)) => self.check = Some("signed out"),
+                    Err(RecvError::Closed) => std::future::pending().await,
+                },
+            }
+        }
+    }
+}
+
 /// Who is on the other end of a socket.
 enum Side {
-    Visitor { conversation: Uuid },
-    Agent { agent: AgentRecord },
+    Visitor {
+        conversation: Uuid,
+    },
+    Agent {
+        agent: AgentRecord,
+        session: Session,
+    },
 }
 
 impl Side {
+    /// Waits until an agent's sign-in is over (its close reason); a visitor's never is.
+    async fn signed_in_until(&mut self, chat: &Chat) -> &'static str {
+        match self {
+            Side::Visitor { .. } => std::future::pending().await,
+            Side::Agent { agent, session } => session.over(chat, agent.id).await,
+        }
+    }
+
     /// Whether a notice is for this socket.
     fn sees(&self, n: &Notice) -> bool {
         match self {
@@ -49,7 +114,7 @@ impl Side {
                     // Agent assignment notices are for consoles.
                     && (n.seq.is_some() || n.typing.is_some())
             }
-            Side::Agent { agent } => {
+            Side::Agent { agent, .. } => {
                 n.conversation_id.is_none()
                     || (n.agent_id == Some(agent.id) && n.typing != Some(Party::Agent))
             }
@@ -80,15 +145,17 @@ pub async fn visitor(
     chat.visitor_disconnected(conversation);
 }
 
-/// Serves an agent console's socket: queue changes and the agent's conversations.
+/// Serves an agent console's socket: queue changes and the agent's conversations, while
+/// `session` lasts.
 pub async fn agent(
     chat: Arc<Chat>,
     socket: WebSocket,
     agent: AgentRecord,
+    session: Session,
     shutdown: CancellationToken,
 ) {
     // The console reads each conversation's history over HTTP; live entries start now.
-    let mut c = Connection::new(chat, socket, Side::Agent { agent });
+    let mut c = Connection::new(chat, socket, Side::Agent { agent, session });
     c.run(Vec::new(), shutdown).await;
 }
 
@@ -204,6 +271,10 @@ impl Connection {
                     }
                     Some(Err(_)) | None => return,
                 },
+                reason = self.side.signed_in_until(&self.chat) => {
+                    self.close(close::SIGNED_OUT, reason).await;
+                    return;
+                }
                 _ = shutdown.cancelled() => {
                     self.close(close::GOING_AWAY, "the server is shutting down").await;
                     return;
@@ -255,7 +326,7 @@ impl Connection {
     ) -> Result<(Uuid, Party, Option<&AgentRecord>), ChatError> {
         match &self.side {
             Side::Visitor { conversation } => Ok((*conversation, Party::Visitor, None)),
-            Side::Agent { agent } => {
+            Side::Agent { agent, .. } => {
                 let id = named.ok_or_else(|| {
                     ChatError::Invalid("bad-frame", "agents name the conversationId".into())
                 })?;
