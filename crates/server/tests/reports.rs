@@ -306,6 +306,16 @@ async fn reports_need_the_admin_token_and_a_valid_range() {
             "from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z&granularity=hour",
             "to",
         ),
+        // One hour past the 31 days of hours, one day past the 366 days.
+        (
+            "from=2026-01-01T00:00:00Z&to=2026-02-01T01:00:00Z&granularity=hour",
+            "to",
+        ),
+        (
+            "from=2026-01-01T00:00:00Z&to=2026-02-01T23:00:00Z&granularity=hour",
+            "to",
+        ),
+        ("from=2024-01-01T00:00:00Z&to=2025-01-02T00:00:00Z", "to"),
         ("from=2025-01-01T00:00:00Z&to=2026-01-03T00:00:00Z", "to"),
         ("from=2026-01-01T10:00:00Z&to=2026-01-02T00:00:00Z", "from"),
         (
@@ -341,6 +351,13 @@ async fn reports_need_the_admin_token_and_a_valid_range() {
         assert_eq!(problem["type"], "/problems/bad-request", "{query}");
         assert_eq!(problem["field"], field, "{query}: {problem}");
     }
+    let (_, problem) = server
+        .admin_get("/api/v1/reports/blocked?from=2026-01-01T00:00:00Z&to=2026-02-01T23:00:00Z&granularity=hour")
+        .await;
+    assert_eq!(
+        problem["detail"],
+        "the range is 31 days and 23 hours; at most 31 days with granularity=hour"
+    );
     // 31 days of hours and 366 days are the longest ranges.
     for query in [
         "from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z&granularity=hour",

@@ -91,11 +91,15 @@ fn parse(app: &AppState, headers: &HeaderMap, raw: Option<&str>) -> Result<Reque
     if from >= to {
         return Err(Problem::bad_request("'from' must be before 'to'").field("to"));
     }
-    let days = (to.unix_millis() - from.unix_millis()) / Granularity::Day.millis();
+    // Compared in milliseconds: 31 days and 23 hours is more than 31 days.
+    let span = to.unix_millis() - from.unix_millis();
     let max = granularity.max_days();
-    if days > max {
+    if span > max * Granularity::Day.millis() {
+        let (day, hour) = (Granularity::Day.millis(), Granularity::Hour.millis());
         return Err(Problem::bad_request(format!(
-            "the range is {days} days; at most {max} with granularity={}",
+            "the range is {} days and {} hours; at most {max} days with granularity={}",
+            span / day,
+            span % day / hour,
             granularity.as_str()
         ))
         .field("to"));
