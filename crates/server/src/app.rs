@@ -162,9 +162,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let header_timeout = Duration::from_secs(state.config.limits.request_timeout_secs);
     crate::http::serve(listener, app, header_timeout, shutdown).await;
     // New requests have stopped; in-flight commits were answered before the server returned.
-    tokio::time::timeout(Duration::from_secs(10), sinks.stop())
-        .await
-        .ok();
+    // Each sink finishes the delivery in flight (within its timeout) and saves its cursor.
+    sinks.stop().await;
     tracing::info!("beckon stopped");
     Ok(())
 }

@@ -636,6 +636,41 @@ async fn delivered_events_are_not_sent_again_after_a_restart() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_waits_for_a_delivery_as_long_as_the_sink_timeout() {
+    // A timeout longer than any fixed shutdown wait: the delivery in flight at SIGTERM takes
+    // 11 s, within the sink's 14 s, so it is finished and its cursor saved before the exit.
+    let receiver = receiver(200).await;
+    let mut server = Server::start(&format!(
+        "[[sinks]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{}/hook\"\n\
+         secret = \"{SECRET}\"\ntimeout_ms = 14000\n",
+        receiver.url
+    ));
+    let action = server.qualified("webchat").await;
+    settled(&server, &receiver, "hook").await;
+    receiver.delay(&[Duration::from_secs(11)]);
+    let posted = events(&action, &["offered"]);
+    post_ok(&server, &json!(posted)).await;
+    wait_for("the delivery to start", || async {
+        (!receiver.requests().is_empty()).then_some(())
+    })
+    .await;
+    let started = std::time::Instant::now();
+    assert!(server.terminate().success());
+    assert!(
+        started.elapsed() >= Duration::from_secs(9),
+        "{:?}",
+        started.elapsed()
+    );
+    // The cursor was saved: after a restart the batch is not delivered again.
+    server.start_again();
+    caught_up(&server, "hook").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let requests = receiver.requests();
+    assert_eq!(requests.len(), 1, "delivered again after the restart");
+    assert_eq!(check_webhook_request(&requests[0])[0]["data"], posted[0]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ga4_gets_at_most_25_events_per_request_per_customer() {
     let receiver = receiver(204).await;
     let server = Server::start(&format!(

@@ -44,6 +44,9 @@ use crate::store::{DeadLetter, Store};
 const BASE_BACKOFF: Duration = Duration::from_millis(200);
 /// Without any commit notification, the runner still looks at the log this often.
 const IDLE_POLL: Duration = Duration::from_secs(5);
+/// At shutdown, how long past the longest sink timeout to wait for the sinks to save their
+/// cursors or dead letters after their last attempt.
+const STOP_MARGIN: Duration = Duration::from_secs(5);
 
 /// Why a delivery failed, as far as retrying is concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -245,12 +248,22 @@ impl Sinks {
 /// The running sink tasks.
 pub struct SinkSet {
     tasks: JoinSet<()>,
+    /// The longest sink timeout plus [`STOP_MARGIN`]: how long [`SinkSet::stop`] waits.
+    limit: Duration,
 }
 
 impl SinkSet {
-    /// Waits for every sink to finish its current delivery and stop.
+    /// Waits for every sink to finish its current delivery, save its cursor and stop: as long
+    /// as the slowest sink's timeout allows, plus a margin; a sink still busy then is cut (its
+    /// batch is delivered again after the next start).
     pub async fn stop(mut self) {
-        while self.tasks.join_next().await.is_some() {}
+        let all = async { while self.tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(self.limit, all).await.is_err() {
+            tracing::warn!(
+                waited_ms = self.limit.as_millis() as u64,
+                "sinks still busy at shutdown; their batches are delivered again after restart"
+            );
+        }
     }
 }
 
@@ -266,7 +279,11 @@ pub fn spawn_all(app: &AppState) -> SinkSet {
             app.shutdown.clone(),
         ));
     }
-    SinkSet { tasks }
+    let longest = app.sinks.iter().map(|s| s.config.timeout_ms).max();
+    SinkSet {
+        tasks,
+        limit: Duration::from_millis(longest.unwrap_or(0)) + STOP_MARGIN,
+    }
 }
 
 /// How long to wait before retry number `attempt` (0-based): full jitter under a capped
