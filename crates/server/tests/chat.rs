@@ -715,3 +715,25 @@ async fn an_agent_socket_closes_when_its_sign_in_ends() {
         (1008, "the account was deleted".into())
     );
 }
+
+#[tokio::test]
+async fn a_pre_chat_survey_has_at_most_20_questions() {
+    let server = Server::start("");
+    let survey = |n: usize| {
+        let mut map = webchat_map("Chat on pricing", "/pricing", false);
+        let questions: Vec<Value> = (0..n)
+            .map(|i| json!({ "type": "text", "label": format!("Question {i}") }))
+            .collect();
+        map["action"]["props"]["webchatSurvey"] = json!({ "questions": questions });
+        map
+    };
+    let (status, problem) = server
+        .admin("POST", "/api/v2/journey/actionmaps", Some(&survey(21)))
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["field"], "action.props.webchatSurvey.questions");
+    let (status, body) = server
+        .admin("POST", "/api/v2/journey/actionmaps", Some(&survey(20)))
+        .await;
+    assert_eq!(status, 200, "{body}");
+}

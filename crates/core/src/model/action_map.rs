@@ -278,6 +278,13 @@ pub struct ActionSurvey {
     pub questions: Vec<SurveyQuestion>,
 }
 
+impl ActionSurvey {
+    /// The questions a survey may have: the answers a conversation takes.
+    pub const MAX_QUESTIONS: usize = 20;
+    /// The bytes (UTF-8) of one answer a conversation takes.
+    pub const MAX_ANSWER_BYTES: usize = 1000;
+}
+
 /// `JourneySurveyQuestion`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -4,7 +4,7 @@
 
 use super::ValidationError;
 use super::action_map::{
-    ActionMap, ActionProperties, ActivationType, EventCondition, UrlCondition,
+    ActionMap, ActionProperties, ActionSurvey, ActivationType, EventCondition, UrlCondition,
 };
 use super::operator::Operator;
 use super::schedule::{ClosedPeriod, ScheduleGroup};
@@ -308,6 +308,22 @@ impl ActionMap {
                     "{t} s is out of range; an invitation waits {} to {} s",
                     ActionProperties::TIMEOUT_RANGE.start(),
                     ActionProperties::TIMEOUT_RANGE.end()
+                ),
+            ));
+        }
+        if let Some(survey) = self
+            .action
+            .props
+            .as_ref()
+            .and_then(|p| p.webchat_survey.as_ref())
+            && survey.questions.len() > ActionSurvey::MAX_QUESTIONS
+        {
+            errors.push(ValidationError::new(
+                "action.props.webchatSurvey.questions",
+                format!(
+                    "{} questions; a pre-chat form has at most {}",
+                    survey.questions.len(),
+                    ActionSurvey::MAX_QUESTIONS
                 ),
             ));
         }

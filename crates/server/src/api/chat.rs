@@ -11,6 +11,7 @@ use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use beckon_core::model::ActionSurvey;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -150,10 +151,18 @@ pub async fn create(
     bytes: Bytes,
 ) -> Result<Response, Problem> {
     let start: Start = body(&bytes)?;
-    if start.form.len() > 20 || start.form.values().any(|v| v.len() > 1000) {
-        return Err(
-            Problem::invalid("at most 20 form answers of up to 1000 bytes each").field("form"),
-        );
+    if start.form.len() > ActionSurvey::MAX_QUESTIONS
+        || start
+            .form
+            .values()
+            .any(|v| v.len() > ActionSurvey::MAX_ANSWER_BYTES)
+    {
+        return Err(Problem::invalid(format!(
+            "at most {} form answers of up to {} bytes each",
+            ActionSurvey::MAX_QUESTIONS,
+            ActionSurvey::MAX_ANSWER_BYTES
+        ))
+        .field("form"));
     }
     let (c, token) = app
         .chat
