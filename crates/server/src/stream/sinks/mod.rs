@@ -485,7 +485,7 @@ pub async fn send(request: reqwest::RequestBuilder) -> Result<(), Failure> {
         let location = response
             .headers()
             .get(reqwest::header::LOCATION)
-            .map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned());
+            .map(|l| redirect_target(&String::from_utf8_lossy(l.as_bytes()), response.url()));
         return Err(Failure::Permanent(match location {
             Some(l) => format!(
                 "the receiver answered {status}, redirecting to {l}: redirects are not followed, \
@@ -513,6 +513,26 @@ pub async fn send(request: reqwest::RequestBuilder) -> Result<(), Failure> {
     } else {
         Err(Failure::Permanent(message))
     }
+}
+
+/// A redirect's `Location` for an error message, resolved against the request's URL, without
+/// what could repeat a secret of that URL: the query and user info are left out, and the path
+/// too when it is the request's own (an `http` to `https` redirect of a GA4 endpoint repeats
+/// `api_secret`, of a webhook the token its path may hold).
+fn redirect_target(location: &str, request: &reqwest::Url) -> String {
+    let Ok(url) = request.join(location.trim()) else {
+        return "an invalid Location".to_owned();
+    };
+    let mut text = url.origin().ascii_serialization();
+    if url.path() == request.path() {
+        text.push_str(" (the same path)");
+    } else {
+        text.push_str(url.path());
+    }
+    if url.query().is_some() {
+        text.push_str(" (with a query)");
+    }
+    text
 }
 
 /// Why a request was not sent, with its causes, for the log and a sink's `lastError`: without
@@ -638,6 +658,29 @@ mod tests {
         // Configured topics are taken as they are.
         let web = sink_filter(&[StreamTopic::Web(None)]);
         assert!(!web.accepts(&testing::blocked(3, customer).payload));
+    }
+
+    #[test]
+    fn a_redirect_target_repeats_no_secret_of_the_request() {
+        let ga4 = reqwest::Url::parse(
+            "http://www.google-analytics.com/mp/collect?measurement_id=G-1&api_secret=s3cret",
+        )
+        .unwrap();
+        let to_https =
+            "https://www.google-analytics.com/mp/collect?measurement_id=G-1&api_secret=s3cret";
+        assert_eq!(
+            redirect_target(to_https, &ga4),
+            "https://www.google-analytics.com (the same path) (with a query)"
+        );
+        let hook = reqwest::Url::parse("http://hooks.example.com/t/T0KEN").unwrap();
+        assert_eq!(
+            redirect_target("https://user:pw@hooks.example.com/t/T0KEN", &hook),
+            "https://hooks.example.com (the same path)"
+        );
+        assert_eq!(
+            redirect_target("/v2/hook", &hook),
+            "http://hooks.example.com/v2/hook"
+        );
     }
 
     #[test]
