@@ -100,12 +100,13 @@ fn open(path: &Path) -> std::io::Result<(File, u64)> {
 /// Cuts what follows the last newline of `file` (`size` bytes long): a fragment left by a write
 /// that failed half-way. Answers the new size.
 fn cut_fragment(path: &Path, file: &File, size: u64) -> std::io::Result<u64> {
-    const CHUNK: u64 = 64 * 1024;
     let mut reader = File::open(path)?;
     let mut end = size;
     let mut buf = Vec::new();
+    // The last byte first: usually a newline, and then that is all there is to read.
+    let mut chunk = 1;
     while end > 0 {
-        let start = end.saturating_sub(CHUNK);
+        let start = end.saturating_sub(chunk);
         buf.resize((end - start) as usize, 0);
         reader.seek(SeekFrom::Start(start))?;
         reader.read_exact(&mut buf)?;
@@ -114,6 +115,7 @@ fn cut_fragment(path: &Path, file: &File, size: u64) -> std::io::Result<u64> {
             break;
         }
         end = start;
+        chunk = 64 * 1024;
     }
     if end < size {
         tracing::warn!(path = %path.display(), bytes = size - end, "cutting a partly written line");
@@ -247,6 +249,30 @@ mod tests {
         for p in [path.clone(), rotated(&path, 1), rotated(&path, 2)] {
             assert!(std::fs::metadata(&p).unwrap().len() <= line_len * 2 + line_len / 2);
         }
+    }
+
+    #[tokio::test]
+    async fn a_fragment_longer_than_a_read_chunk_is_cut_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.ndjson");
+        let c = Uuid::new_v4();
+        let sink = FileSink::new(path.clone(), 1 << 20, 1);
+        sink.deliver(&[testing::action(1, c, State::Offered)])
+            .await
+            .unwrap();
+        let mut fragment = b"{\"seq\":2,\"event\":\"".to_vec();
+        fragment.resize(150_000, b'x');
+        let mut file = OpenOptions::new().append(true).open(&path).unwrap();
+        file.write_all(&fragment).unwrap();
+        drop(file);
+        sink.deliver(&[testing::action(2, c, State::Accepted)])
+            .await
+            .unwrap();
+        let seqs: Vec<u64> = read_lines(&path)
+            .iter()
+            .map(|l| l["seq"].as_u64().unwrap())
+            .collect();
+        assert_eq!(seqs, [1, 2]);
     }
 
     /// A write that outlives its attempt's timeout (here: stuck opening a FIFO nobody reads)
