@@ -68,7 +68,8 @@ impl Failure {
 /// One destination: turns a batch of records, in log order, into one delivery.
 #[async_trait]
 pub trait Sink: Send + Sync + 'static {
-    /// Delivers the whole batch, or fails; a failed batch is retried or dead-lettered whole.
+    /// Delivers the records given (a batch, or one of its [`Sink::parts`]), or fails; what
+    /// failed is retried or dead-lettered whole.
     async fn deliver(&self, batch: &[Arc<LogRecord>]) -> Result<(), Failure>;
 
     /// How the runner cuts a batch it read into deliveries, in order: the whole batch by
