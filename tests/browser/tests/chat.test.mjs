@@ -376,3 +376,21 @@ test('a page with Genesys Widgets of its own keeps them: no bus from Beckon', as
   assert.deepEqual(await p.evaluate(() => window._genesys), { widgets: { main: { theme: 'dark' } } });
   await context.close();
 });
+
+test('an answer over 1000 bytes keeps the form open and says so, without starting the chat', async () => {
+  const { context, p } = await visitor();
+  await p.click('[data-beckon=chat-invitation] button.accept');
+  const form = p.locator('[data-beckon=chat-form]');
+  // 600 characters, 1200 bytes of UTF-8: a maxlength of 1000 would let it through.
+  await form.locator('#beckon-q0').fill('é'.repeat(600));
+  await form.locator('#beckon-q1').selectOption('Orders');
+  await form.locator('button.accept').click();
+  assert.equal(await form.locator('#beckon-q0').getAttribute('aria-invalid'), 'true');
+  assert.equal(await form.locator('#beckon-q0-error').textContent(), 'Your name is too long.');
+  assert.equal(await p.evaluate(() => document.querySelector('[data-beckon=chat-form]').shadowRoot.activeElement.id), 'beckon-q0');
+  assert.deepEqual(await p.evaluate(() => seen), ['offered', 'accepted']);
+  assert.equal(await p.evaluate(() => sessionStorage.getItem('beckon_chat')), null);
+  await form.locator('button.decline').click();
+  await until(() => p.evaluate(() => seen.includes('rejected')));
+  await context.close();
+});

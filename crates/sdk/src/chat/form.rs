@@ -3,9 +3,11 @@
 //! questions. A modal dialog: focus moves into it and stays there, Escape, Cancel and the close
 //! button close it (`rejected`). A mandatory question left empty (a mandatory checkbox left
 //! unticked) stops the submission: the field is marked `aria-invalid`, described by its error
-//! message, and takes focus. Answers are keyed by the question's label; a hidden question sends
-//! its first choice (the model has no other place for a value). Labels and choices are escaped
-//! into the form's markup ([`Html`]).
+//! message, and takes focus; so does an answer over the server's 1000 bytes (`<label> is too
+//! long.`; UTF-8 bytes, which a field's `maxlength` would not count: it counts UTF-16 units).
+//! Answers are keyed by the question's label; a hidden question sends its first choice (the
+//! model has no other place for a value). Labels and choices are escaped into the form's markup
+//! ([`Html`]).
 
 use js_sys::{Array, Object};
 use uuid::Uuid;
@@ -15,6 +17,7 @@ use web_sys::HtmlElement;
 use crate::browser::{field, set, string_field};
 use crate::presenters::{Do, FOCUSABLE, Html, Keys, Presented};
 use crate::runtime::Runtime;
+use beckon_core::model::ActionSurvey;
 use beckon_core::text::concat;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -163,7 +166,8 @@ impl Form {
         self.shown.remove();
     }
 
-    /// The answers, or `None` (and the errors shown) when a mandatory one is missing.
+    /// The answers, or `None` (and the errors shown) when a mandatory one is missing or one is
+    /// too long.
     pub fn answers(&self) -> Option<Object> {
         let answers = Object::assign(&Object::new(), &self.hidden);
         let mut invalid: Option<HtmlElement> = None;
@@ -176,17 +180,24 @@ impl Form {
                 let value = field(&control, "value");
                 value.as_string().unwrap_or_default().trim().to_owned()
             };
-            let missing = f.mandatory && value.is_empty();
-            let _ = control.set_attribute("aria-invalid", if missing { "true" } else { "false" });
+            let problem = if f.mandatory && value.is_empty() {
+                " is required."
+            } else if value.len() > ActionSurvey::MAX_ANSWER_BYTES {
+                " is too long."
+            } else {
+                ""
+            };
+            let bad = !problem.is_empty();
+            let _ = control.set_attribute("aria-invalid", if bad { "true" } else { "false" });
             if let Some(error) = self.shown.find(&concat(&["#", &f.name, "-error"])) {
-                let message = concat(&[&f.label, " is required."]);
-                set(
-                    &error,
-                    "textContent",
-                    &if missing { message } else { String::new() }.into(),
-                );
+                let message = if bad {
+                    concat(&[&f.label, problem])
+                } else {
+                    String::new()
+                };
+                set(&error, "textContent", &message.into());
             }
-            if missing {
+            if bad {
                 invalid = invalid.or(Some(control));
             } else if !value.is_empty() || f.kind == Kind::Checkbox {
                 set(
