@@ -3,7 +3,11 @@
 // code: it runs under `script-src 'self'`. `$`, `el`, `say` and `call` are in common.js.
 'use strict';
 
-const state = { token: sessionStorage.getItem('beckon.agent'), current: null, chats: new Map(), socket: null };
+const state = {
+  token: sessionStorage.getItem('beckon.agent'), current: null, chats: new Map(), socket: null,
+  // The server's message limit (from `me`), and the text last sent, restored if it is refused.
+  maxBytes: 4096, unsent: null,
+};
 
 /** A call with the agent's token; a 401 means the sign-in is gone. */
 async function api(method, path, body) {
@@ -42,6 +46,7 @@ async function refreshMe() {
   $('me-name').textContent = me.agent.name;
   $('presence').value = me.presence;
   $('load').textContent = me.active + ' / ' + me.capacity + ' chats';
+  state.maxBytes = me.maxMessageBytes;
 }
 
 function label(c) {
@@ -120,7 +125,13 @@ function onFrame(f) {
     typingTimer = setTimeout(() => { $('typing').textContent = ''; }, 3000);
     return;
   }
-  if (f.type === 'error') { say(f.detail); return; }
+  if (f.type === 'error') {
+    say(f.detail);
+    if (state.unsent !== null && !$('text').value) $('text').value = state.unsent;
+    state.unsent = null;
+    return;
+  }
+  if (f.type === 'message' && f.from === 'agent' && f.text === state.unsent) state.unsent = null;
   if (f.conversationId === state.current) $('typing').textContent = '';
   show(f);
   if (f.type === 'ended' || f.conversationId !== state.current) refreshLists().catch((e) => say(e.message));
@@ -141,9 +152,11 @@ function connect() {
   });
 }
 
+const connected = () => state.socket && state.socket.readyState === WebSocket.OPEN;
+
 let lastTyping = 0;
 function typing() {
-  if (!state.current || Date.now() - lastTyping < 2000) return;
+  if (!state.current || !connected() || Date.now() - lastTyping < 2000) return;
   lastTyping = Date.now();
   state.socket.send(JSON.stringify({ type: 'typing', conversationId: state.current }));
 }
@@ -152,7 +165,12 @@ function send(event) {
   event.preventDefault();
   const text = $('text').value;
   if (!text.trim() || !state.current) return;
+  // The text stays in the field unless it really goes.
+  const bytes = new TextEncoder().encode(text).length;
+  if (bytes > state.maxBytes) { say('Not sent: the message has ' + bytes + ' bytes, at most ' + state.maxBytes + '.'); return; }
+  if (!connected()) { say('Not sent: not connected. It is kept; send it again once reconnected.'); return; }
   state.socket.send(JSON.stringify({ type: 'message', conversationId: state.current, text }));
+  state.unsent = text;
   $('text').value = '';
 }
 

@@ -486,6 +486,13 @@ async fn messages_are_bounded_in_size_and_rate() {
     // The burst (3) is used up: the next frame is refused.
     send(&mut page, json!({ "type": "message", "text": "again" })).await;
     assert_eq!(frame(&mut page).await["error"], "rate-limited");
+
+    // The console is told the limit, to check a message before sending it.
+    let agent = server.agent_signed_in("ada@shop.test", 1).await;
+    let (_, me) = server
+        .with_token(&agent, "GET", "/api/v1/agent/me", None)
+        .await;
+    assert_eq!(me["maxMessageBytes"], 100);
 }
 
 #[tokio::test]

@@ -394,3 +394,32 @@ test('an answer over 1000 bytes keeps the form open and says so, without startin
   await until(() => p.evaluate(() => seen.includes('rejected')));
   await context.close();
 });
+
+test('the console keeps a message it cannot send and says why: too many bytes, not connected', async () => {
+  const { context, p } = await visitor();
+  await startChat(p);
+  // Earlier tests may leave chats waiting: the agent takes them until this one is theirs.
+  await until(async () => {
+    if ((await chatLog(p)).includes('Ada Lovelace joined the chat.')) return true;
+    if (Number(await agent.locator('#queue-count').textContent()) > 0) await agent.click('#accept');
+    return false;
+  });
+  // 2100 characters, 4200 bytes of UTF-8: over the server's 4096 bytes.
+  const long = 'é'.repeat(2100);
+  await agentSays(long);
+  assert.equal(await agent.locator('#status').textContent(), 'Not sent: the message has 4200 bytes, at most 4096.');
+  assert.equal(await agent.inputValue('#text'), long);
+  // While the socket waits to reconnect (2 s), a message stays, and goes once connected.
+  await agent.evaluate(() => state.socket.close());
+  await until(() => agent.evaluate(() => state.socket.readyState === WebSocket.CLOSED));
+  await agentSays('Still there?');
+  assert.match(await agent.locator('#status').textContent(), /^Not sent: not connected/);
+  assert.equal(await agent.inputValue('#text'), 'Still there?');
+  await until(() => agent.evaluate(() => state.socket.readyState === WebSocket.OPEN));
+  await agent.press('#text', 'Enter');
+  await until(async () => (await chatLog(p)).includes('Ada LovelaceStill there?'));
+  assert.equal(await agent.inputValue('#text'), '');
+  await agent.click('#end');
+  await until(() => p.evaluate(() => seen.includes('completed')));
+  await context.close();
+});

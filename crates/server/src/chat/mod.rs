@@ -415,7 +415,8 @@ impl Chat {
         self.announce_queue();
     }
 
-    /// The agent's presence, capacity and conversations in progress.
+    /// The agent's presence, capacity and conversations in progress, and the message size
+    /// limit (for the console to check before sending).
     pub fn status(&self, agent: &AgentRecord) -> Value {
         let desk = self.desk();
         let load = desk.load(agent);
@@ -424,6 +425,7 @@ impl Chat {
             "presence": load.presence,
             "capacity": load.capacity,
             "active": load.active,
+            "maxMessageBytes": self.settings.max_message_bytes,
         })
     }
 
