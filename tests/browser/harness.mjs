@@ -2,6 +2,7 @@
 // port with a temporary data directory, a tiny page server on another loopback port (the page
 // origin, allowed by the deployment's config), and Debian's headless Chromium. Nothing here
 // reaches outside the machine.
+import { before, after } from 'node:test';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
@@ -160,6 +161,27 @@ export async function startPages() {
     setBeckon(url) { beckonUrl = url; },
     close: () => new Promise((r) => { server.closeAllConnections(); server.close(r); }),
   };
+}
+
+/**
+ * The usual set-up of a test file: before its tests, the page server, a beckon server (where the
+ * pages get the SDK) and Chromium; after them, all three stopped. `started` gets them once they
+ * run: the file keeps them and adds its own pages.
+ */
+export function environment(started) {
+  const env = {};
+  before(async () => {
+    env.pages = await startPages();
+    env.beckon = await startBeckon(env.pages.origin);
+    env.pages.setBeckon(env.beckon.url);
+    env.browser = await launch();
+    started(env);
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.beckon?.stop();
+    await env.pages?.close();
+  });
 }
 
 export async function launch() {

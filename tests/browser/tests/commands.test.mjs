@@ -1,24 +1,14 @@
 // Commands a page calls rarely, in headless Chromium against a real beckon server: `init`'s cookie
 // options, the removed `identify`, and `destroy`.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startBeckon, startPages, launch, page, ready, until, freePort, contentOffer, DEPLOYMENT,
+  page, ready, until, freePort, contentOffer, DEPLOYMENT, environment,
 } from '../harness.mjs';
 
 let pages, beckon, browser;
-
-before(async () => {
-  pages = await startPages();
-  beckon = await startBeckon(pages.origin);
-  pages.setBeckon(beckon.url);
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await beckon?.stop();
-  await pages?.close();
+environment((started) => {
+  ({ pages, beckon, browser } = started);
 });
 
 const unique = () => Math.random().toString(36).slice(2);

@@ -1,25 +1,15 @@
 // How content offers and chat invitations are drawn on a page and answer the keyboard. Headless
 // Chromium against a real beckon server; actions are shown through the test hook.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startBeckon, startPages, launch, page, ready, until, contentOffer, invitation, DEPLOYMENT,
+  page, ready, until, contentOffer, invitation, DEPLOYMENT, environment,
 } from '../harness.mjs';
 
 let pages, beckon, browser;
-
-before(async () => {
-  pages = await startPages();
-  beckon = await startBeckon(pages.origin);
-  pages.setBeckon(beckon.url);
-  browser = await launch();
+environment((started) => {
+  ({ pages, beckon, browser } = started);
   pages.pages.set('/img.svg', { type: 'image/svg+xml', raw: '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><rect width="40" height="40" fill="teal"/></svg>' });
-});
-
-after(async () => {
-  await browser?.close();
-  await beckon?.stop();
-  await pages?.close();
 });
 
 /** A ready page with a menu of its own that Escape closes; `seen` lists the action states its

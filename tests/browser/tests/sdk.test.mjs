@@ -1,29 +1,19 @@
 // The SDK in headless Chromium against a real beckon server: snippet and queue, argument checks,
 // the shared dispatch vectors, both lifecycles driven by clicks, keys, navigation and timeouts,
 // bridges, identity, transport and CSP.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  startBeckon, startPages, launch, page, ready, until, contentOffer, invitation, root, freePort,
-  DEPLOYMENT,
+  startBeckon, page, ready, until, contentOffer, invitation, root, freePort,
+  DEPLOYMENT, environment,
 } from '../harness.mjs';
 
 let pages, beckon, browser;
-
-before(async () => {
-  pages = await startPages();
-  beckon = await startBeckon(pages.origin);
-  pages.setBeckon(beckon.url);
-  browser = await launch();
+environment((started) => {
+  ({ pages, beckon, browser } = started);
   pages.pages.set('/img.svg', { type: 'image/svg+xml', raw: '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><rect width="40" height="40" fill="teal"/></svg>' });
-});
-
-after(async () => {
-  await browser?.close();
-  await beckon?.stop();
-  await pages?.close();
 });
 
 const server = () => `{ server: '${beckon.url}' }`;

@@ -1,23 +1,13 @@
 // Calls a page makes while the SDK starts, in headless Chromium against a real beckon server: a
 // page whose snippet queues nothing (a site that calls `ac('init')` later, after cookie consent)
 // and calls while the module is still on its way; the events the server stored show what ran.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBeckon, startPages, launch, ready, until, DEPLOYMENT } from '../harness.mjs';
+import { ready, until, DEPLOYMENT, environment } from '../harness.mjs';
 
 let pages, beckon, browser;
-
-before(async () => {
-  pages = await startPages();
-  beckon = await startBeckon(pages.origin);
-  pages.setBeckon(beckon.url);
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await beckon?.stop();
-  await pages?.close();
+environment((started) => {
+  ({ pages, beckon, browser } = started);
 });
 
 test('start-up: calls made after the script ran but before the module is ready run in order once it is, also through a kept snippet function', async () => {

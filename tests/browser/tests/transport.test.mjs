@@ -4,27 +4,17 @@
 // not kept), backoff after a 5xx, a full queue, an answer whose body breaks off, sendBeacon when
 // the page is hidden or left, typed custom attributes, `forms:track`, and each `load` auto-track
 // module, checked by the web events the server stored.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import {
-  startBeckon, startPages, launch, page, ready, until, freePort, DEPLOYMENT,
+  startBeckon, page, ready, until, freePort, DEPLOYMENT, environment,
 } from '../harness.mjs';
 
 let pages, beckon, browser;
-
-before(async () => {
-  pages = await startPages();
-  beckon = await startBeckon(pages.origin);
-  pages.setBeckon(beckon.url);
-  browser = await launch();
+environment((started) => {
+  ({ pages, beckon, browser } = started);
   pages.pages.set('/blank', { html: '<!doctype html><title>blank</title><p>no SDK here</p>' });
-});
-
-after(async () => {
-  await browser?.close();
-  await beckon?.stop();
-  await pages?.close();
 });
 
 const unique = () => Math.random().toString(36).slice(2);
