@@ -157,9 +157,9 @@ pub struct Chat {
     conversations: Mutex<HashMap<Uuid, broadcast::Sender<Arc<Notice>>>>,
     /// Sign-ins that ended (signed out, account deleted), for that agent's console sockets.
     sign_ins_ended: broadcast::Sender<SignInEnded>,
-    /// A hash of no password, made once: a sign-in with an unknown email is verified against
-    /// it, so it costs what a known one does.
-    unknown_account: Arc<str>,
+    /// A hash of no password, made once in the background from the start: a sign-in with an
+    /// unknown email is verified against it, so it costs what a known one does.
+    unknown_account: tokio::sync::OnceCell<Arc<str>>,
 }
 
 fn now() -> Timestamp {
@@ -193,10 +193,6 @@ impl Chat {
             );
         }
         let waiting: Vec<Uuid> = desk.waiting().iter().map(|r| r.id).collect();
-        let unknown_account = tokio::task::spawn_blocking(|| agents::hash_password("-"))
-            .await
-            .map_err(|e| StoreError(e.to_string()))?
-            .into();
         let chat = Arc::new(Chat {
             store,
             settings,
@@ -204,7 +200,11 @@ impl Chat {
             notices: broadcast::channel(4096).0,
             conversations: Mutex::default(),
             sign_ins_ended: broadcast::channel(64).0,
-            unknown_account,
+            unknown_account: tokio::sync::OnceCell::new(),
+        });
+        let early = chat.clone();
+        tokio::spawn(async move {
+            let _ = early.unknown_account().await;
         });
         for id in waiting {
             chat.watch_abandonment(id);
@@ -343,6 +343,18 @@ impl Chat {
         Ok(removed)
     }
 
+    /// The hash an unknown email's password is checked against (made once, off the workers).
+    async fn unknown_account(&self) -> Result<Arc<str>, ChatError> {
+        self.unknown_account
+            .get_or_try_init(|| async {
+                tokio::task::spawn_blocking(|| agents::hash_password("-").into())
+                    .await
+                    .map_err(|e| ChatError::Store(StoreError(e.to_string())))
+            })
+            .await
+            .cloned()
+    }
+
     /// Checks an email and password; a new sign-in token with its expiry.
     pub async fn sign_in(
         &self,
@@ -357,11 +369,11 @@ impl Chat {
             .find(|a| a.email == email)
             .cloned();
         // One argon2 verification either way, off the async workers: without an account it is
-        // against a hash made at start, so timing does not tell emails apart.
-        let phc: Arc<str> = account.as_ref().map_or_else(
-            || self.unknown_account.clone(),
-            |a| a.password_hash.as_str().into(),
-        );
+        // against a hash made once at start, so timing does not tell emails apart.
+        let phc: Arc<str> = match &account {
+            Some(a) => a.password_hash.as_str().into(),
+            None => self.unknown_account().await?,
+        };
         let ok = tokio::task::spawn_blocking(move || agents::verify_password(&password, &phc))
             .await
             .map_err(|e| StoreError(e.to_string()))?;
