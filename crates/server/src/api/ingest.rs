@@ -350,59 +350,23 @@ fn action_problem(error: CommitError, array: bool) -> Problem {
     }
 }
 
-/// `POST /api/v1/deployments/{deploymentId}/web-events`: stores the events and, in the same
-/// commit, what the decision engine made of them; answers the actions to present.
-pub async fn web_events(
+/// `POST /api/v1/deployments/{deploymentId}/web-events` ([`Occasion::Events`]): stores the
+/// events and, in the same commit, what the decision engine made of them; answers the actions to
+/// present. `POST /api/v1/deployments/{deploymentId}/decisions` ([`Occasion::Recheck`]): the page
+/// asks again (an activation delay ended) with a web event saying where the visitor is; decided
+/// the same way, but the event itself is not stored, only what the decision made of it.
+pub async fn decide(
     State(app): State<AppState>,
     Path(deployment_id): Path<Uuid>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, Problem> {
-    decide(
-        &app,
-        deployment_id,
-        client,
-        &headers,
-        body,
-        Occasion::Events,
-    )
-    .await
-}
-
-/// `POST /api/v1/deployments/{deploymentId}/decisions`: the page asks again (an activation delay
-/// ended) with a web event saying where the visitor is. Decided as for web events; the event
-/// itself is not stored, what the decision made of it is.
-pub async fn decisions(
-    State(app): State<AppState>,
-    Path(deployment_id): Path<Uuid>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, Problem> {
-    decide(
-        &app,
-        deployment_id,
-        client,
-        &headers,
-        body,
-        Occasion::Recheck,
-    )
-    .await
-}
-
-async fn decide(
-    app: &AppState,
-    deployment_id: Uuid,
-    client: SocketAddr,
-    headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
     occasion: Occasion,
 ) -> Result<Json<Value>, Problem> {
     let Batch {
         events: requests,
         array,
-    } = parse_batch::<WebEventRequest>(app, headers, body)?;
+    } = parse_batch::<WebEventRequest>(&app, &headers, body)?;
     let received = now();
     let events = requests
         .into_iter()
@@ -427,7 +391,7 @@ async fn decide(
         .decisions
         .lock(events.iter().map(|e| e.customer_cookie_id))
         .await;
-    let location = app.locator.locate(headers, client.ip());
+    let location = app.locator.locate(&headers, client.ip());
     let decided = crate::decisions::decide_all(
         &*app.store,
         &catalog,
@@ -449,7 +413,7 @@ async fn decide(
     };
     items.extend(decided.items);
     commit(
-        app,
+        &app,
         Submission {
             deployment_id,
             items,

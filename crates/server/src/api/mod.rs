@@ -35,6 +35,7 @@ const JOURNEY_ONE: &str = "/api/v2/journey/{collection}/{id}";
 use tower_http::trace::TraceLayer;
 
 use crate::app::AppState;
+use crate::decisions::Occasion;
 use problem::Problem;
 
 /// Every route of the server.
@@ -42,11 +43,13 @@ pub fn router(state: AppState) -> Router {
     let ingest = Router::new()
         .route(
             "/api/v1/deployments/{deployment_id}/web-events",
-            post(ingest::web_events).options(ingest::preflight),
+            post(|s, p, c, h, b| ingest::decide(s, p, c, h, b, Occasion::Events))
+                .options(ingest::preflight),
         )
         .route(
             "/api/v1/deployments/{deployment_id}/decisions",
-            post(ingest::decisions).options(ingest::preflight),
+            post(|s, p, c, h, b| ingest::decide(s, p, c, h, b, Occasion::Recheck))
+                .options(ingest::preflight),
         )
         .route(
             "/api/v1/deployments/{deployment_id}/action-events",
