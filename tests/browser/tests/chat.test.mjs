@@ -423,3 +423,21 @@ test('the console keeps a message it cannot send and says why: too many bytes, n
   await until(() => p.evaluate(() => seen.includes('completed')));
   await context.close();
 });
+
+test('a console whose sign-in ends elsewhere shows the sign-in form and why', async () => {
+  const other = await signIn();
+  const token = await other.evaluate(() => sessionStorage.getItem('beckon.agent'));
+  const r = await fetch(`${beckon.url}/api/v1/agent/sessions/current`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+  assert.equal(r.status, 204);
+  await other.locator('#sign-in').waitFor();
+  assert.equal(await other.locator('#status').textContent(), 'Signed out: signed out');
+  assert.equal(await other.evaluate(() => sessionStorage.getItem('beckon.agent')), null);
+  await other.context().close();
+  // Signing out made the agent offline; the other tests' console makes them available again.
+  const mine = await agent.evaluate(() => sessionStorage.getItem('beckon.agent'));
+  const back = await fetch(`${beckon.url}/api/v1/agent/presence`, {
+    method: 'PUT', headers: { authorization: `Bearer ${mine}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ presence: 'available' }),
+  });
+  assert.equal(back.status, 200);
+});
