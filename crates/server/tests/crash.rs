@@ -31,11 +31,9 @@ fn env_number(name: &str) -> Option<u64> {
 /// takes about 2,000 a second), few enough that a debug build qualifies them in seconds.
 const ACTIONS_PER_ROUND: usize = 3000;
 
-/// The requests a writer posts for each action, one after the other: its whole lifecycle.
-const LIFECYCLE: [&[&str]; 2] = [
-    &["offered", "accepted"],
-    &["started", "engaged", "completed"],
-];
+/// The requests a writer posts for each action, one after the other: its whole lifecycle as a
+/// page reports it (the chat's own states are the server's to record).
+const LIFECYCLE: [&[&str]; 2] = [&["offered", "accepted"], &["rejected"]];
 
 /// Writers post the lifecycles of the round's qualified `actions` until the server stops
 /// answering (or the actions run out); the acknowledged eventIds go to `acked`.
@@ -80,7 +78,7 @@ fn start_writers(
 }
 
 /// The states the writers' lifecycles reach that the action maps report has a column for.
-const REPORTED: [&str; 4] = ["qualified", "offered", "accepted", "engaged"];
+const REPORTED: [&str; 4] = ["qualified", "offered", "accepted", "rejected"];
 
 /// Each of [`REPORTED`]'s counts over every action map, from the action maps report of
 /// yesterday, today and tomorrow (UTC days), so that a run across midnight is counted whole.

@@ -55,15 +55,21 @@ async fn an_illegal_transition_is_a_409_naming_the_allowed_states_and_stores_not
     let chat = server.qualified("webchat").await;
     server.post("action-events", &chat.event("offered")).await;
 
-    let (status, body) =
-        problem(server.post("action-events", &chat.event("completed")).await).await;
+    let (status, body) = problem(server.post("action-events", &chat.event("engaged")).await).await;
+    assert_eq!(status, 422, "the server's own state: {body}");
+    let (status, body) = problem(
+        server
+            .post("action-events", &chat.event("frequencyCapReached"))
+            .await,
+    )
+    .await;
     assert_eq!(status, 409);
     assert_eq!(body["type"], "/problems/illegal-transition");
     // One object, not an array: the field is named without an index.
     assert_eq!(body["field"], "actionState");
     assert_eq!(body["actionId"], chat.action_id.to_string());
     assert_eq!(body["currentState"], "offered");
-    assert_eq!(body["attemptedState"], "completed");
+    assert_eq!(body["attemptedState"], "frequencyCapReached");
     assert_eq!(
         body["allowed"],
         json!(["accepted", "rejected", "ignored", "timedout", "errored"])
@@ -75,7 +81,7 @@ async fn an_illegal_transition_is_a_409_naming_the_allowed_states_and_stores_not
     let batch = json!([
         other.event("offered"),
         chat.event("accepted"),
-        chat.event("engaged")
+        chat.event("ignored")
     ]);
     let (status, body) = problem(server.post("action-events", &batch).await).await;
     assert_eq!(status, 409);
@@ -283,6 +289,16 @@ async fn bad_input_gets_the_right_problem_and_changes_nothing() {
             Some("[1].actionState"),
         ),
         (
+            "started, which the server's chat records",
+            json!([
+                chat.event("offered"),
+                chat.event("accepted"),
+                chat.event("started")
+            ]),
+            422,
+            Some("[2].actionState"),
+        ),
+        (
             "errored without errorCode",
             errored_without_code,
             422,
@@ -308,15 +324,23 @@ async fn bad_input_gets_the_right_problem_and_changes_nothing() {
         assert_eq!(problem["field"].as_str(), field, "{name}: {problem}");
     }
 
-    let (_, refused) = problem(server.post("action-events", &chat.event("qualified")).await).await;
-    assert_eq!(refused["type"], "/problems/server-only-state", "{refused}");
-    assert!(
-        refused["detail"]
-            .as_str()
-            .unwrap()
-            .contains("recorded by the server"),
-        "{refused}"
-    );
+    // The server's own states, whatever the action's state: no page may post them.
+    let stored = server.log("").await.len();
+    for state in ["qualified", "started", "engaged", "abandoned", "completed"] {
+        let (status, refused) =
+            problem(server.post("action-events", &chat.event(state)).await).await;
+        assert_eq!(status, 422, "{state}: {refused}");
+        assert_eq!(refused["type"], "/problems/server-only-state", "{refused}");
+        assert_eq!(refused["state"], state, "{refused}");
+        assert!(
+            refused["detail"]
+                .as_str()
+                .unwrap()
+                .contains("recorded by the server"),
+            "{refused}"
+        );
+    }
+    assert_eq!(server.log("").await.len(), stored, "nothing stored");
 
     let raw = |body: String, content_type: &'static str| {
         client()

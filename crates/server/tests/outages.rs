@@ -37,12 +37,12 @@ where
         .unwrap_or_else(|| panic!("timed out after {DEADLINE:?} waiting for {what}"))
 }
 
-/// Posts `requests` requests of three events each (one action's lifecycle) and returns the
-/// acknowledged eventIds in posting order.
+/// Posts `requests` requests of three events each (one action's lifecycle, as a page reports
+/// it) and returns the acknowledged eventIds in posting order.
 async fn post_events(server: &Server, requests: usize) -> Vec<String> {
     let mut ids = Vec::new();
     for action in server.qualified_many("webchat", requests).await {
-        let batch: Vec<Value> = ["offered", "accepted", "started"]
+        let batch: Vec<Value> = ["offered", "accepted", "rejected"]
             .iter()
             .map(|s| action.event(s))
             .collect();

@@ -1,6 +1,7 @@
 //! Reports against the real binary: hand-counted event sequences posted to the action-events
 //! route (with their own timestamps, so that they fall into chosen hours) for actions the server
-//! qualified (at its own clock, so today), blocked offers made by the decision engine, CSV,
+//! qualified (at its own clock, so today), a web chat an agent joins (its `engaged` is the
+//! server's own record, at its clock), blocked offers made by the decision engine, CSV,
 //! validation and auth.
 
 mod common;
@@ -65,8 +66,7 @@ async fn the_action_maps_report_counts_each_state_once_per_hour_and_day() {
     let ten = "2026-01-10T10:15:00.000Z";
     let eleven = "2026-01-10T11:59:59.999Z";
     let a1 = chat().await;
-    let states = ["offered", "accepted", "started", "engaged"];
-    lifecycle(&server, &a1, ten, &states).await;
+    lifecycle(&server, &a1, ten, &["offered", "accepted"]).await;
     lifecycle(&server, &a1, ten, &["offered"]).await; // a duplicate: accepted, counted once
     lifecycle(&server, &chat().await, ten, &["offered", "rejected"]).await;
     lifecycle(&server, &chat().await, eleven, &["offered", "timedout"]).await;
@@ -100,7 +100,7 @@ async fn the_action_maps_report_counts_each_state_once_per_hour_and_day() {
     assert_eq!(
         numbers(&e[0]),
         json!({ "qualified": 0, "blocked": 0, "offered": 2, "offeredPercent": null,
-                "accepted": 1, "acceptedPercent": 50.0, "engaged": 1, "engagedPercent": 100.0,
+                "accepted": 1, "acceptedPercent": 50.0, "engaged": 0, "engagedPercent": 0.0,
                 "rejected": 1, "ignored": 0, "timedOut": 0, "errored": 0 })
     );
     assert_eq!(e[1]["bucket"], "2026-01-10T11:00:00.000Z");
@@ -119,7 +119,7 @@ async fn the_action_maps_report_counts_each_state_once_per_hour_and_day() {
     assert_eq!(
         numbers(day),
         json!({ "qualified": 0, "blocked": 0, "offered": 4, "offeredPercent": null,
-                "accepted": 1, "acceptedPercent": 25.0, "engaged": 1, "engagedPercent": 100.0,
+                "accepted": 1, "acceptedPercent": 25.0, "engaged": 0, "engagedPercent": 0.0,
                 "rejected": 1, "ignored": 0, "timedOut": 1, "errored": 1 })
     );
     let content = map_row(&days, offer.map_id);
@@ -149,6 +149,37 @@ fn today() -> String {
     let start = now.unix_millis() - now.unix_millis() % day;
     let at = |ms: i64| beckon_core::Timestamp::from_unix_millis(ms).to_string();
     format!("from={}&to={}", at(start), at(start + day))
+}
+
+/// A page may not post `engaged`: the server records it when an agent joins the chat, and the
+/// report counts that record in its engaged column, against the accepted offers.
+#[tokio::test]
+async fn a_chat_an_agent_joins_is_reported_as_engaged() {
+    let server = Server::start("");
+    let agent = server.agent_signed_in("ada@shop.test", 1).await;
+    let presence = json!({ "presence": "available" });
+    let (status, body) = server
+        .with_token(&agent, "PUT", "/api/v1/agent/presence", Some(&presence))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let chat = server.qualified("webchat").await;
+    lifecycle(&server, &chat, &common::now(), &["offered", "accepted"]).await;
+    let conversation = json!({ "actionId": chat.action_id, "customerId": chat.customer_id,
+                               "sessionId": chat.session_id, "form": {} });
+    let r = server.post("conversations", &conversation).await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let (status, joined) = server
+        .with_token(&agent, "POST", "/api/v1/agent/queue/accept", None)
+        .await;
+    assert_eq!(status, 200, "{joined}");
+
+    let today = report(&server, &format!("/api/v1/reports/actionmaps?{}", today())).await;
+    assert_eq!(
+        numbers(map_row(&today, chat.map_id)),
+        json!({ "qualified": 1, "blocked": 0, "offered": 1, "offeredPercent": 100.0,
+                "accepted": 1, "acceptedPercent": 100.0, "engaged": 1, "engagedPercent": 100.0,
+                "rejected": 0, "ignored": 0, "timedOut": 0, "errored": 0 })
+    );
 }
 
 #[tokio::test]

@@ -189,15 +189,16 @@ async fn webhook_delivers_signed_cloudevents_batches_in_order() {
     let server = Server::start(&webhook_sink(&receiver, 3));
     let a = server.qualified("webchat").await;
     let b = server.qualified("contentoffer").await;
+    let c = server.qualified("webchat").await;
     let delivered = settled(&server, &receiver, "hook").await;
     let mut posted: Vec<Value> = Vec::new();
-    // Interleave two customers over several requests.
+    // Interleave three customers over several requests.
     for (action, states) in [
         (&a, &["offered"][..]),
         (&b, &["offered"][..]),
-        (&a, &["accepted", "started"][..]),
+        (&a, &["accepted", "rejected"][..]),
         (&b, &["accepted"][..]),
-        (&a, &["engaged", "completed"][..]),
+        (&c, &["offered", "ignored"][..]),
     ] {
         let events = events(action, states);
         post_ok(&server, &json!(events)).await;
@@ -237,11 +238,15 @@ async fn webhook_delivers_signed_cloudevents_batches_in_order() {
     }
     assert_eq!(
         per_customer[&a.customer_id.to_string()],
-        ["offered", "accepted", "started", "engaged", "completed"]
+        ["offered", "accepted", "rejected"]
     );
     assert_eq!(
         per_customer[&b.customer_id.to_string()],
         ["offered", "accepted"]
+    );
+    assert_eq!(
+        per_customer[&c.customer_id.to_string()],
+        ["offered", "ignored"]
     );
     caught_up(&server, "hook").await;
     let status = sink_status(&server, "hook").await;
@@ -304,7 +309,7 @@ async fn webhook_retries_server_errors_and_delivers_the_same_batch_again() {
     assert_eq!(status["deadLetters"], 0);
     assert!(status["lastError"].is_null(), "{status}");
     // Delivered once the receiver accepted: nothing more arrives.
-    let more = events(&action, &["started"]);
+    let more = events(&action, &["rejected"]);
     post_ok(&server, &json!(more)).await;
     wait_for("the next event", || async {
         (receiver.accepted().len() == 2).then_some(())
@@ -511,7 +516,7 @@ async fn dead_letters_cli_lists_and_replays() {
     let action = server.qualified("webchat").await;
     settled(&server, &receiver, "hook").await;
     receiver.answer(422);
-    let posted = events(&action, &["offered", "accepted", "started"]);
+    let posted = events(&action, &["offered", "accepted", "rejected"]);
     post_ok(&server, &json!(posted)).await;
     wait_for("a dead letter", || async {
         let (_, body) = server.admin_get("/api/v1/sinks/hook/dead-letters").await;
@@ -811,7 +816,7 @@ async fn segment_gets_track_calls_keyed_by_event_id() {
     // Not a webchat event: the sink's topics leave it out.
     post_ok(&server, &json!(events(&offer, &["offered"]))).await;
     post_ok(&server, &json!(posted)).await;
-    posted.extend(events(&chat, &["started"]));
+    posted.extend(events(&chat, &["rejected"]));
     post_ok(&server, &json!(posted[2..])).await;
     let calls: Vec<Value> = wait_for("every call at Segment", || async {
         let calls: Vec<Value> = receiver

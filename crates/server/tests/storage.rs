@@ -75,7 +75,7 @@ const ACTIONS: usize = 100;
 /// answer's status and problem type.
 async fn post_batch(server: &Server, actions: &mut Vec<Action>) -> (Vec<String>, u16, Value) {
     let action = actions.pop().expect("enough actions qualified ahead");
-    let batch: Vec<Value> = ["offered", "accepted", "started"]
+    let batch: Vec<Value> = ["offered", "accepted", "rejected"]
         .iter()
         .map(|s| action.event(s))
         .collect();

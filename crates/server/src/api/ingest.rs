@@ -425,23 +425,37 @@ pub async fn decide(
     Ok(Json(json!({ "actions": decided.actions })))
 }
 
-/// A state only the server records, sent by a client (spec 3.1, 3.2: `qualified` is the server's
-/// decision; a page reports the states that follow it).
+/// The states only the server records: `qualified` (its decision, spec 3.1, 3.2) and a web
+/// chat's `started`, `engaged`, `abandoned` and `completed` (its conversation, docs/chat.md).
+const SERVER_ONLY: [ActionState; 5] = [
+    ActionState::Qualified,
+    ActionState::Started,
+    ActionState::Engaged,
+    ActionState::Abandoned,
+    ActionState::Completed,
+];
+
+/// A state only the server records, sent by a client.
 fn server_only(state: ActionState) -> Problem {
+    let when = if state == ActionState::Qualified {
+        "when its decision qualifies an action (a web event answers it); report the states that \
+         follow it (offered, ...)"
+    } else {
+        "as its web chat's conversation starts, is joined by an agent and ends; a page reports \
+         only offered, accepted, rejected, ignored, timedout and errored"
+    };
     Problem::new(
         StatusCode::UNPROCESSABLE_ENTITY,
         "server-only-state",
         "This state is recorded by the server",
-        format!(
-            "actionState {state} is recorded by the server when its decision qualifies an action \
-             (a web event answers it); report the states that follow it (offered, ...)"
-        ),
+        format!("actionState {state} is recorded by the server {when}"),
     )
     .with("state", state)
 }
 
 /// `POST /api/v1/deployments/{deploymentId}/action-events`: checks each event against its
-/// action's lifecycle and stores it; `qualified` is refused, it is the server's own record.
+/// action's lifecycle and stores it; [`SERVER_ONLY`] states are refused, they are the server's
+/// own records.
 pub async fn action_events(
     State(app): State<AppState>,
     Path(deployment_id): Path<Uuid>,
@@ -459,16 +473,12 @@ pub async fn action_events(
                 .map_err(|e| blame(Problem::invalid(e.to_string()), array, i, e.field))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    if let Some(i) = events
+    if let Some((i, e)) = events
         .iter()
-        .position(|e| e.action_state == ActionState::Qualified)
+        .enumerate()
+        .find(|(_, e)| SERVER_ONLY.contains(&e.action_state))
     {
-        return Err(blame(
-            server_only(ActionState::Qualified),
-            array,
-            i,
-            "actionState",
-        ));
+        return Err(blame(server_only(e.action_state), array, i, "actionState"));
     }
     let outcomes = commit(
         &app,
