@@ -14,16 +14,18 @@ async function api(method, path, body) {
   try {
     return await call(state.token, method, path, body);
   } catch (e) {
-    if (e.status === 401) { signedOut(); throw new Error('signed out'); }
+    if (e.status === 401) { signedOut(e.message); throw new Error('Signed out: ' + e.message); }
     throw e;
   }
 }
 
-function signedOut() {
+/** The sign-in is gone (`why`, shown when given): back to the sign-in form. */
+function signedOut(why) {
   sessionStorage.removeItem('beckon.agent');
   state.token = null;
   if (state.socket) state.socket.close();
   $('desk').hidden = true; $('me').hidden = true; $('sign-in').hidden = false;
+  if (why) say('Signed out: ' + why);
 }
 
 async function signIn(event) {
@@ -146,7 +148,7 @@ function connect() {
   ws.addEventListener('close', (e) => {
     if (!state.token) return;
     // 1008: this sign-in ended or expired (the reason says which); reconnecting cannot help.
-    if (e.code === 1008) { signedOut(); say('Signed out: ' + e.reason); return; }
+    if (e.code === 1008) { signedOut(e.reason); return; }
     say('Connection lost; reconnecting…');
     setTimeout(connect, 2000);
   });
@@ -182,7 +184,7 @@ async function start() {
 
 document.addEventListener('DOMContentLoaded', () => {
   $('sign-in').addEventListener('submit', (e) => signIn(e).catch((x) => say(x.message)));
-  $('sign-out').addEventListener('click', () => api('DELETE', '/api/v1/agent/sessions/current').finally(signedOut));
+  $('sign-out').addEventListener('click', () => api('DELETE', '/api/v1/agent/sessions/current').finally(() => signedOut()));
   $('presence').addEventListener('change', () => api('PUT', '/api/v1/agent/presence', { presence: $('presence').value }).then(refreshMe).catch((e) => say(e.message)));
   $('accept').addEventListener('click', () => api('POST', '/api/v1/agent/queue/accept').then((c) => open(c.conversationId)).catch((e) => say(e.message)));
   $('end').addEventListener('click', () => api('POST', '/api/v1/agent/conversations/' + state.current + '/end').catch((e) => say(e.message)));

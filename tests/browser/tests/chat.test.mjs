@@ -424,20 +424,27 @@ test('the console keeps a message it cannot send and says why: too many bytes, n
   await context.close();
 });
 
-test('a console whose sign-in ends elsewhere shows the sign-in form and why', async () => {
-  const other = await signIn();
-  const token = await other.evaluate(() => sessionStorage.getItem('beckon.agent'));
-  const r = await fetch(`${beckon.url}/api/v1/agent/sessions/current`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
-  assert.equal(r.status, 204);
-  await other.locator('#sign-in').waitFor();
-  assert.equal(await other.locator('#status').textContent(), 'Signed out: signed out');
-  assert.equal(await other.evaluate(() => sessionStorage.getItem('beckon.agent')), null);
-  await other.context().close();
-  // Signing out made the agent offline; the other tests' console makes them available again.
-  const mine = await agent.evaluate(() => sessionStorage.getItem('beckon.agent'));
-  const back = await fetch(`${beckon.url}/api/v1/agent/presence`, {
-    method: 'PUT', headers: { authorization: `Bearer ${mine}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ presence: 'available' }),
+test('a console whose account is deleted shows the sign-in form and why', async () => {
+  const bo = { name: 'Bo', email: 'bo@shop.test', password: 'correct horse battery' };
+  const r = await fetch(`${beckon.url}/api/v1/agents`, {
+    method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    body: JSON.stringify(bo),
   });
-  assert.equal(back.status, 200);
+  assert.equal(r.status, 201);
+  const { id } = await r.json();
+  const context = await browser.newContext();
+  const p = await context.newPage();
+  await p.goto(beckon.url + '/console');
+  await p.fill('#email', bo.email);
+  await p.fill('#password', bo.password);
+  await p.click('#sign-in button[type=submit]');
+  await p.locator('#desk').waitFor();
+  await until(() => p.evaluate(() => state.socket?.readyState === WebSocket.OPEN));
+  const gone = await fetch(`${beckon.url}/api/v1/agents/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN}` } });
+  assert.equal(gone.status, 204);
+  // The socket closes with 1008: no reconnecting with a dead token, the form again.
+  await p.locator('#sign-in').waitFor();
+  assert.equal(await p.locator('#status').textContent(), 'Signed out: the account was deleted');
+  assert.equal(await p.evaluate(() => sessionStorage.getItem('beckon.agent')), null);
+  await context.close();
 });
