@@ -3,7 +3,9 @@
 -- ACTIONS names this run's file of qualified webchat actions, one "actionId customerId sessionId
 -- actionMapId" line each, split by wrk thread (ACTIONS .. "." .. thread number). Each thread walks
 -- its actions in waves of WAVE (25,000 unless set): offered for every action of the wave, then
--- accepted for all of them, ... completed, then the next wave. So an action's previous state was
+-- accepted for all of them, then rejected (the visitor closes the pre-chat form: the longest
+-- chain of webchat states a page may send; started, engaged and completed are the server's
+-- own since 2026-11-30), then the next wave. So an action's previous state was
 -- sent WAVE events earlier and is committed (a thread has at most its connections times BATCH
 -- events in flight), and the actions being reported on are a moving set, as on a live site where
 -- a page reports an action's states within the visit it was offered in. (Before 2026-11-29's
@@ -18,7 +20,7 @@ local common = require("common")
 local batch = tonumber(os.getenv("BATCH") or "1")
 local wave_size = tonumber(os.getenv("WAVE") or "25000")
 local path = common.route("action-events")
-local states = { "offered", "accepted", "started", "engaged", "completed" }
+local states = { "offered", "accepted", "rejected" }
 local actions = {}
 local sent = 0
 exhausted = 0 -- global: done() reads it through the thread

@@ -55,10 +55,10 @@ run() { # script, batch -> "requests/s p99_us errors server_cpu_us_per_request"
         (now - before) / hz * 1e6 / v["requests"] }'
 }
 
-# Actions for the two action-event figures: enough for 5 states each at 40,000 events/s (one
+# Actions for the two action-event figures: enough for 3 states each at 40,000 events/s (one
 # per request) and 300,000 events/s (batches of 100) for the run's length.
-qualify $((secs * 40000 / 5)) "$data/actions-one"
-qualify $((secs * 300000 / 5)) "$data/actions-batch"
+qualify $((secs * 40000 / 3)) "$data/actions-one"
+qualify $((secs * 300000 / 3)) "$data/actions-batch"
 
 read -r noop_rps noop_p99 noop_err noop_cpu < <(run noop.lua 1)
 read -r one_rps one_p99 one_err one_cpu < <(run action.lua 1 "$data/actions-one")
