@@ -237,10 +237,11 @@ test('transport: a 5xx without Retry-After is retried with growing backoff; the 
   const posts = await p.evaluate(() => window.__posts);
   const shown = JSON.stringify(posts);
   assert.deepEqual(posts.map((x) => x.status), [503, 503, 200], shown);
-  // Backoff: 1 s then 2 s, each times a jitter between 0.5 and 1.
+  // Backoff: 1 s then 2 s, each times a jitter between 0.5 and 1. The lower bounds hold the
+  // growth; the upper ones only catch a runaway wait (timers run late on a busy machine).
   const first = posts[1].at - posts[0].answered, second = posts[2].at - posts[1].answered;
-  assert.ok(first >= 450 && first <= 1500, `first wait ${first.toFixed(0)} ms: ${shown}`);
-  assert.ok(second >= 950 && second <= 2500, `second wait ${second.toFixed(0)} ms: ${shown}`);
+  assert.ok(first >= 450 && first <= 6000, `first wait ${first.toFixed(0)} ms: ${shown}`);
+  assert.ok(second >= 950 && second <= 8000, `second wait ${second.toFixed(0)} ms: ${shown}`);
   assert.deepEqual(await p.evaluate(() => [...__errors, ...__console]), []);
 });
 
