@@ -454,7 +454,7 @@ fn server_only(state: ActionState) -> Problem {
 }
 
 /// `POST /api/v1/deployments/{deploymentId}/action-events`: checks each event against its
-/// action's lifecycle and stores it; [`SERVER_ONLY`] states are refused, they are the server's
+/// action's lifecycle and stores it; `SERVER_ONLY` states are refused, they are the server's
 /// own records.
 pub async fn action_events(
     State(app): State<AppState>,

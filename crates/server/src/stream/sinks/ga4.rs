@@ -132,7 +132,7 @@ fn runs(batch: &[Arc<LogRecord>]) -> Vec<Range<usize>> {
     runs
 }
 
-/// The request bodies for a batch, one per run (see [`runs`]).
+/// The request bodies for a batch, one per run (see `runs`).
 pub fn bodies(batch: &[Arc<LogRecord>]) -> Vec<Value> {
     runs(batch)
         .into_iter()
