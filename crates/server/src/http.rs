@@ -56,8 +56,14 @@ pub async fn serve(
         ))));
         let builder = builder.clone();
         let watcher = graceful.watcher();
+        let stopping = shutdown.clone();
         tokio::spawn(async move {
-            if !opens_http1(&stream, header_timeout).await {
+            // A connection that has not begun a request is not waited for at shutdown.
+            let began = tokio::select! {
+                began = opens_http1(&stream, header_timeout) => began,
+                () = stopping.cancelled() => return,
+            };
+            if !began {
                 tracing::debug!(%remote, "closed: no HTTP/1.1 request began in time");
                 return;
             }

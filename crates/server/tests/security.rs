@@ -557,6 +557,33 @@ async fn a_client_that_never_finishes_its_headers_is_disconnected() {
     assert_eq!(r.status(), 200);
 }
 
+#[tokio::test]
+async fn a_connection_that_never_began_a_request_does_not_hold_up_shutdown() {
+    // A long request limit: a connection that has sent nothing could be waited for that long.
+    let mut server = Server::start("[limits]\nrequest_timeout_secs = 120\n");
+    let address = server.url().trim_start_matches("http://").to_owned();
+    let idle = TcpStream::connect(&address).unwrap();
+    // Accepted before the signal (a request on another connection answered after it).
+    let r = client()
+        .get(format!("{}/healthz", server.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let stopping = std::time::Instant::now();
+    let status = tokio::task::spawn_blocking(move || server.terminate())
+        .await
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    // Not a speed figure: only that shutdown did not wait out the 120 s limit for it.
+    assert!(
+        stopping.elapsed() < Duration::from_secs(60),
+        "shutdown took {:?}",
+        stopping.elapsed()
+    );
+    drop(idle);
+}
+
 /// One hostile request: what it is, the method, the path, whether it carries the admin token,
 /// its body, and the status of the problem it must get.
 type Hostile = (&'static str, &'static str, String, bool, Vec<u8>, u16);
