@@ -167,7 +167,7 @@ function beckonGetText(o, k) { var v = beckonGet(o, k); return typeof v === 'str
 function beckonSet(o, k, v) { try { Reflect.set(o, k, v); } catch (e) { /* not an object, or a setter that throws */ } }
 function beckonRethrow(error) { setTimeout(function () { throw error; }); }
 function beckonText(value) { return String(value); }
-function beckonJson(value) { return JSON.stringify(value); }
+function beckonJson(value) { try { return JSON.stringify(value); } catch (e) { return undefined; } }
 // Whether a typed custom attribute's value (or its text) reads as its dataType the way the server
 // reads it (Rust's `from_str`: an i64, a finite f64, true or false); if so, the value becomes
 // that text, which the server takes.

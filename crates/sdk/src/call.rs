@@ -209,7 +209,11 @@ impl Call<'_> {
     /// from it, with each typed value as the text the server takes.
     pub fn attributes(&self, value: &JsValue) -> Option<JsValue> {
         let map = self.object(value, "customAttributes", &[])?;
-        let copy = to_json(&map).map(|t| from_json(&t)).unwrap_or_default();
+        // `None` when the page's object cannot be copied as JSON (a BigInt, a cycle, a `toJSON`
+        // that returns no object): refused below, once every value is checked.
+        let copy = to_json(&map)
+            .map(|t| from_json(&t))
+            .filter(JsValue::is_object);
         for entry in Object::entries(&map).iter() {
             let entry: Array = entry.unchecked_into();
             let (name, v) = (entry.get(0).as_string().unwrap_or_default(), entry.get(1));
@@ -232,7 +236,9 @@ impl Call<'_> {
                     ", which is not an attribute value",
                 ]));
             }
-            if !typed(&field(&copy, &name)) {
+            if let Some(copy) = &copy
+                && !typed(&field(copy, &name))
+            {
                 return self.must_be(
                     &concat(&["customAttributes.", &name, ".value"]),
                     &concat(&["of dataType '", &kind, "'"]),
@@ -240,7 +246,10 @@ impl Call<'_> {
                 );
             }
         }
-        Some(copy)
+        match copy {
+            Some(copy) => Some(copy),
+            None => self.wrong("customAttributes cannot be copied as JSON"),
+        }
     }
 
     pub fn require_init(&self) -> Option<()> {

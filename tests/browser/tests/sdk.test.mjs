@@ -64,6 +64,11 @@ test('wrong calls log a clear console.error and never throw', async () => {
       () => ac('record', 'bad name!'), () => ac('record', 'ok', { a: [1] }), () => ac('init', 'x'),
       () => ac('pageview', { nope: 1 }), () => ac('load', 'autotrackNothing'), () => ac('forms:track', '###'),
       () => ac('api.session.getId'), () => ac('off'),
+      // Values JSON cannot copy: a BigInt, typed or not, and an object that refers to itself.
+      () => ac('record', 'ok', { n: 10n }), () => ac('record', 'ok', { n: { dataType: 'integer', value: 10n } }),
+      () => { const o = { a: 1 }; o.self = o; ac('record', 'ok', o); },
+      // Right values, but a toJSON (inherited, so not an attribute) that copies them as no object.
+      () => ac('record', 'ok', Object.assign(Object.create({ toJSON: () => 1 }), { n: 1 })),
     ];
     let thrown = 0;
     for (const c of calls) { try { c(); } catch { thrown++; } }
@@ -71,10 +76,14 @@ test('wrong calls log a clear console.error and never throw', async () => {
   });
   assert.equal(thrown, 0);
   const logged = await p.evaluate(() => window.__console.filter((l) => l.startsWith('error:')));
-  assert.equal(logged.length, 12, logged.join('\n'));
+  assert.equal(logged.length, 16, logged.join('\n'));
   assert.ok(logged[0].includes("ac('nope')") && logged[0].includes('Expected'), logged[0]);
   assert.ok(logged[2].includes("did you mean 'webchat:all'"), logged[2]);
   assert.ok(logged[6].includes('already initialized'), logged[6]);
+  assert.ok(logged[15].includes('cannot be copied as JSON'), logged[15]);
+  // And the SDK still works: a right call after them is sent.
+  await p.evaluate(() => ac('record', 'after_wrong_calls'));
+  await until(async () => (await beckon.events()).some((r) => r.kind === 'web' && r.event.eventName === 'after_wrong_calls'));
 });
 
 test('the shared dispatch vectors (testdata/dispatch.json) pass in the browser', async () => {
