@@ -252,6 +252,9 @@ if (twice) {
   // snippet's, which makes the array at its first call (a page may call nothing before this
   // script runs), or one like it.
   if (!stub) { stub = window[name] = function () { (stub.q = stub.q || []).push(arguments); }; }
+  // Marked now, not at ready: a second copy of this script (a tag manager and the snippet both
+  // adding it) that runs while the module loads then does nothing.
+  stub.beckon = true;
   wasm_bindgen(download).then(function () {
     if (broken) { return; }
     wasm_bindgen.start(new URL(base).origin);

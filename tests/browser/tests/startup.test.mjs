@@ -47,3 +47,34 @@ document.querySelector('script[src$="beckon.js"]').addEventListener('load', () =
   assert.deepEqual(await names(), [1, 2, 3, 4].map((i) => `${tag}_${i}`));
   assert.deepEqual(await p.evaluate(() => window.__console), []);
 });
+
+test('start-up: the script added twice while the module loads runs once; the second copy only says so', async () => {
+  const tag = 'twice_' + Math.random().toString(36).slice(2);
+  // A tag manager and the snippet both add beckon.js; both copies run before the module is ready.
+  const html = `<!doctype html><html><head><title>Twice</title>
+<script>window.__console = [];
+for (const level of ['error', 'warn']) { const o = console[level]; console[level] = (...a) => { __console.push(level + ': ' + a.map(String).join(' ')); o.apply(console, a); }; }
+(function(a,t,c,l,o,u,d){a['_genesysJourneySdk']=o;a[o]=a[o]||function(){
+(a[o].q=a[o].q||[]).push(arguments)},a[o].l=1*new Date();u=t.createElement(c),
+d=t.getElementsByTagName(c)[0];u.async=1;u.src=l;u.charset='utf-8';d.parentNode.insertBefore(u,d)
+})(window, document, 'script', '/sdk-test/beckon.js', 'ac');
+ac('init', '${DEPLOYMENT}', { server: '${beckon.url}' });
+ac('record', '${tag}_1');
+</script><script src="/sdk-test/beckon.js"></script></head><body></body></html>`;
+  pages.pages.set('/twice', { html });
+  const p = await (await browser.newContext()).newPage();
+  // The module is held until the second copy of the script has run (it says so at once).
+  await p.route(/\.wasm$/, async (route) => {
+    await until(() => p.evaluate(() => window.__console.length > 0).catch(() => false), { timeout: 10000 });
+    await route.continue();
+  });
+  await p.goto(pages.origin + '/twice');
+  await ready(p);
+  await p.evaluate((t) => ac('record', t + '_2'), tag);
+  const names = async () => (await beckon.events())
+    .map((e) => e.event?.eventName).filter((n) => typeof n === 'string' && n.startsWith(tag));
+  await until(async () => (await names()).length === 2);
+  assert.deepEqual(await names(), [1, 2].map((i) => `${tag}_${i}`));
+  assert.deepEqual(await p.evaluate(() => window.__console),
+    ['error: Beckon: the SDK script is on this page twice; the second copy does nothing.']);
+});
