@@ -337,7 +337,8 @@ impl Transport {
                 } else if date.is_nan() {
                     1.0
                 } else {
-                    ((date - now()) / 1000.0).ceil().max(0.0)
+                    // A date already past (a skewed clock) still pauses for a second.
+                    ((date - now()) / 1000.0).ceil().max(1.0)
                 };
                 self.paused_until = now() + seconds * 1000.0;
                 log_warning(&concat(&[
