@@ -126,7 +126,8 @@ impl Runtime {
             &id_text(&self.identity.customer_id),
             &id_text(&session.id),
             "delay_ended",
-            None,
+            // The page view's URL (its `location` option, if it had one): the delay's page.
+            Some(self.route.clone()),
             None,
             now(),
             &JsValue::UNDEFINED,

@@ -245,3 +245,19 @@ test('an answer to a delay that ends after destroy and init shows nothing', asyn
   assert.equal(await p.locator('[data-beckon-action]').count(), 0);
   await context.close();
 });
+
+test('a delay started by a page view with its own location is asked about on that location', async () => {
+  const init = `'${DEPLOYMENT}', { server: '${beckon.url}' }`;
+  // A single-page app that names its views: the page's address is not the view's.
+  const extra = `ac('pageview', { location: '${pages.origin}/soon/virtual-view' });`;
+  pages.pages.set('/app', { html: page({ src: '/sdk/v1/beckon.js', init, extra }) });
+  const context = await browser.newContext();
+  const p = await context.newPage();
+  const asked = p.waitForRequest((r) => r.url().endsWith('/decisions'));
+  await p.goto(pages.origin + '/app');
+  await ready(p);
+  assert.equal(JSON.parse((await asked).postData()).page.url, `${pages.origin}/soon/virtual-view`);
+  await p.locator('[data-beckon-action] .title').waitFor();
+  assert.equal(await p.locator('[data-beckon-action] .title').textContent(), 'After a second');
+  await context.close();
+});
