@@ -12,6 +12,11 @@
 #        BECKON_BIN=target/release/beckon bash scripts/schemathesis.sh 200
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Python's string hashing fixed, as --seed fixes the draws: with a random hash seed, about two runs
+# in three of this document crashed inside Hypothesis (CPython's `SystemError: AST constructor
+# recursion depth mismatch` while it described a strategy for the web-events body), a crash of the
+# tool with every request Beckon got answered right. Seed 0 runs clean and the same every time.
+export PYTHONHASHSEED=0
 examples=${1:-20}
 version=4.32.5
 venv=$PWD/target/schemathesis-venv
