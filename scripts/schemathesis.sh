@@ -12,11 +12,6 @@
 #        BECKON_BIN=target/release/beckon bash scripts/schemathesis.sh 200
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# Python's string hashing fixed, as --seed fixes the draws: with a random hash seed, about two runs
-# in three of this document crashed inside Hypothesis (CPython's `SystemError: AST constructor
-# recursion depth mismatch` while it described a strategy for the web-events body), a crash of the
-# tool with every request Beckon got answered right. Seed 0 runs clean and the same every time.
-export PYTHONHASHSEED=0
 examples=${1:-20}
 version=4.32.5
 venv=$PWD/target/schemathesis-venv
@@ -93,12 +88,19 @@ EOF
 echo "== schemathesis $version against $url (max $examples examples per operation)"
 status=0
 cd "$work" # schemathesis keeps its example database in ./.schemathesis
-"$venv/bin/schemathesis" --config-file "$work/schemathesis.toml" run "$url/api/openapi.json" \
-  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
-  --header "Origin: $origin" \
-  --exclude-path-regex '/ws$' \
-  --max-examples "$examples" --seed 8 --workers 2 --request-timeout 10 \
-  --suppress-health-check all --warnings off || status=$?
+run() {
+  "$venv/bin/schemathesis" --config-file "$work/schemathesis.toml" run "$url/api/openapi.json" \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+    --header "Origin: $origin" \
+    --max-examples "$examples" --seed 8 --workers 2 --request-timeout 10 \
+    --suppress-health-check all --warnings off "$@" || status=$?
+}
+# The web-event bodies (web-events, decisions) skip the coverage phase: generating its cases for
+# them crashes Hypothesis itself in most runs (CPython's `SystemError: AST constructor recursion
+# depth mismatch` while it describes a strategy), with every request Beckon got answered right.
+# They still get the fuzzing phase, and every other operation gets every phase.
+run --exclude-path-regex '/ws$|/web-events$|/decisions$'
+run --include-path-regex '/(web-events|decisions)$' --phases examples,fuzzing,stateful
 if grep -q 'panicked' "$work/stderr"; then
   echo "the server panicked:"; grep -A3 'panicked' "$work/stderr"; status=1
 fi
