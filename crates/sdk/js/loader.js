@@ -253,8 +253,9 @@ if (twice) {
   // script runs), or one like it.
   if (!stub) { stub = window[name] = function () { (stub.q = stub.q || []).push(arguments); }; }
   // Marked now, not at ready: a second copy of this script (a tag manager and the snippet both
-  // adding it) that runs while the module loads then does nothing.
-  stub.beckon = true;
+  // adding it) that runs while the module loads then does nothing. `true` is kept for the ready
+  // SDK's own function, so a page (or a test) can tell loading from ready.
+  stub.beckon = 'loading';
   wasm_bindgen(download).then(function () {
     if (broken) { return; }
     wasm_bindgen.start(new URL(base).origin);
