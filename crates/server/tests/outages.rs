@@ -218,15 +218,27 @@ async fn answers_slower_than_the_timeout_count_as_failures_and_are_retried() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn refusals_are_dead_lettered_and_replay_after_the_fix() {
+async fn refusals_are_dead_lettered_their_customers_held_and_replay_after_the_fix() {
     let receiver = Receiver::start().await;
-    // The first two batches are refused, the rest accepted.
-    receiver.answer_with(&[400, 422]);
     let server = Server::start(&sink(&receiver.url));
-    let acked = post_events(&server, 5).await;
+    let actions = server.qualified_many("webchat", 5).await;
+    drained(&server).await;
+    receiver.forget();
+    // Five customers' three events each, in one commit: the sink reads them in batches of five,
+    // and the first two requests it sends are refused.
+    receiver.answer_with(&[400, 422]);
+    let acked: Vec<Value> = actions
+        .iter()
+        .flat_map(|a| ["offered", "accepted", "rejected"].map(|s| a.event(s)))
+        .collect();
+    let r = server.post("action-events", &json!(acked)).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+    let acked: Vec<String> = acked
+        .iter()
+        .map(|e| e["eventId"].as_str().unwrap().to_owned())
+        .collect();
 
     let status = drained(&server).await;
-    assert_eq!(status["deadLetters"], 2, "{status}");
     assert_eq!(status["retried"], 0, "a refusal is not retried: {status}");
     let refused: Vec<Vec<(u64, String)>> = receiver
         .requests()
@@ -235,41 +247,59 @@ async fn refusals_are_dead_lettered_and_replay_after_the_fix() {
         .map(batch_of)
         .collect();
     assert_eq!(refused.len(), 2);
-    // The sink moved on: everything after the refused batches was delivered, in order.
+    // The refused batches' customers are held: their later events wait in dead letters too.
+    // Customer i posted events 3i to 3i + 2.
     let refused_ids: BTreeSet<&str> = refused
         .iter()
         .flatten()
         .map(|(_, id)| id.as_str())
         .collect();
-    let rest: Vec<String> = acked
-        .iter()
-        .filter(|id| !refused_ids.contains(id.as_str()))
-        .cloned()
+    let customer = |i: usize| i / 3;
+    let held: BTreeSet<usize> = (0..acked.len())
+        .filter(|&i| refused_ids.contains(acked[i].as_str()))
+        .map(customer)
         .collect();
-    assert!(!rest.is_empty());
+    // Batches: [0 0 0 1 1] refused; [1] held and [2 2 2 3] refused; [3 3] held and [4 4 4] sent.
+    assert_eq!(held, BTreeSet::from([0, 1, 2, 3]));
+    assert_eq!(status["deadLetters"], 4, "{status}");
+    assert_eq!(status["heldCustomers"], 4, "{status}");
+    let (waiting, rest): (Vec<String>, Vec<String>) = {
+        let (waiting, rest): (Vec<_>, Vec<_>) = acked
+            .iter()
+            .enumerate()
+            .partition(|(i, _)| held.contains(&customer(*i)));
+        let ids = |v: Vec<(usize, &String)>| v.into_iter().map(|(_, id)| id.clone()).collect();
+        (ids(waiting), ids(rest))
+    };
+    // The sink moved on: every other customer's events were delivered, in order, and only those.
     assert_all_delivered_in_order(&receiver.accepted(), &rest);
-
-    // Replaying them all delivers the refused events, oldest first; nothing is left.
-    let before = receiver.accepted().len();
-    let (code, body) = server
-        .admin_post("/api/v1/sinks/hook/dead-letters/replay")
-        .await;
-    assert_eq!(code, 200, "{body}");
-    assert_eq!(body["replayed"].as_array().map(Vec::len), Some(2), "{body}");
-    assert_eq!(
-        body["count"],
-        refused.iter().map(Vec::len).sum::<usize>(),
-        "{body}"
-    );
-    let replayed: Vec<Vec<(u64, String)>> =
-        receiver.accepted()[before..].iter().map(batch_of).collect();
-    assert_eq!(replayed, refused);
-    assert_eq!(sink_status(&server).await["deadLetters"], 0);
-    let delivered: BTreeSet<String> = receiver
+    let delivered: Vec<String> = receiver
         .accepted()
         .iter()
         .flat_map(batch_of)
         .map(|(_, id)| id)
         .collect();
-    assert!(acked.iter().all(|id| delivered.contains(id)));
+    assert_eq!(delivered, rest);
+
+    // Replaying them all delivers the waiting events, oldest first: each customer's in order.
+    let before = receiver.accepted().len();
+    let (code, body) = server
+        .admin_post("/api/v1/sinks/hook/dead-letters/replay")
+        .await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["count"], waiting.len(), "{body}");
+    let replayed: Vec<String> = receiver.accepted()[before..]
+        .iter()
+        .flat_map(batch_of)
+        .map(|(_, id)| id)
+        .collect();
+    assert_eq!(replayed, waiting);
+    let status = sink_status(&server).await;
+    assert_eq!(
+        (
+            status["deadLetters"].as_u64(),
+            status["heldCustomers"].as_u64()
+        ),
+        (Some(0), Some(0))
+    );
 }

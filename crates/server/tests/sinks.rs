@@ -400,6 +400,140 @@ async fn webhook_refusal_is_dead_lettered_then_replayed_through_the_api() {
     assert_eq!(body["deadLetters"], json!([]));
 }
 
+/// The dead letters of the `hook` sink, oldest first.
+async fn dead_letters(server: &Server) -> Vec<Value> {
+    let (status, body) = server.admin_get("/api/v1/sinks/hook/dead-letters").await;
+    assert_eq!(status, 200, "{body}");
+    body["deadLetters"].as_array().unwrap().clone()
+}
+
+/// The event ids of a dead letter's records.
+fn letter_ids(letter: &Value) -> Vec<Value> {
+    letter["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["event"]["eventId"].clone())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_lettered_customer_is_held_so_a_replay_keeps_their_order() {
+    let receiver = receiver(200).await;
+    let server = Server::start(&webhook_sink(&receiver, 10));
+    let a = server.qualified("webchat").await;
+    let b = server.qualified("contentoffer").await;
+    settled(&server, &receiver, "hook").await;
+
+    // The receiver refuses A's first event: a dead letter, and A is held from then on.
+    receiver.answer_with(&[400]);
+    let first = a.event("offered");
+    post_ok(&server, &json!([first])).await;
+    wait_for("the first dead letter", || async {
+        (dead_letters(&server).await.len() == 1).then_some(())
+    })
+    .await;
+
+    // A's next event waits in a second dead letter; B's flows on.
+    let b_offered = b.event("offered");
+    let second = a.event("accepted");
+    post_ok(&server, &json!([b_offered, second])).await;
+    caught_up(&server, "hook").await;
+    let delivered: Vec<Value> = receiver
+        .accepted()
+        .iter()
+        .flat_map(check_webhook_request)
+        .map(|e| e["id"].clone())
+        .collect();
+    assert_eq!(delivered, [b_offered["eventId"].clone()]);
+    let letters = dead_letters(&server).await;
+    assert_eq!(letters.len(), 2, "{letters:?}");
+    assert_eq!(letter_ids(&letters[0]), [first["eventId"].clone()]);
+    assert_eq!(letter_ids(&letters[1]), [second["eventId"].clone()]);
+    assert!(
+        letters[1]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("held back"),
+        "{}",
+        letters[1]
+    );
+    let (older, later) = (
+        letters[0]["id"].as_i64().unwrap(),
+        letters[1]["id"].as_i64().unwrap(),
+    );
+    let status = sink_status(&server, "hook").await;
+    assert_eq!(
+        (
+            status["heldCustomers"].as_u64(),
+            status["deadLetters"].as_u64()
+        ),
+        (Some(1), Some(2))
+    );
+
+    // Replaying the later one alone would put A's events out of order: refused, nothing sent.
+    let sent = receiver.requests().len();
+    let (status, body) = server
+        .admin_post(&format!("/api/v1/sinks/hook/dead-letters/{later}/replay"))
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["type"], "/problems/dead-letter-out-of-order");
+    assert_eq!(body["before"], older);
+    assert_eq!(receiver.requests().len(), sent);
+
+    // Replaying all of them delivers A's events in the order they happened, and releases A.
+    let (status, body) = server
+        .admin_post("/api/v1/sinks/hook/dead-letters/replay")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["replayed"], json!([older, later]));
+    let replayed: Vec<Value> = receiver.accepted()[1..]
+        .iter()
+        .flat_map(check_webhook_request)
+        .map(|e| e["id"].clone())
+        .collect();
+    assert_eq!(
+        replayed,
+        [first["eventId"].clone(), second["eventId"].clone()]
+    );
+    assert_eq!(sink_status(&server, "hook").await["heldCustomers"], 0);
+    let c = server.qualified_for("webchat", a.customer_id).await;
+    let third = c.event("offered");
+    post_ok(&server, &json!([third])).await;
+    wait_for("A's next event delivered directly", || async {
+        // Blocked offers (the second map's) come too: not action events, so read as plain JSON.
+        let ids: Vec<Value> = receiver
+            .accepted()
+            .iter()
+            .flat_map(|r| r.json().as_array().unwrap().clone())
+            .map(|e| e["id"].clone())
+            .collect();
+        ids.contains(&third["eventId"]).then_some(())
+    })
+    .await;
+    assert_eq!(dead_letters(&server).await, Vec::<Value>::new());
+
+    // A batch the receiver will never take can be discarded, which releases its customer.
+    receiver.answer_with(&[400]);
+    post_ok(&server, &json!([c.event("accepted")])).await;
+    let letter = wait_for("a dead letter to discard", || async {
+        dead_letters(&server).await.first().cloned()
+    })
+    .await;
+    caught_up(&server, "hook").await;
+    assert_eq!(sink_status(&server, "hook").await["heldCustomers"], 1);
+    let path = format!("/api/v1/sinks/hook/dead-letters/{}", letter["id"]);
+    let (status, body) = server.admin("DELETE", &path, None).await;
+    assert_eq!((status, &body), (204, &Value::Null));
+    let (status, body) = server.admin("DELETE", &path, None).await;
+    assert_eq!(
+        (status, body["type"].as_str()),
+        (404, Some("/problems/not-found"))
+    );
+    assert_eq!(dead_letters(&server).await, Vec::<Value>::new());
+    assert_eq!(sink_status(&server, "hook").await["heldCustomers"], 0);
+}
+
 /// A loopback server answering every request with `status` and `Location: location`.
 async fn redirector(status: u16, location: String) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -478,6 +612,7 @@ async fn sink_admin_routes_need_the_admin_token() {
             reqwest::Method::POST,
             "/api/v1/sinks/hook/dead-letters/1/replay",
         ),
+        (reqwest::Method::DELETE, "/api/v1/sinks/hook/dead-letters/1"),
     ] {
         let url = format!("{}{path}", server.url());
         let r = client.request(method.clone(), &url).send().await.unwrap();
@@ -509,8 +644,35 @@ fn beckon(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     command.output().expect("run beckon")
 }
 
+/// Runs `beckon` on a blocking thread, so the test's runtime goes on serving its receiver.
+async fn beckon_off_runtime(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        beckon(&args, &env)
+    })
+    .await
+    .unwrap()
+}
+
+/// The standard output of a run that must have succeeded.
+fn succeeded(out: &std::process::Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dead_letters_cli_lists_and_replays() {
+async fn dead_letters_cli_lists_replays_and_discards() {
     let receiver = receiver(200).await;
     let server = Server::start(&webhook_sink(&receiver, 10));
     let action = server.qualified("webchat").await;
@@ -524,28 +686,21 @@ async fn dead_letters_cli_lists_and_replays() {
     })
     .await;
 
-    let url = server.url().to_owned();
-    let out = tokio::task::spawn_blocking(move || {
-        beckon(
-            &[
-                "dead-letters",
-                "list",
-                "--server",
-                &url,
-                "--token",
-                common::ADMIN_TOKEN,
-            ],
-            &[],
-        )
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let url = server.url();
+    let token = [("BECKON_ADMIN_TOKEN", common::ADMIN_TOKEN)];
+    let out = beckon_off_runtime(
+        &[
+            "dead-letters",
+            "list",
+            "--server",
+            url,
+            "--token",
+            common::ADMIN_TOKEN,
+        ],
+        &[],
+    )
+    .await;
+    let stdout = succeeded(&out);
     assert!(stdout.starts_with("hook\t#"), "{stdout}");
     assert!(
         stdout.contains("3 records") && stdout.contains("422"),
@@ -553,35 +708,14 @@ async fn dead_letters_cli_lists_and_replays() {
     );
 
     // A replay that fails makes the command fail and keeps the dead letter.
-    let url = server.url().to_owned();
-    let out = tokio::task::spawn_blocking(move || {
-        beckon(
-            &["dead-letters", "replay", "--server", &url],
-            &[("BECKON_ADMIN_TOKEN", common::ADMIN_TOKEN)],
-        )
-    })
-    .await
-    .unwrap();
+    let out = beckon_off_runtime(&["dead-letters", "replay", "--server", url], &token).await;
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("502"));
 
     // With the receiver fixed, replay (token from the environment) delivers and removes it.
     receiver.answer(200);
-    let url = server.url().to_owned();
-    let out = tokio::task::spawn_blocking(move || {
-        beckon(
-            &["dead-letters", "replay", "--server", &url, "--sink", "hook"],
-            &[("BECKON_ADMIN_TOKEN", common::ADMIN_TOKEN)],
-        )
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let args = ["dead-letters", "replay", "--server", url, "--sink", "hook"];
+    let stdout = succeeded(&beckon_off_runtime(&args, &token).await);
     assert!(
         stdout.contains("replayed 1 dead letters (3 records)"),
         "{stdout}"
@@ -590,8 +724,25 @@ async fn dead_letters_cli_lists_and_replays() {
     let ids: Vec<&Value> = events.iter().map(|e| &e["id"]).collect();
     let expected: Vec<&Value> = posted.iter().map(|e| &e["eventId"]).collect();
     assert_eq!(ids, expected);
-    let (_, body) = server.admin_get("/api/v1/sinks/hook/dead-letters").await;
-    assert_eq!(body["deadLetters"], json!([]));
+    assert_eq!(dead_letters(&server).await, Vec::<Value>::new());
+
+    // A batch the receiver will never take is discarded by id.
+    let other = server.qualified("webchat").await;
+    caught_up(&server, "hook").await;
+    receiver.answer_with(&[422]);
+    post_ok(&server, &json!([other.event("offered")])).await;
+    let id = wait_for("a dead letter to discard", || async {
+        dead_letters(&server)
+            .await
+            .first()
+            .map(|l| l["id"].as_i64().unwrap())
+    })
+    .await;
+    let id_text = id.to_string();
+    let args = ["dead-letters", "discard", "--server", url, "--id", &id_text];
+    let stdout = succeeded(&beckon_off_runtime(&args, &token).await);
+    assert_eq!(stdout, format!("hook: discarded dead letter {id}\n"));
+    assert_eq!(dead_letters(&server).await, Vec::<Value>::new());
 
     // Without a server's token the CLI says where it looked.
     let out = beckon(

@@ -1,9 +1,11 @@
-//! `beckon dead-letters list|replay`: see and replay what sinks gave up on, through a running
-//! server's admin API (`/api/v1/sinks/...`), with the admin token.
+//! `beckon dead-letters list|replay|discard`: see, replay or drop what sinks gave up on, through
+//! a running server's admin API (`/api/v1/sinks/...`), with the admin token.
 //!
 //! `list` prints one line per dead letter (or the API's JSON with `--json`); `replay` delivers
 //! dead letters again through their sink, oldest first, and removes those that went through. A
-//! replay that fails leaves the dead letter in place and makes the command fail.
+//! replay that fails leaves the dead letter in place and makes the command fail. `discard`
+//! removes one dead letter without delivering it (a batch the receiver will never take), which
+//! releases the customers it held.
 
 use anyhow::{Context, bail};
 use serde_json::Value;
@@ -50,6 +52,12 @@ enum Action {
         #[arg(long)]
         id: Option<i64>,
     },
+    /// Remove one dead letter without delivering it; its records stay in the log.
+    Discard {
+        /// The dead letter's id.
+        #[arg(long)]
+        id: i64,
+    },
 }
 
 struct Api {
@@ -89,6 +97,21 @@ impl Api {
             .flatten()
             .filter_map(|s| s["name"].as_str().map(str::to_owned))
             .collect())
+    }
+
+    /// The sink, of those given, that has the dead letter `id`.
+    async fn holder<'a>(&self, sinks: &'a [String], id: i64) -> anyhow::Result<&'a str> {
+        for sink in sinks {
+            if self
+                .letters(sink)
+                .await?
+                .iter()
+                .any(|l| l["id"].as_i64() == Some(id))
+            {
+                return Ok(sink);
+            }
+        }
+        bail!("no dead letter has id {id}")
     }
 
     async fn letters(&self, sink: &str) -> anyhow::Result<Vec<Value>> {
@@ -149,18 +172,22 @@ pub async fn run(args: DeadLettersArgs) -> anyhow::Result<()> {
             }
         }
         Action::Replay { id } => {
+            let paths: Vec<(&str, String)> = match id {
+                Some(id) => {
+                    let sink = api.holder(&sinks, id).await?;
+                    let path = format!("/api/v1/sinks/{}/dead-letters/{id}/replay", segment(sink));
+                    vec![(sink, path)]
+                }
+                None => sinks
+                    .iter()
+                    .map(|s| {
+                        let path = format!("/api/v1/sinks/{}/dead-letters/replay", segment(s));
+                        (s.as_str(), path)
+                    })
+                    .collect(),
+            };
             let mut replayed = 0;
-            for sink in &sinks {
-                let path = match id {
-                    Some(id) => {
-                        let letters = api.letters(sink).await?;
-                        if !letters.iter().any(|l| l["id"].as_i64() == Some(id)) {
-                            continue;
-                        }
-                        format!("/api/v1/sinks/{}/dead-letters/{id}/replay", segment(sink))
-                    }
-                    None => format!("/api/v1/sinks/{}/dead-letters/replay", segment(sink)),
-                };
+            for (sink, path) in paths {
                 let body = api.call(reqwest::Method::POST, &path).await?;
                 let ids = body["replayed"].as_array().map_or(0, Vec::len);
                 if ids > 0 {
@@ -171,12 +198,15 @@ pub async fn run(args: DeadLettersArgs) -> anyhow::Result<()> {
                 }
                 replayed += ids;
             }
-            if let (Some(id), 0) = (id, replayed) {
-                bail!("no dead letter has id {id}");
-            }
             if replayed == 0 {
                 eprintln!("no dead letters");
             }
+        }
+        Action::Discard { id } => {
+            let sink = api.holder(&sinks, id).await?;
+            let path = format!("/api/v1/sinks/{}/dead-letters/{id}", segment(sink));
+            api.call(reqwest::Method::DELETE, &path).await?;
+            println!("{sink}: discarded dead letter {id}");
         }
     }
     Ok(())

@@ -6,22 +6,23 @@
 //! a sink module only turns a batch of records into one delivery and says whether a failure is
 //! worth retrying ([`Failure::Retry`]) or not ([`Failure::Permanent`]).
 //!
-//! Delivery guarantee: at least once, and in log order (hence in order per customer, except
-//! across a dead letter, see below). Each sink has one task that reads the log after its cursor,
+//! Delivery guarantee: at least once, and in order per customer. Each sink has one task that
+//! reads the log after its cursor,
 //! delivers one batch at a time (or one part of it at a time, for a sink that needs several
 //! requests per batch, see [`Sink::parts`]), and moves the cursor only once the batch (or part)
 //! was delivered or dead-lettered. A retryable failure is retried, with
 //! capped exponential backoff and full jitter, for as long as it takes: nothing is dropped. A
-//! permanent failure stores the batch as a dead letter, which an operator can list and replay
-//! (`/api/v1/sinks/{name}/dead-letters`, `beckon dead-letters`), and the sink goes on with the
-//! records after it: a replay delivers the dead letter's records after later ones of the same
-//! customers. Holding those back instead would stall the sink (or every customer in the batch)
-//! until an operator acts. A crash between a delivery and
-//! the cursor update means that batch is delivered again after restart, never lost.
+//! permanent failure stores the batch as a dead letter, which an operator can list, replay or
+//! discard (`/api/v1/sinks/{name}/dead-letters`, `beckon dead-letters`), and the sink goes on
+//! with the records after it, except those of the dead letter's customers: they are held
+//! ([`hold`]) in later dead letters, so that replaying them all, oldest first, delivers each
+//! customer's events in order, while other customers' events flow on. A crash between a delivery
+//! and the cursor update means that batch is delivered again after restart, never lost.
 
 pub mod cloudevents;
 pub mod file;
 pub mod ga4;
+pub mod hold;
 pub mod segment;
 pub mod webhook;
 
@@ -39,6 +40,7 @@ use crate::config::{SinkConfig, SinkKind, StreamTopic};
 use crate::metrics::{Metrics, SinkLabel};
 use crate::record::{Filter, LogRecord, Payload};
 use crate::store::{DeadLetter, Store};
+use hold::{Held, Holds};
 
 /// The first retry waits up to this long; each further one up to twice as long, up to the cap.
 const BASE_BACKOFF: Duration = Duration::from_millis(200);
@@ -90,6 +92,8 @@ pub struct SinkHandle {
     last_error: Mutex<Option<String>>,
     /// Held for one delivery attempt, so a replay never interleaves with the runner's writes.
     delivering: tokio::sync::Mutex<()>,
+    /// The customers whose events wait behind a dead letter.
+    pub holds: Holds,
 }
 
 impl SinkHandle {
@@ -129,6 +133,7 @@ impl SinkHandle {
             sink,
             last_error: Mutex::new(None),
             delivering: tokio::sync::Mutex::new(()),
+            holds: Holds::default(),
         }
     }
 
@@ -172,7 +177,8 @@ impl SinkHandle {
         }
     }
 
-    /// Delivers a dead letter's records now, once; on success the dead letter is removed.
+    /// Delivers a dead letter's records now, once; on success the dead letter is removed (and
+    /// its customers released, unless another dead letter holds them).
     pub async fn replay(
         &self,
         letter: &DeadLetter,
@@ -188,12 +194,28 @@ impl SinkHandle {
                 .get_or_create(&self.label())
                 .inc_by(letter.records.len() as u64);
         }
-        store
-            .remove_dead_letter(&self.config.name, letter.id)
+        self.remove(letter, store)
             .await
             .map_err(|e| e.to_string())?;
         tracing::info!(sink = %self.config.name, id = letter.id, "dead letter replayed");
         Ok(())
+    }
+
+    /// Removes a dead letter, delivered or not, and releases its customers unless another dead
+    /// letter holds them; whether it was there to remove.
+    pub async fn remove(
+        &self,
+        letter: &DeadLetter,
+        store: &dyn Store,
+    ) -> Result<bool, crate::store::StoreError> {
+        let mut held = self.holds.lock().await;
+        let removed = store
+            .remove_dead_letter(&self.config.name, letter.id)
+            .await?;
+        if removed {
+            held.remove(&letter.records);
+        }
+        Ok(removed)
     }
 }
 
@@ -343,6 +365,12 @@ async fn run(
     let label = sink.label();
     let lag = metrics.sink_lag.get_or_create(&label).clone();
     let max_backoff = Duration::from_millis(sink.config.max_backoff_ms);
+    let dead_letters = DeadLettering {
+        sink: &sink,
+        store: &*store,
+        metrics: &metrics,
+        shutdown: &shutdown,
+    };
     // Subscribe before the first read, so no commit between the two goes unnoticed.
     let mut live = store.subscribe();
     let Some(mut cursor) =
@@ -350,6 +378,17 @@ async fn run(
     else {
         return;
     };
+    {
+        let mut held = sink.holds.lock().await;
+        let Some(letters) = persist(&sink, &shutdown, "read the dead letters", || {
+            store.dead_letters(&name)
+        })
+        .await
+        else {
+            return;
+        };
+        held.load(&letters);
+    }
     'run: loop {
         if shutdown.is_cancelled() {
             break;
@@ -397,40 +436,45 @@ async fn run(
             }
             let part = &batch[range];
             let last = part.last().expect("parts are not empty").seq;
-            let mut attempt = 0;
-            let delivered = loop {
-                // An attempt in flight is finished (it is bounded by the sink's timeout), not cut.
-                match sink.attempt(part).await {
-                    Ok(()) => break true,
-                    Err(Failure::Retry(error)) => {
-                        metrics.sink_retried.get_or_create(&label).inc();
-                        let wait = backoff(attempt, max_backoff);
-                        tracing::warn!(sink = %name, %error, first_seq = part[0].seq, last_seq = last, retry_in_ms = wait.as_millis() as u64, "delivery failed; retrying");
-                        sink.set_error(Some(error));
-                        if pause(&shutdown, wait).await {
-                            return;
-                        }
-                        attempt = attempt.saturating_add(1);
-                    }
-                    Err(Failure::Permanent(error)) => {
-                        tracing::error!(sink = %name, %error, first_seq = part[0].seq, last_seq = last, "delivery refused; dead-lettering the batch");
-                        let Some(id) = persist(&sink, &shutdown, "store a dead letter", || {
-                            store.add_dead_letter(&name, part, &error)
-                        })
-                        .await
-                        else {
-                            return;
-                        };
-                        tracing::info!(sink = %name, id, "dead letter stored");
-                        sink.set_error(Some(error));
-                        metrics
-                            .sink_dead_lettered
-                            .get_or_create(&label)
-                            .inc_by(part.len() as u64);
-                        break false;
+            let free = {
+                let mut held = sink.holds.lock().await;
+                let (kept, free) = held.split(part);
+                if !kept.is_empty() {
+                    let error = "held back: an earlier dead letter of this sink has events of the \
+                                 same customer; replay or discard it first";
+                    if dead_letters.store(&mut held, &kept, error).await.is_none() {
+                        return;
                     }
                 }
+                free
             };
+            let mut attempt = 0;
+            let delivered = !free.is_empty()
+                && loop {
+                    // An attempt in flight is finished (it is bounded by the sink's timeout), not cut.
+                    match sink.attempt(&free).await {
+                        Ok(()) => break true,
+                        Err(Failure::Retry(error)) => {
+                            metrics.sink_retried.get_or_create(&label).inc();
+                            let wait = backoff(attempt, max_backoff);
+                            tracing::warn!(sink = %name, %error, first_seq = free[0].seq, last_seq = last, retry_in_ms = wait.as_millis() as u64, "delivery failed; retrying");
+                            sink.set_error(Some(error));
+                            if pause(&shutdown, wait).await {
+                                return;
+                            }
+                            attempt = attempt.saturating_add(1);
+                        }
+                        Err(Failure::Permanent(error)) => {
+                            tracing::error!(sink = %name, %error, first_seq = free[0].seq, last_seq = last, "delivery refused; dead-lettering the batch");
+                            let mut held = sink.holds.lock().await;
+                            if dead_letters.store(&mut held, &free, &error).await.is_none() {
+                                return;
+                            }
+                            sink.set_error(Some(error));
+                            break false;
+                        }
+                    }
+                };
             // Counted when the receiver took the batch, as dead letters are when stored: the saved
             // cursor is visible to readers as soon as it is committed, before its save returns.
             if delivered {
@@ -438,7 +482,7 @@ async fn run(
                 metrics
                     .sink_delivered
                     .get_or_create(&label)
-                    .inc_by(part.len() as u64);
+                    .inc_by(free.len() as u64);
             }
             if persist(&sink, &shutdown, "save the cursor", || {
                 store.set_cursor(&name, last)
@@ -453,6 +497,33 @@ async fn run(
         }
     }
     tracing::info!(sink = %name, cursor, "sink stopped");
+}
+
+/// What storing a dead letter needs from the runner.
+struct DeadLettering<'a> {
+    sink: &'a SinkHandle,
+    store: &'a dyn Store,
+    metrics: &'a Metrics,
+    shutdown: &'a CancellationToken,
+}
+
+impl DeadLettering<'_> {
+    /// Stores records as a dead letter and holds their customers (`None` at shutdown: the
+    /// records are read again after the next start).
+    async fn store(&self, held: &mut Held, records: &[Arc<LogRecord>], error: &str) -> Option<()> {
+        let name = self.sink.name();
+        let id = persist(self.sink, self.shutdown, "store a dead letter", || {
+            self.store.add_dead_letter(name, records, error)
+        })
+        .await?;
+        held.add(records);
+        tracing::info!(sink = %name, id, count = records.len(), "dead letter stored");
+        self.metrics
+            .sink_dead_lettered
+            .get_or_create(&self.sink.label())
+            .inc_by(records.len() as u64);
+        Some(())
+    }
 }
 
 /// The analytics name of a record (GA4 and Segment): `webchat_offered`, `contentoffer_blocked`,

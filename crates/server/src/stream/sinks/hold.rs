@@ -1,0 +1,175 @@
+//! Holds: the customers a sink keeps back because a dead letter has earlier events of theirs.
+//!
+//! Why it exists: a sink delivers every customer's events in the order they happened, and a dead
+//! letter would break that if the sink went on delivering the same customer's later events while
+//! the earlier ones wait for a replay. So once a batch is dead-lettered, its customers are held:
+//! their later records go to dead letters too (after the first, so a replay of all of them,
+//! oldest first, delivers them in order), while every other customer's events flow on. A
+//! customer is released when no dead letter of the sink holds their events any more (replayed
+//! or discarded).
+//!
+//! The runner changes holds only together with the dead letters themselves, under one lock:
+//! [`Holds::lock`] is taken across the store's write, so what is held is always what the stored
+//! dead letters say.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use crate::record::LogRecord;
+use crate::store::DeadLetter;
+
+/// A sink's held customers, behind the lock the runner and the admin API share.
+#[derive(Default)]
+pub struct Holds(tokio::sync::Mutex<Held>);
+
+impl Holds {
+    /// The held customers, to read or change along with the dead letters in the store.
+    pub async fn lock(&self) -> tokio::sync::MutexGuard<'_, Held> {
+        self.0.lock().await
+    }
+}
+
+/// For each held customer, how many of the sink's dead letters hold events of theirs.
+#[derive(Default)]
+pub struct Held {
+    /// Whether the counts were read from the store yet (the runner does that first).
+    loaded: bool,
+    customers: HashMap<Uuid, usize>,
+}
+
+impl Held {
+    /// Counts the customers of the dead letters the store has now.
+    pub fn load(&mut self, letters: &[DeadLetter]) {
+        self.customers.clear();
+        for letter in letters {
+            self.add(&letter.records);
+        }
+        self.loaded = true;
+    }
+
+    /// A dead letter with these records was stored.
+    pub fn add(&mut self, records: &[Arc<LogRecord>]) {
+        for customer in customers(records) {
+            *self.customers.entry(customer).or_default() += 1;
+        }
+    }
+
+    /// A dead letter with these records was removed. Before [`Held::load`] nothing is counted
+    /// yet, and the load reads the store after the removal.
+    pub fn remove(&mut self, records: &[Arc<LogRecord>]) {
+        if !self.loaded {
+            return;
+        }
+        for customer in customers(records) {
+            if let Some(count) = self.customers.get_mut(&customer) {
+                *count -= 1;
+                if *count == 0 {
+                    self.customers.remove(&customer);
+                }
+            }
+        }
+    }
+
+    /// Splits records, keeping their order, into those of held customers and the others.
+    pub fn split(&self, records: &[Arc<LogRecord>]) -> (Vec<Arc<LogRecord>>, Vec<Arc<LogRecord>>) {
+        records
+            .iter()
+            .cloned()
+            .partition(|r| self.customers.contains_key(&r.payload.customer_id()))
+    }
+
+    /// How many customers are held.
+    pub fn count(&self) -> usize {
+        self.customers.len()
+    }
+}
+
+/// The older dead letter, if any, that holds events of a customer `letter` has: replaying
+/// `letter` before it would deliver that customer's events out of order.
+pub fn held_behind<'a>(letters: &'a [DeadLetter], letter: &DeadLetter) -> Option<&'a DeadLetter> {
+    let own = customers(&letter.records);
+    letters.iter().filter(|l| l.id < letter.id).find(|l| {
+        l.records
+            .iter()
+            .any(|r| own.contains(&r.payload.customer_id()))
+    })
+}
+
+/// The distinct customers of some records.
+fn customers(records: &[Arc<LogRecord>]) -> std::collections::HashSet<Uuid> {
+    records.iter().map(|r| r.payload.customer_id()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stream::sinks::testing;
+    use beckon_core::{State, Timestamp};
+
+    fn letter(id: i64, records: Vec<Arc<LogRecord>>) -> DeadLetter {
+        DeadLetter {
+            id,
+            sink: "hook".into(),
+            first_seq: records[0].seq,
+            last_seq: records[records.len() - 1].seq,
+            error: "refused".into(),
+            created_at: Timestamp::from_unix_millis(0),
+            records,
+        }
+    }
+
+    #[test]
+    fn a_customer_is_held_until_every_dead_letter_of_theirs_is_gone() {
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let first = vec![
+            testing::action(1, a, State::Offered),
+            testing::action(2, a, State::Accepted),
+        ];
+        let second = vec![testing::blocked(5, a)];
+        let mut held = Held::default();
+        held.load(&[letter(1, first.clone())]);
+        held.add(&second);
+        let later = vec![
+            testing::action(7, b, State::Offered),
+            testing::action(8, a, State::Offered),
+            testing::action(9, b, State::Accepted),
+        ];
+        let (kept, free) = held.split(&later);
+        assert_eq!(kept.iter().map(|r| r.seq).collect::<Vec<_>>(), [8]);
+        assert_eq!(free.iter().map(|r| r.seq).collect::<Vec<_>>(), [7, 9]);
+        held.remove(&first);
+        assert_eq!(
+            held.count(),
+            1,
+            "the second dead letter still holds the customer"
+        );
+        held.remove(&second);
+        assert_eq!(held.count(), 0);
+        assert_eq!(held.split(&later).0.len(), 0);
+    }
+
+    #[test]
+    fn removals_before_the_load_count_nothing() {
+        let a = Uuid::new_v4();
+        let records = vec![testing::action(1, a, State::Offered)];
+        let mut held = Held::default();
+        held.remove(&records);
+        held.load(&[letter(3, records.clone())]);
+        assert_eq!(held.count(), 1);
+    }
+
+    #[test]
+    fn a_dead_letter_is_held_behind_an_older_one_with_the_same_customer() {
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let letters = [
+            letter(1, vec![testing::action(1, a, State::Offered)]),
+            letter(2, vec![testing::action(2, b, State::Offered)]),
+            letter(3, vec![testing::action(3, a, State::Accepted)]),
+        ];
+        assert_eq!(held_behind(&letters, &letters[2]).map(|l| l.id), Some(1));
+        assert!(held_behind(&letters, &letters[1]).is_none());
+        assert!(held_behind(&letters, &letters[0]).is_none());
+    }
+}
