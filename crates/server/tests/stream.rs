@@ -435,6 +435,35 @@ async fn a_stream_over_max_subscribers_is_a_503_problem_the_openapi_document_lis
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_opened_together_stay_within_max_subscribers() {
+    let server = Server::start("[limits]\nmax_subscribers = 3\n");
+    let open = || {
+        client()
+            .get(format!("{}/api/v1/events/stream", server.url()))
+            .bearer_auth(READ_TOKEN)
+            .send()
+    };
+    let answers = futures_util::future::join_all((0..24).map(|_| open())).await;
+    let mut statuses: Vec<u16> = answers
+        .iter()
+        .map(|r| r.as_ref().unwrap().status().as_u16())
+        .collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [[200; 3].as_slice(), &[503; 21]].concat());
+    // The refused ones took no place: closing the open streams frees all three.
+    drop(answers);
+    common::eventually(Duration::from_secs(10), || async {
+        let metrics = server.metrics().await;
+        metrics
+            .lines()
+            .any(|l| l == "beckon_stream_subscribers 0")
+            .then_some(())
+    })
+    .await
+    .expect("the subscriber gauge back at 0");
+}
+
 #[tokio::test]
 async fn operators_see_health_readiness_and_metrics() {
     let server = Server::start("");

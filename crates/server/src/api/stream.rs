@@ -166,8 +166,8 @@ pub async fn live(
             })
         })
         .transpose()?;
-    let max = app.config.limits.max_subscribers as i64;
-    if app.metrics.subscribers.get() >= max {
+    let max = app.config.limits.max_subscribers;
+    let Some(count) = SubscriberCount::reserve(&app, max) else {
         return Err(Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "too-many-subscribers",
@@ -175,7 +175,7 @@ pub async fn live(
             format!("this server serves at most {max} live streams"),
         )
         .retry_after(5));
-    }
+    };
     // Subscribe first, then decide where the backlog starts: nothing committed in between is lost.
     let live = app.store.subscribe();
     let cursor = resume.or(query.after).unwrap_or_else(|| app.store.head());
@@ -186,7 +186,7 @@ pub async fn live(
         cursor,
         catching_up: true,
         buffer: Vec::new().into_iter(),
-        _count: SubscriberCount::new(&app),
+        _count: count,
     };
     let start = Event::default().id(cursor.to_string());
     let records = futures_util::stream::unfold(subscriber, |mut s| async move {
@@ -197,13 +197,17 @@ pub async fn live(
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
-/// Keeps the subscriber gauge true, however the stream ends.
+/// One live stream's place under `max_subscribers`; keeps the subscriber gauge true, however
+/// the stream ends.
 struct SubscriberCount(AppState);
 
 impl SubscriberCount {
-    fn new(app: &AppState) -> SubscriberCount {
-        app.metrics.subscribers.inc();
-        SubscriberCount(app.clone())
+    /// Takes a place, unless all `max` are taken. Counted and checked in one step, so requests
+    /// arriving together cannot all pass the check and go over the limit.
+    fn reserve(app: &AppState, max: usize) -> Option<SubscriberCount> {
+        let taken = app.metrics.subscribers.inc();
+        let count = SubscriberCount(app.clone());
+        (usize::try_from(taken).is_ok_and(|taken| taken < max)).then_some(count)
     }
 }
 
