@@ -133,6 +133,13 @@ pub struct Limits {
     pub request_timeout_secs: u64,
     /// Most concurrent live stream subscribers.
     pub max_subscribers: usize,
+    /// Behind a reverse proxy, the header it adds the client's address to (`X-Forwarded-For`):
+    /// rates are then counted per client address found there, not per proxy. Unset: the TCP peer.
+    pub client_ip_header: Option<String>,
+    /// How many proxies in front of Beckon add to `client_ip_header`: the client's address is
+    /// that many entries from its right end (entries further left come from the client itself,
+    /// which can write anything there).
+    pub proxies: usize,
 }
 
 impl Default for Limits {
@@ -144,6 +151,8 @@ impl Default for Limits {
             burst: 100,
             request_timeout_secs: 10,
             max_subscribers: 10_000,
+            client_ip_header: None,
+            proxies: 1,
         }
     }
 }
@@ -580,6 +589,14 @@ impl Config {
                 ));
             }
         }
+        if let Some(name) = self.limits.client_ip_header.as_deref()
+            && axum::http::HeaderName::from_bytes(name.as_bytes()).is_err()
+        {
+            return Err(Broken::at(
+                &[Key("limits"), Key("client_ip_header")],
+                format!("limits.client_ip_header: '{name}' is not an HTTP header name"),
+            ));
+        }
         let mut names = HashSet::new();
         for (i, s) in self.sinks.iter().enumerate() {
             if !names.insert(s.name.as_str()) {
@@ -609,6 +626,7 @@ impl Config {
                 self.limits.requests_per_second as usize,
             ),
             ("burst", self.limits.burst as usize),
+            ("proxies", self.limits.proxies),
         ] {
             if value == 0 {
                 return Err(Broken::at(
@@ -889,6 +907,17 @@ write_key = "w"
         let err = refused_at("listen = \"127.0.0.1:9000\"\nlimits.requests_per_second = 0\n");
         assert!(
             err.starts_with("2:8: limits.requests_per_second must be"),
+            "{err}"
+        );
+
+        let err = refused_at("[limits]\nproxies = 0\n");
+        assert!(
+            err.starts_with("2:1: limits.proxies must be at least 1"),
+            "{err}"
+        );
+        let err = refused_at("[limits]\nclient_ip_header = \"X Forwarded\"\n");
+        assert!(
+            err.starts_with("2:1: limits.client_ip_header: 'X Forwarded' is not"),
             "{err}"
         );
 

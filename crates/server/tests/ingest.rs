@@ -484,6 +484,44 @@ async fn a_client_over_its_rate_gets_429_with_retry_after() {
 }
 
 #[tokio::test]
+async fn behind_a_proxy_each_client_has_its_own_rate_by_the_address_the_proxy_added() {
+    let server = Server::start(
+        "[limits]\nrequests_per_second = 1\nburst = 2\nclient_ip_header = \"X-Forwarded-For\"\n",
+    );
+    let customer = Uuid::new_v4();
+    // Every request comes from the same peer (this test, as the proxy); the proxy appends the
+    // address it saw, and whatever the client wrote before that is ignored.
+    let send = |forwarded: String| {
+        client()
+            .post(server.ingest_url("web-events"))
+            .header("origin", ORIGIN)
+            .header("x-forwarded-for", forwarded)
+            .json(&pageview(customer, "https://shop.test/"))
+            .send()
+    };
+    let mut first = Vec::new();
+    for forged in ["1.1.1.1", "2.2.2.2", "3.3.3.3"] {
+        first.push(
+            send(format!("{forged}, 203.0.113.7"))
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(
+        first,
+        [200, 200, 429],
+        "forged entries do not make new clients"
+    );
+    assert_eq!(
+        send("198.51.100.4".into()).await.unwrap().status(),
+        200,
+        "another client"
+    );
+}
+
+#[tokio::test]
 async fn unknown_routes_and_methods_are_problems_too() {
     let server = Server::start("");
     let (status, _) = problem(

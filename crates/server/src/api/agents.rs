@@ -123,9 +123,10 @@ struct Credentials {
 pub async fn sign_in(
     State(app): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, Problem> {
-    if let Err(wait) = app.limiter.check(client.ip()) {
+    if let Err(wait) = app.limiter.check(&headers, client.ip()) {
         return Err(Problem::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate-limited",

@@ -91,7 +91,7 @@ pub async fn guard(
     if let Err(wait) = if preflight {
         Ok(())
     } else {
-        app.limiter.check(client.ip())
+        app.limiter.check(request.headers(), client.ip())
     } {
         return refusal(
             Problem::new(
