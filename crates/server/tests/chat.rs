@@ -549,6 +549,51 @@ async fn the_queue_is_first_come_first_served_within_capacity() {
     assert_eq!(mine["total"], 2);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_accept_and_an_end_at_the_same_moment_tell_one_story() {
+    let mut server = Server::start_full("", "assume_agents_available = true", &[]);
+    add_map(&server, false).await;
+    let agent = server.agent_signed_in("ada@shop.test", 100).await;
+    available(&server, &agent).await;
+    for round in 0..12 {
+        // One conversation waits; the agent takes it as the visitor closes it.
+        let visitor = Visitor::accepting(&server, "https://shop.test/pricing").await;
+        let (id, token) = visitor.start(&server).await;
+        let end = format!("{}/end", visitor_path(&id));
+        let ((accepted, taken), (ended, _)) = tokio::join!(
+            server.with_token(&agent, "POST", "/api/v1/agent/queue/accept", None),
+            server.with_token(&token, "POST", &end, None),
+        );
+        assert_eq!(ended, 204, "round {round}");
+        let states = visitor.states(&server).await;
+        if accepted == 200 {
+            assert_eq!(taken["conversationId"], id.as_str(), "round {round}");
+            assert_eq!(
+                states[3..],
+                ["started", "engaged", "completed"],
+                "round {round}"
+            );
+        } else {
+            assert_eq!(
+                (accepted, taken["type"].as_str()),
+                (409, Some("/problems/queue-empty")),
+                "round {round}"
+            );
+            assert_eq!(states[3..], ["started", "abandoned"], "round {round}");
+        }
+    }
+    // Every conversation ended, for the agent as for the store: none is left in progress.
+    let (_, mine) = server
+        .with_token(&agent, "GET", "/api/v1/agent/conversations", None)
+        .await;
+    assert_eq!(mine["total"], 0, "{mine}");
+    server.restart();
+    let (_, mine) = server
+        .with_token(&agent, "GET", "/api/v1/agent/conversations", None)
+        .await;
+    assert_eq!(mine["total"], 0, "after a restart: {mine}");
+}
+
 #[tokio::test]
 async fn offers_follow_agent_availability_and_pacing() {
     let server = Server::start("");

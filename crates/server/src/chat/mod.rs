@@ -131,6 +131,32 @@ impl Desk {
         }
     }
 
+    /// Whether the agent may take a chat now: available, and below their capacity.
+    fn may_take(&self, agent: &AgentRecord) -> Result<(), ChatError> {
+        let load = self.load(agent);
+        if load.presence != Presence::Available {
+            return Err(ChatError::Conflict(
+                "not-available",
+                "set your presence to available to take chats".into(),
+            ));
+        }
+        if load.active >= load.capacity {
+            return Err(ChatError::Conflict(
+                "at-capacity",
+                format!("you have {} chats, your capacity", load.active),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The conversation the agent would take next: the one that has waited longest.
+    fn next_for(&self, agent: &AgentRecord) -> Result<Uuid, ChatError> {
+        self.may_take(agent)?;
+        self.waiting().first().map(|r| r.id).ok_or_else(|| {
+            ChatError::Conflict("queue-empty", "no conversation is waiting".into())
+        })
+    }
+
     /// Waiting conversations, first come first.
     fn waiting(&self) -> Vec<&ConversationRecord> {
         let mut w: Vec<&ConversationRecord> = self
@@ -591,37 +617,40 @@ impl Chat {
     }
 
     /// The agent joins the conversation that has waited longest, if they are available and
-    /// below their capacity; records `engaged`.
+    /// below their capacity; records `engaged`. Done during the conversation's turn, as an end
+    /// is: a visitor closing it at the same moment either comes first (the agent gets the next
+    /// one) or after (it is `completed`), never in between.
     pub async fn accept_next(&self, agent: &AgentRecord) -> Result<ConversationRecord, ChatError> {
-        let record = {
-            let mut desk = self.desk();
-            let load = desk.load(agent);
-            if load.presence != Presence::Available {
-                return Err(ChatError::Conflict(
-                    "not-available",
-                    "set your presence to available to take chats".into(),
-                ));
-            }
-            if load.active >= load.capacity {
-                return Err(ChatError::Conflict(
-                    "at-capacity",
-                    format!("you have {} chats, your capacity", load.active),
-                ));
-            }
-            let Some(id) = desk.waiting().first().map(|r| r.id) else {
-                return Err(ChatError::Conflict(
-                    "queue-empty",
-                    "no conversation is waiting".into(),
-                ));
+        loop {
+            let id = self.desk().next_for(agent)?;
+            let Ok(_turn) = self.turn(id).await else {
+                continue; // it ended while this waited: the next one
             };
-            let live = desk
-                .open
-                .get_mut(&id)
-                .expect("a waiting conversation is open");
-            live.record.status = ConversationStatus::Active;
-            live.record.agent_id = Some(agent.id);
-            live.record.clone()
-        };
+            let record = {
+                let mut desk = self.desk();
+                // Meanwhile the agent may have taken another, or another agent this one.
+                desk.may_take(agent)?;
+                let Some(live) = desk
+                    .open
+                    .get_mut(&id)
+                    .filter(|l| l.record.status == ConversationStatus::Waiting)
+                else {
+                    continue;
+                };
+                live.record.status = ConversationStatus::Active;
+                live.record.agent_id = Some(agent.id);
+                live.record.clone()
+            };
+            return self.join(record, agent).await;
+        }
+    }
+
+    /// Records that the agent joined a conversation (during its turn) and tells everyone.
+    async fn join(
+        &self,
+        record: ConversationRecord,
+        agent: &AgentRecord,
+    ) -> Result<ConversationRecord, ChatError> {
         self.store
             .move_conversation(
                 record.id,
@@ -633,7 +662,7 @@ impl Chat {
         if let Err(e) = self.lifecycle(&record, State::Engaged).await {
             tracing::warn!(conversation = %record.id, error = %e, "could not record engaged");
         }
-        self.append(
+        self.write(
             record.id,
             Entry::Joined {
                 agent_name: agent.name.clone(),
