@@ -152,9 +152,10 @@ impl Desk {
     /// The conversation the agent would take next: the one that has waited longest.
     fn next_for(&self, agent: &AgentRecord) -> Result<Uuid, ChatError> {
         self.may_take(agent)?;
-        self.waiting().first().map(|r| r.id).ok_or_else(|| {
-            ChatError::Conflict("queue-empty", "no conversation is waiting".into())
-        })
+        self.waiting()
+            .first()
+            .map(|r| r.id)
+            .ok_or_else(|| ChatError::Conflict("queue-empty", "no conversation is waiting".into()))
     }
 
     /// Waiting conversations, first come first.
