@@ -118,6 +118,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         crate::demo::seed(&config, &catalogs, store.as_ref())
             .await
             .context("cannot seed the demo")?;
+    } else {
+        crate::demo::retire_agent(store.as_ref()).await?;
     }
     let chat = crate::chat::Chat::load(store.clone(), config.chat.clone(), &config.agents)
         .await

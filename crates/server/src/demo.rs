@@ -4,7 +4,8 @@
 //! The demo deployment's rules (segments, a content offer template, action maps) are JSON files
 //! compiled into the binary (`crates/server/demo/rules.json`) and loaded through the same code
 //! as provisioning, so they are checked as any rule file is. A demo agent account is added for
-//! the console. Seeding happens once per data directory: a marker file records it, so what an
+//! the console, and removed again when the data directory is later served with a configuration
+//! file (its password is public). Seeding happens once per data directory: a marker file records it, so what an
 //! admin later changes or deletes stays changed or deleted. The demo site itself is served by
 //! `api/demo.rs`.
 
@@ -82,6 +83,31 @@ pub async fn seed(config: &Config, catalogs: &Catalogs, store: &dyn Store) -> an
         marker = %marker.display(),
         "seeded the demo: segments, a content offer, action maps and an agent"
     );
+    Ok(())
+}
+
+/// Without the demo (a configuration file given), removes the demo agent that a demo run left
+/// in this data directory: its password is public (printed at start, and in the README), so it
+/// must not sign in to a configured server.
+pub async fn retire_agent(store: &dyn Store) -> anyhow::Result<()> {
+    let agents = store.agents().await.context("cannot read the agents")?;
+    for agent in agents.into_iter().filter(|a| a.email == AGENT_EMAIL) {
+        let hash = agent.password_hash.clone();
+        let public = tokio::task::spawn_blocking(move || {
+            crate::chat::agents::verify_password(AGENT_PASSWORD, &hash)
+        })
+        .await?;
+        if public {
+            store
+                .delete_agent(agent.id)
+                .await
+                .context("cannot remove the demo agent")?;
+            tracing::warn!(
+                email = AGENT_EMAIL,
+                "removed the demo agent a demo run left in this data directory: its password is public"
+            );
+        }
+    }
     Ok(())
 }
 

@@ -807,3 +807,38 @@ async fn hostile_bodies_paths_and_queries_get_problems_and_change_nothing() {
         "hostile input changed the log"
     );
 }
+
+#[tokio::test]
+async fn a_demo_run_leaves_no_demo_agent_for_a_configured_server_on_its_data_directory() {
+    // A demo run (no configuration file) on the directory the configured server will use.
+    let server = Server::start_prepared("", "", &[], |data| {
+        let mut demo = std::process::Command::new(env!("CARGO_BIN_EXE_beckon"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data)
+            .env_remove("BECKON_ADMIN_TOKEN")
+            .env_remove("BECKON_LISTEN")
+            .env_remove("BECKON_DATA_DIR")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the demo starts");
+        let stdout = std::io::BufReader::new(demo.stdout.take().unwrap());
+        let line = std::io::BufRead::lines(stdout)
+            .map_while(Result::ok)
+            .find(|l| l.contains("demo agent:"));
+        demo.kill().unwrap();
+        demo.wait().unwrap();
+        let line = line.expect("the demo prints its agent");
+        assert!(line.contains("agent@demo.beckon / beckon-demo"), "{line}");
+    });
+    // Its agent, whose password the demo prints, is gone.
+    let (status, agents) = server.admin_get("/api/v1/agents").await;
+    assert_eq!((status, &agents["total"]), (200, &json!(0)), "{agents}");
+    let r = client()
+        .post(format!("{}/api/v1/agent/sessions", server.url()))
+        .json(&json!({ "email": "agent@demo.beckon", "password": "beckon-demo" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+}
