@@ -1,5 +1,6 @@
 //! The state of an initialized SDK (after `ac('init', …)`), and the page events every part of it
-//! reacts to: leaving the page, hiding it, SPA route changes.
+//! reacts to: leaving the page, hiding it, coming back to it from the back/forward cache, SPA
+//! route changes.
 //!
 //! There is one [`Runtime`] per page, in a thread-local. It is borrowed only for short, plain
 //! steps that never call page code; page code (handlers, callbacks, data layers) runs after the
@@ -9,10 +10,11 @@
 
 use std::cell::RefCell;
 
+use js_sys::Array;
 use web_sys::{Event, EventTarget};
 
 use crate::autotrack::Autotrack;
-use crate::browser::{Listener, Timer, current_url, document, string_field, window};
+use crate::browser::{Listener, Timer, current_url, document, field, string_field, window};
 use crate::chat::Chat;
 use crate::forms::Forms;
 use crate::identity::Identity;
@@ -29,6 +31,10 @@ pub struct Runtime {
     /// The page URL when an offer was last shown or a pageview recorded: a different one is a
     /// route change, which ignores what is on screen.
     pub route: String,
+    /// The arguments of this page's last `pageview`: run again when the page comes back from the
+    /// back/forward cache, as a reload would, since leaving it withdrew its offers and cancelled
+    /// its delays (the server offers those at once then, spec 6).
+    pub last_pageview: Option<Array>,
     _page: Vec<Listener>,
     /// What waits until start-up is over (the queued calls have run and the page has the SDK):
     /// what earlier pages left in `localStorage` (events not sent) and
@@ -84,6 +90,13 @@ impl Runtime {
             Listener::new(&win, "pagehide", false, |_| {
                 with_runtime(Runtime::leave_page);
             }),
+            Listener::new(&win, "pageshow", false, |event| {
+                if field(&event, "persisted").is_truthy()
+                    && let Some(Some(pageview)) = with_runtime(|rt| rt.last_pageview.clone())
+                {
+                    crate::commands::run(pageview);
+                }
+            }),
             Listener::new(&doc, "visibilitychange", false, |_| {
                 if string_field(&document(), "visibilityState").as_deref() == Some("hidden") {
                     with_runtime(|rt| rt.transport.flush_on_hide());
@@ -100,6 +113,7 @@ impl Runtime {
             forms: Forms::default(),
             chat: Chat::new(),
             route: current_url(),
+            last_pageview: None,
             _page: page,
             after_start: Some(Timer::after(0.0, || {
                 with_runtime(Runtime::started);

@@ -180,6 +180,46 @@ test('a delayed offer: cancelled by leaving its page, not shown on other pages, 
   await context.close();
 });
 
+test('back from the back/forward cache, the page view is recorded again: a delay leaving cancelled is offered at once', async () => {
+  const init = `'${DEPLOYMENT}', { server: '${beckon.url}' }`;
+  pages.pages.set('/plans', { html: page({ src: '/sdk/v1/beckon.js', init, extra: "ac('pageview', { customAttributes: { plan: 'team' } });" }) });
+  const context = await browser.newContext();
+  const p = await context.newPage();
+  const answer = () => p.waitForResponse((r) => r.url().endsWith('/web-events') && r.request().method() === 'POST');
+  const first = answer();
+  await p.goto(pages.origin + '/plans');
+  await ready(p);
+  const delayed = (await (await first).json()).actions;
+  assert.deepEqual(delayed[0].activation, { type: 'delay', delayInSeconds: 60 });
+  const customer = await p.evaluate(() => new Promise((r) => ac('api.session.getData', (e, d) => r(d.customerCookieId))));
+
+  // The visitor leaves and comes back with the back button. Playwright's Chromium never keeps a
+  // page in the back/forward cache, so the two events are dispatched as the browser does then.
+  const back = answer();
+  await p.evaluate(() => {
+    dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true }));
+    dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true }));
+  });
+  const again = (await (await back).json()).actions;
+  assert.equal(again[0].actionId, delayed[0].actionId);
+  assert.deepEqual(again[0].activation, { type: 'immediate' });
+  await p.locator('[data-beckon-action] .title').waitFor();
+
+  // The same page view again (location, attributes), and nothing more: a first load's pageshow
+  // (not persisted) sends nothing.
+  const views = async () => (await beckon.events())
+    .filter((r) => r.kind === 'web' && r.event.customerCookieId === customer && r.event.eventName === 'page_viewed');
+  await until(async () => (await views()).length === 2);
+  const [one, two] = await views();
+  assert.equal(two.event.page.url, one.event.page.url);
+  assert.deepEqual(two.event.customAttributes, one.event.customAttributes);
+  assert.notEqual(two.event.eventId, one.event.eventId);
+  await p.evaluate(() => dispatchEvent(new PageTransitionEvent('pageshow', { persisted: false })));
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal((await views()).length, 2);
+  await context.close();
+});
+
 /** The states the log holds for a map's actions, and its blocked offers' reasons. */
 async function journal(map) {
   const records = (await beckon.events()).filter((r) => r.event && r.event.actionMapId === map);
