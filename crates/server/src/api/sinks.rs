@@ -105,7 +105,6 @@ async fn list(State(app): State<AppState>, headers: HeaderMap) -> Result<Json<Va
             .await
             .map_err(unavailable)?
             .len();
-        let held = sink.holds.lock().await.count();
         let label = Metrics::sink(sink.name());
         sinks.push(json!({
             "name": sink.name(),
@@ -118,7 +117,7 @@ async fn list(State(app): State<AppState>, headers: HeaderMap) -> Result<Json<Va
             "retried": app.metrics.sink_retried.get_or_create(&label).get(),
             "deadLettered": app.metrics.sink_dead_lettered.get_or_create(&label).get(),
             "deadLetters": pending,
-            "heldCustomers": held,
+            "heldCustomers": sink.holds.count(),
             "lastError": sink.last_error(),
         }));
     }

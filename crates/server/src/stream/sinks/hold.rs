@@ -10,10 +10,12 @@
 //!
 //! The runner changes holds only together with the dead letters themselves, under one lock:
 //! [`Holds::lock`] is taken across the store's write, so what is held is always what the stored
-//! dead letters say.
+//! dead letters say. How many customers are held is also kept outside the lock, for the sink
+//! list, which must answer while a store write that keeps failing holds it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use uuid::Uuid;
 
@@ -21,22 +23,44 @@ use crate::record::LogRecord;
 use crate::store::DeadLetter;
 
 /// A sink's held customers, behind the lock the runner and the admin API share.
-#[derive(Default)]
-pub struct Holds(tokio::sync::Mutex<Held>);
+pub struct Holds {
+    held: tokio::sync::Mutex<Held>,
+    count: Arc<AtomicUsize>,
+}
+
+impl Default for Holds {
+    fn default() -> Holds {
+        let count = Arc::new(AtomicUsize::new(0));
+        Holds {
+            held: tokio::sync::Mutex::new(Held {
+                loaded: false,
+                customers: HashMap::new(),
+                count: count.clone(),
+            }),
+            count,
+        }
+    }
+}
 
 impl Holds {
     /// The held customers, to read or change along with the dead letters in the store.
     pub async fn lock(&self) -> tokio::sync::MutexGuard<'_, Held> {
-        self.0.lock().await
+        self.held.lock().await
+    }
+
+    /// How many customers are held, as of the last change; without waiting for the lock.
+    pub fn count(&self) -> usize {
+        self.count.load(Ordering::Relaxed)
     }
 }
 
 /// For each held customer, how many of the sink's dead letters hold events of theirs.
-#[derive(Default)]
 pub struct Held {
     /// Whether the counts were read from the store yet (the runner does that first).
     loaded: bool,
     customers: HashMap<Uuid, usize>,
+    /// [`Holds::count`]'s copy of `customers.len()`.
+    count: Arc<AtomicUsize>,
 }
 
 impl Held {
@@ -47,6 +71,11 @@ impl Held {
             self.add(&letter.records);
         }
         self.loaded = true;
+        self.counted();
+    }
+
+    fn counted(&self) {
+        self.count.store(self.customers.len(), Ordering::Relaxed);
     }
 
     /// A dead letter with these records was stored.
@@ -54,6 +83,7 @@ impl Held {
         for customer in customers(records) {
             *self.customers.entry(customer).or_default() += 1;
         }
+        self.counted();
     }
 
     /// A dead letter with these records was removed. Before [`Held::load`] nothing is counted
@@ -70,6 +100,7 @@ impl Held {
                 }
             }
         }
+        self.counted();
     }
 
     /// Splits records, keeping their order, into those of held customers and the others.
@@ -78,11 +109,6 @@ impl Held {
             .iter()
             .cloned()
             .partition(|r| self.customers.contains_key(&r.payload.customer_id()))
-    }
-
-    /// How many customers are held.
-    pub fn count(&self) -> usize {
-        self.customers.len()
     }
 }
 
@@ -128,7 +154,8 @@ mod tests {
             testing::action(2, a, State::Accepted),
         ];
         let second = vec![testing::blocked(5, a)];
-        let mut held = Held::default();
+        let holds = Holds::default();
+        let mut held = holds.held.try_lock().unwrap();
         held.load(&[letter(1, first.clone())]);
         held.add(&second);
         let later = vec![
@@ -141,12 +168,12 @@ mod tests {
         assert_eq!(free.iter().map(|r| r.seq).collect::<Vec<_>>(), [7, 9]);
         held.remove(&first);
         assert_eq!(
-            held.count(),
+            holds.count(),
             1,
             "the second dead letter still holds the customer"
         );
         held.remove(&second);
-        assert_eq!(held.count(), 0);
+        assert_eq!(holds.count(), 0);
         assert_eq!(held.split(&later).0.len(), 0);
     }
 
@@ -154,10 +181,11 @@ mod tests {
     fn removals_before_the_load_count_nothing() {
         let a = Uuid::new_v4();
         let records = vec![testing::action(1, a, State::Offered)];
-        let mut held = Held::default();
+        let holds = Holds::default();
+        let mut held = holds.held.try_lock().unwrap();
         held.remove(&records);
         held.load(&[letter(3, records.clone())]);
-        assert_eq!(held.count(), 1);
+        assert_eq!(holds.count(), 1);
     }
 
     #[test]
