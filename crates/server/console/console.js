@@ -105,6 +105,7 @@ async function open(id) {
   $('chat-title').textContent = label(c);
   $('entries').replaceChildren();
   $('typing').textContent = '';
+  presence(c.visitorConnected);
   c.entries.forEach(show);
   const v = c.visitor;
   facts($('visitor-facts'), [
@@ -117,9 +118,18 @@ async function open(id) {
   refreshLists();
 }
 
+// Whether the visitor has the chat open (a socket connected): said only when they do not.
+function presence(connected) {
+  $('visitor-presence').textContent = connected ? '' : 'The visitor is not connected: they left the page or lost their connection.';
+}
+
 let typingTimer = null;
 function onFrame(f) {
   if (f.type === 'queue' || f.type === 'assigned') { refreshLists().catch((e) => say(e.message)); return; }
+  if (f.type === 'visitor') {
+    if (f.conversationId === state.current) presence(f.connected);
+    return;
+  }
   if (f.type === 'typing') {
     if (f.conversationId !== state.current) return;
     $('typing').textContent = 'The visitor is typing…';

@@ -756,3 +756,48 @@ async fn a_pre_chat_survey_has_at_most_20_questions() {
         .await;
     assert_eq!(status, 200, "{body}");
 }
+
+#[tokio::test]
+async fn the_agent_sees_whether_the_visitor_is_connected() {
+    let server = Server::start_full("", "assume_agents_available = true", &[]);
+    add_map(&server, false).await;
+    let agent = server.agent_signed_in("ada@shop.test", 2).await;
+    available(&server, &agent).await;
+    let visitor = Visitor::accepting(&server, "https://shop.test/pricing").await;
+    let (id, token) = visitor.start(&server).await;
+    let ws = format!("{}/ws?access_token={token}", visitor_path(&id));
+    let page = server.socket(&ws).await.unwrap();
+    let mut console = server
+        .socket(&format!("/api/v1/agent/ws?access_token={agent}"))
+        .await
+        .unwrap();
+    let (status, accepted) = server
+        .with_token(&agent, "POST", "/api/v1/agent/queue/accept", None)
+        .await;
+    assert_eq!(status, 200, "{accepted}");
+    assert_eq!(accepted["visitorConnected"], true);
+
+    // The next frame about the visitor, skipping the others (queue, assigned, joined).
+    async fn presence(console: &mut common::Socket) -> Value {
+        loop {
+            let f = frame(console).await;
+            if f["type"] == "visitor" {
+                return f;
+            }
+        }
+    }
+    drop(page);
+    let left = presence(&mut console).await;
+    assert_eq!(
+        left,
+        json!({ "type": "visitor", "conversationId": id, "connected": false })
+    );
+    let detail = format!("/api/v1/agent/conversations/{id}");
+    let (_, c) = server.with_token(&agent, "GET", &detail, None).await;
+    assert_eq!(c["visitorConnected"], false);
+
+    let _page = server.socket(&ws).await.unwrap();
+    assert_eq!(presence(&mut console).await["connected"], true);
+    let (_, c) = server.with_token(&agent, "GET", &detail, None).await;
+    assert_eq!(c["visitorConnected"], true);
+}

@@ -288,12 +288,17 @@ test('a dropped connection resumes without losing or repeating a message', async
   await agentSays('First');
   await until(async () => (await chatLog(p)).includes('Ada LovelaceFirst'));
   // The network drops the socket and the next attempts fail; the agent writes meanwhile.
+  const presence = () => agent.locator('#visitor-presence').textContent();
+  assert.equal(await presence(), '');
   await p.evaluate(() => { __refuse = true; __sockets.at(-1).close(); });
+  // The console says the visitor is gone, until they are back.
+  await until(async () => (await presence()).startsWith('The visitor is not connected'));
   await agentSays('Second');
   await agentSays('Third');
   await new Promise((r) => setTimeout(r, 600));
   await p.evaluate(() => { __refuse = false; });
   await until(async () => (await chatLog(p)).includes('Ada LovelaceThird'));
+  await until(async () => (await presence()) === '');
   await p.locator('[data-beckon=chat] input[aria-label=Message]').fill('Got them');
   await p.locator('[data-beckon=chat] input[aria-label=Message]').press('Enter');
   await until(async () => (await agent.locator('#entries').textContent()).includes('Got them'));

@@ -278,6 +278,7 @@ async fn detail(app: &AppState, c: &ConversationRecord) -> Result<Value, Problem
         "pages": pages,
         "segments": segments,
     });
+    v["visitorConnected"] = json!(app.chat.has_visitor(c.id));
     v["entries"] = entries.into_iter().map(|(_, f)| f).collect();
     Ok(v)
 }

@@ -796,20 +796,47 @@ impl Chat {
             .collect())
     }
 
-    /// A visitor socket connected.
+    /// A visitor socket connected; the first one tells the agent the visitor is there.
     pub fn visitor_connected(&self, id: Uuid) {
-        if let Some(live) = self.desk().open.get_mut(&id) {
+        let came = {
+            let mut desk = self.desk();
+            let Some(live) = desk.open.get_mut(&id) else {
+                return;
+            };
             live.visitors += 1;
             live.left_at = None;
+            (live.visitors == 1)
+                .then_some(live.record.agent_id)
+                .flatten()
+        };
+        if let Some(agent) = came {
+            self.announce_visitor(id, agent, true);
         }
     }
 
+    /// Whether a visitor socket of the conversation is connected now.
+    pub fn has_visitor(&self, id: Uuid) -> bool {
+        self.desk().open.get(&id).is_some_and(|l| l.visitors > 0)
+    }
+
+    /// Tells the conversation's agent that its visitor connected or left (live only).
+    fn announce_visitor(&self, id: Uuid, agent: Uuid, connected: bool) {
+        self.announce(Notice {
+            conversation_id: Some(id),
+            agent_id: Some(agent),
+            seq: None,
+            typing: None,
+            frame: json!({ "type": "visitor", "conversationId": id, "connected": connected })
+                .to_string(),
+        });
+    }
+
     /// A visitor socket went (its receiver dropped); with none left, the conversation's channel
-    /// goes and a waiting conversation is abandoned after the grace period unless a socket
-    /// comes back.
+    /// goes, its agent is told, and a waiting conversation is abandoned after the grace period
+    /// unless a socket comes back.
     pub fn visitor_disconnected(self: &Arc<Self>, id: Uuid) {
         self.drop_channel(id, true);
-        let gone = {
+        let (gone, agent) = {
             let mut desk = self.desk();
             let Some(live) = desk.open.get_mut(&id) else {
                 return;
@@ -818,9 +845,12 @@ impl Chat {
             if live.visitors == 0 {
                 live.left_at = Some(Instant::now());
             }
-            live.visitors == 0
+            (live.visitors == 0, live.record.agent_id)
         };
         if gone {
+            if let Some(agent) = agent {
+                self.announce_visitor(id, agent, false);
+            }
             self.watch_abandonment(id);
         }
     }
