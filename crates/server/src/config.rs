@@ -598,11 +598,25 @@ impl Config {
             ));
         }
         let mut names = HashSet::new();
+        let mut files = HashSet::new();
         for (i, s) in self.sinks.iter().enumerate() {
             if !names.insert(s.name.as_str()) {
                 return Err(Broken::at(
                     &[Key("sinks"), Entry(i), Key("name")],
                     format!("sinks[{i}]: the name '{}' is used twice", s.name),
+                ));
+            }
+            // Two file sinks writing (and rotating) one file would cut each other's lines.
+            if let SinkKind::File { path, .. } = &s.kind
+                && !files.insert(std::path::absolute(path).unwrap_or_else(|_| path.clone()))
+            {
+                return Err(Broken::at(
+                    &[Key("sinks"), Entry(i), Key("type"), Key("file"), Key("path")],
+                    format!(
+                        "sinks[{i}] ({}): another file sink writes {} already",
+                        s.name,
+                        path.display()
+                    ),
                 ));
             }
             if s.batch_size == 0 {
@@ -891,6 +905,12 @@ write_key = "w"
         let err = refused_at(&format!("{sink}\n{sink}"));
         assert!(
             err.starts_with("7:1: sinks[1]: the name 'a' is used twice"),
+            "{err}"
+        );
+        let other = "[[sinks]]\nname = \"b\"\ntype = \"file\"\npath = \"./a.ndjson\"\n";
+        let err = refused_at(&format!("{sink}\n{other}"));
+        assert!(
+            err.starts_with("9:1: sinks[1] (b): another file sink writes ./a.ndjson already"),
             "{err}"
         );
         let err = refused_at(&format!("{sink}  batch_size = 0\n"));
