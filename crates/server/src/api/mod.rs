@@ -78,7 +78,6 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/deployments", get(deployments::list))
         .route("/api/v1/events", get(stream::page))
         .route("/api/v1/events/stream", get(stream::live))
-        .merge(sinks::routes())
         .merge(reports::routes())
         .route("/api/openapi.json", get(openapi::document))
         .route(JOURNEY, get(journey::list).post(journey::create))
@@ -95,8 +94,11 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .layer(middleware::from_fn_with_state(state.clone(), time_limit))
         // Merged after the time limit: the ingestion routes take theirs inside their guard (see
-        // `ingest::guard`), so that their 408 carries CORS headers as their other answers do.
+        // `ingest::guard`), so that their 408 carries CORS headers as their other answers do;
+        // the sink routes take none, since a replay lasts as long as its deliveries (and they
+        // read no body a slow client could drag out).
         .merge(ingest)
+        .merge(sinks::routes())
         .fallback(|| async { Problem::not_found("no route has this path") })
         .method_not_allowed_fallback(|| async {
             Problem::new(

@@ -159,7 +159,7 @@ async fn replay_one(
         .with("id", letter.id)
         .with("before", older.id));
     }
-    sink.replay(letter, &*app.store, &app.metrics)
+    sink.replay(letter, &app.store, &app.metrics)
         .await
         .map_err(|e| failed(&name, letter.id, &e))?;
     Ok(Json(
@@ -186,11 +186,7 @@ async fn discard(
 ) -> Result<StatusCode, Problem> {
     let (sink, letters) = with_letters(&app, &headers, &name).await?;
     let letter = find(&letters, &name, &id)?;
-    if !sink
-        .remove(letter, &*app.store)
-        .await
-        .map_err(unavailable)?
-    {
+    if !sink.remove(letter, &app.store).await.map_err(unavailable)? {
         return Err(
             Problem::not_found(format!("sink '{name}' has no dead letter {}", letter.id))
                 .field("id"),
@@ -224,7 +220,7 @@ async fn replay_all(
             break;
         }
         for (done, letter) in round.iter().enumerate() {
-            if let Err(e) = sink.replay(letter, &*app.store, &app.metrics).await {
+            if let Err(e) = sink.replay(letter, &app.store, &app.metrics).await {
                 return Err(failed(&name, letter.id, &e)
                     .with("replayed", &replayed)
                     .with("remaining", letters.len() - done));

@@ -35,6 +35,7 @@ impl Default for Holds {
             held: tokio::sync::Mutex::new(Held {
                 loaded: false,
                 customers: HashMap::new(),
+                through: 0,
                 count: count.clone(),
             }),
             count,
@@ -59,6 +60,10 @@ pub struct Held {
     /// Whether the counts were read from the store yet (the runner does that first).
     loaded: bool,
     customers: HashMap<Uuid, usize>,
+    /// The highest sequence number in a dead letter stored since the start (or read at it).
+    /// Records read again after a restart that broke off a delivery (the cursor was not saved)
+    /// up to there, of held customers, are in a dead letter already.
+    through: u64,
     /// [`Holds::count`]'s copy of `customers.len()`.
     count: Arc<AtomicUsize>,
 }
@@ -80,6 +85,7 @@ impl Held {
 
     /// A dead letter with these records was stored.
     pub fn add(&mut self, records: &[Arc<LogRecord>]) {
+        self.through = records.iter().map(|r| r.seq).fold(self.through, u64::max);
         for customer in customers(records) {
             *self.customers.entry(customer).or_default() += 1;
         }
@@ -103,12 +109,17 @@ impl Held {
         self.counted();
     }
 
-    /// Splits records, keeping their order, into those of held customers and the others.
+    /// Splits records, keeping their order, into those of held customers and the others,
+    /// leaving out those of held customers a dead letter has already: every record of a held
+    /// customer up to [`Held::through`] (only the part a restart broke off is read again, and
+    /// its records of held customers were all dead-lettered).
     pub fn split(&self, records: &[Arc<LogRecord>]) -> (Vec<Arc<LogRecord>>, Vec<Arc<LogRecord>>) {
-        records
+        let (held, free): (Vec<_>, Vec<_>) = records
             .iter()
             .cloned()
-            .partition(|r| self.customers.contains_key(&r.payload.customer_id()))
+            .partition(|r| self.customers.contains_key(&r.payload.customer_id()));
+        let held = held.into_iter().filter(|r| r.seq > self.through).collect();
+        (held, free)
     }
 }
 
@@ -175,6 +186,23 @@ mod tests {
         held.remove(&second);
         assert_eq!(holds.count(), 0);
         assert_eq!(held.split(&later).0.len(), 0);
+    }
+
+    #[test]
+    fn records_read_again_after_a_restart_are_not_dead_lettered_twice() {
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let holds = Holds::default();
+        let mut held = holds.held.try_lock().unwrap();
+        // Before the restart: A's event 10 was dead-lettered, B's 11 was being delivered.
+        held.load(&[letter(4, vec![testing::action(10, a, State::Offered)])]);
+        let again = vec![
+            testing::action(10, a, State::Offered),
+            testing::action(11, b, State::Offered),
+            testing::action(12, a, State::Accepted),
+        ];
+        let (kept, free) = held.split(&again);
+        assert_eq!(kept.iter().map(|r| r.seq).collect::<Vec<_>>(), [12]);
+        assert_eq!(free.iter().map(|r| r.seq).collect::<Vec<_>>(), [11]);
     }
 
     #[test]

@@ -180,9 +180,9 @@ impl SinkHandle {
     /// Delivers a dead letter's records now, once; on success the dead letter is removed (and
     /// its customers released, unless another dead letter holds them).
     pub async fn replay(
-        &self,
+        self: &Arc<Self>,
         letter: &DeadLetter,
-        store: &dyn Store,
+        store: &Arc<dyn Store>,
         metrics: &Metrics,
     ) -> Result<(), String> {
         if !letter.records.is_empty() {
@@ -202,20 +202,26 @@ impl SinkHandle {
     }
 
     /// Removes a dead letter, delivered or not, and releases its customers unless another dead
-    /// letter holds them; whether it was there to remove.
+    /// letter holds them; whether it was there to remove. Done in a task of its own, so that a
+    /// request given up half-way cannot remove the dead letter and leave its customers held.
     pub async fn remove(
-        &self,
+        self: &Arc<Self>,
         letter: &DeadLetter,
-        store: &dyn Store,
+        store: &Arc<dyn Store>,
     ) -> Result<bool, crate::store::StoreError> {
-        let mut held = self.holds.lock().await;
-        let removed = store
-            .remove_dead_letter(&self.config.name, letter.id)
-            .await?;
-        if removed {
-            held.remove(&letter.records);
-        }
-        Ok(removed)
+        let (sink, store) = (self.clone(), store.clone());
+        let (id, records) = (letter.id, letter.records.clone());
+        let removing = tokio::spawn(async move {
+            let mut held = sink.holds.lock().await;
+            let removed = store.remove_dead_letter(&sink.config.name, id).await?;
+            if removed {
+                held.remove(&records);
+            }
+            Ok(removed)
+        });
+        removing
+            .await
+            .expect("removing a dead letter does not panic")
     }
 }
 
