@@ -44,17 +44,18 @@ impl RateLimiter {
         let Some(name) = &self.client_ip_header else {
             return peer;
         };
-        let entries: Vec<&str> = headers
+        // Split as bytes: a line with bytes that are not text (which a client can put before
+        // what its proxy appends) still has its proxies' entries.
+        let entries: Vec<&[u8]> = headers
             .get_all(name)
             .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(str::trim)
+            .flat_map(|v| v.as_bytes().split(|&b| b == b','))
             .collect();
         entries
             .len()
             .checked_sub(self.proxies)
-            .and_then(|i| address(entries[i]))
+            .and_then(|i| std::str::from_utf8(entries[i]).ok())
+            .and_then(|entry| address(entry.trim()))
             .unwrap_or(peer)
     }
 
@@ -116,6 +117,10 @@ mod tests {
         let two = limiter(Some("X-Forwarded-For"), 2);
         let h = headers(&["198.51.100.1, 203.0.113.7", "10.0.0.9"]);
         assert_eq!(two.client(&h, PEER).to_string(), "203.0.113.7");
+        let mut h = HeaderMap::new();
+        let forged = axum::http::HeaderValue::from_bytes(b"\xff\xfe, 203.0.113.9").unwrap();
+        h.append("x-forwarded-for", forged);
+        assert_eq!(one.client(&h, PEER).to_string(), "203.0.113.9");
         let h = headers(&["[2001:db8::1]:4711"]);
         assert_eq!(one.client(&h, PEER).to_string(), "2001:db8::1");
     }
