@@ -798,18 +798,14 @@ impl Chat {
 
     /// A visitor socket connected; the first one tells the agent the visitor is there.
     pub fn visitor_connected(&self, id: Uuid) {
-        let came = {
-            let mut desk = self.desk();
-            let Some(live) = desk.open.get_mut(&id) else {
-                return;
-            };
-            live.visitors += 1;
-            live.left_at = None;
-            (live.visitors == 1)
-                .then_some(live.record.agent_id)
-                .flatten()
+        let mut desk = self.desk();
+        let Some(live) = desk.open.get_mut(&id) else {
+            return;
         };
-        if let Some(agent) = came {
+        live.visitors += 1;
+        live.left_at = None;
+        if let (1, Some(agent)) = (live.visitors, live.record.agent_id) {
+            // Told under the desk's lock, so that a close and an open announce in their order.
             self.announce_visitor(id, agent, true);
         }
     }
@@ -819,7 +815,9 @@ impl Chat {
         self.desk().open.get(&id).is_some_and(|l| l.visitors > 0)
     }
 
-    /// Tells the conversation's agent that its visitor connected or left (live only).
+    /// Tells the conversation's agent that its visitor connected or left (live only). Called
+    /// with the desk locked; takes only the channels' lock, which is never held while the desk
+    /// is taken.
     fn announce_visitor(&self, id: Uuid, agent: Uuid, connected: bool) {
         self.announce(Notice {
             conversation_id: Some(id),
@@ -836,7 +834,7 @@ impl Chat {
     /// unless a socket comes back.
     pub fn visitor_disconnected(self: &Arc<Self>, id: Uuid) {
         self.drop_channel(id, true);
-        let (gone, agent) = {
+        let gone = {
             let mut desk = self.desk();
             let Some(live) = desk.open.get_mut(&id) else {
                 return;
@@ -844,13 +842,13 @@ impl Chat {
             live.visitors = live.visitors.saturating_sub(1);
             if live.visitors == 0 {
                 live.left_at = Some(Instant::now());
+                if let Some(agent) = live.record.agent_id {
+                    self.announce_visitor(id, agent, false);
+                }
             }
-            (live.visitors == 0, live.record.agent_id)
+            live.visitors == 0
         };
         if gone {
-            if let Some(agent) = agent {
-                self.announce_visitor(id, agent, false);
-            }
             self.watch_abandonment(id);
         }
     }
