@@ -31,10 +31,11 @@ pub struct Runtime {
     /// The page URL when an offer was last shown or a pageview recorded: a different one is a
     /// route change, which ignores what is on screen.
     pub route: String,
-    /// The arguments of this page's last `pageview`: run again when the page comes back from the
-    /// back/forward cache, as a reload would, since leaving it withdrew its offers and cancelled
-    /// its delays (the server offers those at once then, spec 6).
-    pub last_pageview: Option<Array>,
+    /// The arguments of this page's last `pageview`, and the page's URL then: run again when the
+    /// page comes back from the back/forward cache at that URL, as a reload would, since leaving
+    /// it withdrew its offers and cancelled its delays (the server offers those at once then,
+    /// spec 6). A single-page app that changed its URL since without a `pageview` gets none.
+    pub last_pageview: Option<(Array, String)>,
     _page: Vec<Listener>,
     /// What waits until start-up is over (the queued calls have run and the page has the SDK):
     /// what earlier pages left in `localStorage` (events not sent) and
@@ -91,9 +92,12 @@ impl Runtime {
                 with_runtime(Runtime::leave_page);
             }),
             Listener::new(&win, "pageshow", false, |event| {
-                if field(&event, "persisted").is_truthy()
-                    && let Some(Some(pageview)) = with_runtime(|rt| rt.last_pageview.clone())
-                {
+                let restored = field(&event, "persisted").is_truthy();
+                if let Some(Some((pageview, _))) = with_runtime(|rt| {
+                    rt.last_pageview
+                        .clone()
+                        .filter(|(_, at)| restored && *at == current_url())
+                }) {
                     crate::commands::run(pageview);
                 }
             }),

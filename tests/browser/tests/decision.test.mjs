@@ -215,6 +215,12 @@ test('back from the back/forward cache, the page view is recorded again: a delay
   assert.deepEqual(two.event.customAttributes, one.event.customAttributes);
   assert.notEqual(two.event.eventId, one.event.eventId);
   await p.evaluate(() => dispatchEvent(new PageTransitionEvent('pageshow', { persisted: false })));
+  // A single-page app that moved to another URL without a page view: that old view is not sent.
+  await p.evaluate(() => {
+    history.pushState({}, '', '/plans/compare');
+    dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true }));
+    dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true }));
+  });
   await new Promise((r) => setTimeout(r, 500));
   assert.equal((await views()).length, 2);
   await context.close();
