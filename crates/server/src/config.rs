@@ -611,7 +611,13 @@ impl Config {
                 && !files.insert(std::path::absolute(path).unwrap_or_else(|_| path.clone()))
             {
                 return Err(Broken::at(
-                    &[Key("sinks"), Entry(i), Key("type"), Key("file"), Key("path")],
+                    &[
+                        Key("sinks"),
+                        Entry(i),
+                        Key("type"),
+                        Key("file"),
+                        Key("path"),
+                    ],
                     format!(
                         "sinks[{i}] ({}): another file sink writes {} already",
                         s.name,
