@@ -101,10 +101,9 @@ async fn list(State(app): State<AppState>, headers: HeaderMap) -> Result<Json<Va
         let cursor = app.store.cursor(sink.name()).await.map_err(unavailable)?;
         let pending = app
             .store
-            .dead_letters(sink.name())
+            .dead_letter_count(sink.name())
             .await
-            .map_err(unavailable)?
-            .len();
+            .map_err(unavailable)?;
         let label = Metrics::sink(sink.name());
         sinks.push(json!({
             "name": sink.name(),

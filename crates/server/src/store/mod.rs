@@ -191,6 +191,9 @@ pub trait Store: EventLog + chat::ChatStore {
     /// A sink's dead letters, oldest first.
     async fn dead_letters(&self, sink: &str) -> Result<Vec<DeadLetter>, StoreError>;
 
+    /// How many dead letters a sink has (without reading them).
+    async fn dead_letter_count(&self, sink: &str) -> Result<u64, StoreError>;
+
     /// Removes a dead letter once it has been replayed.
     async fn remove_dead_letter(&self, sink: &str, id: i64) -> Result<bool, StoreError>;
 

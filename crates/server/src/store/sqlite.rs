@@ -1041,6 +1041,16 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn dead_letter_count(&self, sink: &str) -> Result<u64, StoreError> {
+        let sink = sink.to_owned();
+        self.with_reader(move |conn| {
+            conn.prepare_cached("SELECT COUNT(*) FROM dead_letters WHERE sink = ?1")?
+                .query_row([&sink], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+        })
+        .await
+    }
+
     async fn remove_dead_letter(&self, sink: &str, id: i64) -> Result<bool, StoreError> {
         let sink = sink.to_owned();
         self.with_writer(move |conn| {
