@@ -192,13 +192,14 @@ export async function launch() {
   });
 }
 
-/** The Genesys snippet with only the script URL and the id changed (and the global's name). */
+/** The Genesys snippet with only the script URL and the id changed (and the global's name);
+ * `init: null` leaves out its `init` call (a site that calls it later). */
 export function snippet(src, { name = 'ac', init = `'${DEPLOYMENT}'`, extra = '' } = {}) {
   return `(function(a,t,c,l,o,u,d){a['_genesysJourneySdk']=o;a[o]=a[o]||function(){
 (a[o].q=a[o].q||[]).push(arguments)},a[o].l=1*new Date();u=t.createElement(c),
 d=t.getElementsByTagName(c)[0];u.async=1;u.src=l;u.charset='utf-8';d.parentNode.insertBefore(u,d)
 })(window, document, 'script', '${src}', '${name}');
-${name}('init', ${init});
+${init === null ? '' : `${name}('init', ${init});`}
 ${extra}`;
 }
 

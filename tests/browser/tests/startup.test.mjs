@@ -3,7 +3,7 @@
 // and calls while the module is still on its way; the events the server stored show what ran.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ready, until, DEPLOYMENT, environment } from '../harness.mjs';
+import { page, ready, until, DEPLOYMENT, environment } from '../harness.mjs';
 
 let pages, beckon, browser;
 environment((started) => {
@@ -14,22 +14,14 @@ test('start-up: calls made after the script ran but before the module is ready r
   const tag = 'consent_' + Math.random().toString(36).slice(2);
   // The Genesys snippet with no call after it; `early` keeps the snippet's own function, as a
   // page that stored it would. The calls come once beckon.js has run.
-  const html = `<!doctype html><html><head><title>Consent</title>
-<script>window.__console = [];
-for (const level of ['error', 'warn']) { const o = console[level]; console[level] = (...a) => { __console.push(level + ': ' + a.map(String).join(' ')); o.apply(console, a); }; }
-(function(a,t,c,l,o,u,d){a['_genesysJourneySdk']=o;a[o]=a[o]||function(){
-(a[o].q=a[o].q||[]).push(arguments)},a[o].l=1*new Date();u=t.createElement(c),
-d=t.getElementsByTagName(c)[0];u.async=1;u.src=l;u.charset='utf-8';d.parentNode.insertBefore(u,d)
-})(window, document, 'script', '/sdk-test/beckon.js', 'ac');
-var early = window.ac;
+  const html = page({ init: null, extra: `var early = window.ac;
 document.querySelector('script[src$="beckon.js"]').addEventListener('load', () => setTimeout(() => {
   window.unready = window.ac === early && !early.q;
   ac('init', '${DEPLOYMENT}', { server: '${beckon.url}' });
   ac('record', '${tag}_1');
   early('record', '${tag}_2');
   window.called = true;
-}, 0));
-</script></head><body></body></html>`;
+}, 0));` });
   pages.pages.set('/consent', { html });
   const p = await (await browser.newContext()).newPage();
   // The module is held until the calls are made, so they are made before it is ready.
@@ -51,16 +43,11 @@ document.querySelector('script[src$="beckon.js"]').addEventListener('load', () =
 test('start-up: the script added twice while the module loads runs once; the second copy only says so', async () => {
   const tag = 'twice_' + Math.random().toString(36).slice(2);
   // A tag manager and the snippet both add beckon.js; both copies run before the module is ready.
-  const html = `<!doctype html><html><head><title>Twice</title>
-<script>window.__console = [];
-for (const level of ['error', 'warn']) { const o = console[level]; console[level] = (...a) => { __console.push(level + ': ' + a.map(String).join(' ')); o.apply(console, a); }; }
-(function(a,t,c,l,o,u,d){a['_genesysJourneySdk']=o;a[o]=a[o]||function(){
-(a[o].q=a[o].q||[]).push(arguments)},a[o].l=1*new Date();u=t.createElement(c),
-d=t.getElementsByTagName(c)[0];u.async=1;u.src=l;u.charset='utf-8';d.parentNode.insertBefore(u,d)
-})(window, document, 'script', '/sdk-test/beckon.js', 'ac');
-ac('init', '${DEPLOYMENT}', { server: '${beckon.url}' });
-ac('record', '${tag}_1');
-</script><script src="/sdk-test/beckon.js"></script></head><body></body></html>`;
+  const html = page({
+    init: `'${DEPLOYMENT}', { server: '${beckon.url}' }`,
+    extra: `ac('record', '${tag}_1');`,
+    body: '<script src="/sdk-test/beckon.js"></script>',
+  });
   pages.pages.set('/twice', { html });
   const p = await (await browser.newContext()).newPage();
   // The module is held until the second copy of the script has run (it says so at once).
