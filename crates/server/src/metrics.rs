@@ -39,6 +39,8 @@ pub struct Metrics {
     pub sink_retried: Family<SinkLabel, Counter>,
     /// Records a sink gave up on and dead-lettered.
     pub sink_dead_lettered: Family<SinkLabel, Counter>,
+    /// Customers a sink holds back behind their dead letters.
+    pub sink_held_customers: Family<SinkLabel, Gauge>,
 }
 
 impl Default for Metrics {
@@ -54,6 +56,7 @@ impl Default for Metrics {
             sink_delivered: Family::default(),
             sink_retried: Family::default(),
             sink_dead_lettered: Family::default(),
+            sink_held_customers: Family::default(),
         };
         registry.register(
             "records_committed",
@@ -94,6 +97,11 @@ impl Default for Metrics {
             "sink_dead_lettered",
             "Records a sink dead-lettered",
             m.sink_dead_lettered.clone(),
+        );
+        registry.register(
+            "sink_held_customers",
+            "Customers a sink holds back until their dead letters are replayed or discarded",
+            m.sink_held_customers.clone(),
         );
         Metrics { registry, ..m }
     }

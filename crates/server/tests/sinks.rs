@@ -471,6 +471,14 @@ async fn a_dead_lettered_customer_is_held_so_a_replay_keeps_their_order() {
         (Some(1), Some(2))
     );
 
+    wait_for("the held-customers gauge", || async {
+        let metrics = server.metrics().await;
+        metrics
+            .contains("beckon_sink_held_customers{sink=\"hook\"} 1\n")
+            .then_some(())
+    })
+    .await;
+
     // Replaying the later one alone would put A's events out of order: refused, nothing sent.
     let sent = receiver.requests().len();
     let (status, body) = server
