@@ -212,6 +212,7 @@ fn pageview(call: &Call) -> Option<()> {
     with_runtime(|rt| {
         let url = location.unwrap_or_else(current_url);
         rt.route_changed(url.clone());
+        rt.viewed = url.clone();
         rt.track("page_viewed", &attributes, Some(url), title);
         rt.last_pageview = Some((call.list.clone(), current_url()));
     });

@@ -127,7 +127,7 @@ impl Runtime {
             &id_text(&session.id),
             "delay_ended",
             // The page view's URL (its `location` option, if it had one): the delay's page.
-            Some(self.route.clone()),
+            Some(self.viewed.clone()),
             None,
             now(),
             &JsValue::UNDEFINED,

@@ -31,6 +31,10 @@ pub struct Runtime {
     /// The page URL when an offer was last shown or a pageview recorded: a different one is a
     /// route change, which ignores what is on screen.
     pub route: String,
+    /// Where the last page view was (its `location` option, or the page's address then): the
+    /// page an activation delay that ends is asked about again. Unlike `route`, showing an offer
+    /// does not change it.
+    pub viewed: String,
     /// The arguments of this page's last `pageview`, and the page's URL then: run again when the
     /// page comes back from the back/forward cache at that URL, as a reload would, since leaving
     /// it withdrew its offers and cancelled its delays (the server offers those at once then,
@@ -117,6 +121,7 @@ impl Runtime {
             forms: Forms::default(),
             chat: Chat::new(),
             route: current_url(),
+            viewed: current_url(),
             last_pageview: None,
             _page: page,
             after_start: Some(Timer::after(0.0, || {

@@ -307,3 +307,18 @@ test('a delay started by a page view with its own location is asked about on tha
   assert.equal(await p.locator('[data-beckon-action] .title').textContent(), 'After a second');
   await context.close();
 });
+
+test('a delay of a page view with its own location is asked about on it, also after another offer was shown', async () => {
+  const init = `'${DEPLOYMENT}', { server: '${beckon.url}' }`;
+  // '/busy' views get an immediate offer too: showing it must not move the delay's page.
+  const extra = `ac('pageview', { location: '${pages.origin}/busy/virtual-view' });`;
+  pages.pages.set('/app-busy', { html: page({ src: '/sdk/v1/beckon.js', init, extra }) });
+  const context = await browser.newContext();
+  const p = await context.newPage();
+  const asked = p.waitForRequest((r) => r.url().endsWith('/decisions'));
+  await p.goto(pages.origin + '/app-busy');
+  await ready(p);
+  await p.locator('[data-beckon-action] .title').waitFor();
+  assert.equal(JSON.parse((await asked).postData()).page.url, `${pages.origin}/busy/virtual-view`);
+  await context.close();
+});
