@@ -646,6 +646,11 @@ impl Config {
                 self.limits.requests_per_second as usize,
             ),
             ("burst", self.limits.burst as usize),
+            (
+                "request_timeout_secs",
+                self.limits.request_timeout_secs as usize,
+            ),
+            ("max_subscribers", self.limits.max_subscribers),
             ("proxies", self.limits.proxies),
         ] {
             if value == 0 {

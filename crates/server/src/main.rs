@@ -47,7 +47,8 @@ enum Command {
     },
     /// Print live events from a running server as NDJSON (one event object per line).
     Tail(cli::tail::TailArgs),
-    /// List or replay what sinks could not deliver (through a running server's admin API).
+    /// List, replay or discard what sinks could not deliver (through a running server's admin
+    /// API).
     DeadLetters(cli::dead_letters::DeadLettersArgs),
     /// Load a Genesys export (action maps, templates, segments) into a running server.
     Import(cli::import::ImportArgs),

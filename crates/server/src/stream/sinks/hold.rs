@@ -37,6 +37,7 @@ impl Default for Holds {
                 customers: HashMap::new(),
                 through: 0,
                 count: count.clone(),
+                gauge: None,
             }),
             count,
         }
@@ -66,6 +67,8 @@ pub struct Held {
     through: u64,
     /// [`Holds::count`]'s copy of `customers.len()`.
     count: Arc<AtomicUsize>,
+    /// The sink's `beckon_sink_held_customers` gauge, once the runner has set it.
+    pub gauge: Option<prometheus_client::metrics::gauge::Gauge>,
 }
 
 impl Held {
@@ -81,6 +84,9 @@ impl Held {
 
     fn counted(&self) {
         self.count.store(self.customers.len(), Ordering::Relaxed);
+        if let Some(gauge) = &self.gauge {
+            gauge.set(self.customers.len() as i64);
+        }
     }
 
     /// A dead letter with these records was stored.
@@ -111,7 +117,7 @@ impl Held {
 
     /// Splits records, keeping their order, into those of held customers and the others,
     /// leaving out those of held customers a dead letter has already: every record of a held
-    /// customer up to [`Held::through`] (only the part a restart broke off is read again, and
+    /// customer up to `through` (only the part a restart broke off is read again, and
     /// its records of held customers were all dead-lettered).
     pub fn split(&self, records: &[Arc<LogRecord>]) -> (Vec<Arc<LogRecord>>, Vec<Arc<LogRecord>>) {
         let (held, free): (Vec<_>, Vec<_>) = records

@@ -370,7 +370,6 @@ async fn run(
     let name = sink.name().to_owned();
     let label = sink.label();
     let lag = metrics.sink_lag.get_or_create(&label).clone();
-    let holding = metrics.sink_held_customers.get_or_create(&label).clone();
     let max_backoff = Duration::from_millis(sink.config.max_backoff_ms);
     let dead_letters = DeadLettering {
         sink: &sink,
@@ -387,6 +386,7 @@ async fn run(
     };
     {
         let mut held = sink.holds.lock().await;
+        held.gauge = Some(metrics.sink_held_customers.get_or_create(&label).clone());
         let Some(letters) = persist(&sink, &shutdown, "read the dead letters", || {
             store.dead_letters(&name)
         })
@@ -404,7 +404,6 @@ async fn run(
         while let Ok(_) | Err(TryRecvError::Lagged(_)) = live.try_recv() {}
         let head = store.head();
         lag.set(head.saturating_sub(cursor) as i64);
-        holding.set(sink.holds.count() as i64);
         let Some(batch) = persist(&sink, &shutdown, "read the log", || {
             store.read(cursor, sink.config.batch_size, &sink.filter)
         })
