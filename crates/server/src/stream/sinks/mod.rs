@@ -7,12 +7,11 @@
 //! worth retrying ([`Failure::Retry`]) or not ([`Failure::Permanent`]).
 //!
 //! Delivery guarantee: at least once, and in order per customer. Each sink has one task that
-//! reads the log after its cursor,
-//! delivers one batch at a time (or one part of it at a time, for a sink that needs several
-//! requests per batch, see [`Sink::parts`]), and moves the cursor only once the batch (or part)
-//! was delivered or dead-lettered. A retryable failure is retried, with
-//! capped exponential backoff and full jitter, for as long as it takes: nothing is dropped. A
-//! permanent failure stores the batch as a dead letter, which an operator can list, replay or
+//! reads the log after its cursor, delivers one batch at a time (or one part of it at a time,
+//! for a sink that needs several requests per batch, see [`Sink::parts`]), and moves the cursor
+//! only once the batch (or part) was delivered or dead-lettered. A retryable failure is retried,
+//! with capped exponential backoff and full jitter, for as long as it takes: nothing is dropped.
+//! A permanent failure stores the batch as a dead letter, which an operator can list, replay or
 //! discard (`/api/v1/sinks/{name}/dead-letters`, `beckon dead-letters`), and the sink goes on
 //! with the records after it, except those of the dead letter's customers: they are held
 //! ([`hold`]) in later dead letters, so that replaying them all, oldest first, delivers each
