@@ -39,8 +39,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/sinks/{name}/dead-letters/{id}", delete(discard))
 }
 
-/// Replays of all of a sink's dead letters go on with the ones stored meanwhile (held events of
-/// the customers being replayed) for at most this many rounds.
+/// Replays of all of a sink's dead letters go on with the ones stored meanwhile for at most this
+/// many rounds.
 const REPLAY_ROUNDS: usize = 10;
 
 fn sink<'a>(app: &'a AppState, name: &str) -> Result<&'a std::sync::Arc<SinkHandle>, Problem> {
@@ -197,7 +197,8 @@ async fn discard(
 
 /// `POST /api/v1/sinks/{name}/dead-letters/replay`: oldest first; stops at the first failure,
 /// so the ones after it keep their order for the next try. Dead letters stored while it runs
-/// (later events of customers it is replaying) are replayed too, for a few rounds.
+/// (later events of customers it is replaying, or new refusals) are replayed too, for a few
+/// rounds.
 async fn replay_all(
     State(app): State<AppState>,
     headers: HeaderMap,
