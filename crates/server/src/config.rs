@@ -136,10 +136,10 @@ pub struct Limits {
     /// Behind a reverse proxy, the header it adds the client's address to (`X-Forwarded-For`):
     /// rates are then counted per client address found there, not per proxy. Unset: the TCP peer.
     pub client_ip_header: Option<String>,
-    /// How many proxies in front of Beckon add to `client_ip_header`: the client's address is
-    /// that many entries from its right end (entries further left come from the client itself,
-    /// which can write anything there).
-    pub proxies: usize,
+    /// The proxies whose `client_ip_header` is believed (addresses or networks, `10.0.0.0/8`):
+    /// required with it. The client is the last address in the header, from its right end, that
+    /// is not one of them; a request from any other peer counts against that peer.
+    pub trusted_proxies: Vec<Network>,
 }
 
 impl Default for Limits {
@@ -152,7 +152,7 @@ impl Default for Limits {
             request_timeout_secs: 10,
             max_subscribers: 10_000,
             client_ip_header: None,
-            proxies: 1,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -251,6 +251,60 @@ pub enum SuppressionScope {
     Session,
     #[default]
     Customer,
+}
+
+/// An IP network, `10.0.0.0/8` or `2001:db8::/32`, or one address (`192.0.2.7`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Network {
+    address: std::net::IpAddr,
+    prefix: u32,
+}
+
+impl Network {
+    /// Whether the address is in the network (an IPv4 address written as IPv6, `::ffff:a.b.c.d`,
+    /// as the IPv4 address it is).
+    pub fn contains(&self, address: std::net::IpAddr) -> bool {
+        use std::net::IpAddr::{V4, V6};
+        // The bits the prefix keeps (none for /0).
+        let kept = |bits: u128, width: u32| bits.checked_shr(width - self.prefix).unwrap_or(0);
+        match (self.address, address.to_canonical()) {
+            (V4(net), V4(a)) => kept(net.to_bits().into(), 32) == kept(a.to_bits().into(), 32),
+            (V6(net), V6(a)) => kept(net.to_bits(), 128) == kept(a.to_bits(), 128),
+            _ => false,
+        }
+    }
+}
+
+impl std::str::FromStr for Network {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let wrong = || format!("'{s}' is not an IP address or network, like 10.0.0.0/8");
+        let (address, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let address: std::net::IpAddr = address.trim().parse().map_err(|_| wrong())?;
+        let width = if address.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|p| *p <= width)
+                .ok_or_else(wrong)?,
+            None => width,
+        };
+        Ok(Network { address, prefix })
+    }
+}
+
+impl<'de> Deserialize<'de> for Network {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 /// A web origin, checked when read: `scheme://host[:port]`, nothing after.
@@ -589,13 +643,21 @@ impl Config {
                 ));
             }
         }
-        if let Some(name) = self.limits.client_ip_header.as_deref()
-            && axum::http::HeaderName::from_bytes(name.as_bytes()).is_err()
-        {
-            return Err(Broken::at(
-                &[Key("limits"), Key("client_ip_header")],
-                format!("limits.client_ip_header: '{name}' is not an HTTP header name"),
-            ));
+        if let Some(name) = self.limits.client_ip_header.as_deref() {
+            if axum::http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                return Err(Broken::at(
+                    &[Key("limits"), Key("client_ip_header")],
+                    format!("limits.client_ip_header: '{name}' is not an HTTP header name"),
+                ));
+            }
+            if self.limits.trusted_proxies.is_empty() {
+                return Err(Broken::at(
+                    &[Key("limits"), Key("client_ip_header")],
+                    "limits.client_ip_header needs limits.trusted_proxies: the addresses of the \
+                     proxies that set it (anyone else could write any address there)"
+                        .to_owned(),
+                ));
+            }
         }
         let mut names = HashSet::new();
         let mut files = HashSet::new();
@@ -651,7 +713,6 @@ impl Config {
                 self.limits.request_timeout_secs as usize,
             ),
             ("max_subscribers", self.limits.max_subscribers),
-            ("proxies", self.limits.proxies),
         ] {
             if value == 0 {
                 return Err(Broken::at(
@@ -941,12 +1002,19 @@ write_key = "w"
             "{err}"
         );
 
-        let err = refused_at("[limits]\nproxies = 0\n");
+        let err = refused_at("[limits]\nclient_ip_header = \"X-Forwarded-For\"\n");
         assert!(
-            err.starts_with("2:1: limits.proxies must be at least 1"),
+            err.starts_with("2:1: limits.client_ip_header needs limits.trusted_proxies"),
             "{err}"
         );
-        let err = refused_at("[limits]\nclient_ip_header = \"X Forwarded\"\n");
+        let err = refused_at("[limits]\ntrusted_proxies = [\"10.0.0.0/33\"]\n");
+        assert!(
+            err.starts_with("2:19: '10.0.0.0/33' is not an IP address or network"),
+            "{err}"
+        );
+        let err = refused_at(
+            "[limits]\nclient_ip_header = \"X Forwarded\"\ntrusted_proxies = [\"10.0.0.1\"]\n",
+        );
         assert!(
             err.starts_with("2:1: limits.client_ip_header: 'X Forwarded' is not"),
             "{err}"

@@ -486,39 +486,41 @@ async fn a_client_over_its_rate_gets_429_with_retry_after() {
 #[tokio::test]
 async fn behind_a_proxy_each_client_has_its_own_rate_by_the_address_the_proxy_added() {
     let server = Server::start(
-        "[limits]\nrequests_per_second = 1\nburst = 2\nclient_ip_header = \"X-Forwarded-For\"\n",
+        "[limits]\nrequests_per_second = 1\nburst = 2\nclient_ip_header = \"X-Forwarded-For\"\n\
+         trusted_proxies = [\"127.0.0.1\"]\n",
     );
     let customer = Uuid::new_v4();
-    // Every request comes from the same peer (this test, as the proxy); the proxy appends the
-    // address it saw, and whatever the client wrote before that is ignored.
-    let send = |forwarded: String| {
-        client()
+    // The proxy is this test on 127.0.0.1; it appends the address it saw, and whatever the
+    // client wrote before that is ignored. 127.0.0.2 is a peer that is not a trusted proxy.
+    let send = |from: [u8; 4], forwarded: String| {
+        common::client_from(from.into())
             .post(server.ingest_url("web-events"))
             .header("origin", ORIGIN)
             .header("x-forwarded-for", forwarded)
             .json(&pageview(customer, "https://shop.test/"))
             .send()
     };
-    let mut first = Vec::new();
+    let status = |r: reqwest::Result<reqwest::Response>| r.unwrap().status().as_u16();
+    let mut proxied = Vec::new();
+    let mut direct = Vec::new();
     for forged in ["1.1.1.1", "2.2.2.2", "3.3.3.3"] {
-        first.push(
-            send(format!("{forged}, 203.0.113.7"))
-                .await
-                .unwrap()
-                .status()
-                .as_u16(),
-        );
+        proxied.push(status(
+            send([127, 0, 0, 1], format!("{forged}, 203.0.113.7")).await,
+        ));
+        direct.push(status(send([127, 0, 0, 2], forged.to_owned()).await));
     }
     assert_eq!(
-        first,
+        proxied,
         [200, 200, 429],
-        "forged entries do not make new clients"
+        "forged entries make no new client"
     );
     assert_eq!(
-        send("198.51.100.4".into()).await.unwrap().status(),
-        200,
-        "another client"
+        direct,
+        [200, 200, 429],
+        "an untrusted peer's header is not believed"
     );
+    let other = send([127, 0, 0, 1], "198.51.100.4".into()).await;
+    assert_eq!(status(other), 200, "another client behind the proxy");
 }
 
 #[tokio::test]

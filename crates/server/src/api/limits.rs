@@ -1,8 +1,9 @@
 //! Per-client request rates for the public routes: a token bucket per client address.
 //!
-//! The client is the TCP peer, or, behind reverse proxies that say so (`limits.client_ip_header`),
-//! the address the nearest `limits.proxies` of them recorded: behind a proxy every visitor would
-//! otherwise share the proxy's bucket, and the header's other entries are the client's to forge.
+//! The client is the TCP peer, or, for a request from one of `limits.trusted_proxies`, the last
+//! address in `limits.client_ip_header` (from its right end) that is not a trusted proxy: behind
+//! a proxy every visitor would otherwise share the proxy's bucket, and the entries left of the
+//! first untrusted one are the client's to forge.
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
@@ -11,14 +12,14 @@ use axum::http::{HeaderMap, HeaderName};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
-use crate::config::Limits;
+use crate::config::{Limits, Network};
 
 /// Requests per second per client address, with a burst allowance.
 pub struct RateLimiter {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
     clock: DefaultClock,
     client_ip_header: Option<HeaderName>,
-    proxies: usize,
+    trusted: Vec<Network>,
 }
 
 impl RateLimiter {
@@ -33,17 +34,22 @@ impl RateLimiter {
                 .client_ip_header
                 .as_deref()
                 .and_then(|h| HeaderName::from_bytes(h.as_bytes()).ok()),
-            proxies: limits.proxies.max(1),
+            trusted: limits.trusted_proxies.clone(),
         }
     }
 
-    /// The address a request counts against: `proxies` entries from the right of the client
-    /// address header (all its lines, in order), when that is configured and has them; else the
-    /// TCP peer (a request that did not come through the proxies, or an entry that is no address).
+    /// The address a request counts against: for a request from a trusted proxy, the header's
+    /// entries (all its lines, in order) are walked from the right past the trusted proxies, and
+    /// the first other address is the client; an entry that is no address stops the walk at the
+    /// last trusted hop. Any other request counts against its TCP peer.
     pub fn client(&self, headers: &HeaderMap, peer: IpAddr) -> IpAddr {
         let Some(name) = &self.client_ip_header else {
             return peer;
         };
+        let trusted = |a: IpAddr| self.trusted.iter().any(|n| n.contains(a));
+        if !trusted(peer) {
+            return peer;
+        }
         // Split as bytes: a line with bytes that are not text (which a client can put before
         // what its proxy appends) still has its proxies' entries.
         let entries: Vec<&[u8]> = headers
@@ -51,12 +57,20 @@ impl RateLimiter {
             .iter()
             .flat_map(|v| v.as_bytes().split(|&b| b == b','))
             .collect();
-        entries
-            .len()
-            .checked_sub(self.proxies)
-            .and_then(|i| std::str::from_utf8(entries[i]).ok())
-            .and_then(|entry| address(entry.trim()))
-            .unwrap_or(peer)
+        let mut client = peer;
+        for entry in entries.iter().rev() {
+            let Some(hop) = std::str::from_utf8(entry)
+                .ok()
+                .and_then(|e| address(e.trim()))
+            else {
+                break;
+            };
+            client = hop;
+            if !trusted(hop) {
+                break;
+            }
+        }
+        client
     }
 
     /// `Ok` if the client of a request from `peer` may go on, or the whole seconds it should wait.
@@ -84,10 +98,10 @@ fn address(entry: &str) -> Option<IpAddr> {
 mod tests {
     use super::*;
 
-    fn limiter(header: Option<&str>, proxies: usize) -> RateLimiter {
+    fn limiter(header: Option<&str>, trusted: &[&str]) -> RateLimiter {
         RateLimiter::new(&Limits {
             client_ip_header: header.map(str::to_owned),
-            proxies,
+            trusted_proxies: trusted.iter().map(|n| n.parse().unwrap()).collect(),
             ..Limits::default()
         })
     }
@@ -101,35 +115,58 @@ mod tests {
     }
 
     const PEER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 2));
+    const XFF: Option<&str> = Some("X-Forwarded-For");
 
-    #[test]
-    fn without_the_setting_the_peer_is_the_client_whatever_the_headers_say() {
-        let limiter = limiter(None, 1);
-        assert_eq!(limiter.client(&headers(&["203.0.113.7"]), PEER), PEER);
+    fn client(limiter: &RateLimiter, headers: &HeaderMap, peer: IpAddr) -> String {
+        limiter.client(headers, peer).to_string()
     }
 
     #[test]
-    fn the_client_is_the_entry_the_nearest_proxies_added() {
-        let one = limiter(Some("X-Forwarded-For"), 1);
+    fn without_the_setting_or_from_an_untrusted_peer_the_peer_is_the_client() {
+        let h = headers(&["203.0.113.7"]);
+        assert_eq!(limiter(None, &[]).client(&h, PEER), PEER);
+        let elsewhere: IpAddr = "198.51.100.20".parse().unwrap();
+        assert_eq!(
+            limiter(XFF, &["10.0.0.0/8"]).client(&h, elsewhere),
+            elsewhere
+        );
+    }
+
+    #[test]
+    fn the_client_is_the_first_untrusted_address_from_the_right() {
+        let one = limiter(XFF, &["10.0.0.0/8"]);
         // The client wrote 198.51.100.1 itself; the proxy appended what it saw.
         let h = headers(&["198.51.100.1, 203.0.113.7"]);
-        assert_eq!(one.client(&h, PEER).to_string(), "203.0.113.7");
-        let two = limiter(Some("X-Forwarded-For"), 2);
+        assert_eq!(client(&one, &h, PEER), "203.0.113.7");
+        // Two proxies, the second on its own header line.
         let h = headers(&["198.51.100.1, 203.0.113.7", "10.0.0.9"]);
-        assert_eq!(two.client(&h, PEER).to_string(), "203.0.113.7");
+        assert_eq!(client(&one, &h, PEER), "203.0.113.7");
+        // Bytes that are not text, left of the proxy's entry.
         let mut h = HeaderMap::new();
         let forged = axum::http::HeaderValue::from_bytes(b"\xff\xfe, 203.0.113.9").unwrap();
         h.append("x-forwarded-for", forged);
-        assert_eq!(one.client(&h, PEER).to_string(), "203.0.113.9");
+        assert_eq!(client(&one, &h, PEER), "203.0.113.9");
         let h = headers(&["[2001:db8::1]:4711"]);
-        assert_eq!(one.client(&h, PEER).to_string(), "2001:db8::1");
+        assert_eq!(client(&one, &h, PEER), "2001:db8::1");
+        // A peer on IPv6 that is an IPv4 proxy.
+        let mapped: IpAddr = "::ffff:10.0.0.2".parse().unwrap();
+        assert_eq!(
+            client(&one, &headers(&["203.0.113.7"]), mapped),
+            "203.0.113.7"
+        );
     }
 
     #[test]
-    fn a_missing_short_or_unreadable_header_counts_against_the_peer() {
-        let two = limiter(Some("X-Forwarded-For"), 2);
-        assert_eq!(two.client(&HeaderMap::new(), PEER), PEER);
-        assert_eq!(two.client(&headers(&["203.0.113.7"]), PEER), PEER);
-        assert_eq!(two.client(&headers(&["unknown, 10.0.0.9"]), PEER), PEER);
+    fn a_missing_or_unreadable_header_stops_at_the_last_trusted_hop() {
+        let one = limiter(XFF, &["10.0.0.0/8", "192.0.2.1"]);
+        assert_eq!(one.client(&HeaderMap::new(), PEER), PEER);
+        assert_eq!(
+            client(&one, &headers(&["unknown, 10.0.0.9"]), PEER),
+            "10.0.0.9"
+        );
+        assert_eq!(
+            client(&one, &headers(&["10.0.0.5, 192.0.2.1"]), PEER),
+            "10.0.0.5"
+        );
     }
 }

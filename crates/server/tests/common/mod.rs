@@ -302,11 +302,18 @@ fn tls() {
 }
 
 pub fn client() -> reqwest::Client {
+    builder().build().expect("client")
+}
+
+/// Like [`client`], with its connections made from `address` (any of 127.0.0.0/8 is this
+/// machine: a second loopback peer).
+pub fn client_from(address: std::net::IpAddr) -> reqwest::Client {
+    builder().local_address(address).build().expect("client")
+}
+
+fn builder() -> reqwest::ClientBuilder {
     tls();
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client")
+    reqwest::Client::builder().timeout(Duration::from_secs(30))
 }
 
 /// Now, as the RFC 3339 timestamp the spec asks for.
