@@ -110,15 +110,15 @@ impl Runtime {
 
     fn delay(&mut self, id: Uuid, seconds: f64) {
         let timer = Timer::after(seconds * 1000.0, move || {
-            with_runtime(|rt| rt.delay_over(id));
+            with_runtime(|rt| rt.ask_again(id, 0));
         });
         self.lifecycle.delays.push((id, timer));
     }
 
-    /// The delay ended: the server checks the offer again (spec 6.5); its answer lists the
-    /// action, now `immediate`, only while it may still be shown. It is forgotten here, so that
-    /// the answer is taken as the action it is then.
-    fn delay_over(&mut self, id: Uuid) {
+    /// The delay ended (after `tries` asks that failed): the server checks the offer again
+    /// (spec 6.5); its answer lists the action, now `immediate`, only while it may still be
+    /// shown. It is forgotten here, so that the answer is taken as the action it is then.
+    fn ask_again(&mut self, id: Uuid, tries: u32) {
         self.lifecycle.delays.retain(|(d, _)| *d != id);
         self.lifecycle.actions.retain(|t| t.head.action_id != id);
         let session = self.identity.session();
@@ -132,18 +132,30 @@ impl Runtime {
             now(),
             &JsValue::UNDEFINED,
         );
-        let start = self.transport.id;
+        let (start, at) = (self.transport.id, current_url());
         let asked = crate::browser::once(move |reply| {
-            with_runtime(|rt| rt.decided(start, reply.unchecked_into()));
+            with_runtime(|rt| rt.decided(id, tries, start, &at, reply.unchecked_into()));
         });
         post(&self.transport.url("decisions"), &body).then(&asked);
     }
 
     /// The answer to a decision asked again: its actions, if the server could answer and the
-    /// start that asked (`Transport::id`) is still the SDK's.
-    fn decided(&mut self, start: u64, reply: Reply) {
-        if start == self.transport.id && (200..300).contains(&reply.status()) {
-            self.receive_all(&reply.body());
+    /// start that asked (`Transport::id`) is still the SDK's, on the same page.
+    fn decided(&mut self, id: Uuid, tries: u32, start: u64, at: &str, reply: Reply) {
+        if start != self.transport.id || at != current_url() {
+            return;
+        }
+        match reply.status() {
+            200..=299 => self.receive_all(&reply.body()),
+            // The network or the server failed: asked again a little later, twice at most, as a
+            // pending delay, so that leaving the page still cancels it.
+            0 | 408 | 429 | 500..=599 if tries < 2 => {
+                let timer = Timer::after(1000.0 * f64::from(tries + 1), move || {
+                    with_runtime(|rt| rt.ask_again(id, tries + 1));
+                });
+                self.lifecycle.delays.push((id, timer));
+            }
+            _ => {}
         }
     }
 

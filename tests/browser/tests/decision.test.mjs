@@ -253,6 +253,22 @@ test('when a delay ends the page asks again: still eligible, it is shown', async
   await context.close();
 });
 
+test('when the ask at the end of a delay fails, the page asks again and shows the offer', async () => {
+  const init = `'${DEPLOYMENT}', { server: '${beckon.url}' }`;
+  pages.pages.set('/soon', { html: page({ src: '/sdk/v1/beckon.js', init, extra: "ac('pageview');" }) });
+  const context = await browser.newContext();
+  const p = await context.newPage();
+  // The first ask meets a network failure; the next one goes through.
+  let asks = 0;
+  await p.route('**/decisions', (route) => (++asks === 1 ? route.abort() : route.continue()));
+  await p.goto(pages.origin + '/soon');
+  await ready(p);
+  await p.locator('[data-beckon-action] .title').waitFor({ timeout: 10000 });
+  assert.equal(await p.locator('[data-beckon-action] .title').textContent(), 'After a second');
+  assert.equal(asks, 2);
+  await context.close();
+});
+
 test('when a delay ends the page asks again: an offer of its kind now on screen blocks it', async () => {
   const init = `'${DEPLOYMENT}', { server: '${beckon.url}' }`;
   pages.pages.set('/busy', { html: page({ src: '/sdk/v1/beckon.js', init, extra: "ac('pageview');" }) });
