@@ -143,7 +143,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         tokens,
         metrics: metrics.clone(),
         shutdown: shutdown.clone(),
-        sinks: Arc::new(crate::stream::sinks::Sinks::new(&config.sinks)?),
+        sinks: Arc::new(crate::stream::sinks::Sinks::new(&config.sinks, &metrics)?),
         catalogs,
         decisions: Default::default(),
         chat,

@@ -9,7 +9,7 @@
 //! `X-Forwarded-For`). For each key, a configured header that is present wins over the database,
 //! so a proxy that knows better can correct it one key at a time.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use axum::http::HeaderMap;
@@ -138,10 +138,7 @@ impl Locator {
     fn client_address(&self, headers: &HeaderMap) -> Option<IpAddr> {
         let value = headers.get(self.trusted.client_ip_header.as_deref()?)?;
         let first = value.to_str().ok()?.split(',').next()?.trim();
-        first
-            .parse()
-            .or_else(|_| first.parse::<SocketAddr>().map(|a| a.ip()))
-            .ok()
+        crate::api::limits::address(first)
     }
 }
 

@@ -87,7 +87,7 @@ impl RateLimiter {
 }
 
 /// An address as proxies write it: `203.0.113.7`, `2001:db8::1`, or either with a port.
-fn address(entry: &str) -> Option<IpAddr> {
+pub(crate) fn address(entry: &str) -> Option<IpAddr> {
     entry
         .parse()
         .or_else(|_| entry.parse::<SocketAddr>().map(|a| a.ip()))

@@ -10,13 +10,14 @@
 //!
 //! The runner changes holds only together with the dead letters themselves, under one lock:
 //! [`Holds::lock`] is taken across the store's write, so what is held is always what the stored
-//! dead letters say. How many customers are held is also kept outside the lock, for the sink
-//! list, which must answer while a store write that keeps failing holds it.
+//! dead letters say. How many customers are held is also the sink's `beckon_sink_held_customers`
+//! gauge, which the sink list reads without the lock (it must answer while a store write that
+//! keeps failing holds it).
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
+use prometheus_client::metrics::gauge::Gauge;
 use uuid::Uuid;
 
 use crate::record::LogRecord;
@@ -25,26 +26,23 @@ use crate::store::DeadLetter;
 /// A sink's held customers, behind the lock the runner and the admin API share.
 pub struct Holds {
     held: tokio::sync::Mutex<Held>,
-    count: Arc<AtomicUsize>,
+    count: Gauge,
 }
 
-impl Default for Holds {
-    fn default() -> Holds {
-        let count = Arc::new(AtomicUsize::new(0));
+impl Holds {
+    /// No customer held yet; `count` is the sink's gauge of held customers.
+    pub fn new(count: Gauge) -> Holds {
         Holds {
             held: tokio::sync::Mutex::new(Held {
                 loaded: false,
                 customers: HashMap::new(),
                 through: 0,
                 count: count.clone(),
-                gauge: None,
             }),
             count,
         }
     }
-}
 
-impl Holds {
     /// The held customers, to read or change along with the dead letters in the store.
     pub async fn lock(&self) -> tokio::sync::MutexGuard<'_, Held> {
         self.held.lock().await
@@ -52,7 +50,7 @@ impl Holds {
 
     /// How many customers are held, as of the last change; without waiting for the lock.
     pub fn count(&self) -> usize {
-        self.count.load(Ordering::Relaxed)
+        self.count.get() as usize
     }
 }
 
@@ -65,10 +63,8 @@ pub struct Held {
     /// Records read again after a restart that broke off a delivery (the cursor was not saved)
     /// up to there, of held customers, are in a dead letter already.
     through: u64,
-    /// [`Holds::count`]'s copy of `customers.len()`.
-    count: Arc<AtomicUsize>,
-    /// The sink's `beckon_sink_held_customers` gauge, once the runner has set it.
-    pub gauge: Option<prometheus_client::metrics::gauge::Gauge>,
+    /// `customers.len()`, for [`Holds::count`] and the metrics.
+    count: Gauge,
 }
 
 impl Held {
@@ -83,10 +79,7 @@ impl Held {
     }
 
     fn counted(&self) {
-        self.count.store(self.customers.len(), Ordering::Relaxed);
-        if let Some(gauge) = &self.gauge {
-            gauge.set(self.customers.len() as i64);
-        }
+        self.count.set(self.customers.len() as i64);
     }
 
     /// A dead letter with these records was stored.
@@ -171,7 +164,7 @@ mod tests {
             testing::action(2, a, State::Accepted),
         ];
         let second = vec![testing::blocked(5, a)];
-        let holds = Holds::default();
+        let holds = Holds::new(Gauge::default());
         let mut held = holds.held.try_lock().unwrap();
         held.load(&[letter(1, first.clone())]);
         held.add(&second);
@@ -197,7 +190,7 @@ mod tests {
     #[test]
     fn records_read_again_after_a_restart_are_not_dead_lettered_twice() {
         let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
-        let holds = Holds::default();
+        let holds = Holds::new(Gauge::default());
         let mut held = holds.held.try_lock().unwrap();
         // Before the restart: A's event 10 was dead-lettered, B's 11 was being delivered.
         held.load(&[letter(4, vec![testing::action(10, a, State::Offered)])]);
@@ -215,7 +208,7 @@ mod tests {
     fn removals_before_the_load_count_nothing() {
         let a = Uuid::new_v4();
         let records = vec![testing::action(1, a, State::Offered)];
-        let holds = Holds::default();
+        let holds = Holds::new(Gauge::default());
         let mut held = holds.held.try_lock().unwrap();
         held.remove(&records);
         held.load(&[letter(3, records.clone())]);

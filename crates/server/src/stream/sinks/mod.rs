@@ -96,8 +96,8 @@ pub struct SinkHandle {
 }
 
 impl SinkHandle {
-    /// Builds the sink a configuration describes.
-    pub fn new(config: SinkConfig, client: reqwest::Client) -> SinkHandle {
+    /// Builds the sink a configuration describes; its metrics are kept in `metrics`.
+    pub fn new(config: SinkConfig, client: reqwest::Client, metrics: &Metrics) -> SinkHandle {
         let sink: Box<dyn Sink> = match &config.kind {
             SinkKind::Webhook { url, secret } => {
                 Box::new(webhook::Webhook::new(client, url.clone(), secret.clone()))
@@ -126,13 +126,15 @@ impl SinkHandle {
                 write_key.clone(),
             )),
         };
+        let label = Metrics::sink(&config.name);
+        let holds = Holds::new(metrics.sink_held_customers.get_or_create(&label).clone());
         SinkHandle {
             filter: sink_filter(&config.topics),
             config,
             sink,
             last_error: Mutex::new(None),
             delivering: tokio::sync::Mutex::new(()),
-            holds: Holds::default(),
+            holds,
         }
     }
 
@@ -245,7 +247,7 @@ pub struct Sinks {
 
 impl Sinks {
     /// Builds the configured sinks (nothing runs until [`spawn_all`]).
-    pub fn new(configs: &[SinkConfig]) -> anyhow::Result<Sinks> {
+    pub fn new(configs: &[SinkConfig], metrics: &Metrics) -> anyhow::Result<Sinks> {
         if configs.is_empty() {
             return Ok(Sinks::default());
         }
@@ -259,7 +261,7 @@ impl Sinks {
         Ok(Sinks {
             list: configs
                 .iter()
-                .map(|c| Arc::new(SinkHandle::new(c.clone(), client.clone())))
+                .map(|c| Arc::new(SinkHandle::new(c.clone(), client.clone(), metrics)))
                 .collect(),
         })
     }
@@ -385,7 +387,6 @@ async fn run(
     };
     {
         let mut held = sink.holds.lock().await;
-        held.gauge = Some(metrics.sink_held_customers.get_or_create(&label).clone());
         let Some(letters) = persist(&sink, &shutdown, "read the dead letters", || {
             store.dead_letters(&name)
         })
