@@ -20,7 +20,7 @@ use crate::browser::{
 };
 use crate::call::{Call, Kind};
 use crate::ids::decimal;
-use crate::runtime::{Runtime, with_runtime};
+use crate::runtime::{Runtime, same_route, with_runtime};
 use beckon_core::text::concat;
 
 #[wasm_bindgen]
@@ -294,6 +294,9 @@ impl Drop for Observer {
 /// `history.pushState` / `replaceState` wrapped to notice SPA route changes (the wrapper is a
 /// few lines of JavaScript, `beckonWrapHistory`); the originals are put back when dropped.
 struct HistoryPatch {
+    /// The URL of the route last reported: an in-page anchor, or a `popstate` and a
+    /// `hashchange` for one move, report nothing more.
+    seen: String,
     originals: Vec<(&'static str, JsValue)>,
     _changed: Vec<Closure<dyn FnMut(Event)>>,
     _listeners: Vec<Listener>,
@@ -320,6 +323,7 @@ impl HistoryPatch {
             }));
         }
         HistoryPatch {
+            seen: current_url(),
             originals,
             _changed: changed,
             _listeners: listeners,
@@ -337,11 +341,22 @@ impl Drop for HistoryPatch {
     }
 }
 
-/// The URL changed in place: what is on screen is ignored, then the page's `onUrlChange` runs,
-/// or a pageview is recorded.
+/// The URL changed in place: if the route did, what is on screen is ignored, then the page's
+/// `onUrlChange` runs, or a pageview is recorded.
 fn url_changed(on_change: Option<Function>) {
     let url = current_url();
-    with_runtime(|rt| rt.route_changed(url.clone()));
+    let moved = with_runtime(|rt| {
+        let patch = rt.autotrack.history.as_mut()?;
+        if same_route(&url, &patch.seen) {
+            return None;
+        }
+        patch.seen = url.clone();
+        rt.route_changed(url.clone());
+        Some(())
+    });
+    if moved.flatten().is_none() {
+        return;
+    }
     match on_change {
         Some(f) => call_back("onUrlChange", &f, &url.into(), &JsValue::UNDEFINED),
         None => crate::commands::run(Array::of1(&"pageview".into())),

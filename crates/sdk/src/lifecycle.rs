@@ -23,7 +23,7 @@ use crate::action::{Action, Activation, Head};
 use crate::browser::{Timer, current_url, field, from_json, log_error, now, to_json};
 use crate::ids::{new_uuid, text as id_text};
 use crate::presenters::{self, Presented};
-use crate::runtime::{Runtime, with_runtime};
+use crate::runtime::{Runtime, same_route, with_runtime};
 use crate::transport::{Reply, Route, post};
 use beckon_core::text::concat;
 
@@ -140,9 +140,9 @@ impl Runtime {
     }
 
     /// The answer to a decision asked again: its actions, if the server could answer and the
-    /// start that asked (`Transport::id`) is still the SDK's, on the same page.
+    /// start that asked (`Transport::id`) is still the SDK's, on the same route of the page.
     fn decided(&mut self, id: Uuid, tries: u32, start: u64, at: &str, reply: Reply) {
-        if start != self.transport.id || at != current_url() {
+        if start != self.transport.id || !same_route(at, &current_url()) {
             return;
         }
         match reply.status() {

@@ -100,7 +100,7 @@ impl Runtime {
                 if let Some(Some((pageview, _))) = with_runtime(|rt| {
                     rt.last_pageview
                         .clone()
-                        .filter(|(_, at)| restored && *at == current_url())
+                        .filter(|(_, at)| restored && same_route(at, &current_url()))
                 }) {
                     crate::commands::run(pageview);
                 }
@@ -146,11 +146,11 @@ impl Runtime {
         self.transport.flush_on_hide();
     }
 
-    /// The SPA moved to another route (history navigation, hash change, a pageview of a new
+    /// The SPA moved to another route (history navigation, a hash route, a pageview of a new
     /// URL): offers on screen are `ignored` and pending activation delays cancelled, as when
-    /// leaving a page.
+    /// leaving a page. Moving to an in-page anchor is not a route change.
     pub fn route_changed(&mut self, url: String) {
-        if url != self.route {
+        if !same_route(&url, &self.route) {
             self.route = url;
             self.ignore_shown();
             self.lifecycle.cancel_delays();
@@ -158,7 +158,58 @@ impl Runtime {
     }
 }
 
+/// Whether two URLs are one route of the page: equal but for an in-page anchor (`#pricing`).
+/// A fragment starting with `/` or `!` is a hash router's route (`#/plans`, `#!/plans`) and
+/// counts, up to an anchor of its own (`#/plans#prices`).
+pub fn same_route(a: &str, b: &str) -> bool {
+    fn route(url: &[u8]) -> &[u8] {
+        let anchor = |from: usize| {
+            url[from..]
+                .iter()
+                .position(|&b| b == b'#')
+                .map(|at| from + at)
+        };
+        match anchor(0) {
+            Some(at) if matches!(url.get(at + 1), Some(b'/' | b'!')) => {
+                anchor(at + 1).map_or(url, |end| &url[..end])
+            }
+            Some(at) => &url[..at],
+            None => url,
+        }
+    }
+    route(a.as_bytes()) == route(b.as_bytes())
+}
+
 fn on_route_event(_: Event) {
     let url = current_url();
     with_runtime(|rt| rt.route_changed(url));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_route;
+
+    #[test]
+    fn an_anchor_is_not_a_route_but_a_hash_route_is() {
+        let page = "https://shop.example/plans?x=1";
+        assert!(same_route(page, "https://shop.example/plans?x=1#pricing"));
+        assert!(same_route(
+            "https://shop.example/plans#a",
+            "https://shop.example/plans#b"
+        ));
+        assert!(!same_route(page, "https://shop.example/plans?x=2"));
+        assert!(!same_route(page, "https://shop.example/plans?x=1#/compare"));
+        assert!(!same_route(
+            "https://s.example/#!/a",
+            "https://s.example/#!/b"
+        ));
+        assert!(same_route(
+            "https://s.example/#/a",
+            "https://s.example/#/a#prices"
+        ));
+        assert!(!same_route(
+            "https://s.example/#/a",
+            "https://s.example/#/a/b#prices"
+        ));
+    }
 }

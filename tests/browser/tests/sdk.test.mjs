@@ -266,7 +266,7 @@ test('chat invitation: accepted by click, rejected by decline, timed out', async
   assert.deepEqual(await actionEvents(c.actionId), ['qualified', 'offered', 'timedout']);
 });
 
-test('activation delay: an SPA route change cancels it and ignores what is shown', async () => {
+test('activation delay: an SPA route change (a hash route here) cancels it and ignores what is shown; an in-page anchor does neither', async () => {
   const p = await open(page({ init: `'${DEPLOYMENT}', ${server()}` }), '/delay-' + Date.now());
   await ready(p);
   let asked = 0;
@@ -276,8 +276,13 @@ test('activation delay: an SPA route change cancels it and ignores what is shown
   await host(p, a).locator('[role=dialog]').waitFor();
   const b = contentOffer({}, { activation: { type: 'delay', delayInSeconds: 1 } });
   await present(p, b);
+  // A jump to an anchor of the same page is not a route change: the invitation stays.
+  await p.evaluate(() => { location.hash = 'pricing'; });
+  await p.evaluate(() => new Promise((r) => setTimeout(r, 200)));
+  assert.equal(await host(p, a).locator('[role=dialog]').count(), 1);
+  assert.deepEqual(await actionEvents(a.actionId), ['qualified', 'offered']);
   // A route change the SDK notices by itself (no page view: its decision would be the server's).
-  await p.evaluate(() => { location.hash = 'elsewhere'; });
+  await p.evaluate(() => { location.hash = '/elsewhere'; });
   await until(async () => (await actionEvents(a.actionId)).length === 3);
   assert.deepEqual(await actionEvents(a.actionId), ['qualified', 'offered', 'ignored']);
   // Past the delay's end: it was cancelled, so the page never asked the server about it.
