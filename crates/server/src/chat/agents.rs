@@ -4,10 +4,14 @@
 //! Accounts come from `[[agents]]` in the configuration (with a `password_hash` made by
 //! `beckon hash-password`; saved at every start, matched by email) or from the admin API.
 
+use std::sync::Arc;
+
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+use tokio::task::JoinError;
 use uuid::Uuid;
 
 use crate::store::chat::AgentRecord;
@@ -117,6 +121,57 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
     })
 }
 
+/// What a sign-in with an unknown email is verified against, so that it costs what a known
+/// one does and its timing does not tell emails apart: the hash of `-` (`beckon
+/// hash-password`), with the parameters [`hash_password`] uses (a test checks). A constant,
+/// not a hash made at start: the 19 MiB argon2 works in stayed with the process after that.
+pub const UNKNOWN_ACCOUNT: &str = "$argon2id$v=19$m=19456,t=2,p=1$zS5sqadaluhx6VvUsrFAGg$Xxax6+u1lqnqSlS70gezFcxYsIKC8U2PHFePbT9NGGU";
+
+/// Argon2 runs (hashing and checking passwords), a bounded number at a time, on blocking
+/// threads. Each takes 19 MiB and tens of milliseconds of a core: unbounded, one client's
+/// burst of sign-ins (100 requests at once within the default rate) would take 2 GB and every
+/// core. A run keeps its turn until it ends, even if the request that asked for it is gone.
+#[derive(Clone)]
+pub struct PasswordWork {
+    turns: Arc<Semaphore>,
+}
+
+impl PasswordWork {
+    /// At most `at_once` runs at a time (at least one).
+    pub fn new(at_once: usize) -> PasswordWork {
+        PasswordWork {
+            turns: Arc::new(Semaphore::new(at_once.max(1))),
+        }
+    }
+
+    /// A PHC string for `password` (see [`hash_password`]).
+    pub async fn hash(&self, password: String) -> Result<String, JoinError> {
+        self.run(move || hash_password(&password)).await
+    }
+
+    /// Whether `password` matches `phc` (see [`verify_password`]).
+    pub async fn verify(&self, password: String, phc: Arc<str>) -> Result<bool, JoinError> {
+        self.run(move || verify_password(&password, &phc)).await
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, JoinError> {
+        let turn = self
+            .turns
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
+        tokio::task::spawn_blocking(move || {
+            let _turn = turn;
+            work()
+        })
+        .await
+    }
+}
+
 /// A new random bearer token (256 bits, hex).
 pub fn new_token() -> String {
     hex::encode(rand::random::<[u8; 32]>())
@@ -130,6 +185,71 @@ pub fn token_hash(token: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_unknown_account_costs_what_a_real_one_does() {
+        let constant = PasswordHash::new(UNKNOWN_ACCOUNT).expect("a PHC string");
+        let made = hash_password("-");
+        let made = PasswordHash::new(&made).expect("a PHC string");
+        assert_eq!(constant.algorithm, made.algorithm);
+        assert_eq!(constant.version, made.version);
+        assert_eq!(constant.params, made.params);
+        assert!(verify_password("-", UNKNOWN_ACCOUNT));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn password_work_runs_its_bound_at_a_time() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let work = PasswordWork::new(2);
+        let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let runs: Vec<_> = (0..6)
+            .map(|_| {
+                let (work, running, most) = (work.clone(), running.clone(), most.clone());
+                tokio::spawn(async move {
+                    work.run(move || {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(30));
+                        running.fetch_sub(1, Ordering::SeqCst);
+                    })
+                    .await
+                })
+            })
+            .collect();
+        for run in runs {
+            run.await.unwrap().unwrap();
+        }
+        assert_eq!(most.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_run_keeps_its_turn_when_its_request_is_gone() {
+        let work = PasswordWork::new(1);
+        let (done, wait) = std::sync::mpsc::channel::<()>();
+        let (started, running) = tokio::sync::oneshot::channel::<()>();
+        let asked = tokio::spawn({
+            let work = work.clone();
+            async move {
+                work.run(move || {
+                    let _ = started.send(());
+                    wait.recv().ok()
+                })
+                .await
+            }
+        });
+        running.await.unwrap();
+        asked.abort();
+        let _ = asked.await;
+        assert_eq!(
+            work.turns.available_permits(),
+            0,
+            "the run still has its turn"
+        );
+        done.send(()).unwrap();
+        let next = work.run(|| "next");
+        let next = tokio::time::timeout(std::time::Duration::from_secs(10), next);
+        assert_eq!(next.await.expect("the turn came back").unwrap(), "next");
+    }
 
     #[test]
     fn passwords_verify_against_their_hash_only() {

@@ -28,7 +28,7 @@ use uuid::Uuid;
 use crate::config::Deployment;
 use crate::store::chat::{AgentRecord, ConversationRecord, ConversationStatus};
 use crate::store::{CommitError, Item, Store, StoreError, Submission};
-use agents::{AgentConfig, AgentView};
+use agents::{AgentConfig, AgentView, PasswordWork};
 use entry::{Entry, Party};
 use presence::{Load, Presence};
 
@@ -184,9 +184,8 @@ pub struct Chat {
     conversations: Mutex<HashMap<Uuid, broadcast::Sender<Arc<Notice>>>>,
     /// Sign-ins that ended (signed out, account deleted), for that agent's console sockets.
     sign_ins_ended: broadcast::Sender<SignInEnded>,
-    /// A hash of no password, made once in the background from the start: a sign-in with an
-    /// unknown email is verified against it, so it costs what a known one does.
-    unknown_account: tokio::sync::OnceCell<Arc<str>>,
+    /// Password hashing and checking, one run per core at a time.
+    passwords: PasswordWork,
 }
 
 fn now() -> Timestamp {
@@ -227,11 +226,9 @@ impl Chat {
             notices: broadcast::channel(4096).0,
             conversations: Mutex::default(),
             sign_ins_ended: broadcast::channel(64).0,
-            unknown_account: tokio::sync::OnceCell::new(),
-        });
-        let early = chat.clone();
-        tokio::spawn(async move {
-            let _ = early.unknown_account().await;
+            passwords: PasswordWork::new(
+                std::thread::available_parallelism().map_or(1, usize::from),
+            ),
         });
         for id in waiting {
             chat.watch_abandonment(id);
@@ -337,7 +334,9 @@ impl Chat {
                 format!("an agent with email {email} exists"),
             ));
         }
-        let password_hash = tokio::task::spawn_blocking(move || agents::hash_password(&password))
+        let password_hash = self
+            .passwords
+            .hash(password)
             .await
             .map_err(|e| StoreError(e.to_string()))?;
         let record = AgentRecord {
@@ -370,18 +369,6 @@ impl Chat {
         Ok(removed)
     }
 
-    /// The hash an unknown email's password is checked against (made once, off the workers).
-    async fn unknown_account(&self) -> Result<Arc<str>, ChatError> {
-        self.unknown_account
-            .get_or_try_init(|| async {
-                tokio::task::spawn_blocking(|| agents::hash_password("-").into())
-                    .await
-                    .map_err(|e| ChatError::Store(StoreError(e.to_string())))
-            })
-            .await
-            .cloned()
-    }
-
     /// Checks an email and password; a new sign-in token with its expiry.
     pub async fn sign_in(
         &self,
@@ -395,13 +382,15 @@ impl Chat {
             .values()
             .find(|a| a.email == email)
             .cloned();
-        // One argon2 verification either way, off the async workers: without an account it is
-        // against a hash made once at start, so timing does not tell emails apart.
+        // One argon2 verification either way: without an account it is against a constant
+        // hash, so timing does not tell emails apart.
         let phc: Arc<str> = match &account {
             Some(a) => a.password_hash.as_str().into(),
-            None => self.unknown_account().await?,
+            None => agents::UNKNOWN_ACCOUNT.into(),
         };
-        let ok = tokio::task::spawn_blocking(move || agents::verify_password(&password, &phc))
+        let ok = self
+            .passwords
+            .verify(password, phc)
             .await
             .map_err(|e| StoreError(e.to_string()))?;
         let Some(account) = account.filter(|_| ok) else {
