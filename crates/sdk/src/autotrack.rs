@@ -7,7 +7,7 @@
 //! | `autotrackIdle` | `idleEvents: [{ idleAfter, eventName, customAttributes? }]` | nothing happened for `idleAfter` seconds (once per idle stretch) |
 //! | `autotrackInViewport` | `inViewportEvents: [{ selector, eventName, customAttributes? }]` | a matching element (present when loaded) first becomes visible |
 //! | `autotrackScrollDepth` | `scrollDepthEvents: [{ percentage, eventName, customAttributes? }]` | the page is first scrolled that far |
-//! | `autotrackUrlChange` | `{ onUrlChange?: (url) => void }` | the URL changes without a page load (history API, back/forward, hash); calls `onUrlChange`, or records a pageview when there is none |
+//! | `autotrackUrlChange` | `{ onUrlChange?: (url) => void }` | the route changes without a page load (history API, back/forward, a hash route; not a jump to an anchor, see `runtime::same_route`); calls `onUrlChange`, or records a pageview when there is none |
 
 use js_sys::{Array, Function};
 use wasm_bindgen::JsCast;
@@ -84,7 +84,12 @@ pub fn load(call: &Call) -> Option<()> {
             let on_change = call.options(2, &[("onUrlChange", Kind::Function)])?;
             let on_change = on_change[0].dyn_ref::<Function>().cloned();
             call.require_init()?;
-            with_runtime(|rt| rt.autotrack.history = Some(HistoryPatch::install(on_change)));
+            with_runtime(|rt| {
+                // A second load replaces the first: its wrappers come off before the new ones go
+                // on, which would otherwise wrap them and be unwrapped with them.
+                rt.autotrack.history = None;
+                rt.autotrack.history = Some(HistoryPatch::install(on_change));
+            });
             return loaded(callback);
         }
         other => return call.wrong(&concat(&["there is no module '", other, "'"])),
@@ -354,7 +359,9 @@ fn url_changed(on_change: Option<Function>) {
         rt.route_changed(url.clone());
         Some(())
     });
-    if moved.flatten().is_none() {
+    // `None`: the runtime is busy (page code the SDK called changed the URL); the pageview
+    // then waits for it, and compares the route then.
+    if let Some(None) = moved {
         return;
     }
     match on_change {

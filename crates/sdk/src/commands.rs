@@ -211,8 +211,7 @@ fn pageview(call: &Call) -> Option<()> {
     let (location, title) = (options[0].as_string(), options[1].as_string());
     with_runtime(|rt| {
         let url = location.unwrap_or_else(current_url);
-        rt.route_changed(url.clone());
-        rt.viewed = url.clone();
+        rt.page_viewed(url.clone());
         rt.track("page_viewed", &attributes, Some(url), title);
         rt.last_pageview = Some((call.list.clone(), current_url()));
     });

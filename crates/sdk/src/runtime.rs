@@ -28,17 +28,18 @@ pub struct Runtime {
     pub autotrack: Autotrack,
     pub forms: Forms,
     pub chat: Chat,
-    /// The page URL when an offer was last shown or a pageview recorded: a different one is a
-    /// route change, which ignores what is on screen.
+    /// The page's address when an offer was last shown or a pageview recorded: one of another
+    /// route (see [`same_route`]) is a route change, which ignores what is on screen.
     pub route: String,
     /// Where the last page view was (its `location` option, or the page's address then): the
     /// page an activation delay that ends is asked about again. Unlike `route`, showing an offer
     /// does not change it.
     pub viewed: String,
     /// The arguments of this page's last `pageview`, and the page's URL then: run again when the
-    /// page comes back from the back/forward cache at that URL, as a reload would, since leaving
-    /// it withdrew its offers and cancelled its delays (the server offers those at once then,
-    /// spec 6). A single-page app that changed its URL since without a `pageview` gets none.
+    /// page comes back from the back/forward cache on that route, as a reload would, since
+    /// leaving it withdrew its offers and cancelled its delays (the server offers those at once
+    /// then, spec 6). A single-page app that changed its route since without a `pageview` gets
+    /// none.
     pub last_pageview: Option<(Array, String)>,
     _page: Vec<Listener>,
     /// What waits until start-up is over (the queued calls have run and the page has the SDK):
@@ -152,15 +153,31 @@ impl Runtime {
     pub fn route_changed(&mut self, url: String) {
         if !same_route(&url, &self.route) {
             self.route = url;
-            self.ignore_shown();
-            self.lifecycle.cancel_delays();
+            self.leave_route();
         }
+    }
+
+    /// A page view at `url` (its `location` option, or the page's address): one of another view
+    /// than the last page view's is a route change. `route` stays the page's address, which
+    /// the route events compare with.
+    pub fn page_viewed(&mut self, url: String) {
+        if !same_route(&url, &self.viewed) {
+            self.leave_route();
+        }
+        self.route = current_url();
+        self.viewed = url;
+    }
+
+    fn leave_route(&mut self) {
+        self.ignore_shown();
+        self.lifecycle.cancel_delays();
     }
 }
 
 /// Whether two URLs are one route of the page: equal but for an in-page anchor (`#pricing`).
 /// A fragment starting with `/` or `!` is a hash router's route (`#/plans`, `#!/plans`) and
-/// counts, up to an anchor of its own (`#/plans#prices`).
+/// counts, up to an anchor of its own (`#/plans#prices`); its root (`#/`, `#!`, `#!/`) is the
+/// page itself.
 pub fn same_route(a: &str, b: &str) -> bool {
     fn route(url: &[u8]) -> &[u8] {
         let anchor = |from: usize| {
@@ -169,12 +186,14 @@ pub fn same_route(a: &str, b: &str) -> bool {
                 .position(|&b| b == b'#')
                 .map(|at| from + at)
         };
-        match anchor(0) {
-            Some(at) if matches!(url.get(at + 1), Some(b'/' | b'!')) => {
-                anchor(at + 1).map_or(url, |end| &url[..end])
-            }
-            Some(at) => &url[..at],
-            None => url,
+        let Some(at) = anchor(0) else { return url };
+        let end = match url.get(at + 1) {
+            Some(b'/' | b'!') => anchor(at + 1).unwrap_or(url.len()),
+            _ => return &url[..at],
+        };
+        match &url[at + 1..end] {
+            b"/" | b"!" | b"!/" => &url[..at],
+            _ => &url[..end],
         }
     }
     route(a.as_bytes()) == route(b.as_bytes())
@@ -211,5 +230,11 @@ mod tests {
             "https://s.example/#/a",
             "https://s.example/#/a/b#prices"
         ));
+        for root in ["#", "#/", "#!", "#!/", "#/#top", "#top"] {
+            assert!(same_route(
+                "https://s.example/",
+                &format!("https://s.example/{root}")
+            ));
+        }
     }
 }

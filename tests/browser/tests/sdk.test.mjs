@@ -274,13 +274,13 @@ test('activation delay: an SPA route change (a hash route here) cancels it and i
   const a = invitation();
   await present(p, a);
   await host(p, a).locator('[role=dialog]').waitFor();
-  const b = contentOffer({}, { activation: { type: 'delay', delayInSeconds: 1 } });
-  await present(p, b);
   // A jump to an anchor of the same page is not a route change: the invitation stays.
   await p.evaluate(() => { location.hash = 'pricing'; });
   await p.evaluate(() => new Promise((r) => setTimeout(r, 200)));
   assert.equal(await host(p, a).locator('[role=dialog]').count(), 1);
   assert.deepEqual(await actionEvents(a.actionId), ['qualified', 'offered']);
+  const b = contentOffer({}, { activation: { type: 'delay', delayInSeconds: 1 } });
+  await present(p, b);
   // A route change the SDK notices by itself (no page view: its decision would be the server's).
   await p.evaluate(() => { location.hash = '/elsewhere'; });
   await until(async () => (await actionEvents(a.actionId)).length === 3);
@@ -290,6 +290,21 @@ test('activation delay: an SPA route change (a hash route here) cancels it and i
   assert.equal(asked, 0);
   assert.equal(await host(p, b).count(), 0);
   assert.deepEqual(await actionEvents(b.actionId), ['qualified']);
+});
+
+test('activation delay: a jump to an in-page anchor keeps it, also after a page view with a location of its own', async () => {
+  const p = await open(page({
+    init: `'${DEPLOYMENT}', ${server()}`,
+    extra: "ac('pageview', { location: location.origin + '/virtual-view' });",
+  }), '/anchor-' + Date.now());
+  await ready(p);
+  let asked = 0;
+  p.on('request', (r) => { if (r.url().endsWith('/decisions')) asked += 1; });
+  const b = contentOffer({}, { activation: { type: 'delay', delayInSeconds: 1 } });
+  await present(p, b);
+  await p.evaluate(() => { location.hash = 'pricing'; });
+  // The delay ran to its end: the page asked the server about it.
+  await until(() => asked === 1);
 });
 
 test('bridges: GTM dataLayer and the real Adobe Client Data Layer get every event', async () => {

@@ -476,6 +476,23 @@ test('load autotrackScrollDepth: each depth records its event the first time the
   assert.deepEqual((await webEvents(beckon, tag)).map((e) => e.eventName), [tag + '_50', tag + '_100']);
 });
 
+test('load autotrackUrlChange twice: the second replaces the first; after destroy the page has its own history API back', async () => {
+  const p = await open();
+  const path = '/twice-' + unique();
+  const views = async () => (await webEvents(beckon, 'page_viewed')).filter((e) => e.page.url.includes(path));
+  await p.evaluate(() => { window.original = history.pushState; ac('load', 'autotrackUrlChange'); ac('load', 'autotrackUrlChange'); });
+  await p.evaluate((to) => history.pushState({}, '', to), path);
+  await until(async () => (await views()).length === 1);
+  await p.evaluate((to) => history.pushState({}, '', to + '/next'), path);
+  await until(async () => (await views()).length === 2);
+  await p.evaluate(() => ac('destroy'));
+  assert.equal(await p.evaluate(() => history.pushState === window.original), true);
+  await p.evaluate((to) => history.pushState({}, '', to + '/after'), path);
+  await p.evaluate(() => new Promise((r) => setTimeout(r, 300)));
+  assert.equal((await views()).length, 2);
+  assert.deepEqual(await p.evaluate(() => [...__errors, ...__console]), []);
+});
+
 test('load autotrackUrlChange: a pageview per route change (not per anchor), or the onUrlChange callback instead', async () => {
   const p = await open();
   const path = '/spa-' + unique();
