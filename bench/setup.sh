@@ -1,6 +1,6 @@
-# Sourced by bench/server.sh and bench/instructions.sh: the benchmark's data directory, action maps
-# and configuration, for a server on 127.0.0.1:$port. Sets port, data, conf, deployment, origin,
-# and defines `qualify`.
+# Sourced by bench/server.sh, bench/instructions.sh and bench/sign-ins.sh: the benchmark's data
+# directory, action maps and configuration, for a server on 127.0.0.1:$port. Sets port, data,
+# conf, deployment, origin, and defines `qualify`.
 port=18181
 data=$(mktemp -d)
 conf="$data/beckon.toml"

@@ -202,13 +202,17 @@ mod tests {
         use std::sync::atomic::{AtomicUsize, Ordering};
         let work = PasswordWork::new(2);
         let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        // Runs meet in pairs, so two are surely at work at once; with no bound, more would be.
+        let pairs = Arc::new(std::sync::Barrier::new(2));
         let runs: Vec<_> = (0..6)
             .map(|_| {
                 let (work, running, most) = (work.clone(), running.clone(), most.clone());
+                let pairs = pairs.clone();
                 tokio::spawn(async move {
                     work.run(move || {
                         let now = running.fetch_add(1, Ordering::SeqCst) + 1;
                         most.fetch_max(now, Ordering::SeqCst);
+                        pairs.wait();
                         std::thread::sleep(std::time::Duration::from_millis(30));
                         running.fetch_sub(1, Ordering::SeqCst);
                     })
