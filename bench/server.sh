@@ -9,14 +9,8 @@ cd "$(dirname "$0")/.."
 secs=${1:-10}
 conns=${2:-256}
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-bin=${BECKON_BIN:-./target/release/beckon}
-[ -n "${BECKON_BIN:-}" ] || cargo build --release -p beckon-server --locked -q
-
 source bench/setup.sh
-RUST_LOG=warn "$bin" serve --config "$conf" >"$data/out.log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+start_release_server
 
 rss_kb() { awk '/VmRSS/ {print $2}' /proc/$pid/status; }
 idle_rss=$(rss_kb)

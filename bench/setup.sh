@@ -1,6 +1,6 @@
 # Sourced by bench/server.sh, bench/instructions.sh and bench/sign-ins.sh: the benchmark's data
 # directory, action maps and configuration, for a server on 127.0.0.1:$port. Sets port, data,
-# conf, deployment, origin, and defines `qualify`.
+# conf, deployment, origin, and defines `qualify` and `start_release_server`.
 port=18181
 data=$(mktemp -d)
 conf="$data/beckon.toml"
@@ -72,4 +72,23 @@ while True:
     after = page["next"]
 print(f"qualified {written} actions", file=sys.stderr)
 PY
+}
+
+# Runs `BECKON_BIN` (default: the release build, built first) on the configuration above, with its
+# log in $data/out.log; sets `pid`, stops it and removes the data directory on exit, and waits for
+# /healthz (exits with the log if the server does not come up).
+start_release_server() {
+  bin=${BECKON_BIN:-./target/release/beckon}
+  [ -n "${BECKON_BIN:-}" ] || cargo build --release -p beckon-server --locked -q
+  RUST_LOG=warn "$bin" serve --config "$conf" >"$data/out.log" 2>&1 &
+  pid=$!
+  trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
+  for _ in $(seq 100); do
+    curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && return
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "the server did not start (is port $port taken?):" >&2
+  cat "$data/out.log" >&2
+  exit 1
 }

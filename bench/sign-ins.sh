@@ -7,17 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-100}
-bin=${BECKON_BIN:-./target/release/beckon}
-[ -n "${BECKON_BIN:-}" ] || cargo build --release -p beckon-server --locked -q
-
 source bench/setup.sh
-RUST_LOG=warn "$bin" serve --config "$conf" >"$data/out.log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
-if ! kill -0 "$pid" 2>/dev/null || ! curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; then
-  echo "the server did not start (is port $port taken?):" >&2; cat "$data/out.log" >&2; exit 1
-fi
+start_release_server
 
 rss_mb() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' /proc/$pid/status; }
 peak_mb() { awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' /proc/$pid/status; }
