@@ -20,8 +20,9 @@ seq "$n" | xargs -P "$n" -I{} curl -s --max-time 60 -o /dev/null -w '%{http_code
   "http://127.0.0.1:$port/api/v1/agent/sessions" >"$data/codes" || true
 took=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }')
 refused=$(grep -c '^401$' "$data/codes" || true)
+busy=$(grep -c '^503$' "$data/codes" || true)
 
 printf '\n| figure | value |\n|---|---|\n'
 printf '| resident memory idle (MB; peak so far, start-up included) | %s (%s) |\n' "$idle" "$idle_peak"
 printf '| resident memory after %s sign-ins at once (MB; peak) | %s (%s) |\n' "$n" "$(rss_mb)" "$(peak_mb)"
-printf '| the burst took (s) | %s (%s of %s answered 401) |\n' "$took" "$refused" "$n"
+printf '| the burst took (s) | %s (of %s: %s answered 401, %s 503 busy) |\n' "$took" "$n" "$refused" "$busy"

@@ -452,6 +452,43 @@ async fn agent_routes_need_a_sign_in() {
 }
 
 #[tokio::test]
+async fn creates_with_one_email_at_once_make_one_account() {
+    let server = Server::start("");
+    // Sent together, each is checked before any is hashed and stored.
+    let server = &server;
+    let creates = (0..4).map(|n| {
+        let body = json!({ "name": format!("Bo {n}"), "email": "bo@shop.test", "password": format!("password {n}") });
+        async move { (n, server.admin("POST", "/api/v1/agents", Some(&body)).await) }
+    });
+    let answers = futures_util::future::join_all(creates).await;
+    let created: Vec<usize> = answers
+        .iter()
+        .filter(|(_, (s, _))| *s == 201)
+        .map(|(n, _)| *n)
+        .collect();
+    assert_eq!(created.len(), 1, "{answers:?}");
+    for (_, (status, problem)) in answers.iter().filter(|(_, (s, _))| *s != 201) {
+        assert_eq!(
+            (*status, problem["type"].as_str()),
+            (409, Some("/problems/already-exists"))
+        );
+    }
+    let (_, agents) = server.admin_get("/api/v1/agents").await;
+    assert_eq!(agents["total"], 1);
+    assert_eq!(agents["entities"][0]["name"], format!("Bo {}", created[0]));
+    // The account created is the one kept: its password signs in, the others' do not.
+    for n in 0..4 {
+        let r = common::client()
+            .post(format!("{}/api/v1/agent/sessions", server.url()))
+            .json(&json!({ "email": "bo@shop.test", "password": format!("password {n}") }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status() == 201, n == created[0], "password {n}");
+    }
+}
+
+#[tokio::test]
 async fn messages_are_bounded_in_size_and_rate() {
     let server = Server::start_full(
         "[chat]\nmax_message_bytes = 100\nmessages_per_second = 1\nmessage_burst = 3\n",

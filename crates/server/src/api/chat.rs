@@ -21,6 +21,7 @@ use super::extract::{Path, Query};
 use super::problem::Problem;
 use crate::app::AppState;
 use crate::chat::ChatError;
+use crate::chat::agents::PasswordError;
 use crate::chat::entry::Party;
 use crate::store::chat::ConversationRecord;
 
@@ -44,6 +45,22 @@ impl From<ChatError> for Problem {
             ChatError::Store(e) => {
                 tracing::error!(error = %e, "chat storage failed");
                 Problem::unavailable("the store cannot be used right now")
+            }
+            ChatError::Password(e @ PasswordError::Busy) => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "Too many sign-ins at once",
+                e.to_string(),
+            )
+            .retry_after(1),
+            ChatError::Password(e @ PasswordError::Failed(_)) => {
+                tracing::error!(error = %e, "password work failed");
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Internal error",
+                    "the password could not be checked",
+                )
             }
         }
     }

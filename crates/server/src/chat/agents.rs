@@ -131,44 +131,69 @@ pub const UNKNOWN_ACCOUNT: &str = "$argon2id$v=19$m=19456,t=2,p=1$zS5sqadaluhx6V
 /// threads. Each takes 19 MiB and tens of milliseconds of a core: unbounded, one client's
 /// burst of sign-ins (100 requests at once within the default rate) would take 2 GB and every
 /// core. A run keeps its turn until it ends, even if the request that asked for it is gone.
+/// Runs wait for a turn in a bounded line: a flood of sign-ins from many addresses is refused
+/// at once ([`PasswordError::Busy`]) rather than making a real agent wait behind it.
 #[derive(Clone)]
 pub struct PasswordWork {
     turns: Arc<Semaphore>,
+    /// Runs at work or waiting: the turns plus the line.
+    admitted: Arc<Semaphore>,
+}
+
+/// Runs that may wait for a turn, per turn: about a second of work on this machine's cores
+/// (a run takes about 30 ms of a core).
+pub const WAITING_PER_TURN: usize = 32;
+
+/// Why a password could not be hashed or checked.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    #[error("too many password checks are waiting; try again in a second")]
+    Busy,
+    #[error("the password work failed: {0}")]
+    Failed(#[from] JoinError),
 }
 
 impl PasswordWork {
-    /// At most `at_once` runs at a time (at least one).
-    pub fn new(at_once: usize) -> PasswordWork {
+    /// At most `at_once` runs at a time (at least one), and `waiting` more in line.
+    pub fn new(at_once: usize, waiting: usize) -> PasswordWork {
+        let at_once = at_once.max(1);
         PasswordWork {
-            turns: Arc::new(Semaphore::new(at_once.max(1))),
+            turns: Arc::new(Semaphore::new(at_once)),
+            admitted: Arc::new(Semaphore::new(at_once + waiting)),
         }
     }
 
     /// A PHC string for `password` (see [`hash_password`]).
-    pub async fn hash(&self, password: String) -> Result<String, JoinError> {
+    pub async fn hash(&self, password: String) -> Result<String, PasswordError> {
         self.run(move || hash_password(&password)).await
     }
 
     /// Whether `password` matches `phc` (see [`verify_password`]).
-    pub async fn verify(&self, password: String, phc: Arc<str>) -> Result<bool, JoinError> {
+    pub async fn verify(&self, password: String, phc: String) -> Result<bool, PasswordError> {
         self.run(move || verify_password(&password, &phc)).await
     }
 
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, JoinError> {
+    ) -> Result<T, PasswordError> {
+        let admitted = self
+            .admitted
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| PasswordError::Busy)?;
         let turn = self
             .turns
             .clone()
             .acquire_owned()
             .await
             .expect("the semaphore is never closed");
-        tokio::task::spawn_blocking(move || {
-            let _turn = turn;
+        let ran = tokio::task::spawn_blocking(move || {
+            let _held = (turn, admitted);
             work()
         })
-        .await
+        .await?;
+        Ok(ran)
     }
 }
 
@@ -200,7 +225,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn password_work_runs_its_bound_at_a_time() {
         use std::sync::atomic::{AtomicUsize, Ordering};
-        let work = PasswordWork::new(2);
+        let work = PasswordWork::new(2, 4);
         let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
         // Runs meet in pairs, so two are surely at work at once; with no bound, more would be.
         let pairs = Arc::new(std::sync::Barrier::new(2));
@@ -228,7 +253,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_run_keeps_its_turn_when_its_request_is_gone() {
-        let work = PasswordWork::new(1);
+        let work = PasswordWork::new(1, 0);
         let (done, wait) = std::sync::mpsc::channel::<()>();
         let (started, running) = tokio::sync::oneshot::channel::<()>();
         let asked = tokio::spawn({
@@ -253,6 +278,39 @@ mod tests {
         let next = work.run(|| "next");
         let next = tokio::time::timeout(std::time::Duration::from_secs(10), next);
         assert_eq!(next.await.expect("the turn came back").unwrap(), "next");
+    }
+
+    #[tokio::test]
+    async fn runs_beyond_the_line_are_refused_at_once() {
+        let work = PasswordWork::new(1, 1);
+        let (done, wait) = std::sync::mpsc::channel::<()>();
+        let (started, running) = tokio::sync::oneshot::channel::<()>();
+        let first = tokio::spawn({
+            let work = work.clone();
+            async move {
+                work.run(move || {
+                    let _ = started.send(());
+                    wait.recv().ok()
+                })
+                .await
+            }
+        });
+        running.await.unwrap();
+        let second = tokio::spawn({
+            let work = work.clone();
+            async move { work.run(|| "second").await }
+        });
+        while work.admitted.available_permits() > 0 {
+            tokio::task::yield_now().await;
+        }
+        assert!(matches!(
+            work.run(|| "third").await,
+            Err(PasswordError::Busy)
+        ));
+        done.send(()).unwrap();
+        first.await.unwrap().unwrap();
+        assert_eq!(second.await.unwrap().unwrap(), "second");
+        assert_eq!(work.run(|| "after").await.unwrap(), "after");
     }
 
     #[test]

@@ -76,6 +76,8 @@ pub enum ChatError {
     Commit(#[from] CommitError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Password(#[from] agents::PasswordError),
 }
 
 /// One live notice for the chat sockets.
@@ -226,9 +228,10 @@ impl Chat {
             notices: broadcast::channel(4096).0,
             conversations: Mutex::default(),
             sign_ins_ended: broadcast::channel(64).0,
-            passwords: PasswordWork::new(
-                std::thread::available_parallelism().map_or(1, usize::from),
-            ),
+            passwords: {
+                let cores = std::thread::available_parallelism().map_or(1, usize::from);
+                PasswordWork::new(cores, cores * agents::WAITING_PER_TURN)
+            },
         });
         for id in waiting {
             chat.watch_abandonment(id);
@@ -328,28 +331,29 @@ impl Chat {
         agents::check_account(name, email, capacity)
             .map_err(|(field, detail)| ChatError::Invalid(field, detail))?;
         let email = agents::normalize_email(email);
-        if self.desk().accounts.values().any(|a| a.email == email) {
-            return Err(ChatError::Conflict(
+        let taken = || {
+            ChatError::Conflict(
                 "already-exists",
                 format!("an agent with email {email} exists"),
-            ));
+            )
+        };
+        // Checked here to spare the hash; the store decides (two creates may both pass here).
+        if self.desk().accounts.values().any(|a| a.email == email) {
+            return Err(taken());
         }
-        let password_hash = self
-            .passwords
-            .hash(password)
-            .await
-            .map_err(|e| StoreError(e.to_string()))?;
+        let password_hash = self.passwords.hash(password).await?;
         let record = AgentRecord {
             id: Uuid::new_v4(),
             name: name.trim().to_owned(),
-            email,
+            email: email.clone(),
             password_hash,
             capacity,
         };
-        let id = self.store.save_agent(record.clone()).await?;
-        let record = AgentRecord { id, ..record };
+        if !self.store.add_agent(record.clone()).await? {
+            return Err(taken());
+        }
         let view = AgentView::from(&record);
-        self.desk().accounts.insert(id, record);
+        self.desk().accounts.insert(record.id, record);
         Ok(view)
     }
 
@@ -384,15 +388,11 @@ impl Chat {
             .cloned();
         // One argon2 verification either way: without an account it is against a constant
         // hash, so timing does not tell emails apart.
-        let phc: Arc<str> = match &account {
-            Some(a) => a.password_hash.as_str().into(),
-            None => agents::UNKNOWN_ACCOUNT.into(),
+        let phc = match &account {
+            Some(a) => a.password_hash.clone(),
+            None => agents::UNKNOWN_ACCOUNT.to_owned(),
         };
-        let ok = self
-            .passwords
-            .verify(password, phc)
-            .await
-            .map_err(|e| StoreError(e.to_string()))?;
+        let ok = self.passwords.verify(password, phc).await?;
         let Some(account) = account.filter(|_| ok) else {
             return Ok(None);
         };

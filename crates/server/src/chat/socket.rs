@@ -311,7 +311,9 @@ impl Connection {
                     ChatError::Invalid(code, _) | ChatError::Conflict(code, _) => code,
                     ChatError::NotFound(_) => "not-found",
                     ChatError::Forbidden(_) => "forbidden",
-                    ChatError::Commit(_) | ChatError::Store(_) => "unavailable",
+                    ChatError::Commit(_) | ChatError::Store(_) | ChatError::Password(_) => {
+                        "unavailable"
+                    }
                 };
                 self.send(&error_frame(code, e.to_string()).to_string())
                     .await

@@ -99,8 +99,11 @@ pub trait ChatStore: Send + Sync + 'static {
     async fn agents(&self) -> Result<Vec<AgentRecord>, StoreError>;
 
     /// Creates an account, or updates the one with the same email (keeping its id); answers the
-    /// stored id.
+    /// stored id. For accounts from configuration, which the file decides.
     async fn save_agent(&self, agent: AgentRecord) -> Result<Uuid, StoreError>;
+
+    /// Creates an account unless one has its email; `false` (and nothing changed) if one has.
+    async fn add_agent(&self, agent: AgentRecord) -> Result<bool, StoreError>;
 
     /// Removes an account and its sessions; `false` if there was none.
     async fn delete_agent(&self, id: Uuid) -> Result<bool, StoreError>;

@@ -98,6 +98,18 @@ impl ChatStore for SqliteStore {
         .await
     }
 
+    async fn add_agent(&self, a: AgentRecord) -> Result<bool, StoreError> {
+        self.with_writer(move |conn| {
+            conn.execute(
+                "INSERT INTO agents (id, name, email, password_hash, capacity) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (email) DO NOTHING",
+                params![a.id.to_string(), a.name, a.email, a.password_hash, a.capacity],
+            )
+            .map(|inserted| inserted == 1)
+        })
+        .await
+    }
+
     async fn delete_agent(&self, id: Uuid) -> Result<bool, StoreError> {
         self.with_writer(move |conn| {
             let tx = conn.transaction()?;
