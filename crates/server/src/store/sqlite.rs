@@ -33,11 +33,13 @@ mod checkpoint;
 pub mod counters;
 mod durable;
 mod known_actions;
+mod log_rows;
 mod state;
 
 use checkpoint::Checkpointer;
 use durable::{Answer, Durability};
 use known_actions::{KnownAction, KnownActions};
+use log_rows::{LogRow, LogRows};
 
 /// Most submissions grouped into one transaction.
 const MAX_GROUP: usize = 1024;
@@ -300,7 +302,7 @@ type Pending = (Prepared, Reply<Result<Vec<Outcome>, CommitError>>);
 /// text, so that the one writer thread does not spend its time serializing.
 struct Prepared {
     deployment_id: Uuid,
-    deployment: String,
+    deployment: Arc<str>,
     records: Vec<Encoded>,
     customers: Vec<CustomerUpdate>,
 }
@@ -335,7 +337,7 @@ impl Prepared {
             .collect();
         Prepared {
             deployment_id: submission.deployment_id,
-            deployment: submission.deployment_id.to_string(),
+            deployment: submission.deployment_id.to_string().into(),
             records,
             customers: submission.customers,
         }
@@ -358,8 +360,11 @@ fn commit_group(
     let recorded_at = now();
     let mut answers = Vec::with_capacity(group.len());
     let mut published = Vec::new();
-    let tx = match conn.transaction() {
-        Ok(tx) => tx,
+    let (tx, mut rows) = match conn
+        .transaction()
+        .and_then(|tx| LogRows::after_head(&tx).map(|rows| (tx, rows)))
+    {
+        Ok(started) => started,
         Err(e) => {
             fail_all(group, &e);
             return true;
@@ -369,7 +374,7 @@ fn commit_group(
     for (submission, reply) in group {
         let result = apply(
             &tx,
-            known,
+            (known, &mut rows),
             submission,
             recorded_at,
             &mut published,
@@ -386,13 +391,17 @@ fn commit_group(
         .find(|r| matches!(r.payload, Payload::Action(_)))
         .map(|r| r.seq);
     let write_counts = counts.due(&tally);
-    let committed = if write_counts {
-        counts.write(&tx).and_then(|()| tally.write(&tx))
-    } else {
-        Ok(())
-    }
-    .and_then(|()| last_action.map_or(Ok(()), |seq| state::set_applied(&tx, seq)))
-    .and_then(|()| tx.commit());
+    let committed = rows
+        .insert(&tx)
+        .and_then(|()| {
+            if write_counts {
+                counts.write(&tx).and_then(|()| tally.write(&tx))
+            } else {
+                Ok(())
+            }
+        })
+        .and_then(|()| last_action.map_or(Ok(()), |seq| state::set_applied(&tx, seq)))
+        .and_then(|()| tx.commit());
     let mut whole = true;
     if let Err(e) = committed {
         known.forget();
@@ -486,7 +495,7 @@ fn fail_all(group: Vec<Pending>, error: &rusqlite::Error) {
 /// Applies one submission inside its own savepoint: all of it, or (on any error) none of it.
 fn apply(
     tx: &Transaction<'_>,
-    known: &mut KnownActions,
+    (known, rows): (&mut KnownActions, &mut LogRows),
     submission: Prepared,
     recorded_at: Timestamp,
     published: &mut Vec<Arc<LogRecord>>,
@@ -497,15 +506,21 @@ fn apply(
     // writer's time in profiles of one-event submissions before and after this change.
     let run = |sql: &str| tx.prepare_cached(sql)?.execute([]).map(drop);
     run("SAVEPOINT submission").map_err(unavailable)?;
-    let (mark, known_mark) = (published.len(), known.mark());
+    let (mark, known_mark, rows_mark) = (published.len(), known.mark(), rows.mark());
     let mut tally = counters::Tally::default();
-    let applied = apply_items(tx, known, submission, recorded_at, published, &mut tally).and_then(
-        |outcomes| {
-            run("RELEASE submission")
-                .map_err(unavailable)
-                .map(|()| outcomes)
-        },
-    );
+    let applied = apply_items(
+        tx,
+        (known, rows),
+        submission,
+        recorded_at,
+        published,
+        &mut tally,
+    )
+    .and_then(|outcomes| {
+        run("RELEASE submission")
+            .map_err(unavailable)
+            .map(|()| outcomes)
+    });
     match applied {
         Ok(outcomes) => {
             group_tally.merge(tally);
@@ -514,6 +529,7 @@ fn apply(
         Err(e) => {
             published.truncate(mark);
             known.undo_to(known_mark);
+            rows.undo_to(rows_mark);
             let _ = run("ROLLBACK TO submission").and_then(|()| run("RELEASE submission"));
             Err(e)
         }
@@ -523,7 +539,7 @@ fn apply(
 /// A submission's records and customer updates, inside its savepoint.
 fn apply_items(
     conn: &Connection,
-    known: &mut KnownActions,
+    (known, rows): (&mut KnownActions, &mut LogRows),
     submission: Prepared,
     recorded_at: Timestamp,
     published: &mut Vec<Arc<LogRecord>>,
@@ -533,7 +549,7 @@ fn apply_items(
     for (index, record) in submission.records.into_iter().enumerate() {
         let stored = apply_record(
             conn,
-            known,
+            (known, rows),
             tally,
             (submission.deployment_id, &submission.deployment),
             index,
@@ -560,12 +576,13 @@ fn state_bit(state: State) -> i64 {
     1 << state.index()
 }
 
-/// Checks and stores one record; `None` for a duplicate (action, state).
+/// Checks one record and numbers it among the group's log rows; `None` for a duplicate
+/// (action, state).
 fn apply_record(
     conn: &Connection,
-    known: &mut KnownActions,
+    (known, rows): (&mut KnownActions, &mut LogRows),
     tally: &mut counters::Tally,
-    (deployment_id, deployment): (Uuid, &str),
+    (deployment_id, deployment): (Uuid, &Arc<str>),
     index: usize,
     record: Encoded,
     recorded_at: Timestamp,
@@ -576,20 +593,13 @@ fn apply_record(
     {
         return Ok(None);
     }
-    conn.prepare_cached(
-        "INSERT INTO log (deployment_id, kind, topic, recorded_at, body) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )
-    .and_then(|mut s| {
-        s.execute(params![
-            deployment,
-            record.kind,
-            record.topic,
-            recorded_at.unix_millis(),
-            record.body
-        ])
-    })
-    .map_err(db)?;
-    let seq = conn.last_insert_rowid() as u64;
+    let seq = rows.push(LogRow {
+        deployment: deployment.clone(),
+        kind: record.kind,
+        topic: record.topic,
+        recorded_at: recorded_at.unix_millis(),
+        body: record.body,
+    });
     counters::count(
         conn,
         tally,
