@@ -431,8 +431,23 @@ async fn only_allowed_origins_and_known_deployments_may_send() {
         server.url(),
         Uuid::new_v4()
     );
-    let (status, _) = problem(send(Some(ORIGIN), unknown).await.unwrap()).await;
+    // An unknown deployment is not told to another origin, not even to one allowed elsewhere.
+    let answer = send(Some(ORIGIN), unknown).await.unwrap();
+    assert!(
+        answer
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+    let (status, _) = problem(answer).await;
     assert_eq!(status, 404);
+    // A deployment id that is not even text is a problem document too.
+    let garbled = format!("{}/api/v1/deployments/%FF/action-events", server.url());
+    let (status, body) = problem(send(Some(ORIGIN), garbled).await.unwrap()).await;
+    assert_eq!(
+        (status, body["type"].as_str()),
+        (400, Some("/problems/bad-request"))
+    );
     assert_eq!(server.log("").await.len(), before);
     // The guard's refusals are counted by problem type (docs/operations.md).
     let metrics = server.metrics().await;

@@ -9,13 +9,13 @@
 
 use std::net::SocketAddr;
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use beckon_core::event::WireEvent;
 use beckon_core::{ActionEvent, State as ActionState, Timestamp};
 use serde::Serialize;
@@ -24,6 +24,7 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::Committing;
 use super::problem::Problem;
 use crate::app::AppState;
 use crate::decisions::Occasion;
@@ -34,26 +35,29 @@ use crate::store::{CommitError, Item, Outcome, Submission};
 /// Deployment, origin, CORS and rate checks for every ingestion request.
 pub async fn guard(
     State(app): State<AppState>,
-    Path(params): Path<Vec<(String, String)>>,
+    super::extract::Path(params): super::extract::Path<Vec<(String, String)>>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     request: Request,
     next: Next,
 ) -> Response {
     let origin = request.headers().get(header::ORIGIN).cloned();
-    let refusal = |p: Problem| {
+    let counted = |p: Problem| {
         app.metrics
             .refused
             .get_or_create(&Metrics::kind(&p.kind))
             .inc();
-        with_cors(p.into_response(), origin.as_ref())
+        p.into_response()
     };
+    let refusal = |p: Problem| with_cors(counted(p), origin.as_ref());
     let deployment = params
         .iter()
         .find(|(k, _)| k == "deployment_id")
         .and_then(|(_, v)| v.parse::<Uuid>().ok())
         .and_then(|id| app.deployments.get(&id));
+    // Neither an unknown deployment nor a refused origin gets CORS headers: a page of another
+    // origin must not read anything, not even which deployment ids exist.
     let Some(deployment) = deployment else {
-        return refusal(Problem::not_found("no deployment has this id").field("deploymentId"));
+        return counted(Problem::not_found("no deployment has this id").field("deploymentId"));
     };
     let allowed = origin
         .as_ref()
@@ -79,12 +83,7 @@ pub async fn guard(
             "Origin not allowed",
             detail,
         );
-        // A refused origin gets no CORS headers: the browser must not read anything.
-        app.metrics
-            .refused
-            .get_or_create(&Metrics::kind(&p.kind))
-            .inc();
-        return p.into_response();
+        return counted(p);
     }
     // Preflights are not counted against the client's rate: they come with the request they precede.
     let preflight = request.method() == Method::OPTIONS;
@@ -107,7 +106,7 @@ pub async fn guard(
         );
     }
     // The time limit is taken here, not outside (`api::router`), so that a 408 has CORS headers.
-    let response = super::within_time_limit(&app, next.run(request)).await;
+    let response = super::within_time_limit(&app, request, next).await;
     with_cors(response, origin.as_ref())
 }
 
@@ -253,7 +252,11 @@ pub(crate) fn now() -> Timestamp {
     Timestamp::from_unix_millis(millis)
 }
 
-async fn commit(app: &AppState, submission: Submission) -> Result<Vec<Outcome>, CommitError> {
+async fn commit(
+    app: &AppState,
+    committing: &Committing,
+    submission: Submission,
+) -> Result<Vec<Outcome>, CommitError> {
     const KINDS: [&str; 3] = ["action", "blocked", "web"];
     let kinds: Vec<usize> = submission
         .items
@@ -264,6 +267,7 @@ async fn commit(app: &AppState, submission: Submission) -> Result<Vec<Outcome>, 
             Item::Web(_) => 2,
         })
         .collect();
+    committing.start();
     let outcomes = app.store.commit(submission).await?;
     // Counted per kind first: a labelled counter is looked up once per kind, not per event.
     let mut stored = [0u64; KINDS.len()];
@@ -359,6 +363,7 @@ pub async fn decide(
     State(app): State<AppState>,
     Path(deployment_id): Path<Uuid>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
+    Extension(committing): Extension<Committing>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
     occasion: Occasion,
@@ -414,6 +419,7 @@ pub async fn decide(
     items.extend(decided.items);
     commit(
         &app,
+        &committing,
         Submission {
             deployment_id,
             items,
@@ -459,6 +465,7 @@ fn server_only(state: ActionState) -> Problem {
 pub async fn action_events(
     State(app): State<AppState>,
     Path(deployment_id): Path<Uuid>,
+    Extension(committing): Extension<Committing>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Results>, Problem> {
@@ -482,6 +489,7 @@ pub async fn action_events(
     }
     let outcomes = commit(
         &app,
+        &committing,
         Submission::records(
             deployment_id,
             events.into_iter().map(Item::Action).collect(),

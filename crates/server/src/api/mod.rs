@@ -20,6 +20,8 @@ pub mod sdk;
 pub mod sinks;
 pub mod stream;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -43,12 +45,12 @@ pub fn router(state: AppState) -> Router {
     let ingest = Router::new()
         .route(
             "/api/v1/deployments/{deployment_id}/web-events",
-            post(|s, p, c, h, b| ingest::decide(s, p, c, h, b, Occasion::Events))
+            post(|s, p, c, k, h, b| ingest::decide(s, p, c, k, h, b, Occasion::Events))
                 .options(ingest::preflight),
         )
         .route(
             "/api/v1/deployments/{deployment_id}/decisions",
-            post(|s, p, c, h, b| ingest::decide(s, p, c, h, b, Occasion::Recheck))
+            post(|s, p, c, k, h, b| ingest::decide(s, p, c, k, h, b, Occasion::Recheck))
                 .options(ingest::preflight),
         )
         .route(
@@ -154,17 +156,48 @@ fn ui_routes() -> Router<AppState> {
 
 /// Cuts off a request (reading its body included) that takes longer than the configured time.
 async fn time_limit(State(app): State<AppState>, request: Request, next: Next) -> Response {
-    within_time_limit(&app, next.run(request)).await
+    within_time_limit(&app, request, next).await
 }
 
-/// The response, or a 408 problem if it takes longer than the configured time.
+/// Set by a handler when it hands its records to the store: from then on the request gets the
+/// store's answer however long it takes, not a 408. A 408 tells the client that nothing was
+/// stored, so it sends the records again: web events, which the server numbers, would then be
+/// stored twice.
+#[derive(Clone, Default)]
+pub struct Committing(Arc<AtomicBool>);
+
+impl Committing {
+    pub fn start(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    fn started(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// The response, or a 408 problem if it takes longer than the configured time and its handler
+/// has not handed records to the store ([`Committing`], an extension of the request).
 pub(crate) async fn within_time_limit(
     app: &AppState,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let committing = Committing::default();
+    request.extensions_mut().insert(committing.clone());
+    let limit = Duration::from_secs(app.config.limits.request_timeout_secs);
+    limited(limit, &committing, next.run(request)).await
+}
+
+async fn limited(
+    limit: Duration,
+    committing: &Committing,
     response: impl Future<Output = Response>,
 ) -> Response {
-    let limit = Duration::from_secs(app.config.limits.request_timeout_secs);
-    match tokio::time::timeout(limit, response).await {
+    let mut response = std::pin::pin!(response);
+    match tokio::time::timeout(limit, &mut response).await {
         Ok(response) => response,
+        Err(_) if committing.started() => response.await,
         Err(_) => Problem::new(
             StatusCode::REQUEST_TIMEOUT,
             "timeout",
@@ -172,5 +205,32 @@ pub(crate) async fn within_time_limit(
             format!("requests must complete within {} s", limit.as_secs()),
         )
         .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_request_handed_to_the_store_gets_its_answer_past_the_time_limit() {
+        let limit = Duration::from_millis(20);
+        let committing = Committing::default();
+        let slow_commit = async {
+            committing.start();
+            tokio::time::sleep(limit * 5).await;
+            StatusCode::OK.into_response()
+        };
+        assert_eq!(
+            limited(limit, &committing, slow_commit).await.status(),
+            StatusCode::OK
+        );
+
+        let waiting = Committing::default();
+        let never = std::future::pending::<Response>();
+        assert_eq!(
+            limited(limit, &waiting, never).await.status(),
+            StatusCode::REQUEST_TIMEOUT
+        );
     }
 }
