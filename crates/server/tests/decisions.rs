@@ -399,6 +399,33 @@ async fn a_frequency_cap_after_rejection_holds_back_the_next_offer_of_that_media
 }
 
 #[tokio::test]
+async fn suppression_counts_from_when_the_server_received_the_state_not_the_page_clock() {
+    let server = Server::start("");
+    server.pricing_offer(json!({ "type": "immediate" })).await;
+    let (customer, session) = (Uuid::new_v4(), Uuid::new_v4());
+    let first = server
+        .actions(&page_viewed(customer, session, "https://shop.test/pricing"))
+        .await;
+    assert_eq!(first.len(), 1, "{first:?}");
+    // A page whose clock is decades slow rejects the offer.
+    for state in ["offered", "rejected"] {
+        let mut event = action_event(&first[0], customer, session, state);
+        event["timestamp"] = json!("2000-01-01T00:00:00.000Z");
+        assert_eq!(server.post("action-events", &event).await.status(), 200);
+    }
+    // The customer's suppression (90 days by default) runs from now, so a new session gets
+    // nothing.
+    let later = server
+        .actions(&page_viewed(
+            customer,
+            Uuid::new_v4(),
+            "https://shop.test/pricing",
+        ))
+        .await;
+    assert!(later.is_empty(), "{later:?}");
+}
+
+#[tokio::test]
 async fn a_chat_invitation_waits_as_long_as_its_map_says() {
     let server = Server::start_full("", "assume_agents_available = true", &[]);
     let map = |timeout: u32| {

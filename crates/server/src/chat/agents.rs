@@ -253,7 +253,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_run_keeps_its_turn_when_its_request_is_gone() {
-        let work = PasswordWork::new(1, 0);
+        // One may wait: the next run below waits for the turn, not refused while it is held.
+        let work = PasswordWork::new(1, 1);
         let (done, wait) = std::sync::mpsc::channel::<()>();
         let (started, running) = tokio::sync::oneshot::channel::<()>();
         let asked = tokio::spawn({

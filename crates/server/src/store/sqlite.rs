@@ -589,7 +589,7 @@ fn apply_record(
 ) -> Result<Option<LogRecord>, CommitError> {
     let db = |e: rusqlite::Error| CommitError::Unavailable(e.to_string());
     if let Payload::Action(event) = &record.payload
-        && !track_action(conn, known, deployment_id, index, event)?
+        && !track_action(conn, known, deployment_id, index, (event, recorded_at))?
     {
         return Ok(None);
     }
@@ -618,12 +618,15 @@ fn apply_record(
 }
 
 /// Moves the action's state along its lifecycle; `false` if this state was already reported.
+/// When it moved is `recorded_at`, the server's clock: suppression and frequency caps compare
+/// it with the server's, and an event's `timestamp` is the page's clock, which may be off (or
+/// made up).
 fn track_action(
     conn: &Connection,
     known: &mut KnownActions,
     deployment_id: Uuid,
     index: usize,
-    e: &ActionEvent,
+    (e, recorded_at): (&ActionEvent, Timestamp),
 ) -> Result<bool, CommitError> {
     let db = |e: rusqlite::Error| CommitError::Unavailable(e.to_string());
     let mismatch = |reason: String| CommitError::Mismatch {
@@ -659,7 +662,7 @@ fn track_action(
                 e.customer_id.to_string(),
                 e.action_state.as_str(),
                 bit,
-                e.timestamp.unix_millis(),
+                recorded_at.unix_millis(),
                 e.session_id.to_string(),
                 e.action_map_version
             ])
@@ -717,7 +720,7 @@ fn track_action(
             found.row,
             e.action_state.as_str(),
             bit,
-            e.timestamp.unix_millis()
+            recorded_at.unix_millis()
         ])
     })
     .map_err(db)?;

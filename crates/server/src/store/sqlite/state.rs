@@ -95,7 +95,14 @@ pub fn catch_up(conn: &Connection) -> rusqlite::Result<()> {
         if let Payload::Action(event) = &record.payload {
             // Each was checked when it was committed, in this order; replaying it moves the
             // action exactly as it did then.
-            super::track_action(&tx, &mut known, record.deployment_id, 0, event).map_err(|e| {
+            super::track_action(
+                &tx,
+                &mut known,
+                record.deployment_id,
+                0,
+                (event, record.recorded_at),
+            )
+            .map_err(|e| {
                 rusqlite::Error::ToSqlConversionFailure(
                     format!("replaying log record {}: {e}", record.seq).into(),
                 )
