@@ -26,10 +26,10 @@ pub struct Config {
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
     /// Bearer token for admin routes; generated and stored in the data directory when unset.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "trimmed")]
     pub admin_token: Option<String>,
     /// Bearer token for the event stream and log reads; the admin token is accepted too.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "trimmed")]
     pub read_token: Option<String>,
     #[serde(default)]
     pub log_format: LogFormat,
@@ -425,12 +425,38 @@ impl SinkKind {
             SinkKind::File { .. } => None,
         }
     }
+
+    /// The kind's URL, if it has one: the kind's name, the key and its value.
+    fn url(&self) -> Option<(&'static str, &'static str, &str)> {
+        match self {
+            SinkKind::Webhook { url, .. } => Some(("webhook", "url", url)),
+            SinkKind::Ga4 { endpoint, .. } => Some(("ga4", "endpoint", endpoint)),
+            SinkKind::Segment { endpoint, .. } => Some(("segment", "endpoint", endpoint)),
+            SinkKind::File { .. } => None,
+        }
+    }
+}
+
+/// Why `value` is not an absolute `http` or `https` URL, if it is not.
+fn http_url(value: &str) -> Result<(), String> {
+    match reqwest::Url::parse(value) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(()),
+        Ok(url) => Err(format!("the scheme is {}, not http or https", url.scheme())),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Whether a token or secret is empty (or only white space): a bearer token or an HMAC key that
 /// anyone can guess.
 pub fn blank(value: &str) -> bool {
     value.trim().is_empty()
+}
+
+/// A token without the white space around it. A request's token is read trimmed, so a
+/// configured `" tok"` or `"tok\n"` (a secret file written with `echo`) could never be
+/// presented; trimmed, it is the token the operator meant.
+fn trimmed<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.map(|token| token.trim().to_owned()))
 }
 
 /// A stream filter: a browser topic, or one of the kinds only the server has
@@ -687,10 +713,42 @@ impl Config {
                     ),
                 ));
             }
-            if s.batch_size == 0 {
+            // A zero would deliver nothing, time every delivery out, or retry without a pause.
+            for (key, value) in [
+                ("batch_size", s.batch_size as u64),
+                ("timeout_ms", s.timeout_ms),
+                ("max_backoff_ms", s.max_backoff_ms),
+            ] {
+                if value == 0 {
+                    return Err(Broken::at(
+                        &[Key("sinks"), Entry(i), Key(key)],
+                        format!("sinks[{i}] ({}): {key} must be at least 1", s.name),
+                    ));
+                }
+            }
+            // Each line would rotate the file, so that only the last `keep` records were kept.
+            if let SinkKind::File { max_bytes: 0, .. } = s.kind {
                 return Err(Broken::at(
-                    &[Key("sinks"), Entry(i), Key("batch_size")],
-                    format!("sinks[{i}] ({}): batch_size must be at least 1", s.name),
+                    &[
+                        Key("sinks"),
+                        Entry(i),
+                        Key("type"),
+                        Key("file"),
+                        Key("max_bytes"),
+                    ],
+                    format!("sinks[{i}] ({}): max_bytes must be at least 1", s.name),
+                ));
+            }
+            // Not echoed: a webhook's URL may hold a secret of its receiver.
+            if let Some((kind, key, value)) = s.kind.url()
+                && let Err(why) = http_url(value)
+            {
+                return Err(Broken::at(
+                    &[Key("sinks"), Entry(i), Key("type"), Key(kind), Key(key)],
+                    format!(
+                        "sinks[{i}] ({}): {key} is not an absolute http or https URL: {why}",
+                        s.name
+                    ),
                 ));
             }
             if let Some((kind, key, _)) = s.kind.credential().filter(|c| blank(c.2)) {
@@ -744,7 +802,8 @@ impl Config {
                         "{name} is set but empty: it would let anyone in; set a token or unset it"
                     ));
                 }
-                *token = Some(v);
+                // Trimmed like the file's tokens (see `trimmed`).
+                *token = Some(v.trim().to_owned());
             }
         }
         if let Some(v) = env("BECKON_PROVISIONING_DIR") {
@@ -1096,6 +1155,18 @@ write_key = "w"
             "web:pageview"
         );
         assert!("web:bad name".parse::<StreamTopic>().is_err());
+    }
+
+    #[test]
+    fn tokens_are_trimmed_from_the_file_and_the_environment() {
+        let mut c = parse("admin_token = \" tok\"\nread_token = \"reader\\n\"\n").unwrap();
+        assert_eq!(c.admin_token.as_deref(), Some("tok"));
+        assert_eq!(c.read_token.as_deref(), Some("reader"));
+        c.apply_env(|k| (k == "BECKON_ADMIN_TOKEN").then(|| "env-tok\n".to_owned()))
+            .unwrap();
+        assert_eq!(c.admin_token.as_deref(), Some("env-tok"));
+        let err = refused_at("read_token = \"\\n\"\n");
+        assert!(err.starts_with("1:1: read_token is empty"), "{err}");
     }
 
     #[test]

@@ -406,6 +406,97 @@ fn an_empty_token_or_secret_stops_the_server_at_start() {
     );
 }
 
+/// A running `beckon serve` this file started itself, killed when dropped.
+struct Started(std::process::Child);
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A token with white space around it (`BECKON_ADMIN_TOKEN` from a secret file written with
+/// `echo`, a key written `" tok "`) is the token without it: requests send it trimmed, so kept
+/// as it was it could never be presented.
+#[tokio::test]
+async fn a_token_configured_with_white_space_around_it_can_be_presented() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("beckon.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "data_dir = \"{}\"\nlisten = \"127.0.0.1:0\"\nread_token = \" reader \"\n",
+            dir.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_beckon"))
+        .args(["serve", "--config"])
+        .arg(&path)
+        .env("BECKON_ADMIN_TOKEN", "tok\n")
+        .env_remove("BECKON_READ_TOKEN")
+        .env_remove("BECKON_LISTEN")
+        .env_remove("BECKON_DATA_DIR")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let server = Started(child);
+    let url = std::io::BufRead::lines(stdout)
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("beckon listening on ").map(str::to_owned))
+        .expect("the server starts");
+    for (path, token) in [
+        ("/api/v1/deployments", "tok"),
+        ("/api/v1/events", "tok"),
+        ("/api/v1/events", "reader"),
+    ] {
+        let r = client()
+            .get(format!("{}{path}", url.trim()))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{path} with {token}");
+    }
+    drop(server);
+}
+
+/// Bodies over the limit are refused with a problem document on every route that reads one,
+/// not only on the ingestion routes: a body axum refuses itself (past its 2 MiB default) would
+/// get a `text/plain` 413.
+#[tokio::test]
+async fn a_body_over_the_limit_is_a_too_large_problem_on_every_route() {
+    let server = Server::start("");
+    let huge = vec![b' '; 3 * 1024 * 1024];
+    let over_limit = format!("{{\"name\":\"{}\"}}", "x".repeat(300 * 1024)).into_bytes();
+    let conversations = format!("/api/v1/deployments/{DEPLOYMENT}/conversations");
+    for (path, admin) in [
+        ("/api/v1/agent/sessions", false),
+        ("/api/v1/agents", true),
+        ("/api/v2/journey/actiontemplates", true),
+        (conversations.as_str(), false),
+    ] {
+        for body in [&huge, &over_limit] {
+            let mut request = client()
+                .post(format!("{}{path}", server.url()))
+                .header("content-type", "application/json")
+                .header("origin", ORIGIN)
+                .body(body.clone());
+            if admin {
+                request = request.bearer_auth(common::ADMIN_TOKEN);
+            }
+            let r = request.send().await.unwrap();
+            assert_eq!(r.status(), 413, "{path}, {} bytes", body.len());
+            assert_eq!(r.headers()["content-type"], "application/problem+json");
+            let problem: Value = r.json().await.unwrap();
+            assert_eq!(problem["type"], "/problems/too-large", "{problem}");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_clients_get_408_and_do_not_stall_others() {
     let server = Server::start("[limits]\nrequest_timeout_secs = 1\n");

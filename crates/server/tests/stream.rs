@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{ADMIN_TOKEN, READ_TOKEN, Server, Stream, client, pageview};
-use serde_json::Value;
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -254,6 +254,53 @@ async fn paged_reads_walk_the_log_by_sequence_number() {
     );
 }
 
+/// A position past the log's largest (`i64::MAX`) is refused: read as a negative position, it
+/// replayed the whole log to a paged read and to a resumed stream.
+#[tokio::test]
+async fn a_position_past_the_largest_sequence_number_is_refused_not_replayed() {
+    let server = Server::start("");
+    server.qualified_many("webchat", 3).await;
+    assert!(!server.log("").await.is_empty());
+    for after in ["9223372036854775808", "18446744073709551615"] {
+        let r = client()
+            .get(format!("{}/api/v1/events?after={after}", server.url()))
+            .bearer_auth(READ_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "after={after}");
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        let problem: Value = r.json().await.unwrap();
+        assert_eq!(
+            (&problem["type"], &problem["field"]),
+            (&json!("/problems/bad-request"), &json!("after")),
+            "{problem}"
+        );
+
+        let r = client()
+            .get(format!("{}/api/v1/events/stream", server.url()))
+            .bearer_auth(READ_TOKEN)
+            .header("last-event-id", after)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "Last-Event-ID: {after}");
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        let problem: Value = r.json().await.unwrap();
+        assert_eq!(problem["field"], "Last-Event-ID", "{problem}");
+    }
+    // The largest position the log has is still a position: nothing after it.
+    let r = client()
+        .get(format!("{}/api/v1/events?after={}", server.url(), i64::MAX))
+        .bearer_auth(READ_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let page: Value = r.json().await.unwrap();
+    assert_eq!(page["events"], json!([]), "{page}");
+}
+
 #[tokio::test]
 async fn reads_need_a_token_and_admin_routes_need_the_admin_token() {
     let server = Server::start("");
@@ -396,6 +443,61 @@ fn check_config_names_the_line_at_fault() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// A sink that could never deliver, or would retry without a pause, is refused at load with the
+/// sink, the key and its line: an address that is not an absolute http(s) URL, a zero time.
+#[test]
+fn check_config_refuses_sink_settings_that_cannot_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    let webhook = "[[sinks]]\nname = \"hook\"\ntype = \"webhook\"\nsecret = \"s\"\n";
+    let hook = |line: &str| format!("{webhook}url = \"https://hooks.example/\"\n{line}\n");
+    let ga4 =
+        "[[sinks]]\nname = \"ga\"\ntype = \"ga4\"\nmeasurement_id = \"G-X\"\napi_secret = \"a\"\n";
+    let segment = "[[sinks]]\nname = \"seg\"\ntype = \"segment\"\nwrite_key = \"w\"\n";
+    let file = "[[sinks]]\nname = \"archive\"\ntype = \"file\"\npath = \"a.ndjson\"\n";
+    for (toml, says) in [
+        (
+            format!("{webhook}url = \"hooks.example/beckon\"\n"),
+            "bad.toml:5:1: sinks[0] (hook): url is not an absolute http or https URL",
+        ),
+        (
+            format!("{webhook}url = \"ftp://hooks.example/\"\n"),
+            "bad.toml:5:1: sinks[0] (hook): url is not an absolute http or https URL: \
+             the scheme is ftp",
+        ),
+        (
+            format!("{ga4}endpoint = \"/debug/mp/collect\"\n"),
+            "bad.toml:6:1: sinks[0] (ga): endpoint is not an absolute http or https URL",
+        ),
+        (
+            format!("{segment}endpoint = \"api.segment.io/v1/batch\"\n"),
+            "bad.toml:5:1: sinks[0] (seg): endpoint is not an absolute http or https URL",
+        ),
+        (
+            hook("timeout_ms = 0"),
+            "bad.toml:6:1: sinks[0] (hook): timeout_ms must be at least 1",
+        ),
+        (
+            hook("max_backoff_ms = 0"),
+            "bad.toml:6:1: sinks[0] (hook): max_backoff_ms must be at least 1",
+        ),
+        (
+            format!("{file}max_bytes = 0\n"),
+            "bad.toml:5:1: sinks[0] (archive): max_bytes must be at least 1",
+        ),
+    ] {
+        std::fs::write(&bad, &toml).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_beckon"))
+            .arg("check-config")
+            .arg(&bad)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{toml}");
+        assert!(err.contains(says), "{toml}\n{err}");
+    }
 }
 
 #[tokio::test]

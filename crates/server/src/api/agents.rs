@@ -6,7 +6,6 @@
 use std::net::SocketAddr;
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
@@ -20,7 +19,7 @@ use uuid::Uuid;
 
 use super::auth::Access as TokenAccess;
 use super::chat::{Access, body, bounded, token};
-use super::extract::Path;
+use super::extract::{Body, Path};
 use super::problem::Problem;
 use crate::app::AppState;
 use crate::chat::agents::DEFAULT_CAPACITY;
@@ -84,7 +83,7 @@ pub async fn list(State(app): State<AppState>, headers: HeaderMap) -> Result<Jso
 pub async fn create(
     State(app): State<AppState>,
     headers: HeaderMap,
-    bytes: Bytes,
+    Body(bytes): Body,
 ) -> Result<Response, Problem> {
     app.tokens.check(&headers, TokenAccess::Admin)?;
     let new: NewAgent = body(&bytes)?;
@@ -124,7 +123,7 @@ pub async fn sign_in(
     State(app): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    bytes: Bytes,
+    Body(bytes): Body,
 ) -> Result<Response, Problem> {
     if let Err(wait) = app.limiter.check(&headers, client.ip()) {
         return Err(Problem::new(
@@ -172,7 +171,7 @@ struct SetPresence {
 pub async fn presence(
     State(app): State<AppState>,
     me: SignedIn,
-    bytes: Bytes,
+    Body(bytes): Body,
 ) -> Result<Json<Value>, Problem> {
     let p: SetPresence = body(&bytes)?;
     app.chat.set_presence(me.agent.id, p.presence);

@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::extract::{Path, Query};
+use super::extract::{Body, Path, Query};
 use super::problem::Problem;
 use crate::app::AppState;
 use crate::chat::ChatError;
@@ -165,7 +165,7 @@ struct Start {
 pub async fn create(
     State(app): State<AppState>,
     Path(deployment_id): Path<Uuid>,
-    bytes: Bytes,
+    Body(bytes): Body,
 ) -> Result<Response, Problem> {
     let start: Start = body(&bytes)?;
     if start.form.len() > ActionSurvey::MAX_QUESTIONS

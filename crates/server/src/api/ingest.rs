@@ -181,16 +181,7 @@ fn parse_batch<T: DeserializeOwned>(
             format!("send application/json (or text/plain from sendBeacon), not {content_type}"),
         ));
     }
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Problem::too_large(format!(
-                "the body is larger than {} bytes",
-                app.config.limits.max_body_bytes
-            ))
-        } else {
-            Problem::bad_request(format!("the body could not be read: {rejection}"))
-        }
-    })?;
+    let body = body.map_err(|refused| super::extract::body_refused(app, refused))?;
     let syntax = |e: serde_json::Error| {
         Problem::bad_request(format!("the body is not valid JSON: {e}"))
             .with("line", e.line())

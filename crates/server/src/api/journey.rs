@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::auth::Access;
-use super::extract::Path;
+use super::extract::{Body, Path};
 use super::problem::Problem;
 use crate::app::AppState;
 use crate::catalogs::{ChangeError, Collection, Located, SERVER_FIELDS, stamp, stored};
@@ -294,7 +294,7 @@ pub async fn create(
     Path(path): Path<String>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Json<Value>, Problem> {
     app.tokens.check(&headers, Access::Admin)?;
     let c = collection(&path)?;
@@ -357,7 +357,7 @@ pub async fn patch(
     Path((path, id)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Json<Value>, Problem> {
     app.tokens.check(&headers, Access::Admin)?;
     let c = collection(&path)?;

@@ -95,6 +95,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .layer(middleware::from_fn_with_state(state.clone(), time_limit))
+        .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
         // Merged after the time limit: the ingestion routes take theirs inside their guard (see
         // `ingest::guard`), so that their 408 carries CORS headers as their other answers do;
         // the sink routes take none, since a replay lasts as long as its deliveries (and they

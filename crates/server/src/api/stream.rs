@@ -41,6 +41,13 @@ struct ReadQuery {
     limit: usize,
 }
 
+/// A sequence number as the log can hold it: 0 to `i64::MAX` (SQLite's integers). A larger one
+/// would wrap to a negative position in the log's query, so that a read after it would start
+/// over from the first record.
+fn sequence(text: &str) -> Option<u64> {
+    text.parse().ok().filter(|n| i64::try_from(*n).is_ok())
+}
+
 fn parse_query(raw: Option<&str>) -> Result<ReadQuery, Problem> {
     let mut topics = Vec::new();
     let mut query = ReadQuery {
@@ -63,9 +70,12 @@ fn parse_query(raw: Option<&str>) -> Result<ReadQuery, Problem> {
                 })?)
             }
             "after" => {
-                query.after = Some(value.parse().map_err(|_| {
-                    Problem::bad_request(format!("after='{value}' is not a sequence number"))
-                        .field("after")
+                query.after = Some(sequence(&value).ok_or_else(|| {
+                    Problem::bad_request(format!(
+                        "after='{value}' is not a sequence number (0 to {})",
+                        i64::MAX
+                    ))
+                    .field("after")
                 })?)
             }
             "limit" => {
@@ -160,9 +170,12 @@ pub async fn live(
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .map(|v| {
-            v.trim().parse::<u64>().map_err(|_| {
-                Problem::bad_request(format!("Last-Event-ID '{v}' is not a sequence number"))
-                    .field("Last-Event-ID")
+            sequence(v.trim()).ok_or_else(|| {
+                Problem::bad_request(format!(
+                    "Last-Event-ID '{v}' is not a sequence number (0 to {})",
+                    i64::MAX
+                ))
+                .field("Last-Event-ID")
             })
         })
         .transpose()?;

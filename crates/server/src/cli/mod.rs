@@ -9,14 +9,15 @@ use std::path::Path;
 use anyhow::Context;
 
 /// The token to present: `explicit` (`--token`), else the first of `env_vars` that is set, else
-/// the admin token stored in `<data_dir>/admin-token` by `beckon serve`.
+/// the admin token stored in `<data_dir>/admin-token` by `beckon serve`. Trimmed, as the server
+/// trims the tokens it is configured with (a `"tok\n"` could not go in a header).
 pub fn token(explicit: Option<&str>, env_vars: &[&str], data_dir: &Path) -> anyhow::Result<String> {
     if let Some(t) = explicit {
-        return Ok(t.to_owned());
+        return Ok(t.trim().to_owned());
     }
     for var in env_vars {
         if let Ok(t) = std::env::var(var) {
-            return Ok(t);
+            return Ok(t.trim().to_owned());
         }
     }
     let path = data_dir.join("admin-token");
