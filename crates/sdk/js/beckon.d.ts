@@ -47,7 +47,7 @@ declare namespace Beckon {
     cookieLifetimeDays?: number;
     /** Default 30. */
     sessionTimeoutMinutes?: number;
-    forwardTo?: Array<'dataLayer' | 'adobeDataLayer'>;
+    forwardTo?: 'dataLayer' | 'adobeDataLayer' | Array<'dataLayer' | 'adobeDataLayer'>;
   }
 
   /** A typed value must read as its dataType (an integer within 64 bits, a finite number, true or
@@ -59,9 +59,11 @@ declare namespace Beckon {
     | { dataType: 'boolean'; value: boolean | 'true' | 'false' }
     | { dataType: 'string'; value: string | number | boolean };
 
+  /** At most 100, names of 1 to 255 characters, texts of at most 4096 bytes. */
   type CustomAttributes = Record<string, AttributeValue>;
 
   interface PageviewOptions {
+    /** An http(s) URL, absolute or relative to the page (document.baseURI); default the page's. */
     location?: string;
     title?: string;
     customAttributes?: CustomAttributes;

@@ -62,8 +62,10 @@ function beckonCopy(e) {
 // A `forwardTo` data layer's push: `window[global].push(...)` with the event's name and a copy of
 // it under `key`, the array created when the page has none.
 function beckonForward(global, key, e) {
-  var message = { event: 'beckon.' + e.actionMediaType + '.' + e.actionState };
-  message[key] = beckonCopy(e);
+  var message = { event: 'beckon.' + e.actionMediaType + '.' + e.actionState }, c = beckonCopy(e);
+  // Both keys, undefined when not errored: GTM merges pushes key by key, so a later push clears them.
+  c.errorCode = e.errorCode; c.errorMessage = e.errorMessage;
+  message[key] = c;
   try {
     var layer = window[global];
     if (layer == null) { layer = window[global] = []; }
@@ -179,6 +181,12 @@ function beckonTyped(a) {
       digits <= (t[0] === '-' ? '9223372036854775808' : '9223372036854775807')))) { return false; }
   a.value = t;
   return true;
+}
+// `u` as the page would follow it (relative to document.baseURI) when that is an http(s) URL the
+// server takes (at most 4096 bytes; an href is ASCII); '' when it is not.
+function beckonUrl(u) {
+  try { u = new URL(u, document.baseURI); } catch (e) { return ''; }
+  return /^https?:$/.test(u.protocol) && u.href.length <= 4096 ? u.href : '';
 }
 function beckonParse(text) { try { return JSON.parse(text); } catch (e) { return undefined; } }
 // A web event (Genesys WebEventRequest) as JSON.

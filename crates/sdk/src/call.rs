@@ -214,10 +214,26 @@ impl Call<'_> {
         let copy = to_json(&map)
             .map(|t| from_json(&t))
             .filter(JsValue::is_object);
-        for entry in Object::entries(&map).iter() {
+        let entries = Object::entries(&map);
+        if entries.length() > 100 {
+            return self.wrong(&concat(&[
+                "customAttributes may have at most 100 attributes, got ",
+                &decimal(entries.length().into()),
+            ]));
+        }
+        for entry in entries.iter() {
             let entry: Array = entry.unchecked_into();
             let (name, v) = (entry.get(0).as_string().unwrap_or_default(), entry.get(1));
+            let what = concat(&["customAttributes.", &name]);
+            if name.is_empty() || name.len() > 255 {
+                return self.wrong(&concat(&[
+                    "customAttributes name '",
+                    &name,
+                    "' must have 1 to 255 characters",
+                ]));
+            }
             if primitive(&v) {
+                self.short(&what, &v.as_string().unwrap_or_default())?;
                 continue;
             }
             let value = field(&v, "value");
@@ -229,27 +245,39 @@ impl Call<'_> {
                 || !matches!(kind.as_str(), "integer" | "number" | "string" | "boolean")
             {
                 return self.wrong(&concat(&[
-                    "customAttributes.",
-                    &name,
+                    &what,
                     " is ",
                     &describe(&v),
                     ", which is not an attribute value",
                 ]));
             }
-            if let Some(copy) = &copy
-                && !typed(&field(copy, &name))
-            {
-                return self.must_be(
-                    &concat(&["customAttributes.", &name, ".value"]),
-                    &concat(&["of dataType '", &kind, "'"]),
-                    &value,
-                );
+            if let Some(copy) = &copy {
+                let typed_value = field(copy, &name);
+                if !typed(&typed_value) {
+                    return self.must_be(
+                        &concat(&[&what, ".value"]),
+                        &concat(&["of dataType '", &kind, "'"]),
+                        &value,
+                    );
+                }
+                self.short(
+                    &what,
+                    &string_field(&typed_value, "value").unwrap_or_default(),
+                )?;
             }
         }
         match copy {
             Some(copy) => Some(copy),
             None => self.wrong("customAttributes cannot be copied as JSON"),
         }
+    }
+
+    /// Refuses a text longer than the server takes: 4096 bytes (UTF-8).
+    pub fn short(&self, what: &str, text: &str) -> Option<()> {
+        if text.len() > 4096 {
+            return self.wrong(&concat(&[what, " is longer than 4096 bytes"]));
+        }
+        Some(())
     }
 
     pub fn require_init(&self) -> Option<()> {

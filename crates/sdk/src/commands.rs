@@ -38,6 +38,11 @@ extern "C" {
         millis: f64,
         attributes: &JsValue,
     ) -> String;
+
+    /// Defined in `js/loader.js`: `url` resolved against the page's `document.baseURI`, `''`
+    /// when that is not an http(s) URL of at most 4096 bytes.
+    #[wasm_bindgen(js_name = beckonUrl)]
+    fn absolute(url: &str) -> String;
 }
 
 thread_local! {
@@ -207,8 +212,22 @@ fn pageview(call: &Call) -> Option<()> {
     } else {
         call.attributes(custom)?
     };
+    // The server takes only an absolute http(s) URL: a relative one is the page's link.
+    let mut location = options[0].as_string();
+    if let Some(given) = &location {
+        let url = absolute(given);
+        if url.is_empty() {
+            return call.wrong(&concat(&[
+                "location '",
+                given,
+                "' must be an http(s) URL of at most 4096 bytes",
+            ]));
+        }
+        location = Some(url);
+    }
+    let title = options[1].as_string();
+    call.short("title", title.as_deref().unwrap_or_default())?;
     call.require_init()?;
-    let (location, title) = (options[0].as_string(), options[1].as_string());
     with_runtime(|rt| {
         let url = location.unwrap_or_else(current_url);
         rt.page_viewed(url.clone());

@@ -26,11 +26,11 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use crate::browser::{
-    Timer, field, from_json, js_text, log_error, log_warning, now, number, string_field, to_json,
-    window,
+    Timer, current_url, field, from_json, js_text, log_error, log_warning, now, number,
+    string_field, to_json, window,
 };
 use crate::ids::{decimal, random_u64, text as id_text};
-use crate::runtime::with_runtime;
+use crate::runtime::{same_route, with_runtime};
 use beckon_core::text::concat;
 
 /// Most events in one request.
@@ -262,9 +262,9 @@ impl Transport {
             let body = batch_body(queue.items.iter().take(count));
             queue.request = Some(body.len() < KEEPALIVE);
             let url = self.url(route.path());
-            let id = self.id;
+            let (id, at) = (self.id, current_url());
             let reply = crate::browser::once(move |reply| {
-                with_runtime(|rt| rt.transport_reply(id, route, reply.unchecked_into()));
+                with_runtime(|rt| rt.transport_reply(id, route, &at, reply.unchecked_into()));
             });
             post(&url, &body).then(&reply);
         }
@@ -415,14 +415,17 @@ impl Transport {
 }
 
 impl crate::runtime::Runtime {
-    fn transport_reply(&mut self, id: u64, route: Route, reply: Reply) {
+    /// A reply to the request sent at `at` (the page's address then). A web-events answer's
+    /// actions are presented only on that route: one that comes after the page moved to another
+    /// is dropped unreported (they stay `qualified`), as a delay's answer is (`Runtime::decided`).
+    fn transport_reply(&mut self, id: u64, route: Route, at: &str, reply: Reply) {
         if id != self.transport.id {
             return;
         }
         let Some(body) = self.transport.reply(route, &reply) else {
             return;
         };
-        if route == Route::WebEvents {
+        if route == Route::WebEvents && same_route(at, &current_url()) {
             self.receive_all(&body);
         }
     }

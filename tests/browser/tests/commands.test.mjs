@@ -185,3 +185,65 @@ test('destroy, then init, while a request is on its way: its answer does not tou
   assert.deepEqual((await eventsOf(customerCookieId)).map((e) => e.eventName), ['one', 'two', 'three']);
   assert.deepEqual(await p.evaluate(() => [...__errors, ...__console]), []);
 });
+
+test('record and pageview: what the server would refuse is refused at the call (one console.error, nothing sent); the next call is recorded', async () => {
+  const context = await browser.newContext();
+  const p = await open({ context });
+  const { customerCookieId } = await sessionData(p);
+  await p.evaluate(() => {
+    ac('record', 'x', { '': 1 });
+    ac('record', 'kept');
+  });
+  await until(async () => (await eventsOf(customerCookieId)).some((e) => e.eventName === 'kept'));
+  assert.deepEqual((await eventsOf(customerCookieId)).map((e) => e.eventName), ['kept']);
+  const logged = await p.evaluate(() => __console);
+  assert.equal(logged.length, 1);
+  assert.match(logged[0], /^error: Beckon: ac\('record'\): customAttributes name '' must have 1 to 255 characters\. Expected: ac\('record', /);
+
+  // The other limits: more than 100 attributes, a name over 255 characters, a text over 4096
+  // bytes (plain or typed), a location that is not http(s), a title over 4096 bytes.
+  const refused = await p.evaluate(() => {
+    const many = Object.fromEntries(Array.from({ length: 101 }, (_, i) => ['a' + i, i]));
+    const long = 'é'.repeat(2049);
+    const calls = [
+      ['record', 'many', many],
+      ['record', 'named', { ['n'.repeat(256)]: 1 }],
+      ['record', 'long', { text: long }],
+      ['record', 'typed', { text: { dataType: 'string', value: long } }],
+      ['pageview', { location: 'javascript:alert(1)' }],
+      ['pageview', { location: 'http://[' }],
+      ['pageview', { location: '/' + 'a'.repeat(4096) }],
+      ['pageview', { title: long }],
+    ];
+    const before = __console.length;
+    for (const call of calls) ac(...call);
+    // At the limits: 100 attributes, a 255-character name, a text of 4096 bytes.
+    ac('record', 'last', { ...Object.fromEntries(Array.from({ length: 99 }, (_, i) => ['a' + i, i])), ['n'.repeat(255)]: 'é'.repeat(2048) });
+    return __console.slice(before);
+  });
+  assert.deepEqual(refused.map((line) => line.replace(/\. Expected: .*/s, '')), [
+    "error: Beckon: ac('record'): customAttributes may have at most 100 attributes, got 101",
+    `error: Beckon: ac('record'): customAttributes name '${'n'.repeat(256)}' must have 1 to 255 characters`,
+    "error: Beckon: ac('record'): customAttributes.text is longer than 4096 bytes",
+    "error: Beckon: ac('record'): customAttributes.text is longer than 4096 bytes",
+    "error: Beckon: ac('pageview'): location 'javascript:alert(1)' must be an http(s) URL of at most 4096 bytes",
+    "error: Beckon: ac('pageview'): location 'http://[' must be an http(s) URL of at most 4096 bytes",
+    `error: Beckon: ac('pageview'): location '/${'a'.repeat(4096)}' must be an http(s) URL of at most 4096 bytes`,
+    "error: Beckon: ac('pageview'): title is longer than 4096 bytes",
+  ]);
+  await until(async () => (await eventsOf(customerCookieId)).some((e) => e.eventName === 'last'));
+  assert.deepEqual((await eventsOf(customerCookieId)).map((e) => e.eventName), ['kept', 'last']);
+  assert.deepEqual(await p.evaluate(() => __errors), []);
+  await context.close();
+});
+
+test('pageview: a relative location is recorded as the absolute URL it names from the page', async () => {
+  const context = await browser.newContext();
+  const p = await open({ context });
+  const { customerCookieId } = await sessionData(p);
+  await p.evaluate(() => ac('pageview', { location: '/pricing?plan=team#faq' }));
+  const viewed = await until(async () => (await eventsOf(customerCookieId)).find((e) => e.eventName === 'page_viewed'));
+  assert.equal(viewed.page.url, `${pages.origin}/pricing?plan=team#faq`);
+  assert.deepEqual(await p.evaluate(() => [...__errors, ...__console]), []);
+  await context.close();
+});

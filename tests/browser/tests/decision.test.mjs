@@ -338,3 +338,50 @@ test('a delay of a page view with its own location is asked about on it, also af
   assert.equal(JSON.parse((await asked).postData()).page.url, `${pages.origin}/busy/virtual-view`);
   await context.close();
 });
+
+/** Opens `path` with a page view whose /web-events answer is held until `moved` has run in the
+ * page; returns the page, the answer's actions and the contentoffer events the page emitted. */
+async function answeredAfter(path, moved) {
+  const init = `'${DEPLOYMENT}', { server: '${beckon.url}' }`;
+  const extra = "window.seen = []; ac('on', 'contentoffer:all', (e) => seen.push(e.actionState)); ac('pageview');";
+  pages.pages.set(path, { html: page({ init, extra }) });
+  const context = await browser.newContext();
+  const p = await context.newPage();
+  let held;
+  const holding = new Promise((resolve) => {
+    p.route('**/web-events', (route) => {
+      if (held) return route.continue();
+      held = route;
+      resolve();
+    });
+  });
+  await p.goto(pages.origin + path);
+  await ready(p);
+  await holding;
+  await p.evaluate(moved);
+  const answered = p.waitForResponse((r) => r.url().endsWith('/web-events'));
+  await held.continue();
+  const { actions } = await (await answered).json();
+  return { context, p, actions };
+}
+
+test('a page view\'s answer that comes after a single-page app moved to another route is not presented there', async () => {
+  const { context, p, actions } = await answeredAfter('/pricing/spa', () => history.pushState({}, '', '/elsewhere'));
+  assert.equal(actions.length, 1, 'the server decided the offer for /pricing/spa');
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(await p.locator('[data-beckon-action]').count(), 0);
+  assert.deepEqual(await p.evaluate(() => window.seen), []);
+  const states = (await beckon.events())
+    .filter((r) => r.kind === 'action' && r.event.actionId === actions[0].actionId)
+    .map((r) => r.event.actionState);
+  assert.deepEqual(states, ['qualified'], 'nothing is reported for it: it stays qualified');
+  await context.close();
+});
+
+test('a page view\'s answer that comes after a jump to an in-page anchor is presented', async () => {
+  const { context, p, actions } = await answeredAfter('/pricing/anchor', () => history.pushState({}, '', '#faq'));
+  assert.equal(actions.length, 1);
+  await p.locator('[data-beckon-action] .title').waitFor();
+  assert.deepEqual(await p.evaluate(() => window.seen), ['offered']);
+  await context.close();
+});

@@ -323,6 +323,23 @@ adobeDataLayer.push(function (dl) { dl.addEventListener('beckon.webchat.offered'
   assert.equal(gtm[0].beckon.actionMediaType, 'webchat');
 });
 
+test('bridges: every dataLayer push carries errorCode and errorMessage, undefined when not errored, so GTM clears them', async () => {
+  const p = await open(page({ init: `'${DEPLOYMENT}', { server: '${beckon.url}', forwardTo: 'dataLayer' }` }));
+  await ready(p);
+  const pushed = await p.evaluate(() => {
+    ac.__test.emit('contentoffer', 'offered', 1);
+    ac.__test.emit('contentoffer', 'errored', 1);
+    ac.__test.emit('contentoffer', 'offered', 2);
+    return window.dataLayer.filter((d) => d.event && d.event.startsWith('beckon.'))
+      .map((d) => [d.event, 'errorCode' in d.beckon, d.beckon.errorCode, 'errorMessage' in d.beckon, d.beckon.errorMessage]);
+  });
+  assert.deepEqual(pushed, [
+    ['beckon.contentoffer.offered', true, undefined, true, undefined],
+    ['beckon.contentoffer.errored', true, 1, true, 'test'],
+    ['beckon.contentoffer.offered', true, undefined, true, undefined],
+  ]);
+});
+
 test('identity: first-party SameSite=Lax cookies, the same customer across pages, session roll-over', async () => {
   const init = `'${DEPLOYMENT}', { server: '${beckon.url}', sessionTimeoutMinutes: 0.02 }`;
   const path = '/identity-' + Date.now();
