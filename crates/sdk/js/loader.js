@@ -93,17 +93,24 @@ function beckonObserve(selector, seen) {
   return observer;
 }
 // `autotrackUrlChange`: `history[method]` calls the original, then `changed` when the URL
-// changed; returns the original (undefined when there is none), which Rust puts back.
+// changed, and again for a move made while `changed` ran (it cannot run inside itself); nothing
+// it throws reaches the page. Returns what puts the original back unless another script wrapped
+// the method since (its wrapper stays; ours then does nothing); undefined when there is none.
 function beckonWrapHistory(method, changed) {
   try {
-    var target = window.history, original = target[method];
+    var target = window.history, original = target[method], running = false, again = false;
     if (typeof original !== 'function') { return undefined; }
-    target[method] = function (state, title, url) {
+    var wrapper = function (state, title, url) {
       var before = location.href, result = original.call(target, state, title, url);
-      if (location.href !== before) { changed(); }
+      again = again || location.href !== before;
+      if (again && !running) {
+        running = true;
+        try { while (again) { again = false; changed(); } } catch (e) { again = false; } finally { running = false; }
+      }
       return result;
     };
-    return original;
+    target[method] = wrapper;
+    return function () { if (target[method] === wrapper) { target[method] = original; } };
   } catch (error) { return undefined; }
 }
 // Spec 4.4 (src/chat/bus.rs): `_genesys.widgets.bus.command('WebChatService.getSessionData')`

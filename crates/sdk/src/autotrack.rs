@@ -16,7 +16,7 @@ use web_sys::{Event, EventTarget};
 
 use crate::browser::{
     Listener, Timer, callback as call_back, child, current_url, document, field, js_callback, now,
-    number, select, set, string_field, target, window,
+    number, select, string_field, target, window,
 };
 use crate::call::{Call, Kind};
 use crate::ids::decimal;
@@ -36,8 +36,8 @@ extern "C" {
     fn disconnect(this: &ViewportObserver);
 
     /// Defined in `js/loader.js`: replaces `history[method]` by a function that calls the
-    /// original and then `changed` when the URL changed; returns the original (`None` when
-    /// there is no such function).
+    /// original and then `changed` when the URL changed; returns what puts the original back
+    /// (`None` when there is no such function).
     #[wasm_bindgen(js_name = beckonWrapHistory)]
     fn wrap_history(method: &str, changed: &JsValue) -> Option<Function>;
 }
@@ -297,25 +297,26 @@ impl Drop for Observer {
 }
 
 /// `history.pushState` / `replaceState` wrapped to notice SPA route changes (the wrapper is a
-/// few lines of JavaScript, `beckonWrapHistory`); the originals are put back when dropped.
+/// few lines of JavaScript, `beckonWrapHistory`); the originals are put back when dropped, unless
+/// another script wrapped them since.
 struct HistoryPatch {
     /// The URL of the route last reported: an in-page anchor, or a `popstate` and a
     /// `hashchange` for one move, report nothing more.
     seen: String,
-    originals: Vec<(&'static str, JsValue)>,
+    restores: Vec<Function>,
     _changed: Vec<Closure<dyn FnMut(Event)>>,
     _listeners: Vec<Listener>,
 }
 
 impl HistoryPatch {
     fn install(on_change: Option<Function>) -> HistoryPatch {
-        let mut originals = Vec::new();
+        let mut restores = Vec::new();
         let mut changed = Vec::new();
         for &method in &["pushState", "replaceState"] {
             let on_change = on_change.clone();
             let callback = js_callback(Box::new(move |_| url_changed(on_change.clone())));
-            if let Some(original) = wrap_history(method, callback.as_ref()) {
-                originals.push((method, original.into()));
+            if let Some(restore) = wrap_history(method, callback.as_ref()) {
+                restores.push(restore);
                 changed.push(callback);
             }
         }
@@ -329,7 +330,7 @@ impl HistoryPatch {
         }
         HistoryPatch {
             seen: current_url(),
-            originals,
+            restores,
             _changed: changed,
             _listeners: listeners,
         }
@@ -338,10 +339,8 @@ impl HistoryPatch {
 
 impl Drop for HistoryPatch {
     fn drop(&mut self) {
-        if let Some(history) = child(&window(), "history") {
-            for (method, original) in &self.originals {
-                set(&history, method, original);
-            }
+        for restore in &self.restores {
+            let _ = restore.call0(&JsValue::UNDEFINED);
         }
     }
 }

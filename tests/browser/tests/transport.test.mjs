@@ -493,6 +493,32 @@ test('load autotrackUrlChange twice: the second replaces the first; after destro
   assert.deepEqual(await p.evaluate(() => [...__errors, ...__console]), []);
 });
 
+test('load autotrackUrlChange: an onUrlChange that moves the page again is told of both moves; destroy keeps a wrapper another script added; nothing reaches the page', async () => {
+  const p = await open();
+  const path = '/nested-' + unique();
+  await p.evaluate((to) => {
+    window.changes = [];
+    ac('load', 'autotrackUrlChange', { onUrlChange: (url) => { changes.push(url); if (url.endsWith('/a')) { history.pushState({}, '', to + '/b'); } } });
+  }, path);
+  await p.evaluate((to) => history.pushState({}, '', to + '/a'), path);
+  await until(() => p.evaluate(() => window.changes.length === 2));
+  const changes = await p.evaluate(() => window.changes);
+  assert.ok(changes[0].endsWith(path + '/a') && changes[1].endsWith(path + '/b'), JSON.stringify(changes));
+  // Another script wraps pushState after the SDK did; destroy leaves that wrapper in place.
+  await p.evaluate(() => {
+    window.theirs = 0;
+    const inner = history.pushState;
+    history.pushState = function (...args) { window.theirs += 1; return inner.apply(this, args); };
+    window.their = history.pushState;
+  });
+  await p.evaluate(() => ac('destroy'));
+  assert.equal(await p.evaluate(() => history.pushState === window.their), true);
+  await p.evaluate((to) => history.pushState({}, '', to + '/after'), path);
+  assert.equal(await p.evaluate(() => window.theirs), 1);
+  assert.equal(await p.evaluate(() => window.changes.length), 2);
+  assert.deepEqual(await p.evaluate(() => [...__errors, ...__console]), []);
+});
+
 test('load autotrackUrlChange: a pageview per route change (not per anchor), or the onUrlChange callback instead', async () => {
   const p = await open();
   const path = '/spa-' + unique();
