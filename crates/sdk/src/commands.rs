@@ -349,7 +349,7 @@ fn session(call: &Call) -> Option<()> {
 fn destroy(call: &Call) -> Option<()> {
     call.at_most(0)?;
     with_runtime(|rt| {
-        rt.ignore_shown();
+        rt.withdraw_all();
         rt.transport.flush_on_hide();
     });
     // Dropped outside the borrow: removes every element, listener and timer.

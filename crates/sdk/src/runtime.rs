@@ -141,7 +141,7 @@ impl Runtime {
     /// are cancelled (back on this page later in the session, the server offers them at once),
     /// forms not submitted are abandoned, and everything queued goes out with `sendBeacon`.
     fn leave_page(&mut self) {
-        self.ignore_shown();
+        self.withdraw_all();
         self.lifecycle.cancel_delays();
         self.forms_abandoned();
         self.transport.flush_on_hide();
@@ -169,8 +169,15 @@ impl Runtime {
     }
 
     fn leave_route(&mut self) {
-        self.ignore_shown();
+        self.withdraw_all();
         self.lifecycle.cancel_delays();
+    }
+
+    /// The visitor left what the page shows (the page, the route, or `destroy`): what is on
+    /// screen is `ignored`, and an open pre-chat form is closed, `rejected` (spec 3.1).
+    pub fn withdraw_all(&mut self) {
+        self.ignore_shown();
+        self.chat_form_closed();
     }
 }
 

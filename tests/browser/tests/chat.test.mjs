@@ -280,6 +280,19 @@ test('closing the pre-chat form rejects the chat: Escape, Cancel and the close b
   }
 });
 
+test('leaving the page, or destroy, with the pre-chat form open rejects the chat', async () => {
+  for (const leave of ['navigate', 'destroy']) {
+    const { context, p, actionId } = await visitor();
+    await p.click('[data-beckon=chat-invitation] button.accept');
+    await p.locator('[data-beckon=chat-form] #beckon-q0').waitFor();
+    if (leave === 'navigate') await p.goto('about:blank');
+    else await p.evaluate(() => ac('destroy'));
+    await until(async () => (await logged(actionId)).length === 4);
+    assert.deepEqual(await logged(actionId), ['qualified', 'offered', 'accepted', 'rejected'], leave);
+    await context.close();
+  }
+});
+
 test('a dropped connection resumes without losing or repeating a message', async () => {
   const { context, p } = await visitor();
   await startChat(p);

@@ -1,6 +1,7 @@
 //! The visitor's web chat (issue 6; spec 3.1 and 4.4): what follows an accepted chat invitation.
 //!
-//! Accepted → the pre-chat form built from the map's survey ([`form`]; closing it is `rejected`)
+//! Accepted → the pre-chat form built from the map's survey ([`form`]; closing it, or leaving the
+//! page or the route with it open, is `rejected`)
 //! → `POST …/conversations` → the chat window ([`window`]) and the visitor's WebSocket
 //! ([`socket`]). The server records `started`, `engaged`, `abandoned` and `completed` itself
 //! (docs/chat.md), so the page only emits them to `ac('on')` handlers ([`Runtime::observe`]);
@@ -154,7 +155,7 @@ impl Runtime {
         }
     }
 
-    fn chat_form_closed(&mut self) {
+    pub(crate) fn chat_form_closed(&mut self) {
         if let Some((id, form)) = self.chat.form.take() {
             form.remove();
             self.transition(id, State::Rejected, None);
