@@ -84,15 +84,22 @@ async fn a_page_the_map_does_not_match_is_a_blocked_offer_with_its_reason() {
     assert_eq!(server.log("&topic=contentoffer:qualified").await.len(), 1);
 }
 
-#[tokio::test]
-async fn a_map_qualifies_once_per_session() {
-    let server = Server::start("");
+/// A content offer map on `/pricing` with no delay, and a new customer's page view of it in a
+/// new session: the customer, the session and the one action the answer carries.
+async fn pricing_viewed(server: &Server) -> (Uuid, Uuid, Vec<Value>) {
     server.pricing_offer(json!({ "type": "immediate" })).await;
     let (customer, session) = (Uuid::new_v4(), Uuid::new_v4());
     let first = server
         .actions(&page_viewed(customer, session, "https://shop.test/pricing"))
         .await;
-    assert_eq!(first.len(), 1);
+    assert_eq!(first.len(), 1, "{first:?}");
+    (customer, session, first)
+}
+
+#[tokio::test]
+async fn a_map_qualifies_once_per_session() {
+    let server = Server::start("");
+    let (customer, session, first) = pricing_viewed(&server).await;
     server
         .post(
             "action-events",
@@ -401,12 +408,7 @@ async fn a_frequency_cap_after_rejection_holds_back_the_next_offer_of_that_media
 #[tokio::test]
 async fn suppression_counts_from_when_the_server_received_the_state_not_the_page_clock() {
     let server = Server::start("");
-    server.pricing_offer(json!({ "type": "immediate" })).await;
-    let (customer, session) = (Uuid::new_v4(), Uuid::new_v4());
-    let first = server
-        .actions(&page_viewed(customer, session, "https://shop.test/pricing"))
-        .await;
-    assert_eq!(first.len(), 1, "{first:?}");
+    let (customer, session, first) = pricing_viewed(&server).await;
     // A page whose clock is decades slow rejects the offer.
     for state in ["offered", "rejected"] {
         let mut event = action_event(&first[0], customer, session, state);

@@ -251,13 +251,16 @@ mod tests {
         assert_eq!(most.load(Ordering::SeqCst), 2);
     }
 
-    #[tokio::test]
-    async fn a_run_keeps_its_turn_when_its_request_is_gone() {
-        // One may wait: the next run below waits for the turn, not refused while it is held.
-        let work = PasswordWork::new(1, 1);
+    /// A run that holds its turn until `done` is sent; returned once it runs.
+    async fn running_until_told(
+        work: &PasswordWork,
+    ) -> (
+        tokio::task::JoinHandle<Result<Option<()>, PasswordError>>,
+        std::sync::mpsc::Sender<()>,
+    ) {
         let (done, wait) = std::sync::mpsc::channel::<()>();
         let (started, running) = tokio::sync::oneshot::channel::<()>();
-        let asked = tokio::spawn({
+        let run = tokio::spawn({
             let work = work.clone();
             async move {
                 work.run(move || {
@@ -268,6 +271,14 @@ mod tests {
             }
         });
         running.await.unwrap();
+        (run, done)
+    }
+
+    #[tokio::test]
+    async fn a_run_keeps_its_turn_when_its_request_is_gone() {
+        // One may wait: the next run below waits for the turn, not refused while it is held.
+        let work = PasswordWork::new(1, 1);
+        let (asked, done) = running_until_told(&work).await;
         asked.abort();
         let _ = asked.await;
         assert_eq!(
@@ -284,19 +295,7 @@ mod tests {
     #[tokio::test]
     async fn runs_beyond_the_line_are_refused_at_once() {
         let work = PasswordWork::new(1, 1);
-        let (done, wait) = std::sync::mpsc::channel::<()>();
-        let (started, running) = tokio::sync::oneshot::channel::<()>();
-        let first = tokio::spawn({
-            let work = work.clone();
-            async move {
-                work.run(move || {
-                    let _ = started.send(());
-                    wait.recv().ok()
-                })
-                .await
-            }
-        });
-        running.await.unwrap();
+        let (first, done) = running_until_told(&work).await;
         let second = tokio::spawn({
             let work = work.clone();
             async move { work.run(|| "second").await }
