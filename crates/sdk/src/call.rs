@@ -16,6 +16,12 @@ use crate::ids::decimal;
 use crate::runtime;
 use beckon_core::text::{concat, join};
 
+/// What the server takes of a web event (`crates/server/src/ingest.rs`): one event over these
+/// makes it refuse the whole batch.
+pub const MAX_TEXT_BYTES: usize = 4096;
+pub const MAX_NAME_BYTES: usize = 255;
+pub const MAX_ATTRIBUTES: u32 = 100;
+
 #[wasm_bindgen]
 extern "C" {
     /// Defined in `js/loader.js`: whether a typed attribute's value reads as its dataType the way
@@ -190,7 +196,7 @@ impl Call<'_> {
     /// An event name: letters, digits and `_`, 1 to 255 of them; `at` says where it was given.
     pub fn event_name(&self, at: &str, name: &str) -> Option<()> {
         if name.is_empty()
-            || name.len() > 255
+            || name.len() > MAX_NAME_BYTES
             || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
         {
             return self.wrong(&concat(&[
@@ -215,7 +221,7 @@ impl Call<'_> {
             .map(|t| from_json(&t))
             .filter(JsValue::is_object);
         let entries = Object::entries(&map);
-        if entries.length() > 100 {
+        if entries.length() > MAX_ATTRIBUTES {
             return self.wrong(&concat(&[
                 "customAttributes may have at most 100 attributes, got ",
                 &decimal(entries.length().into()),
@@ -225,7 +231,7 @@ impl Call<'_> {
             let entry: Array = entry.unchecked_into();
             let (name, v) = (entry.get(0).as_string().unwrap_or_default(), entry.get(1));
             let what = concat(&["customAttributes.", &name]);
-            if name.is_empty() || name.len() > 255 {
+            if name.is_empty() || name.len() > MAX_NAME_BYTES {
                 return self.wrong(&concat(&[
                     "customAttributes name '",
                     &name,
@@ -274,7 +280,7 @@ impl Call<'_> {
 
     /// Refuses a text longer than the server takes: 4096 bytes (UTF-8).
     pub fn short(&self, what: &str, text: &str) -> Option<()> {
-        if text.len() > 4096 {
+        if text.len() > MAX_TEXT_BYTES {
             return self.wrong(&concat(&[what, " is longer than 4096 bytes"]));
         }
         Some(())

@@ -9,7 +9,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::Element;
 
 use crate::browser::{Listener, document, field, select, select_all, set, string_field, target};
-use crate::call::{Call, Kind};
+use crate::call::{Call, Kind, MAX_ATTRIBUTES, MAX_NAME_BYTES, MAX_TEXT_BYTES};
 use crate::runtime::{Runtime, with_runtime};
 use beckon_core::text::concat;
 
@@ -117,7 +117,8 @@ impl Runtime {
 }
 
 /// The form's named fields as string attributes (not passwords, not hidden fields); `undefined`
-/// without capture.
+/// without capture. Held to what the server takes (its refusal would lose the whole batch): the
+/// first 100 names of 1 to 255 bytes, each value cut to 4096 bytes.
 fn fields(form: &Element, capture: bool) -> JsValue {
     if !capture {
         return JsValue::UNDEFINED;
@@ -133,7 +134,21 @@ fn fields(form: &Element, capture: bool) -> JsValue {
             continue;
         }
         let name = control.get_attribute("name").unwrap_or_default();
-        let value = string_field(&control, "value").unwrap_or_default();
+        let new = !Object::has_own(&map, &name.as_str().into());
+        if name.is_empty()
+            || name.len() > MAX_NAME_BYTES
+            || (new && Object::keys(&map).length() >= MAX_ATTRIBUTES)
+        {
+            continue;
+        }
+        let mut value = string_field(&control, "value").unwrap_or_default();
+        if value.len() > MAX_TEXT_BYTES {
+            let end = (0..=MAX_TEXT_BYTES)
+                .rev()
+                .find(|&i| value.is_char_boundary(i))
+                .unwrap_or(0);
+            value.truncate(end);
+        }
         set(&map, &name, &value.into());
     }
     map.into()
