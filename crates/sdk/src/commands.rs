@@ -158,7 +158,7 @@ fn init(call: &Call) -> Option<()> {
         }
     } else if !forward.is_undefined() {
         return call.wrong(&concat(&[
-            "forwardTo must be a list, got ",
+            "forwardTo must be a name or a list of names, got ",
             &describe(forward),
         ]));
     };

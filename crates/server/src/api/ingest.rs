@@ -54,10 +54,11 @@ pub async fn guard(
         .find(|(k, _)| k == "deployment_id")
         .and_then(|(_, v)| v.parse::<Uuid>().ok())
         .and_then(|id| app.deployments.get(&id));
-    // Neither an unknown deployment nor a refused origin gets CORS headers: a page of another
-    // origin must not read anything, not even which deployment ids exist.
+    // With CORS headers, so that the page can read it: the SDK drops a batch refused with a 4xx
+    // it can read and says why, but retries a status it cannot see, forever for a mistyped id.
+    // Deployment ids are no secret (every page's snippet carries one).
     let Some(deployment) = deployment else {
-        return counted(Problem::not_found("no deployment has this id").field("deploymentId"));
+        return refusal(Problem::not_found("no deployment has this id").field("deploymentId"));
     };
     let allowed = origin
         .as_ref()
@@ -83,6 +84,7 @@ pub async fn guard(
             "Origin not allowed",
             detail,
         );
+        // A refused origin gets no CORS headers: the browser must not read anything.
         return counted(p);
     }
     // Preflights are not counted against the client's rate: they come with the request they precede.
@@ -258,8 +260,10 @@ async fn commit(
             Item::Web(_) => 2,
         })
         .collect();
+    let committed = app.store.submit(submission).await?;
+    // Queued: the writer will commit it, so the answer must say what became of it.
     committing.start();
-    let outcomes = app.store.commit(submission).await?;
+    let outcomes = committed.await?;
     // Counted per kind first: a labelled counter is looked up once per kind, not per event.
     let mut stored = [0u64; KINDS.len()];
     for (kind, outcome) in kinds.iter().zip(&outcomes) {

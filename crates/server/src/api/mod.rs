@@ -160,8 +160,9 @@ async fn time_limit(State(app): State<AppState>, request: Request, next: Next) -
     within_time_limit(&app, request, next).await
 }
 
-/// Set by a handler when it hands its records to the store: from then on the request gets the
-/// store's answer however long it takes, not a 408. A 408 tells the client that nothing was
+/// Set by a handler once the store has queued its records (the writer will commit them): from
+/// then on the request gets the store's answer however long it takes, not a 408. Before that
+/// (a full queue behind a busy writer included) the time limit holds. A 408 tells the client that nothing was
 /// stored, so it sends the records again: web events, which the server numbers, would then be
 /// stored twice.
 #[derive(Clone, Default)]

@@ -10,6 +10,8 @@ pub mod chat;
 pub mod migrations;
 pub mod sqlite;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -168,11 +170,21 @@ pub trait EventLog: Send + Sync + 'static {
     fn subscribe(&self) -> broadcast::Receiver<Arc<LogRecord>>;
 }
 
+/// A queued submission's outcome, once its commit is durable (or refused).
+pub type Committed = Pin<Box<dyn Future<Output = Result<Vec<Outcome>, CommitError>> + Send>>;
+
 /// The whole store: the log, the state that goes with it, and web chat's records.
 #[async_trait]
 pub trait Store: EventLog + chat::ChatStore {
-    /// Checks and commits a submission durably; concurrent submissions share one transaction.
-    async fn commit(&self, submission: Submission) -> Result<Vec<Outcome>, CommitError>;
+    /// Queues a submission to be checked and committed durably (concurrent submissions share
+    /// one transaction); answers once it is queued, with what resolves to its outcome. The queue
+    /// is bounded: a busy writer slows submitters down here.
+    async fn submit(&self, submission: Submission) -> Result<Committed, CommitError>;
+
+    /// [`Store::submit`], then its outcome.
+    async fn commit(&self, submission: Submission) -> Result<Vec<Outcome>, CommitError> {
+        self.submit(submission).await?.await
+    }
 
     /// Where a sink has delivered up to (0 when it never has).
     async fn cursor(&self, sink: &str) -> Result<u64, StoreError>;

@@ -20,8 +20,8 @@ use tokio::sync::{Semaphore, broadcast, mpsc, oneshot};
 use uuid::Uuid;
 
 use super::{
-    CommitError, CustomerContext, CustomerUpdate, DeadLetter, EntityChange, EventLog, Item,
-    Outcome, Store, StoreError, StoredEntity, Submission,
+    CommitError, Committed, CustomerContext, CustomerUpdate, DeadLetter, EntityChange, EventLog,
+    Item, Outcome, Store, StoreError, StoredEntity, Submission,
 };
 use crate::config::StreamTopic;
 use crate::ingest::WebEvent;
@@ -133,6 +133,9 @@ impl SqliteStore {
         // Its commits are synced by the sync thread, and it never checkpoints (see `durable`).
         writer.pragma_update(Some("main"), "synchronous", "OFF")?;
         writer.pragma_update(None, "wal_autocheckpoint", 0)?;
+        // Room for every statement a mixed group runs (rusqlite keeps 16 by default): evicted,
+        // one would be parsed again in the next group.
+        writer.set_prepared_statement_cache_capacity(64);
         state::prepare(&writer)?;
         counters::catch_up(&writer)?;
         let checkpointer = Checkpointer::start(open(path, READER_CACHE_KIB)?)?;
@@ -946,14 +949,16 @@ impl EventLog for SqliteStore {
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn commit(&self, submission: Submission) -> Result<Vec<Outcome>, CommitError> {
+    async fn submit(&self, submission: Submission) -> Result<Committed, CommitError> {
         let (reply, answer) = oneshot::channel();
         self.send(Job::Commit(Prepared::new(submission), reply))
             .await
             .map_err(|e| CommitError::Unavailable(e.0))?;
-        answer
-            .await
-            .unwrap_or_else(|_| Err(CommitError::Unavailable("the writer stopped".into())))
+        Ok(Box::pin(async move {
+            answer
+                .await
+                .unwrap_or_else(|_| Err(CommitError::Unavailable("the writer stopped".into())))
+        }))
     }
 
     async fn cursor(&self, sink: &str) -> Result<u64, StoreError> {

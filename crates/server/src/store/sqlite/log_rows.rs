@@ -7,8 +7,9 @@
 //! rows pays them once, and appends each row after the last without a search.
 //!
 //! The numbers continue from `sqlite_sequence` (which `AUTOINCREMENT` keeps at or above every
-//! sequence number ever used), read when the group starts: the writer is the only connection
-//! that inserts, so nothing else takes a number in between. A submission rolled back to its
+//! sequence number ever used), or the log's last row should that ever be higher, read when the
+//! group starts: the writer is the only connection that inserts, so nothing else takes a number
+//! in between. A submission rolled back to its
 //! savepoint takes its rows and numbers back ([`LogRows::undo_to`]), so the numbers stay
 //! gapless in the order the submissions were applied.
 
@@ -57,7 +58,8 @@ impl LogRows {
     pub fn after_head(conn: &Connection) -> rusqlite::Result<LogRows> {
         let head: i64 = conn
             .prepare_cached(
-                "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'log'), 0)",
+                "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'log'), 0),
+                            COALESCE((SELECT MAX(seq) FROM log), 0))",
             )?
             .query_row([], |r| r.get(0))?;
         Ok(LogRows {
@@ -160,5 +162,12 @@ mod tests {
         assert_eq!(rows.push(row("next".into())), 102);
         rows.insert(&conn).unwrap();
         assert_eq!(stored(&conn).last(), Some(&(102, "next".to_owned())));
+
+        // A sqlite_sequence behind the log (a repair, a copy that left it out): after the log.
+        conn.execute("UPDATE sqlite_sequence SET seq = 5 WHERE name = 'log'", [])
+            .unwrap();
+        let mut rows = LogRows::after_head(&conn).unwrap();
+        assert_eq!(rows.push(row("after".into())), 103);
+        rows.insert(&conn).unwrap();
     }
 }
