@@ -406,62 +406,31 @@ fn an_empty_token_or_secret_stops_the_server_at_start() {
     );
 }
 
-/// A running `beckon serve` this file started itself, killed when dropped.
-struct Started(std::process::Child);
-
-impl Drop for Started {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// A token with white space around it (`BECKON_ADMIN_TOKEN` from a secret file written with
 /// `echo`, a key written `" tok "`) is the token without it: requests send it trimmed, so kept
-/// as it was it could never be presented.
+/// as it was it could never be presented. (The file's keys: `config`'s unit tests.)
 #[tokio::test]
 async fn a_token_configured_with_white_space_around_it_can_be_presented() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("beckon.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "data_dir = \"{}\"\nlisten = \"127.0.0.1:0\"\nread_token = \" reader \"\n",
-            dir.path().join("data").display()
-        ),
-    )
-    .unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_beckon"))
-        .args(["serve", "--config"])
-        .arg(&path)
-        .env("BECKON_ADMIN_TOKEN", "tok\n")
-        .env_remove("BECKON_READ_TOKEN")
-        .env_remove("BECKON_LISTEN")
-        .env_remove("BECKON_DATA_DIR")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    let server = Started(child);
-    let url = std::io::BufRead::lines(stdout)
-        .map_while(Result::ok)
-        .find_map(|l| l.strip_prefix("beckon listening on ").map(str::to_owned))
-        .expect("the server starts");
+    let server = Server::start_with_env(
+        "",
+        &[
+            ("BECKON_ADMIN_TOKEN", "tok\n"),
+            ("BECKON_READ_TOKEN", " reader "),
+        ],
+    );
     for (path, token) in [
         ("/api/v1/deployments", "tok"),
         ("/api/v1/events", "tok"),
         ("/api/v1/events", "reader"),
     ] {
         let r = client()
-            .get(format!("{}{path}", url.trim()))
+            .get(format!("{}{path}", server.url()))
             .bearer_auth(token)
             .send()
             .await
             .unwrap();
         assert_eq!(r.status(), 200, "{path} with {token}");
     }
-    drop(server);
 }
 
 /// Bodies over the limit are refused with a problem document on every route that reads one,

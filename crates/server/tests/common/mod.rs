@@ -25,6 +25,8 @@ pub struct Server {
     config: PathBuf,
     data: tempfile::TempDir,
     pub stderr_log: PathBuf,
+    /// Environment variables the process gets beside the config.
+    env: Vec<(String, String)>,
 }
 
 impl Server {
@@ -54,6 +56,30 @@ impl Server {
         files: &[(&str, &str)],
         prepare: impl FnOnce(&Path),
     ) -> Server {
+        let mut server = Server::configured(extra, deployment, files, prepare);
+        server.spawn();
+        server
+    }
+
+    /// Like [`Server::start`], with `env` set for the process (it overrides the config's
+    /// `BECKON_*` settings).
+    pub fn start_with_env(extra: &str, env: &[(&str, &str)]) -> Server {
+        let mut server = Server::configured(extra, "", &[], |_| {});
+        server.env = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        server.spawn();
+        server
+    }
+
+    /// The config and data directory of [`Server::start_prepared`], not started yet.
+    fn configured(
+        extra: &str,
+        deployment: &str,
+        files: &[(&str, &str)],
+        prepare: impl FnOnce(&Path),
+    ) -> Server {
         let data = tempfile::tempdir().expect("temp dir");
         prepare(&data.path().join("data"));
         let config = data.path().join("beckon.toml");
@@ -74,15 +100,14 @@ impl Server {
             data.path().join("data").display()
         );
         std::fs::write(&config, base).expect("write config");
-        let mut server = Server {
+        Server {
             child: None,
             url: String::new(),
             stderr_log: data.path().join("stderr.log"),
             config,
             data,
-        };
-        server.spawn();
-        server
+            env: Vec::new(),
+        }
     }
 
     /// Starts the process on the same config and data directory, on a new port.
@@ -99,6 +124,7 @@ impl Server {
             .env_remove("BECKON_LISTEN")
             .env_remove("BECKON_DATA_DIR")
             .env("RUST_LOG", self.log_level())
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()
