@@ -9,9 +9,10 @@
 //!
 //! Both arrays are created when missing (the libraries pick up what was pushed before they load).
 //! Each push gets its own copy of the event, with `errorCode` and `errorMessage` always there
-//! (`undefined` unless `errored`): GTM merges pushes key by key, so a later push clears them. Which layers get which events, and when, is decided
-//! here; the push itself is a few lines of JavaScript (`beckonForward` in `js/loader.js`), a
-//! fraction of what the same object handling costs in WebAssembly.
+//! (`undefined` unless `errored`): GTM merges pushes key by key, so a later push clears them.
+//! Which layers get which events, and when, is decided here; the push itself is a few lines of
+//! JavaScript (`beckonForward` in `js/loader.js`), a fraction of what the same object handling
+//! costs in WebAssembly.
 
 use wasm_bindgen::prelude::*;
 

@@ -124,6 +124,7 @@ fn fields(form: &Element, capture: bool) -> JsValue {
         return JsValue::UNDEFINED;
     }
     let map = Object::new();
+    let mut names = 0;
     for control in select_all(form, "input[name], select[name], textarea[name]").iter() {
         let control: Element = control.unchecked_into();
         let kind = control.get_attribute("type").unwrap_or_default();
@@ -135,20 +136,12 @@ fn fields(form: &Element, capture: bool) -> JsValue {
         }
         let name = control.get_attribute("name").unwrap_or_default();
         let new = !Object::has_own(&map, &name.as_str().into());
-        if name.is_empty()
-            || name.len() > MAX_NAME_BYTES
-            || (new && Object::keys(&map).length() >= MAX_ATTRIBUTES)
-        {
+        if name.is_empty() || name.len() > MAX_NAME_BYTES || (new && names == MAX_ATTRIBUTES) {
             continue;
         }
+        names += u32::from(new);
         let mut value = string_field(&control, "value").unwrap_or_default();
-        if value.len() > MAX_TEXT_BYTES {
-            let end = (0..=MAX_TEXT_BYTES)
-                .rev()
-                .find(|&i| value.is_char_boundary(i))
-                .unwrap_or(0);
-            value.truncate(end);
-        }
+        value.truncate(value.floor_char_boundary(MAX_TEXT_BYTES));
         set(&map, &name, &value.into());
     }
     map.into()

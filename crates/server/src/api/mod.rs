@@ -162,9 +162,9 @@ async fn time_limit(State(app): State<AppState>, request: Request, next: Next) -
 
 /// Set by a handler once the store has queued its records (the writer will commit them): from
 /// then on the request gets the store's answer however long it takes, not a 408. Before that
-/// (a full queue behind a busy writer included) the time limit holds. A 408 tells the client that nothing was
-/// stored, so it sends the records again: web events, which the server numbers, would then be
-/// stored twice.
+/// (a full queue behind a busy writer included) the time limit holds. A 408 tells the client
+/// that nothing was stored, so it sends the records again: web events, which the server
+/// numbers, would then be stored twice.
 #[derive(Clone, Default)]
 pub struct Committing(Arc<AtomicBool>);
 
@@ -178,8 +178,8 @@ impl Committing {
     }
 }
 
-/// The response, or a 408 problem if it takes longer than the configured time and its handler
-/// has not handed records to the store ([`Committing`], an extension of the request).
+/// The response, or a 408 problem if it takes longer than the configured time and the store
+/// has not queued its handler's records ([`Committing`], an extension of the request).
 pub(crate) async fn within_time_limit(
     app: &AppState,
     mut request: Request,

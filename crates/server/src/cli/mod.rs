@@ -12,16 +12,17 @@ use anyhow::Context;
 /// the admin token stored in `<data_dir>/admin-token` by `beckon serve`. Trimmed, as the server
 /// trims the tokens it is configured with (a `"tok\n"` could not go in a header).
 pub fn token(explicit: Option<&str>, env_vars: &[&str], data_dir: &Path) -> anyhow::Result<String> {
-    if let Some(t) = explicit {
-        return Ok(t.trim().to_owned());
-    }
-    for var in env_vars {
-        if let Ok(t) = std::env::var(var) {
-            return Ok(t.trim().to_owned());
+    let given = explicit
+        .map(str::to_owned)
+        .or_else(|| env_vars.iter().find_map(|var| std::env::var(var).ok()));
+    let token = match given {
+        Some(t) => t,
+        None => {
+            let path = data_dir.join("admin-token");
+            std::fs::read_to_string(&path).with_context(|| {
+                format!("no token given and none readable at {}", path.display())
+            })?
         }
-    }
-    let path = data_dir.join("admin-token");
-    std::fs::read_to_string(&path)
-        .map(|t| t.trim().to_owned())
-        .with_context(|| format!("no token given and none readable at {}", path.display()))
+    };
+    Ok(token.trim().to_owned())
 }

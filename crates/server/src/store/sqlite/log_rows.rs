@@ -40,17 +40,10 @@ pub struct LogRow {
     pub body: String,
 }
 
-/// A group's rows not inserted yet, with the sequence number of the last.
+/// A group's rows not inserted yet: the first is numbered `after + 1`, and so on.
 pub struct LogRows {
-    head: u64,
+    after: u64,
     rows: Vec<LogRow>,
-}
-
-/// Where a submission started: what [`LogRows::undo_to`] goes back to.
-#[derive(Clone, Copy)]
-pub struct Mark {
-    head: u64,
-    rows: usize,
 }
 
 impl LogRows {
@@ -63,35 +56,30 @@ impl LogRows {
             )?
             .query_row([], |r| r.get(0))?;
         Ok(LogRows {
-            head: head as u64,
+            after: head as u64,
             rows: Vec::new(),
         })
     }
 
     /// Takes the next sequence number for `row`.
     pub fn push(&mut self, row: LogRow) -> u64 {
-        self.head += 1;
         self.rows.push(row);
-        self.head
+        self.after + self.rows.len() as u64
     }
 
-    pub fn mark(&self) -> Mark {
-        Mark {
-            head: self.head,
-            rows: self.rows.len(),
-        }
+    /// Where a submission starts: what [`LogRows::undo_to`] goes back to.
+    pub fn mark(&self) -> usize {
+        self.rows.len()
     }
 
-    /// Drops the rows pushed since `mark` and gives their numbers back.
-    pub fn undo_to(&mut self, mark: Mark) {
-        self.rows.truncate(mark.rows);
-        self.head = mark.head;
+    /// Drops the rows pushed since `mark`, and with them their numbers.
+    pub fn undo_to(&mut self, mark: usize) {
+        self.rows.truncate(mark);
     }
 
     /// Inserts every row, in order, inside the open transaction on `conn`.
     pub fn insert(self, conn: &Connection) -> rusqlite::Result<()> {
-        let first = self.head + 1 - self.rows.len() as u64;
-        let mut rows = self.rows.iter().zip(first..);
+        let mut rows = self.rows.iter().zip(self.after + 1..);
         let mut left = self.rows.len();
         for (size, sql) in CHUNKS.iter().zip(INSERTS.iter()) {
             while left >= *size {
