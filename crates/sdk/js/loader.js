@@ -200,13 +200,23 @@ function beckonParse(text) { try { return JSON.parse(text); } catch (e) { return
 function beckonWebEvent(customerCookieId, sessionId, eventName, url, title, ms, attributes) {
   var e = {
     customerCookieId: customerCookieId, sessionId: sessionId, eventName: eventName,
-    page: { url: url === undefined ? location.href : url, title: title === undefined ? document.title : title },
+    page: { url: beckonCut(url === undefined ? location.href : url), title: beckonCut(title === undefined ? document.title : title) },
     createdDate: beckonIso(ms)
   };
-  if (document.referrer) { e.referrerUrl = document.referrer; }
+  if (document.referrer) { e.referrerUrl = beckonCut(document.referrer); }
   if (attributes && Object.keys(attributes).length) { e.attributes = attributes; }
-  e.userAgentString = navigator.userAgent;
+  e.userAgentString = beckonCut(navigator.userAgent);
   return JSON.stringify(e);
+}
+// `s` cut to the 4096 bytes of UTF-8 the server takes of a text, before a character that would
+// not fit: the page's own address, title or referrer can be longer, and the server would refuse
+// the whole batch for one of them.
+function beckonCut(s) {
+  if (s.length <= 1365) { return s; }
+  var bytes = new TextEncoder().encode(s), end = 4096;
+  if (bytes.length <= end) { return s; }
+  while ((bytes[end] & 0xc0) === 0x80) { end--; }
+  return new TextDecoder().decode(bytes.subarray(0, end));
 }
 // Markup the Rust code built with every configured value escaped: a shadow root's content, or
 // (with `where`) added by insertAdjacentHTML. A page that enforces Trusted Types gets it through

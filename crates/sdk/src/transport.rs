@@ -1,7 +1,9 @@
 //! Getting web events and action events to the server, whatever the network does.
 //!
-//! - Batching: events wait a few milliseconds and go out together, one request per route at a
-//!   time (so the server sees them in order), at most [`BATCH`] per request.
+//! - Batching: events wait a few milliseconds and go out together, one request per ingestion
+//!   route at a time (so the server sees them in order), at most [`BATCH`] per request, and the
+//!   web events of one request made on one route of the page (its answer is presented there
+//!   only).
 //! - Bodies are JSON sent as `text/plain`: a CORS "simple" request needs no preflight, and it is
 //!   what `navigator.sendBeacon` sends too, so the server reads one format.
 //! - When the page is hidden or left, everything queued goes out with `sendBeacon`, which the
@@ -103,12 +105,21 @@ impl Route {
     }
 }
 
+/// One queued event.
+struct Item {
+    /// The event as JSON.
+    text: String,
+    /// For a web event, the page's address when it was made: its answer is presented only on
+    /// that route. Empty for action events, and for web events an earlier page kept (their
+    /// answers belong to a page that is gone).
+    at: String,
+}
+
 #[derive(Default)]
 struct Queue {
-    /// Serialized events, oldest first. A `Vec`, not a `VecDeque`: taking from the front moves
-    /// at most [`QUEUED`] pointers, and a `VecDeque` of strings is code of its own (the SDK has
-    /// a size budget).
-    items: Vec<String>,
+    /// The events, oldest first. A `Vec`, not a `VecDeque`: taking from the front moves at most
+    /// [`QUEUED`] items, and a `VecDeque` is code of its own (the SDK has a size budget).
+    items: Vec<Item>,
     /// How many of the first items are in the request on its way.
     in_flight: usize,
     /// The request on its way, if any: whether it is `keepalive`. A full queue may have dropped
@@ -119,7 +130,7 @@ struct Queue {
 impl Queue {
     /// The events not delivered otherwise. `leaving`: the page is hidden or left with the
     /// network working, so a request in flight that is `keepalive` is the browser's to finish.
-    fn unsent(&self, leaving: bool) -> &[String] {
+    fn unsent(&self, leaving: bool) -> &[Item] {
         let delivered = if leaving && self.request == Some(true) {
             self.in_flight
         } else {
@@ -202,7 +213,10 @@ impl Transport {
                                 .is_some_and(|t| now() - js_sys::Date::parse(&t) > STALE_MS);
                         stale |= old;
                         if !old {
-                            earlier.push(item);
+                            earlier.push(Item {
+                                text: item,
+                                at: String::new(),
+                            });
                         }
                     }
                 }
@@ -222,6 +236,10 @@ impl Transport {
 
     /// Queues one event (its JSON text) for `route`.
     pub fn send(&mut self, route: Route, text: String) {
+        let at = match route {
+            Route::WebEvents => current_url(),
+            Route::ActionEvents => String::new(),
+        };
         let queue = &mut self.queues[route.index()];
         if queue.items.len() >= QUEUED {
             // The oldest; if it is in the request on its way, that request may still deliver it.
@@ -229,7 +247,7 @@ impl Transport {
             queue.in_flight = queue.in_flight.saturating_sub(1);
             log_warning("the event queue is full; the oldest event was dropped");
         }
-        queue.items.push(text);
+        queue.items.push(Item { text, at });
         if self.timer.is_none() {
             self.schedule(LINGER_MS);
         }
@@ -257,12 +275,17 @@ impl Transport {
             if queue.request.is_some() || queue.items.is_empty() {
                 continue;
             }
-            let count = queue.items.len().min(BATCH);
+            // A request's web events are of one page route, the one its answer is for.
+            let at = queue.items[0].at.clone();
+            let mut count = 0;
+            while count < queue.items.len().min(BATCH) && same_route(&queue.items[count].at, &at) {
+                count += 1;
+            }
             queue.in_flight = count;
-            let body = batch_body(queue.items.iter().take(count));
+            let body = batch_body(&queue.items[..count]);
             queue.request = Some(body.len() < KEEPALIVE);
             let url = self.url(route.path());
-            let (id, at) = (self.id, current_url());
+            let id = self.id;
             let reply = crate::browser::once(move |reply| {
                 with_runtime(|rt| rt.transport_reply(id, route, &at, reply.unchecked_into()));
             });
@@ -297,7 +320,7 @@ impl Transport {
             let mut sent = 0;
             for chunk in pending.chunks(BATCH) {
                 let accepted = navigator
-                    .send_beacon_with_opt_str(&url, Some(&batch_body(chunk.iter())))
+                    .send_beacon_with_opt_str(&url, Some(&batch_body(chunk)))
                     .unwrap_or(false);
                 if !accepted {
                     break;
@@ -404,7 +427,7 @@ impl Transport {
             let items = Array::new();
             let unsent = queue.unsent(leaving);
             for item in &unsent[unsent.len().saturating_sub(STORED)..] {
-                items.push(&JsValue::from_str(item));
+                items.push(&JsValue::from_str(&item.text));
             }
             kept.push(&items);
         }
@@ -415,9 +438,10 @@ impl Transport {
 }
 
 impl crate::runtime::Runtime {
-    /// A reply to the request sent at `at` (the page's address then). A web-events answer's
-    /// actions are presented only on that route: one that comes after the page moved to another
-    /// is dropped unreported (they stay `qualified`), as a delay's answer is (`Runtime::decided`).
+    /// A reply to a request of events made at `at` (the page's address then). A web-events
+    /// answer's actions are presented only on that route: one that comes after the page moved
+    /// to another, or to events an earlier page kept, is dropped unreported (they stay
+    /// `qualified`), as a delay's answer is (`Runtime::decided`).
     fn transport_reply(&mut self, id: u64, route: Route, at: &str, reply: Reply) {
         if id != self.transport.id {
             return;
@@ -431,13 +455,13 @@ impl crate::runtime::Runtime {
     }
 }
 
-fn batch_body<'a>(items: impl Iterator<Item = &'a String>) -> String {
+fn batch_body(items: &[Item]) -> String {
     let mut body = String::from("[");
-    for (i, item) in items.enumerate() {
+    for (i, item) in items.iter().enumerate() {
         if i > 0 {
             body.push(',');
         }
-        body.push_str(item);
+        body.push_str(&item.text);
     }
     body.push(']');
     body

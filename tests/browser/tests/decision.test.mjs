@@ -378,6 +378,48 @@ test('a page view\'s answer that comes after a single-page app moved to another 
   await context.close();
 });
 
+test('a page view sent again after a network failure, once the single-page app moved to another route, is not presented there; the new route\'s answer is', async () => {
+  const init = `'${DEPLOYMENT}', { server: '${beckon.url}' }`;
+  pages.pages.set('/pricing/retried', { html: page({ init, extra: "ac('pageview');" }) });
+  const context = await browser.newContext();
+  const p = await context.newPage();
+  const sent = [];
+  const answers = [];
+  let failed;
+  const failing = new Promise((resolve) => { failed = resolve; });
+  await p.route('**/web-events', async (route) => {
+    sent.push(JSON.parse(route.request().postData()).map((e) => e.page.url));
+    if (sent.length === 1) {
+      failed();
+      return route.abort('connectionrefused');
+    }
+    return route.continue();
+  });
+  p.on('response', async (r) => {
+    if (r.url().endsWith('/web-events')) answers.push(await r.json());
+  });
+  await p.goto(pages.origin + '/pricing/retried');
+  await ready(p);
+  await failing;
+  // Before the retry (a backoff of at least half a second), the app moves on and records the
+  // new route's page view, which another action map answers.
+  await p.evaluate(() => { history.pushState({}, '', '/busy/next'); ac('pageview'); });
+  await p.getByText('Right away').waitFor();
+  await new Promise((r) => setTimeout(r, 300));
+  await until(() => answers.length === sent.length - 1);
+  assert.deepEqual(sent, [
+    [`${pages.origin}/pricing/retried`], [`${pages.origin}/pricing/retried`], [`${pages.origin}/busy/next`],
+  ], 'the first page view went out twice, the new route\'s in a request of its own');
+  const [old] = answers[0].actions;
+  assert.equal(old.actionMapId, MAP, 'the server decided the first route\'s offer');
+  assert.equal(await p.getByText('Questions about plans?').count(), 0, 'it is not shown on the new route');
+  const states = (await beckon.events())
+    .filter((r) => r.kind === 'action' && r.event.actionId === old.actionId)
+    .map((r) => r.event.actionState);
+  assert.deepEqual(states, ['qualified'], 'nothing is reported for it: it stays qualified');
+  await context.close();
+});
+
 test('a page view\'s answer that comes after a jump to an in-page anchor is presented', async () => {
   const { context, p, actions } = await answeredAfter('/pricing/anchor', () => history.pushState({}, '', '#faq'));
   assert.equal(actions.length, 1);

@@ -294,6 +294,33 @@ test('transport: an answer whose body breaks off is taken by its status; the rou
   }
 });
 
+test('transport: a page address or title longer than the server takes is cut to 4096 bytes, never mid-character; its events arrive', async () => {
+  const path = '/long-' + unique();
+  pages.pages.set(path, { html: page({ init: `'${DEPLOYMENT}', { server: '${beckon.url}' }` }) });
+  const context = await browser.newContext();
+  const p = await context.newPage();
+  // A fragment is the page's server's to ignore: the address is long only in the browser.
+  await p.goto(pages.origin + path + '#' + 'x'.repeat(5000));
+  await ready(p);
+  const tag = 'long_' + unique();
+  await p.evaluate((t) => {
+    // Two-byte characters after one byte: a cut at 4096 bytes would split one.
+    document.title = 'x' + 'ü'.repeat(3000);
+    ac('pageview');
+    ac('record', t);
+  }, tag);
+  await until(async () => (await webEvents(beckon, tag)).length === 1);
+  const [recorded] = await webEvents(beckon, tag);
+  const viewed = (await webEvents(beckon, 'page_viewed')).find((e) => e.page.url.startsWith(pages.origin + path));
+  const href = await p.evaluate(() => location.href);
+  for (const e of [recorded, viewed]) {
+    assert.equal(Buffer.byteLength(e.page.url), 4096);
+    assert.ok(href.startsWith(e.page.url), 'the address is cut, not changed');
+  }
+  assert.equal(viewed.page.title, 'x' + 'ü'.repeat(2047), 'the title is cut before the character that would not fit');
+  await context.close();
+});
+
 test('transport: typed custom attributes are sent as the text the server reads; a value not of its dataType is refused with a console.error', async () => {
   const p = await open();
   const tag = 'typed_' + unique();
