@@ -20,7 +20,9 @@
 //!   are not kept for the next page to send again (web events have no key to drop a repeat by).
 //! - 429 and 503 with `Retry-After` (seconds or an HTTP date) pause sending for as long as the
 //!   server asks.
-//! - Any other 4xx is a refusal that repeating cannot fix: the batch is dropped and logged.
+//! - Any other 4xx is a refusal that repeating cannot fix: the event the server names as at
+//!   fault is dropped and logged, and the rest of its batch goes again (the whole batch is
+//!   dropped when the refusal names none).
 
 use js_sys::Array;
 use uuid::Uuid;
@@ -122,6 +124,8 @@ struct Queue {
     items: Vec<Item>,
     /// How many of the first items are in the request on its way.
     in_flight: usize,
+    /// How many events of the request on its way a full queue has dropped since it was sent.
+    lost: usize,
     /// The request on its way, if any: whether it is `keepalive`. A full queue may have dropped
     /// all its events since, so this, not `in_flight`, says whether one is on its way.
     request: Option<bool>,
@@ -244,7 +248,10 @@ impl Transport {
         if queue.items.len() >= QUEUED {
             // The oldest; if it is in the request on its way, that request may still deliver it.
             queue.items.remove(0);
-            queue.in_flight = queue.in_flight.saturating_sub(1);
+            if queue.in_flight > 0 {
+                queue.in_flight -= 1;
+                queue.lost += 1;
+            }
             log_warning("the event queue is full; the oldest event was dropped");
         }
         queue.items.push(Item { text, at });
@@ -282,6 +289,7 @@ impl Transport {
                 count += 1;
             }
             queue.in_flight = count;
+            queue.lost = 0;
             let body = batch_body(&queue.items[..count]);
             queue.request = Some(body.len() < KEEPALIVE);
             let url = self.url(route.path());
@@ -311,26 +319,33 @@ impl Transport {
         for &route in &Route::ALL {
             let url = self.url(route.path());
             let queue = &mut self.queues[route.index()];
-            // What is in flight is the fetch's: kept if it is not `keepalive` ([`Queue::unsent`]).
-            let start = queue.in_flight;
-            let pending = queue.items.get(start..).unwrap_or_default();
-            if pending.is_empty() {
+            if queue.items.len() == queue.in_flight {
                 continue;
             }
-            let mut sent = 0;
-            for chunk in pending.chunks(BATCH) {
+            // Web events in flight are the fetch's: kept if it is not `keepalive`
+            // ([`Queue::unsent`]). Action events in flight go in the beacon too, ahead of the
+            // rest: the beacon may arrive first, and the state it carries (`accepted`) would be
+            // refused without the one still on its way (`offered`). The server stores an
+            // action's state once; web events have no key to drop a repeat by.
+            let start = match route {
+                Route::WebEvents => queue.in_flight,
+                Route::ActionEvents => 0,
+            };
+            let mut end = start;
+            for chunk in queue.items[start..].chunks(BATCH) {
                 let accepted = navigator
                     .send_beacon_with_opt_str(&url, Some(&batch_body(chunk)))
                     .unwrap_or(false);
                 if !accepted {
                     break;
                 }
-                sent += chunk.len();
+                end += chunk.len();
             }
-            // Out of the queue: what follows them moves up (truncate and append rather than
-            // drain, a type of its own in the module).
-            let mut rest = queue.items.split_off(start + sent);
-            queue.items.truncate(start);
+            // Those after the ones in flight are out of the queue; what follows them moves up
+            // (truncate and append rather than drain, a type of its own in the module).
+            let kept = queue.in_flight;
+            let mut rest = queue.items.split_off(end.max(kept));
+            queue.items.truncate(kept);
             queue.items.append(&mut rest);
         }
     }
@@ -379,16 +394,31 @@ impl Transport {
                 self.schedule(backoff * jitter);
             }
             _ => {
-                self.remove_sent(route, count);
+                // A batch refused for one of its events names it (`field` `[i]` or `[i].…`):
+                // only that one is dropped; the others go again.
+                let body = reply.body();
+                let blamed = blamed(&body)
+                    .and_then(|i| i.checked_sub(queue.lost))
+                    .filter(|&i| i < count);
+                let dropped = match blamed {
+                    Some(i) => {
+                        queue.items.remove(i);
+                        1
+                    }
+                    None => {
+                        self.remove_sent(route, count);
+                        count
+                    }
+                };
                 log_error(&concat(&[
                     "the server refused ",
-                    &decimal(count as u64),
+                    &decimal(dropped as u64),
                     " ",
                     route.path(),
                     " (",
                     &decimal(status.into()),
                     "): ",
-                    &reply.body(),
+                    &body,
                 ]));
                 self.persist(false);
                 self.schedule_if_pending();
@@ -453,6 +483,13 @@ impl crate::runtime::Runtime {
             self.receive_all(&body);
         }
     }
+}
+
+/// The event of a batch that a refusal names (its `field` is `[i]` or `[i].…`), if any.
+fn blamed(body: &str) -> Option<usize> {
+    let field = string_field(&from_json(body), "field")?;
+    let (index, _) = field.strip_prefix('[')?.split_once(']')?;
+    index.parse().ok()
 }
 
 fn batch_body(items: &[Item]) -> String {

@@ -128,6 +128,35 @@ test('a page view on a matching page gets the decided offer; the whole lifecycle
   await context.close();
 });
 
+test('accepted by a click that leaves the page while offered is still on its way: the beacon carries both, the server has the whole lifecycle', async () => {
+  const init = `'${DEPLOYMENT}', { server: '${beckon.url}' }`;
+  pages.pages.set('/pricing/leaving', { html: page({ src: '/sdk/v1/beckon.js', init, extra: "ac('pageview');" }) });
+  const context = await browser.newContext();
+  const p = await context.newPage();
+  let held;
+  const holding = new Promise((resolve) => {
+    p.route('**/action-events', (route) => {
+      if (held) return route.continue();
+      held = route;
+      resolve();
+    });
+  });
+  await p.goto(pages.origin + '/pricing/leaving');
+  await p.locator('[data-beckon-action] .title').waitFor();
+  const actionId = await p.locator('[data-beckon-action]').getAttribute('data-beckon-action');
+  await holding;
+  // The request carrying `offered` is held; the visitor follows the call to action.
+  await Promise.all([p.waitForURL('**/compare'), p.locator('a.cta').click()]);
+  const states = async () => (await beckon.events())
+    .filter((r) => r.kind === 'action' && r.event.actionId === actionId)
+    .map((r) => r.event.actionState);
+  await until(async () => (await states()).includes('accepted'));
+  await held.continue().catch(() => {});
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(await states(), ['qualified', 'offered', 'accepted']);
+  await context.close();
+});
+
 test('a page the map does not match gets no offer', async () => {
   const init = `'${DEPLOYMENT}', { server: '${beckon.url}' }`;
   pages.pages.set('/about', { html: page({ src: '/sdk/v1/beckon.js', init, extra: "ac('pageview');" }) });

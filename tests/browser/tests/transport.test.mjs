@@ -321,6 +321,29 @@ test('transport: a page address or title longer than the server takes is cut to 
   await context.close();
 });
 
+test('transport: a batch the server refuses for one event loses only that event; the rest go again and arrive once', async () => {
+  const p = await open();
+  const errors = [];
+  p.on('console', (m) => { if (m.type() === 'error' && m.text().startsWith('Beckon:')) errors.push(m.text()); });
+  const tag = 'blamed_' + unique();
+  let first = true;
+  await p.route('**/web-events', (route) => {
+    const batch = JSON.parse(route.request().postData());
+    if (!first || batch.length < 3) return route.continue();
+    first = false;
+    // The second event made into one the server refuses.
+    batch[1].eventName = 'not a name!';
+    return route.continue({ postData: JSON.stringify(batch) });
+  });
+  await p.evaluate((t) => { ac('record', t + '_a'); ac('record', t + '_b'); ac('record', t + '_c'); }, tag);
+  await until(async () => (await webEvents(beckon, tag)).length === 2);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual((await webEvents(beckon, tag)).map((e) => e.eventName), [tag + '_a', tag + '_c']);
+  assert.equal(errors.length, 1, errors.join('\n'));
+  assert.match(errors[0], /refused 1 web-events \(422\).*\[1\]\.eventName/);
+  await p.context().close();
+});
+
 test('transport: typed custom attributes are sent as the text the server reads; a value not of its dataType is refused with a console.error', async () => {
   const p = await open();
   const tag = 'typed_' + unique();
