@@ -218,6 +218,22 @@ test('content offer: Escape rejects, the close button rejects, leaving the page 
   assert.deepEqual(await actionEvents(c.actionId), ['qualified', 'offered', 'ignored']);
 });
 
+test('content offer: a middle click on the call to action (a new tab) accepts; a right click does not', async () => {
+  const p = await open(page({ init: `'${DEPLOYMENT}', ${server()}` }));
+  await ready(p);
+  const a = contentOffer({ displayMode: 'Toast', layoutMode: 'TextOnly' });
+  await present(p, a);
+  const cta = host(p, a).locator('a.cta');
+  await cta.click({ button: 'right' });
+  // The new tab the middle click opens is the context's.
+  const opened = p.context().waitForEvent('page');
+  await cta.click({ button: 'middle' });
+  await (await opened).close();
+  await until(async () => (await actionEvents(a.actionId)).length === 3);
+  assert.deepEqual(await actionEvents(a.actionId), ['qualified', 'offered', 'accepted']);
+  assert.equal(await host(p, a).count(), 0, 'the offer is taken off the page');
+});
+
 test('content offer: configuration text is text, styles go through the whitelist, bad offers are errored', async () => {
   const p = await open(page({ init: `'${DEPLOYMENT}', ${server()}` }));
   await ready(p);

@@ -47,7 +47,8 @@ extern "C" {
 /// What the visitor did to a presentation.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Do {
-    /// Clicked a control with `data-do="accept"`, or submitted a form.
+    /// Clicked a control with `data-do="accept"` (or middle-clicked such a link), or submitted
+    /// a form.
     Accept,
     /// Clicked any other control with a `data-do`, or pressed Escape (see [`Keys`]).
     Reject,
@@ -138,6 +139,7 @@ impl Presented {
         let inside: &EventTarget = &root;
         let sources = [
             (inside, "click", false),
+            (inside, "auxclick", false),
             (inside, "submit", false),
             (inside, "input", false),
             // `error` does not bubble: an image's is heard on its way down.
@@ -161,6 +163,15 @@ impl Presented {
                             Some(_) => Do::Reject,
                             None => return,
                         }
+                    }
+                    // A middle click opens the call to action in a new tab, with no `click`.
+                    "auxclick" => {
+                        let link = target(&event)
+                            .and_then(|t| t.closest("a[data-do=accept]").ok().flatten());
+                        if link.is_none() || field(&event, "button").as_f64() != Some(1.0) {
+                            return;
+                        }
+                        Do::Accept
                     }
                     "submit" => {
                         event.prevent_default();
