@@ -20,6 +20,9 @@ pub struct Head {
     pub action_map_id: Uuid,
     pub action_map_version: u32,
     pub media_type: MediaType,
+    /// The session it was offered in (`sessionId`, which the server's answers carry): its
+    /// events belong to it, also after the visitor's session rolled over.
+    pub session_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone)]
@@ -183,6 +186,7 @@ impl Head {
             action_map_id: id("actionMapId")?,
             action_map_version: version as u32,
             media_type,
+            session_id: string_field(raw, "sessionId").and_then(|s| crate::ids::parse(&s)),
         })
     }
 }

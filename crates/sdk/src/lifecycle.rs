@@ -319,7 +319,16 @@ impl Runtime {
             return;
         }
         tracked.state = state;
-        let session = self.identity.touch();
+        // The visitor's answer is activity that keeps the session going; the event belongs to
+        // the action's session all the same (spec 1: an action is one offer in one session).
+        // What the page does by itself (shows, withdraws, times out) is not activity.
+        if matches!(state, State::Accepted | State::Rejected) {
+            self.identity.touch();
+        }
+        let session_id = match head.session_id {
+            Some(id) => id,
+            None => self.identity.session().id,
+        };
         let event = ActionEvent {
             action_id: id,
             action_state: state,
@@ -327,7 +336,7 @@ impl Runtime {
             action_map_id: head.action_map_id,
             action_map_version: head.action_map_version,
             customer_id: self.identity.customer_id,
-            session_id: session.id,
+            session_id,
             error,
             event_id: new_uuid(),
             timestamp: Timestamp::from_unix_millis(now() as i64),

@@ -323,6 +323,7 @@ impl Records<'_> {
             "actionMapId": map_id,
             "actionMapVersion": version,
             "mediaType": media.as_str(),
+            "sessionId": self.session,
             "activation": activation,
         });
         match media {

@@ -30,6 +30,11 @@ async fn a_matching_page_gets_the_offer_and_the_log_holds_qualified() {
     assert_eq!(a["actionMapId"], map.as_str());
     assert_eq!(a["actionMapVersion"], 1);
     assert_eq!(a["mediaType"], "contentoffer");
+    assert_eq!(
+        a["sessionId"],
+        session.to_string(),
+        "the session it was qualified in"
+    );
     assert_eq!(a["activation"], json!({ "type": "immediate" }));
     assert_eq!(a["contentOffer"], template["contentOffer"]);
     let action_id: Uuid = a["actionId"].as_str().unwrap().parse().unwrap();

@@ -218,6 +218,25 @@ test('content offer: Escape rejects, the close button rejects, leaving the page 
   assert.deepEqual(await actionEvents(c.actionId), ['qualified', 'offered', 'ignored']);
 });
 
+test('content offer: answered after the session rolled over, its events still belong to the session it was offered in', async () => {
+  const init = `'${DEPLOYMENT}', { server: '${beckon.url}', sessionTimeoutMinutes: 0.02 }`;
+  const p = await open(page({ init }));
+  await ready(p);
+  const session = () => p.evaluate(() => new Promise((r) => ac('api.session.getData', (e, d) => r(d.id))));
+  const offeredIn = await session();
+  const a = contentOffer({ displayMode: 'Toast', layoutMode: 'TextOnly' }, { sessionId: offeredIn });
+  await present(p, a);
+  // Shown for longer than the session's 1.2 s without activity, then closed.
+  await new Promise((r) => setTimeout(r, 1600));
+  await host(p, a).locator('button.close').click();
+  await until(async () => (await actionEvents(a.actionId)).length === 3);
+  const stored = (await beckon.events())
+    .filter((r) => r.kind === 'action' && r.event.actionId === a.actionId)
+    .map((r) => [r.event.actionState, r.event.sessionId]);
+  assert.deepEqual(stored, [['qualified', offeredIn], ['offered', offeredIn], ['rejected', offeredIn]]);
+  assert.notEqual(await session(), offeredIn, 'the visitor\'s answer, activity, went on in a new session');
+});
+
 test('content offer: a middle click on the call to action (a new tab) accepts; a right click does not', async () => {
   const p = await open(page({ init: `'${DEPLOYMENT}', ${server()}` }));
   await ready(p);

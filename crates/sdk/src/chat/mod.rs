@@ -277,6 +277,9 @@ impl Runtime {
         set(&stored, "actionMapId", &id_text(&head.action_map_id).into());
         set(&stored, "actionMapVersion", &head.action_map_version.into());
         set(&stored, "mediaType", &"webchat".into());
+        if let Some(session) = head.session_id {
+            set(&stored, "sessionId", &id_text(&session).into());
+        }
         set(&stored, "conversationId", &talk.id.as_str().into());
         set(&stored, "token", &talk.token.as_str().into());
         set(&stored, "engaged", &talk.engaged.into());
