@@ -350,7 +350,7 @@ fn destroy(call: &Call) -> Option<()> {
     call.at_most(0)?;
     with_runtime(|rt| {
         rt.withdraw_all();
-        rt.transport.flush_on_hide();
+        rt.transport.flush_on_hide(true);
     });
     // Dropped outside the borrow: removes every element, listener and timer.
     drop(runtime::take());

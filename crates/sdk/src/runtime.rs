@@ -98,6 +98,9 @@ impl Runtime {
             }),
             Listener::new(&win, "pageshow", false, |event| {
                 let restored = field(&event, "persisted").is_truthy();
+                if restored {
+                    with_runtime(|rt| rt.transport.started());
+                }
                 if let Some(Some((pageview, _))) = with_runtime(|rt| {
                     rt.last_pageview
                         .clone()
@@ -108,7 +111,7 @@ impl Runtime {
             }),
             Listener::new(&doc, "visibilitychange", false, |_| {
                 if string_field(&document(), "visibilityState").as_deref() == Some("hidden") {
-                    with_runtime(|rt| rt.transport.flush_on_hide());
+                    with_runtime(|rt| rt.transport.flush_on_hide(false));
                 }
             }),
             Listener::new(&win, "popstate", false, on_route_event),
@@ -144,7 +147,7 @@ impl Runtime {
         self.withdraw_all();
         self.lifecycle.cancel_delays();
         self.forms_abandoned();
-        self.transport.flush_on_hide();
+        self.transport.flush_on_hide(true);
     }
 
     /// The SPA moved to another route (history navigation, a hash route, a pageview of a new

@@ -30,7 +30,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use crate::browser::{
-    Timer, current_url, field, from_json, js_text, log_error, log_warning, now, number,
+    Timer, current_url, field, from_json, js_text, log_error, log_warning, now, number, set,
     string_field, to_json, window,
 };
 use crate::ids::{decimal, random_u64, text as id_text};
@@ -50,6 +50,10 @@ const MAX_BACKOFF_MS: f64 = 30_000.0;
 /// Oldest web event an earlier page kept that is still sent: the server refuses those more than
 /// an hour old; five minutes are left for clock skew and the time to send.
 const STALE_MS: f64 = 55.0 * 60_000.0;
+/// How long another page's outbox must have gone unwritten, when that page was not seen to
+/// leave, before a page takes it: its page is gone without a `pagehide` (a mobile browser ends
+/// hidden tabs so), not still retrying it.
+const ORPHANED_MS: f64 = 10.0 * 60_000.0;
 /// `beckonPost` (js/loader.js) sends a body shorter than this with `keepalive`. It counts UTF-16
 /// units, never more than the UTF-8 bytes counted here.
 const KEEPALIVE: usize = 60_000;
@@ -146,13 +150,19 @@ impl Queue {
 
 pub struct Transport {
     base: String,
-    storage_key: String,
+    /// `localStorage` keys of this deployment's outboxes start with it; this page's is
+    /// [`Transport::own_key`]. One per page, so that two tabs do not write over each other's.
+    outboxes: String,
     queues: [Queue; 2],
-    /// Whether what an earlier page kept in `localStorage` has been read into the queues.
+    /// Whether what earlier pages kept in `localStorage` has been taken into the queues.
     picked_up: bool,
-    /// Whether `localStorage` may hold events of this deployment (so clearing it is not a
-    /// needless use of `localStorage` when there is nothing there).
+    /// Whether `localStorage` may hold this page's outbox (so clearing it is not a needless use
+    /// of `localStorage` when there is nothing there).
     stored: bool,
+    /// The page was left, and what it could not send handed over in its outbox: the next page
+    /// takes it, or this one again if it comes back from the back/forward cache. Until then
+    /// nothing more is written.
+    left: bool,
     failures: u32,
     paused_until: f64,
     timer: Option<Timer>,
@@ -171,10 +181,11 @@ impl Transport {
                 &deployment,
                 "/",
             ]),
-            storage_key: concat(&["beckon_outbox_", &deployment]),
+            outboxes: concat(&["beckon_outbox_", &deployment]),
             queues: Default::default(),
             picked_up: false,
             stored: false,
+            left: false,
             failures: 0,
             paused_until: 0.0,
             timer: None,
@@ -182,35 +193,74 @@ impl Transport {
         }
     }
 
-    /// After start-up: sends what an earlier page could not.
+    /// After start-up, or back from the back/forward cache: sends what earlier pages (or this
+    /// one, before it was left) could not.
     pub fn started(&mut self) {
+        if std::mem::replace(&mut self.left, false) {
+            self.picked_up = false;
+        }
         self.pick_up();
         self.schedule_if_pending();
     }
 
-    /// Puts what an earlier page could not send ahead of this page's events: once, after
-    /// start-up, or before anything is sent or kept if that comes first. Web events older than
-    /// [`STALE_MS`] are dropped.
+    fn own_key(&self) -> String {
+        concat(&[&self.outboxes, "_", &decimal(self.id)])
+    }
+
+    /// Puts what earlier pages could not send ahead of this page's events: once, after
+    /// start-up, or before anything is sent or kept if that comes first. It takes (reads and
+    /// removes) the outboxes of pages that were left, and of pages gone without leaving
+    /// ([`ORPHANED_MS`]); never those of pages still open, which send their own. Web events
+    /// older than [`STALE_MS`] are dropped.
     fn pick_up(&mut self) {
         if std::mem::replace(&mut self.picked_up, true) {
             return;
         }
-        let Some(stored) = storage().and_then(|s| s.get_item(&self.storage_key).ok()?) else {
-            return;
-        };
-        self.stored = true;
-        let stored = from_json(&stored);
-        if !Array::is_array(&stored) {
-            return;
+        let Some(storage) = storage() else { return };
+        let mut keys = Vec::new();
+        for i in 0..storage.length().unwrap_or(0) {
+            if let Ok(Some(key)) = storage.key(i)
+                && key.starts_with(&self.outboxes)
+            {
+                keys.push(key);
+            }
         }
-        let stored: Array = stored.unchecked_into();
+        let own = self.own_key();
+        let mut taken = Vec::new();
+        for key in &keys {
+            let Some(text) = storage.get_item(key).ok().flatten() else {
+                continue;
+            };
+            let outbox = from_json(&text);
+            // An earlier version's outbox is the events alone: its page was left.
+            let (left, at, events) = if Array::is_array(&outbox) {
+                (true, 0.0, outbox)
+            } else {
+                (
+                    field(&outbox, "left").is_truthy(),
+                    number(&outbox, "at"),
+                    field(&outbox, "events"),
+                )
+            };
+            if left || (*key != own && now() - at > ORPHANED_MS) {
+                let _ = storage.remove_item(key);
+                // Oldest first.
+                let before = taken.iter().position(|(t, _)| *t > at);
+                taken.insert(before.unwrap_or(taken.len()), (at, events));
+            }
+        }
         let mut stale = false;
         for &route in &Route::ALL {
-            let items = stored.get(route.index() as u32);
-            if Array::is_array(&items) {
-                let queue = &mut self.queues[route.index()].items;
-                let mut earlier = Vec::new();
-                for item in items.unchecked_into::<Array>().iter() {
+            let mut earlier = Vec::new();
+            for (_, events) in &taken {
+                let items = match events.dyn_ref::<Array>() {
+                    Some(events) => events.get(route.index() as u32),
+                    None => continue,
+                };
+                let Some(items) = items.dyn_ref::<Array>() else {
+                    continue;
+                };
+                for item in items.iter() {
                     if let Some(item) = item.as_string() {
                         let old = route == Route::WebEvents
                             && string_field(&from_json(&item), "createdDate")
@@ -224,9 +274,10 @@ impl Transport {
                         }
                     }
                 }
-                earlier.append(queue);
-                *queue = earlier;
             }
+            let queue = &mut self.queues[route.index()].items;
+            earlier.append(queue);
+            *queue = earlier;
         }
         if stale {
             log_warning("events an earlier page kept were too old for the server; dropped");
@@ -301,17 +352,17 @@ impl Transport {
         }
     }
 
-    /// The page is hidden or going away: send everything with `sendBeacon`; keep what the
-    /// browser would not take. While the server cannot be reached or has asked to slow down, a
-    /// beacon would be lost unseen (and a request in flight likely fails), so everything stays
-    /// in `localStorage` for the next page.
-    pub fn flush_on_hide(&mut self) {
+    /// The page is hidden or (`left`) going away: send everything with `sendBeacon`; keep what
+    /// the browser would not take. While the server cannot be reached or has asked to slow
+    /// down, a beacon would be lost unseen (and a request in flight likely fails), so
+    /// everything stays in `localStorage` for the next page.
+    pub fn flush_on_hide(&mut self, left: bool) {
         self.pick_up();
         let working = self.failures == 0 && now() >= self.paused_until;
         if working {
             self.beacon_all();
         }
-        self.persist(working);
+        self.persist(working, left);
     }
 
     fn beacon_all(&mut self) {
@@ -359,7 +410,7 @@ impl Transport {
             200..=299 => {
                 self.failures = 0;
                 self.remove_sent(route, count);
-                self.persist(false);
+                self.persist(false, false);
                 self.schedule_if_pending();
                 return Some(reply.body());
             }
@@ -390,7 +441,7 @@ impl Transport {
                 self.failures += 1;
                 let backoff = (1000.0 * 2f64.powi(self.failures as i32 - 1)).min(MAX_BACKOFF_MS);
                 let jitter = 0.5 + (random_u64() % 1000) as f64 / 2000.0;
-                self.persist(false);
+                self.persist(false, false);
                 self.schedule(backoff * jitter);
             }
             _ => {
@@ -420,7 +471,7 @@ impl Transport {
                     "): ",
                     &body,
                 ]));
-                self.persist(false);
+                self.persist(false, false);
                 self.schedule_if_pending();
             }
         }
@@ -438,31 +489,51 @@ impl Transport {
         }
     }
 
-    /// Keeps the unsent events in `localStorage` (the newest [`STORED`] per route), or clears
-    /// the stored copy when everything was sent. `leaving`: see [`Queue::unsent`] (the next page
-    /// would send a `keepalive` request's events again).
-    fn persist(&mut self, leaving: bool) {
+    /// Keeps the unsent events in this page's outbox in `localStorage` (the newest [`STORED`]
+    /// per route), or clears it when everything was sent. `leaving`: see [`Queue::unsent`] (the
+    /// next page would send a `keepalive` request's events again). `left`: the page is going
+    /// away, and hands its unsent events over in the outbox ([`Transport::left`]).
+    fn persist(&mut self, leaving: bool, left: bool) {
+        if self.left {
+            return;
+        }
         let empty = self.queues.iter().all(|q| q.unsent(leaving).is_empty());
         if empty && !self.stored {
             return;
         }
         let Some(storage) = storage() else { return };
+        let key = self.own_key();
         if empty {
-            let _ = storage.remove_item(&self.storage_key);
+            let _ = storage.remove_item(&key);
             self.stored = false;
             return;
         }
-        let kept = Array::new();
+        let events = Array::new();
         for queue in &self.queues {
             let items = Array::new();
             let unsent = queue.unsent(leaving);
             for item in &unsent[unsent.len().saturating_sub(STORED)..] {
                 items.push(&JsValue::from_str(&item.text));
             }
-            kept.push(&items);
+            events.push(&items);
         }
-        if let Some(text) = to_json(&kept) {
-            self.stored |= storage.set_item(&self.storage_key, &text).is_ok();
+        let outbox = js_sys::Object::new();
+        set(&outbox, "left", &left.into());
+        set(&outbox, "at", &now().into());
+        set(&outbox, "events", &events);
+        let Some(text) = to_json(&outbox) else { return };
+        let written = storage.set_item(&key, &text).is_ok();
+        self.stored |= written;
+        if left && written {
+            // The outbox is the next page's now; this page keeps only the requests the browser
+            // finishes.
+            for queue in &mut self.queues {
+                let kept = queue.items.len() - queue.unsent(leaving).len();
+                queue.items.truncate(kept);
+                queue.in_flight = queue.in_flight.min(kept);
+            }
+            self.left = true;
+            self.stored = false;
         }
     }
 }

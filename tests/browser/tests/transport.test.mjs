@@ -36,10 +36,13 @@ async function webEvents(server, prefix) {
     .filter((e) => e && typeof e.eventName === 'string' && e.eventName.startsWith(prefix));
 }
 
-const outbox = (p) => p.evaluate(() => {
+/** The page's outbox in localStorage (`{ left, at, events }`, events per route), or null. */
+const outboxRecord = (p) => p.evaluate(() => {
   const key = Object.keys(localStorage).find((k) => k.startsWith('beckon_outbox_'));
   return key ? JSON.parse(localStorage.getItem(key)) : null;
 });
+const outbox = async (p) => (await outboxRecord(p))?.events ?? null;
+const outboxes = (p) => p.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('beckon_outbox_')).length);
 
 // Notes each POST of web events with the page's clock: when it was made and when its answer came.
 const notePosts = `const pageFetch = window.fetch; window.__posts = [];
@@ -109,9 +112,11 @@ test('transport: while the server is down, localStorage keeps the newest 100 eve
   await until(async () => { const s = await outbox(p); return s && s[0].length === 100; });
   assert.deepEqual(names(await outbox(p)), expected, 'the oldest 30 were dropped');
 
-  // Leaving while the server cannot be reached loses nothing to a beacon nobody receives.
+  // Leaving while the server cannot be reached loses nothing to a beacon nobody receives: the
+  // outbox is handed over to the next page.
   await p.goto(pages.origin + '/blank');
   assert.deepEqual(names(await outbox(p)), expected);
+  assert.equal((await outboxRecord(p)).left, true);
 
   const later = await startBeckon(pages.origin, { port });
   try {
@@ -125,13 +130,68 @@ test('transport: while the server is down, localStorage keeps the newest 100 eve
   }
 });
 
+test('transport: an outbox handed over when the page was left is sent once, by the page that took it, not again by the page back from the back/forward cache', async () => {
+  const port = await freePort();
+  const context = await browser.newContext();
+  const tag = 'handed_' + unique();
+  const server = `http://127.0.0.1:${port}`;
+  const a = await open({ server, context });
+  await a.evaluate((t) => { for (let i = 1; i <= 3; i++) ac('record', t + '_' + i); }, tag);
+  await until(async () => (await outbox(a))?.[0].length === 3);
+  // Left for the back/forward cache (Playwright's Chromium never keeps a page there, so the
+  // event is dispatched as the browser does then); the next page, a second tab here, takes it.
+  await a.evaluate(() => dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true })));
+  assert.equal((await outboxRecord(a)).left, true);
+  const b = await open({ server, context });
+  await until(async () => (await outboxes(b)) === 1 && (await outboxRecord(b)).left === false);
+  const later = await startBeckon(pages.origin, { port });
+  try {
+    await until(async () => (await webEvents(later, tag)).length === 3, { timeout: 20000 });
+    await a.evaluate(() => dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true })));
+    await a.evaluate((t) => ac('record', t + '_4'), tag);
+    await until(async () => (await webEvents(later, tag)).length >= 4, { timeout: 20000 });
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.deepEqual((await webEvents(later, tag)).map((e) => e.eventName), [1, 2, 3, 4].map((i) => `${tag}_${i}`));
+  } finally {
+    await later.stop();
+    await context.close();
+  }
+});
+
+test('transport: two tabs during an outage keep an outbox each; one still open is not taken; each event arrives once', async () => {
+  const port = await freePort();
+  const context = await browser.newContext();
+  const tag = 'tabs_' + unique();
+  const server = `http://127.0.0.1:${port}`;
+  const a = await open({ server, context });
+  await a.evaluate((t) => ac('record', t + '_a'), tag);
+  await until(async () => (await outboxes(a)) === 1);
+  const b = await open({ server, context });
+  await b.evaluate((t) => ac('record', t + '_b'), tag);
+  await until(async () => (await outboxes(a)) === 2);
+  await b.close({ runBeforeUnload: true });
+  const later = await startBeckon(pages.origin, { port });
+  try {
+    // The open tab sends its own; the next page takes the closed tab's.
+    await until(async () => (await webEvents(later, tag)).length === 1, { timeout: 20000 });
+    await open({ server, context });
+    await until(async () => (await webEvents(later, tag)).length >= 2, { timeout: 20000 });
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.deepEqual((await webEvents(later, tag)).map((e) => e.eventName).sort(), [`${tag}_a`, `${tag}_b`]);
+    await until(async () => (await outboxes(a)) === 0);
+  } finally {
+    await later.stop();
+    await context.close();
+  }
+});
+
 test('transport: events an earlier page kept that the server would refuse as too old are dropped; the rest and the new page view go through', async () => {
   const context = await browser.newContext();
   const tag = 'kept_' + unique();
   const p = await context.newPage();
   await p.goto(pages.origin + '/blank');
-  // What an earlier page kept (the outbox: per route, the events' JSON texts): one event from two
-  // hours ago, which alone would have the server refuse the whole batch, and one from ten minutes ago.
+  // What an earlier page kept, in an earlier version's outbox (per route, the events' JSON texts,
+  // under one key): one event from two hours ago, which alone would have the server refuse the whole batch, and one from ten minutes ago.
   await p.evaluate(({ key, tag }) => {
     const event = (name, minutes) => JSON.stringify({
       customerCookieId: crypto.randomUUID(), sessionId: crypto.randomUUID(), eventName: name,
