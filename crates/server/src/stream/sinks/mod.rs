@@ -25,6 +25,7 @@ pub mod hold;
 pub mod segment;
 pub mod webhook;
 
+use std::ops::Range;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -74,11 +75,12 @@ pub trait Sink: Send + Sync + 'static {
     async fn deliver(&self, batch: &[Arc<LogRecord>]) -> Result<(), Failure>;
 
     /// How the runner cuts a batch it read into deliveries, in order: the whole batch by
-    /// default. A sink that needs several requests for a batch (GA4: one per customer) answers
-    /// one part per request, so each request gets the sink's timeout, a failure retries or
-    /// dead-letters only its part, and the cursor moves past each part once it is delivered:
-    /// a part the receiver accepted is not sent again.
-    fn parts(&self, batch: &[Arc<LogRecord>]) -> Vec<std::ops::Range<usize>> {
+    /// default. A sink that needs several requests for a batch (GA4: one per customer; the
+    /// webhook and Segment: bodies under a size) answers one part per request, so each request
+    /// gets the sink's timeout, a failure retries or dead-letters only its part, and the cursor
+    /// moves past each part once it is delivered: a part the receiver accepted is not sent
+    /// again.
+    fn parts(&self, batch: &[Arc<LogRecord>]) -> Vec<Range<usize>> {
         std::iter::once(0..batch.len()).collect()
     }
 }
@@ -99,9 +101,16 @@ impl SinkHandle {
     /// Builds the sink a configuration describes; its metrics are kept in `metrics`.
     pub fn new(config: SinkConfig, client: reqwest::Client, metrics: &Metrics) -> SinkHandle {
         let sink: Box<dyn Sink> = match &config.kind {
-            SinkKind::Webhook { url, secret } => {
-                Box::new(webhook::Webhook::new(client, url.clone(), secret.clone()))
-            }
+            SinkKind::Webhook {
+                url,
+                secret,
+                max_batch_bytes,
+            } => Box::new(webhook::Webhook::new(
+                client,
+                url.clone(),
+                secret.clone(),
+                *max_batch_bytes,
+            )),
             SinkKind::File {
                 path,
                 max_bytes,
@@ -178,8 +187,11 @@ impl SinkHandle {
         }
     }
 
-    /// Delivers a dead letter's records now, once; on success the dead letter is removed (and
-    /// its customers released, unless another dead letter holds them).
+    /// Delivers a dead letter's records now, once, in the parts the sink cuts a batch into (so
+    /// a dead letter stored before a webhook's `max_batch_bytes` existed goes out in requests
+    /// under it); on success the dead letter is removed (and its customers released, unless
+    /// another dead letter holds them). A part that fails stops the replay and keeps the dead
+    /// letter whole: the parts before it are delivered again by the next replay.
     pub async fn replay(
         self: &Arc<Self>,
         letter: &DeadLetter,
@@ -187,13 +199,16 @@ impl SinkHandle {
         metrics: &Metrics,
     ) -> Result<(), String> {
         if !letter.records.is_empty() {
-            self.attempt(&letter.records)
-                .await
-                .map_err(|f| f.message().to_owned())?;
-            metrics
-                .sink_delivered
-                .get_or_create(&self.label())
-                .inc_by(letter.records.len() as u64);
+            for range in self.sink.parts(&letter.records) {
+                let part = &letter.records[range];
+                self.attempt(part)
+                    .await
+                    .map_err(|f| f.message().to_owned())?;
+                metrics
+                    .sink_delivered
+                    .get_or_create(&self.label())
+                    .inc_by(part.len() as u64);
+            }
         }
         self.remove(letter, store)
             .await
@@ -533,6 +548,44 @@ impl DeadLettering<'_> {
     }
 }
 
+/// Cuts records, in order, into runs whose request body stays within `max_bytes`, given each
+/// record's serialized size: a body is `envelope` bytes around its records joined by one byte
+/// (`[a,b]`, `{"batch":[a,b]}`). A record too large for any body gets a run of its own.
+pub fn runs_within(sizes: &[usize], envelope: usize, max_bytes: usize) -> Vec<Range<usize>> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    let mut size = envelope;
+    for (i, &len) in sizes.iter().enumerate() {
+        if i > start && size + 1 + len > max_bytes {
+            runs.push(start..i);
+            start = i;
+            size = envelope;
+        }
+        size += len + usize::from(i > start);
+    }
+    if start < sizes.len() {
+        runs.push(start..sizes.len());
+    }
+    runs
+}
+
+/// The length of a value's compact JSON, without building the text.
+pub fn json_len(value: &impl serde::Serialize) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    serde_json::to_writer(&mut count, value).expect("JSON values serialize");
+    count.0
+}
+
 /// The analytics name of a record (GA4 and Segment): `webchat_offered`, `contentoffer_blocked`,
 /// `web_<eventName>`; at most 40 characters, letters, digits and `_`.
 pub fn analytics_name(payload: &Payload) -> String {
@@ -760,6 +813,38 @@ mod tests {
             redirect_target("/v2/hook", &hook),
             "http://hooks.example.com/v2/hook"
         );
+    }
+
+    #[test]
+    fn runs_stay_within_the_bytes_in_order_and_a_large_record_goes_alone() {
+        // `[a,b]`: 2 bytes of envelope, 1 between records.
+        assert_eq!(runs_within(&[3, 3, 3], 2, 9), [0..2, 2..3]);
+        assert_eq!(runs_within(&[3, 3, 3], 2, 8), [0..1, 1..2, 2..3]);
+        assert_eq!(runs_within(&[3, 3, 3], 2, 13), vec![0..3]);
+        assert_eq!(runs_within(&[3, 3, 3], 2, 12), [0..2, 2..3]);
+        assert_eq!(runs_within(&[1, 50, 1, 1], 2, 10), [0..1, 1..2, 2..4]);
+        assert_eq!(runs_within(&[50], 2, 10), vec![0..1]);
+        assert!(runs_within(&[], 2, 10).is_empty());
+        // The sizes are the body's: a CloudEvents batch of each run is exactly that long.
+        let c = Uuid::new_v4();
+        let batch: Vec<_> = (1..=7)
+            .map(|s| testing::action(s, c, State::Offered))
+            .collect();
+        let sizes: Vec<usize> = batch
+            .iter()
+            .map(|r| json_len(&cloudevents::event(r)))
+            .collect();
+        let max = sizes[0] * 3;
+        let runs = runs_within(&sizes, 2, max);
+        assert_eq!(runs.len(), 4);
+        for run in runs {
+            let body = cloudevents::batch(&batch[run.clone()]);
+            assert_eq!(
+                body.len(),
+                2 + sizes[run.clone()].iter().sum::<usize>() + run.len() - 1
+            );
+            assert!(body.len() <= max);
+        }
     }
 
     #[test]
