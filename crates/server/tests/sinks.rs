@@ -355,9 +355,21 @@ async fn webhook_refusal_is_dead_lettered_then_replayed_through_the_api() {
     assert_eq!(records[1]["event"], posted[1]);
     assert_eq!(letter["firstSeq"], records[0]["seq"]);
     assert_eq!(letter["lastSeq"], records[1]["seq"]);
-    // Not retried: one request, and the cursor moved past the batch.
+    // Not retried: the batch, then its first record alone (refused too, so the customer's
+    // next record is held back with it); the cursor moved past the batch.
     caught_up(&server, "hook").await;
-    assert_eq!(receiver.requests().len(), 1);
+    let requests = receiver.requests();
+    assert_eq!(
+        requests
+            .iter()
+            .map(|r| r.json().as_array().unwrap().len())
+            .collect::<Vec<_>>(),
+        [2, 1]
+    );
+    assert!(
+        letter["error"].as_str().unwrap().contains("held back"),
+        "{letter}"
+    );
     let status = sink_status(&server, "hook").await;
     assert_eq!(status["deadLettered"], 2);
     assert_eq!(status["deadLetters"], 1);
@@ -715,6 +727,137 @@ async fn a_record_over_max_batch_bytes_goes_alone_and_only_it_is_dead_lettered()
         ]
     );
     assert_eq!(sink_status(&server, "hook").await["heldCustomers"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_batch_is_sent_one_record_at_a_time_so_others_are_not_held() {
+    let receiver = receiver(200).await;
+    let server = Server::start(&webhook_sink(&receiver, 10));
+    let (a, b, c, d) = (
+        server.qualified("webchat").await,
+        server.qualified("webchat").await,
+        server.qualified("webchat").await,
+        server.qualified("webchat").await,
+    );
+    settled(&server, &receiver, "hook").await;
+    let outage = Outage::start(&server, &receiver, &d.event("offered")).await;
+    let (a1, b1, c1, b2, a2) = (
+        a.event("offered"),
+        b.event("offered"),
+        c.event("offered"),
+        b.event("accepted"),
+        a.event("accepted"),
+    );
+    post_ok(&server, &json!([a1, b1, c1, b2, a2])).await;
+    // The receiver cannot take B's first event, and so refuses any batch that has it.
+    receiver.refuse_containing(b1["eventId"].as_str().unwrap(), 422);
+    outage.release(&receiver);
+    let letters = wait_for("a dead letter", || async {
+        let letters = dead_letters(&server).await;
+        (!letters.is_empty()).then_some(letters)
+    })
+    .await;
+    caught_up(&server, "hook").await;
+
+    // The batch was refused, then sent one record at a time: A's and C's events went through,
+    // in order; B's first was refused alone and its next one is held back with it.
+    let shapes: Vec<(u16, usize)> = receiver
+        .requests()
+        .iter()
+        .skip_while(|r| r.status == 503)
+        .map(|r| (r.status, r.json().as_array().unwrap().len()))
+        .collect();
+    assert_eq!(
+        shapes,
+        [(200, 1), (422, 5), (200, 1), (422, 1), (200, 1), (200, 1)],
+        "the plug, the batch, then A1, B1, C1, A2 alone"
+    );
+    let ids = accepted_ids(&receiver);
+    assert_eq!(
+        ids[1..],
+        [
+            a1["eventId"].clone(),
+            c1["eventId"].clone(),
+            a2["eventId"].clone()
+        ]
+    );
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert_eq!(
+        letter_ids(&letters[0]),
+        [b1["eventId"].clone(), b2["eventId"].clone()]
+    );
+    let error = letters[0]["error"].as_str().unwrap();
+    assert!(
+        error.contains("422") && error.contains("held back"),
+        "{error}"
+    );
+    let status = sink_status(&server, "hook").await;
+    assert_eq!(status["heldCustomers"], 1, "only B is held: {status}");
+    assert_eq!(status["deadLettered"], 2);
+
+    // A is not held: its next event goes straight through.
+    let a3 = a.event("rejected");
+    post_ok(&server, &json!([a3])).await;
+    wait_for("A's next event", || async {
+        accepted_ids(&receiver)
+            .contains(&a3["eventId"])
+            .then_some(())
+    })
+    .await;
+
+    // Fixed, the replay delivers B's events in order.
+    receiver.refuse_nothing();
+    let (status, body) = server
+        .admin_post("/api/v1/sinks/hook/dead-letters/replay")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let ids = accepted_ids(&receiver);
+    assert_eq!(
+        ids[ids.len() - 2..],
+        [b1["eventId"].clone(), b2["eventId"].clone()]
+    );
+    assert_eq!(sink_status(&server, "hook").await["heldCustomers"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn segment_sends_a_refused_batch_one_record_at_a_time_too() {
+    let receiver = receiver(200).await;
+    let server = Server::start(&format!(
+        "[[sinks]]\nname = \"segment\"\ntype = \"segment\"\nwrite_key = \"wk_test\"\n\
+         endpoint = \"{}/v1/batch\"\ntopics = [\"webchat:all\"]\nmax_backoff_ms = 300\n",
+        receiver.url
+    ));
+    let (a, b, c) = (
+        server.qualified("webchat").await,
+        server.qualified("webchat").await,
+        server.qualified("webchat").await,
+    );
+    settled(&server, &receiver, "segment").await;
+    let outage = Outage::start(&server, &receiver, &c.event("offered")).await;
+    let (a1, b1, a2) = (a.event("offered"), b.event("offered"), a.event("accepted"));
+    post_ok(&server, &json!([a1, b1, a2])).await;
+    receiver.refuse_containing(b1["eventId"].as_str().unwrap(), 400);
+    outage.release(&receiver);
+    let letters = wait_for("a dead letter", || async {
+        let (_, body) = server.admin_get("/api/v1/sinks/segment/dead-letters").await;
+        let letters = body["deadLetters"].as_array().unwrap().clone();
+        (!letters.is_empty()).then_some(letters)
+    })
+    .await;
+    caught_up(&server, "segment").await;
+    let delivered: Vec<Value> = receiver
+        .accepted()
+        .iter()
+        .flat_map(|r| r.json()["batch"].as_array().unwrap().clone())
+        .map(|call| call["messageId"].clone())
+        .collect();
+    assert_eq!(
+        delivered[1..],
+        [a1["eventId"].clone(), a2["eventId"].clone()]
+    );
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letter_ids(&letters[0]), [b1["eventId"].clone()]);
+    assert_eq!(sink_status(&server, "segment").await["heldCustomers"], 1);
 }
 
 /// A loopback server answering every request with `status` and `Location: location`.

@@ -5,9 +5,10 @@
 //!
 //! Delivery guarantee: at least once, in log order. A batch goes out as one or more
 //! `POST /v1/batch` requests (each under Segment's 500 KB limit), one after the other, each a
-//! part of the batch for the runner ([`Sink::parts`]): only a failed request is retried or
-//! dead-lettered. Segment deduplicates on `messageId`, which is the record's `eventId`, so
-//! repeats do not count twice.
+//! part of the batch for the runner ([`Sink::parts`]): only a failed request is retried, and a
+//! refused one is sent again one record at a time by the runner, so that only the records
+//! Segment refuses alone are dead-lettered. Segment deduplicates on `messageId`, which is the
+//! record's `eventId`, so repeats do not count twice.
 //!
 //! Shape: `{"batch": [{"type": "track", "event": "webchat_offered", "anonymousId": customerId,
 //! "messageId": eventId, "timestamp": ..., "properties": {the event object}}]}`, authenticated

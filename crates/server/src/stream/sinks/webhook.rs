@@ -7,7 +7,8 @@
 //! in requests of at most `max_batch_bytes` of body each (a record larger than that alone), one
 //! after the other, each a part of the batch for the runner ([`Sink::parts`]). A 2xx answer
 //! counts as delivered; 408, 429, 5xx, timeouts and connection errors are retried; any other
-//! answer dead-letters the request's records. Receivers deduplicate on the CloudEvent `id` (the
+//! answer refuses the request's records, which the runner then sends one at a time so that only
+//! those refused alone are dead-lettered. Receivers deduplicate on the CloudEvent `id` (the
 //! record's `eventId`).
 //!
 //! Signature: `Beckon-Timestamp: <unix seconds>` and
