@@ -391,7 +391,14 @@ impl SinkConfig {
 #[serde(rename_all = "lowercase", deny_unknown_fields)]
 pub enum SinkKind {
     /// CloudEvents 1.0 batches over HTTP, HMAC-signed.
-    Webhook { url: String, secret: String },
+    Webhook {
+        url: String,
+        secret: String,
+        /// Most bytes in one request body: a batch is cut into requests under it (a record
+        /// larger than this goes alone).
+        #[serde(default = "default_webhook_batch_bytes")]
+        max_batch_bytes: usize,
+    },
     /// NDJSON lines in a file, rotated by size.
     File {
         path: PathBuf,
@@ -521,6 +528,9 @@ fn default_sink_timeout() -> u64 {
 }
 fn default_max_backoff() -> u64 {
     60_000
+}
+fn default_webhook_batch_bytes() -> usize {
+    1024 * 1024
 }
 fn default_rotate_bytes() -> u64 {
     64 * 1024 * 1024
@@ -725,6 +735,25 @@ impl Config {
                         format!("sinks[{i}] ({}): {key} must be at least 1", s.name),
                     ));
                 }
+            }
+            // No request could hold a record: every one would go alone, whatever its size.
+            if let SinkKind::Webhook {
+                max_batch_bytes: 0, ..
+            } = s.kind
+            {
+                return Err(Broken::at(
+                    &[
+                        Key("sinks"),
+                        Entry(i),
+                        Key("type"),
+                        Key("webhook"),
+                        Key("max_batch_bytes"),
+                    ],
+                    format!(
+                        "sinks[{i}] ({}): max_batch_bytes must be at least 1",
+                        s.name
+                    ),
+                ));
             }
             // Each line would rotate the file, so that only the last `keep` records were kept.
             if let SinkKind::File { max_bytes: 0, .. } = s.kind {
@@ -1049,6 +1078,19 @@ write_key = "w"
             err.starts_with("5:3: sinks[0] (a): batch_size must be at least 1"),
             "{err}"
         );
+        let hook = "[[sinks]]\nname = \"h\"\ntype = \"webhook\"\nurl = \"http://127.0.0.1:1\"\nsecret = \"s\"\n";
+        let err = refused_at(&format!("{hook}max_batch_bytes = 0\n"));
+        assert!(
+            err.starts_with("6:1: sinks[0] (h): max_batch_bytes must be at least 1"),
+            "{err}"
+        );
+        assert!(matches!(
+            parse(hook).unwrap().sinks[0].kind,
+            SinkKind::Webhook {
+                max_batch_bytes: 1_048_576,
+                ..
+            }
+        ));
 
         let err = refused_at("[limits]\nburst = 20\nmax_events_per_batch = 0\n");
         assert!(

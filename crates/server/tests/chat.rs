@@ -838,3 +838,130 @@ async fn the_agent_sees_whether_the_visitor_is_connected() {
     let (_, c) = server.with_token(&agent, "GET", &detail, None).await;
     assert_eq!(c["visitorConnected"], true);
 }
+
+/// Every frame a socket gets until it has been quiet for half a second.
+async fn frames_until_quiet(socket: &mut Socket) -> Vec<Value> {
+    let mut frames = Vec::new();
+    while let Some(f) = frame_within(socket, Duration::from_millis(500)).await {
+        frames.push(f);
+    }
+    frames
+}
+
+fn rate_limited(frames: &[Value]) -> usize {
+    frames
+        .iter()
+        .filter(|f| f["type"] == "error" && f["error"] == "rate-limited")
+        .count()
+}
+
+#[tokio::test]
+async fn a_conversation_takes_at_most_four_visitor_sockets() {
+    let server = Server::start_full("", "assume_agents_available = true", &[]);
+    add_map(&server, false).await;
+    let visitor = Visitor::accepting(&server, "https://shop.test/pricing").await;
+    let (id, token) = visitor.start(&server).await;
+    let ws = format!("{}/ws?access_token={token}", visitor_path(&id));
+    let mut sockets = Vec::new();
+    for _ in 0..4 {
+        sockets.push(server.socket(&ws).await.expect("one of four sockets"));
+    }
+    // A fifth is refused at the handshake, with a problem saying why.
+    assert_eq!(server.socket(&ws).await.err(), Some(429));
+    let r = common::client()
+        .get(format!("{}{ws}", server.url()))
+        .header("origin", common::ORIGIN)
+        .header("connection", "upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "13")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    let problem: Value = r.json().await.unwrap();
+    assert_eq!(problem["type"], "/problems/too-many-sockets");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("4 visitor sockets"),
+        "{problem}"
+    );
+
+    // A socket that closes gives its place back.
+    let mut gone = sockets.pop().unwrap();
+    gone.close(None).await.unwrap();
+    drop(gone);
+    let again = common::eventually(Duration::from_secs(10), || async {
+        server.socket(&ws).await.ok()
+    })
+    .await;
+    assert!(again.is_some(), "a place after a socket closed");
+}
+
+#[tokio::test]
+async fn a_visitors_sockets_share_the_conversations_rate() {
+    let server = Server::start_full(
+        "[chat]\nmessages_per_second = 1\nmessage_burst = 3\n",
+        "assume_agents_available = true",
+        &[],
+    );
+    add_map(&server, false).await;
+    let visitor = Visitor::accepting(&server, "https://shop.test/pricing").await;
+    let (id, token) = visitor.start(&server).await;
+    let ws = format!("{}/ws?access_token={token}", visitor_path(&id));
+    let mut sockets = Vec::new();
+    for _ in 0..2 {
+        sockets.push(server.socket(&ws).await.unwrap());
+    }
+    // The rate is the conversation's: two messages on each of two sockets are four frames
+    // against a burst of three, and one of them is refused.
+    for socket in &mut sockets[..2] {
+        for text in ["one", "two"] {
+            send(socket, json!({ "type": "message", "text": text })).await;
+        }
+    }
+    let (first, second) = sockets.split_at_mut(1);
+    let (a, b) = tokio::join!(
+        frames_until_quiet(&mut first[0]),
+        frames_until_quiet(&mut second[0])
+    );
+    assert_eq!(rate_limited(&a) + rate_limited(&b), 1, "{a:?} {b:?}");
+    let (_, body) = server
+        .with_token(&token, "GET", &visitor_path(&id), None)
+        .await;
+    let messages = body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "message")
+        .count();
+    assert_eq!(messages, 3, "{body}");
+}
+
+#[tokio::test]
+async fn pings_count_toward_the_rate() {
+    let server = Server::start_full(
+        "[chat]\nmessages_per_second = 1\nmessage_burst = 3\n",
+        "assume_agents_available = true",
+        &[],
+    );
+    add_map(&server, false).await;
+    let visitor = Visitor::accepting(&server, "https://shop.test/pricing").await;
+    let (id, token) = visitor.start(&server).await;
+    let mut page = server
+        .socket(&format!("{}/ws?access_token={token}", visitor_path(&id)))
+        .await
+        .unwrap();
+    use futures_util::SinkExt;
+    for _ in 0..3 {
+        page.send(tokio_tungstenite::tungstenite::Message::Ping(
+            Default::default(),
+        ))
+        .await
+        .unwrap();
+    }
+    send(&mut page, json!({ "type": "message", "text": "hello" })).await;
+    assert_eq!(frame(&mut page).await["error"], "rate-limited");
+}

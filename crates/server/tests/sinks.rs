@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use common::{Action, Receiver, Server};
+use common::{Action, Received, Receiver, Server};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -82,8 +82,8 @@ fn webhook_sink(receiver: &Receiver, batch_size: usize) -> String {
     )
 }
 
-/// Checks one webhook request completely and returns its events.
-fn check_webhook_request(r: &common::Received) -> Vec<Value> {
+/// Checks a webhook request's method, path, content type and signature.
+fn check_webhook_signature(r: &common::Received) {
     assert_eq!(r.method, "POST");
     assert_eq!(r.path_and_query, "/hook");
     assert_eq!(
@@ -103,7 +103,11 @@ fn check_webhook_request(r: &common::Received) -> Vec<Value> {
     mac.update(&r.body);
     let expected = format!("v1={}", hex::encode(mac.finalize().into_bytes()));
     assert_eq!(r.header("beckon-signature"), Some(expected.as_str()));
+}
 
+/// Checks one webhook request completely and returns its events.
+fn check_webhook_request(r: &common::Received) -> Vec<Value> {
+    check_webhook_signature(r);
     let body = r.json();
     let events = body.as_array().expect("a batch is a JSON array").clone();
     assert!(!events.is_empty());
@@ -351,9 +355,21 @@ async fn webhook_refusal_is_dead_lettered_then_replayed_through_the_api() {
     assert_eq!(records[1]["event"], posted[1]);
     assert_eq!(letter["firstSeq"], records[0]["seq"]);
     assert_eq!(letter["lastSeq"], records[1]["seq"]);
-    // Not retried: one request, and the cursor moved past the batch.
+    // Not retried: the batch, then its first record alone (refused too, so the customer's
+    // next record is held back with it); the cursor moved past the batch.
     caught_up(&server, "hook").await;
-    assert_eq!(receiver.requests().len(), 1);
+    let requests = receiver.requests();
+    assert_eq!(
+        requests
+            .iter()
+            .map(|r| r.json().as_array().unwrap().len())
+            .collect::<Vec<_>>(),
+        [2, 1]
+    );
+    assert!(
+        letter["error"].as_str().unwrap().contains("held back"),
+        "{letter}"
+    );
     let status = sink_status(&server, "hook").await;
     assert_eq!(status["deadLettered"], 2);
     assert_eq!(status["deadLetters"], 1);
@@ -540,6 +556,308 @@ async fn a_dead_lettered_customer_is_held_so_a_replay_keeps_their_order() {
     );
     assert_eq!(dead_letters(&server).await, Vec::<Value>::new());
     assert_eq!(sink_status(&server, "hook").await["heldCustomers"], 0);
+}
+
+/// Holds the sink's next deliveries back: the receiver answers 503 until `release`, and a
+/// `plug` event is posted and seen to be retried, so that what is posted next is read as one
+/// batch once the receiver answers again.
+struct Outage;
+
+impl Outage {
+    async fn start(server: &Server, receiver: &Receiver, plug: &Value) -> Outage {
+        receiver.answer(503);
+        let route = if plug.get("actionId").is_some() {
+            "action-events"
+        } else {
+            "web-events"
+        };
+        let r = server.post(route, &json!([plug])).await;
+        assert!(r.status().is_success(), "{}", r.status());
+        wait_for("the plug to be retried", || async {
+            (receiver.requests().len() >= 2).then_some(())
+        })
+        .await;
+        Outage
+    }
+
+    fn release(self, receiver: &Receiver) {
+        receiver.answer(200);
+    }
+}
+
+/// A page view of `customer` with custom attributes making it about `kib` KiB.
+fn web_event_of(customer: uuid::Uuid, kib: usize) -> Value {
+    let mut event = common::pageview(customer, "https://shop.test/big");
+    let attributes: serde_json::Map<String, Value> = (0..kib / 4)
+        .map(|i| (format!("a{i}"), json!("x".repeat(4000))))
+        .collect();
+    event["attributes"] = Value::Object(attributes);
+    event
+}
+
+/// Posts one web event, which must be accepted.
+async fn post_web(server: &Server, event: &Value) {
+    let r = server.post("web-events", &json!([event])).await;
+    let status = r.status();
+    assert!(status.is_success(), "{status}: {}", r.text().await.unwrap());
+}
+
+/// The CloudEvent ids of the records a receiver accepted, in order.
+fn accepted_ids(receiver: &Receiver) -> Vec<Value> {
+    receiver
+        .accepted()
+        .iter()
+        .flat_map(|r| r.json().as_array().unwrap().clone())
+        .map(|e| e["id"].clone())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_batches_stay_under_a_mebibyte_by_default() {
+    let receiver = receiver(200).await;
+    let server = Server::start(&format!(
+        "{}topics = [\"web:all\"]\n",
+        webhook_sink(&receiver, 100)
+    ));
+    // A receiver that takes bodies up to 1 MiB (a common proxy limit).
+    receiver.max_body(1024 * 1024);
+    let customers: Vec<uuid::Uuid> = (0..3).map(|_| uuid::Uuid::new_v4()).collect();
+    let outage = Outage::start(&server, &receiver, &web_event_of(customers[0], 200)).await;
+    // Nine events of about 200 KiB: 1.8 MiB in all, read as one batch of nine.
+    for i in 0..9 {
+        post_web(&server, &web_event_of(customers[i % 3], 200)).await;
+    }
+    outage.release(&receiver);
+    let ids = wait_for("the ten events delivered", || async {
+        let ids = accepted_ids(&receiver);
+        (ids.len() >= 10).then_some(ids)
+    })
+    .await;
+    caught_up(&server, "hook").await;
+    let log: Vec<Value> = server
+        .log("&topic=web:all")
+        .await
+        .iter()
+        .map(|r| r["event"]["eventId"].clone())
+        .collect();
+    assert_eq!(ids, log, "each event once, in log order");
+    let accepted = receiver.accepted();
+    for r in &accepted {
+        check_webhook_signature(r);
+        assert!(r.body.len() <= 1024 * 1024, "{} bytes", r.body.len());
+    }
+    assert!(
+        receiver.requests().iter().all(|r| r.status != 413),
+        "no request over the receiver's limit"
+    );
+    // Cut by bytes, not one record per request: several of these fit in 1 MiB.
+    let sizes: Vec<usize> = accepted
+        .iter()
+        .map(|r| r.json().as_array().unwrap().len())
+        .collect();
+    assert!(sizes[1..].iter().any(|&n| n > 1), "{sizes:?}");
+    let status = sink_status(&server, "hook").await;
+    assert_eq!(
+        (
+            status["deadLetters"].as_u64(),
+            status["heldCustomers"].as_u64()
+        ),
+        (Some(0), Some(0))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_over_max_batch_bytes_goes_alone_and_only_it_is_dead_lettered() {
+    let receiver = receiver(200).await;
+    let server = Server::start(&format!(
+        "{}topics = [\"web:all\"]\nmax_batch_bytes = 50000\n",
+        webhook_sink(&receiver, 100)
+    ));
+    receiver.max_body(50_000);
+    let (a, b, c) = (
+        uuid::Uuid::new_v4(),
+        uuid::Uuid::new_v4(),
+        uuid::Uuid::new_v4(),
+    );
+    let outage = Outage::start(&server, &receiver, &web_event_of(a, 0)).await;
+    let posted = [
+        web_event_of(a, 0),
+        web_event_of(b, 100),
+        web_event_of(c, 0),
+        web_event_of(a, 0),
+    ];
+    for event in &posted {
+        post_web(&server, event).await;
+    }
+    outage.release(&receiver);
+    let letters = wait_for("a dead letter", || async {
+        let letters = dead_letters(&server).await;
+        (!letters.is_empty()).then_some(letters)
+    })
+    .await;
+    caught_up(&server, "hook").await;
+    // The large event went alone, and only it was refused.
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    let records = letters[0]["records"].as_array().unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["event"]["customerCookieId"], b.to_string());
+    assert!(letters[0]["error"].as_str().unwrap().contains("413"));
+    let refused: Vec<Received> = receiver
+        .requests()
+        .into_iter()
+        .filter(|r| r.status == 413)
+        .collect();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].json().as_array().unwrap().len(), 1);
+    for r in receiver.accepted() {
+        assert!(r.body.len() <= 50_000, "{} bytes", r.body.len());
+    }
+    let customers: Vec<Value> = receiver
+        .accepted()
+        .iter()
+        .flat_map(|r| r.json().as_array().unwrap().clone())
+        .map(|e| e["data"]["customerCookieId"].clone())
+        .collect();
+    assert_eq!(
+        customers[1..],
+        [
+            json!(a.to_string()),
+            json!(c.to_string()),
+            json!(a.to_string())
+        ]
+    );
+    assert_eq!(sink_status(&server, "hook").await["heldCustomers"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_batch_is_sent_one_record_at_a_time_so_others_are_not_held() {
+    let receiver = receiver(200).await;
+    let server = Server::start(&webhook_sink(&receiver, 10));
+    let (a, b, c, d) = (
+        server.qualified("webchat").await,
+        server.qualified("webchat").await,
+        server.qualified("webchat").await,
+        server.qualified("webchat").await,
+    );
+    settled(&server, &receiver, "hook").await;
+    let outage = Outage::start(&server, &receiver, &d.event("offered")).await;
+    let (a1, b1, c1, b2, a2) = (
+        a.event("offered"),
+        b.event("offered"),
+        c.event("offered"),
+        b.event("accepted"),
+        a.event("accepted"),
+    );
+    post_ok(&server, &json!([a1, b1, c1, b2, a2])).await;
+    // The receiver cannot take B's first event, and so refuses any batch that has it.
+    receiver.refuse_containing(b1["eventId"].as_str().unwrap(), 422);
+    outage.release(&receiver);
+    let letters = wait_for("a dead letter", || async {
+        let letters = dead_letters(&server).await;
+        (!letters.is_empty()).then_some(letters)
+    })
+    .await;
+    caught_up(&server, "hook").await;
+
+    // The batch was refused, then sent one record at a time: A's and C's events went through,
+    // in order; B's first was refused alone and its next one is held back with it.
+    let shapes: Vec<(u16, usize)> = receiver
+        .requests()
+        .iter()
+        .skip_while(|r| r.status == 503)
+        .map(|r| (r.status, r.json().as_array().unwrap().len()))
+        .collect();
+    assert_eq!(
+        shapes,
+        [(200, 1), (422, 5), (200, 1), (422, 1), (200, 1), (200, 1)],
+        "the plug, the batch, then A1, B1, C1, A2 alone"
+    );
+    let ids = accepted_ids(&receiver);
+    assert_eq!(
+        ids[1..],
+        [
+            a1["eventId"].clone(),
+            c1["eventId"].clone(),
+            a2["eventId"].clone()
+        ]
+    );
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert_eq!(
+        letter_ids(&letters[0]),
+        [b1["eventId"].clone(), b2["eventId"].clone()]
+    );
+    let error = letters[0]["error"].as_str().unwrap();
+    assert!(
+        error.contains("422") && error.contains("held back"),
+        "{error}"
+    );
+    let status = sink_status(&server, "hook").await;
+    assert_eq!(status["heldCustomers"], 1, "only B is held: {status}");
+    assert_eq!(status["deadLettered"], 2);
+
+    // A is not held: its next event goes straight through.
+    let a3 = a.event("rejected");
+    post_ok(&server, &json!([a3])).await;
+    wait_for("A's next event", || async {
+        accepted_ids(&receiver)
+            .contains(&a3["eventId"])
+            .then_some(())
+    })
+    .await;
+
+    // Fixed, the replay delivers B's events in order.
+    receiver.refuse_nothing();
+    let (status, body) = server
+        .admin_post("/api/v1/sinks/hook/dead-letters/replay")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let ids = accepted_ids(&receiver);
+    assert_eq!(
+        ids[ids.len() - 2..],
+        [b1["eventId"].clone(), b2["eventId"].clone()]
+    );
+    assert_eq!(sink_status(&server, "hook").await["heldCustomers"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn segment_sends_a_refused_batch_one_record_at_a_time_too() {
+    let receiver = receiver(200).await;
+    let server = Server::start(&format!(
+        "[[sinks]]\nname = \"segment\"\ntype = \"segment\"\nwrite_key = \"wk_test\"\n\
+         endpoint = \"{}/v1/batch\"\ntopics = [\"webchat:all\"]\nmax_backoff_ms = 300\n",
+        receiver.url
+    ));
+    let (a, b, c) = (
+        server.qualified("webchat").await,
+        server.qualified("webchat").await,
+        server.qualified("webchat").await,
+    );
+    settled(&server, &receiver, "segment").await;
+    let outage = Outage::start(&server, &receiver, &c.event("offered")).await;
+    let (a1, b1, a2) = (a.event("offered"), b.event("offered"), a.event("accepted"));
+    post_ok(&server, &json!([a1, b1, a2])).await;
+    receiver.refuse_containing(b1["eventId"].as_str().unwrap(), 400);
+    outage.release(&receiver);
+    let letters = wait_for("a dead letter", || async {
+        let (_, body) = server.admin_get("/api/v1/sinks/segment/dead-letters").await;
+        let letters = body["deadLetters"].as_array().unwrap().clone();
+        (!letters.is_empty()).then_some(letters)
+    })
+    .await;
+    caught_up(&server, "segment").await;
+    let delivered: Vec<Value> = receiver
+        .accepted()
+        .iter()
+        .flat_map(|r| r.json()["batch"].as_array().unwrap().clone())
+        .map(|call| call["messageId"].clone())
+        .collect();
+    assert_eq!(
+        delivered[1..],
+        [a1["eventId"].clone(), a2["eventId"].clone()]
+    );
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letter_ids(&letters[0]), [b1["eventId"].clone()]);
+    assert_eq!(sink_status(&server, "segment").await["heldCustomers"], 1);
 }
 
 /// A loopback server answering every request with `status` and `Location: location`.

@@ -251,8 +251,20 @@ pub async fn socket(
 ) -> Result<Response, Problem> {
     let upgrade = bounded(upgrade)?;
     visitor_conversation(&app, deployment_id, id, &headers, &query).await?;
+    // A place among the conversation's sockets, taken before the upgrade and kept by the
+    // socket: more sockets would not add to the visitor's rate (it is the conversation's), but
+    // each costs a task, a subscription and the notices it wakes for.
+    let admitted = app.chat.visitor_socket(id).map_err(|e| {
+        Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-sockets",
+            "Too many sockets",
+            e.to_string(),
+        )
+    })?;
     let chat = app.chat.clone();
     let shutdown = app.shutdown.clone();
-    Ok(upgrade
-        .on_upgrade(move |ws| crate::chat::socket::visitor(chat, ws, id, query.after, shutdown)))
+    Ok(upgrade.on_upgrade(move |ws| {
+        crate::chat::socket::visitor(chat, ws, admitted, id, query.after, shutdown)
+    }))
 }

@@ -15,11 +15,13 @@ pub mod presence;
 pub mod socket;
 
 use std::collections::HashMap;
+use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use beckon_core::decide::Availability;
 use beckon_core::{ActionEvent, MediaType, State, Timestamp};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
@@ -43,9 +45,10 @@ pub struct ChatSettings {
     pub abandon_after_secs: u64,
     /// Largest message text, in bytes.
     pub max_message_bytes: usize,
-    /// Frames a socket may send per second, sustained.
+    /// Frames a visitor (all sockets of a conversation together) or an agent's socket may send
+    /// per second, sustained.
     pub messages_per_second: u32,
-    /// Frames a socket may send at once before the rate applies.
+    /// Frames they may send at once before the rate applies.
     pub message_burst: u32,
 }
 
@@ -102,15 +105,74 @@ pub struct SignInEnded {
     pub reason: &'static str,
 }
 
+/// Most visitor sockets one conversation may have open at once (a visitor with the chat on a
+/// few tabs, or reconnecting while the server has not yet seen the old socket go); one more is
+/// refused at the handshake (429 `too-many-sockets`).
+pub const MAX_VISITOR_SOCKETS: usize = 4;
+
+/// The rate limiter of `[chat] messages_per_second` and `message_burst`.
+pub(crate) fn rate_limiter(s: &ChatSettings) -> DefaultDirectRateLimiter {
+    let quota =
+        Quota::per_second(NonZeroU32::new(s.messages_per_second).unwrap_or(NonZeroU32::MIN))
+            .allow_burst(NonZeroU32::new(s.message_burst).unwrap_or(NonZeroU32::MIN));
+    RateLimiter::direct(quota)
+}
+
 struct Live {
     record: ConversationRecord,
     /// Visitor sockets connected now.
     visitors: usize,
+    /// Visitor sockets admitted ([`Chat::visitor_socket`]): connected, or still in their
+    /// handshake. At most [`MAX_VISITOR_SOCKETS`].
+    sockets: usize,
+    /// The frames the visitor may send, shared by all of the conversation's visitor sockets.
+    limiter: Arc<DefaultDirectRateLimiter>,
     /// When the last visitor socket went (or the conversation was created with none).
     left_at: Option<Instant>,
     /// Held while an entry is appended and announced.
     order: Arc<tokio::sync::Mutex<()>>,
 }
+
+impl Live {
+    fn new(record: ConversationRecord, settings: &ChatSettings) -> Live {
+        Live {
+            record,
+            visitors: 0,
+            sockets: 0,
+            limiter: Arc::new(rate_limiter(settings)),
+            left_at: Some(Instant::now()),
+            order: Default::default(),
+        }
+    }
+}
+
+/// A visitor socket admitted to a conversation: holds its place among the conversation's
+/// [`MAX_VISITOR_SOCKETS`] until dropped (the socket ended, or its handshake never finished).
+pub struct VisitorSocket {
+    chat: Arc<Chat>,
+    conversation: Uuid,
+    /// Whether a place was taken (not for a conversation that has ended).
+    counted: bool,
+    /// The conversation's rate limiter.
+    pub(crate) limiter: Arc<DefaultDirectRateLimiter>,
+}
+
+impl Drop for VisitorSocket {
+    fn drop(&mut self) {
+        if self.counted
+            && let Some(live) = self.chat.desk().open.get_mut(&self.conversation)
+        {
+            live.sockets = live.sockets.saturating_sub(1);
+        }
+    }
+}
+
+/// A visitor socket refused: the conversation has [`MAX_VISITOR_SOCKETS`] open already.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "this conversation has {MAX_VISITOR_SOCKETS} visitor sockets open already; close one first"
+)]
+pub struct TooManySockets;
 
 #[derive(Default)]
 struct Desk {
@@ -210,15 +272,7 @@ impl Chat {
             desk.accounts.insert(a.id, a);
         }
         for record in store.open_conversations().await? {
-            desk.open.insert(
-                record.id,
-                Live {
-                    record,
-                    visitors: 0,
-                    left_at: Some(Instant::now()),
-                    order: Default::default(),
-                },
-            );
+            desk.open.insert(record.id, Live::new(record, &settings));
         }
         let waiting: Vec<Uuid> = desk.waiting().iter().map(|r| r.id).collect();
         let chat = Arc::new(Chat {
@@ -521,15 +575,9 @@ impl Chat {
                 format!("action {action_id} already has a conversation"),
             ));
         }
-        self.desk().open.insert(
-            record.id,
-            Live {
-                record: record.clone(),
-                visitors: 0,
-                left_at: Some(Instant::now()),
-                order: Default::default(),
-            },
-        );
+        self.desk()
+            .open
+            .insert(record.id, Live::new(record.clone(), &self.settings));
         self.watch_abandonment(record.id);
         self.announce_queue();
         Ok((record, token))
@@ -785,6 +833,29 @@ impl Chat {
             .collect())
     }
 
+    /// Admits one more visitor socket to a conversation, before its handshake is answered:
+    /// refused when it has [`MAX_VISITOR_SOCKETS`] already. The place is taken at once, so
+    /// handshakes at the same moment cannot all pass; it is given back when the returned guard
+    /// drops. A conversation that has ended takes no place (its socket sends what was stored
+    /// and closes).
+    pub fn visitor_socket(self: &Arc<Self>, id: Uuid) -> Result<VisitorSocket, TooManySockets> {
+        let mut desk = self.desk();
+        let (counted, limiter) = match desk.open.get_mut(&id) {
+            Some(live) if live.sockets >= MAX_VISITOR_SOCKETS => return Err(TooManySockets),
+            Some(live) => {
+                live.sockets += 1;
+                (true, live.limiter.clone())
+            }
+            None => (false, Arc::new(rate_limiter(&self.settings))),
+        };
+        Ok(VisitorSocket {
+            chat: self.clone(),
+            conversation: id,
+            counted,
+            limiter,
+        })
+    }
+
     /// A visitor socket connected; the first one tells the agent the visitor is there.
     pub fn visitor_connected(&self, id: Uuid) {
         let mut desk = self.desk();
@@ -902,16 +973,32 @@ mod tests {
                 .unwrap()
         );
         let id = record.id;
-        chat.desk().open.insert(
-            id,
-            Live {
-                record,
-                visitors: 0,
-                left_at: None,
-                order: Default::default(),
-            },
-        );
+        let live = Live {
+            left_at: None,
+            ..Live::new(record, &chat.settings)
+        };
+        chat.desk().open.insert(id, live);
         id
+    }
+
+    #[tokio::test]
+    async fn a_conversation_admits_a_few_visitor_sockets_sharing_one_rate() {
+        let dir = tempfile::tempdir().unwrap();
+        let chat = chat(&dir).await;
+        let id = open(&chat).await;
+        let mut admitted: Vec<VisitorSocket> = (0..MAX_VISITOR_SOCKETS)
+            .map(|_| chat.visitor_socket(id).unwrap())
+            .collect();
+        assert!(chat.visitor_socket(id).is_err());
+        assert!(Arc::ptr_eq(&admitted[0].limiter, &admitted[1].limiter));
+        // A socket that goes gives its place back.
+        admitted.pop();
+        admitted.push(chat.visitor_socket(id).unwrap());
+        assert!(chat.visitor_socket(id).is_err());
+        // An ended conversation counts nothing (its sockets close after catching up).
+        chat.end(id, Party::Visitor).await.unwrap();
+        drop(admitted);
+        assert!(chat.visitor_socket(id).is_ok());
     }
 
     #[tokio::test]

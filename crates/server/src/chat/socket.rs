@@ -1,20 +1,20 @@
 //! Chat sockets: one loop per connected visitor or agent console. A socket subscribes to the
 //! desk's notices before it reads the stored entries it missed, then drops notices it has
 //! already sent (by `seq`): no gap, no duplicate. Frames it receives are bounded in size and
-//! rate; a refusal is an `error` frame and the socket stays open. An agent's socket lasts as
+//! rate (a visitor's rate is its conversation's, shared by its sockets; pings count); a refusal
+//! is an `error` frame and the socket stays open. An agent's socket lasts as
 //! long as the sign-in it was opened with: it closes when that ends or expires.
 
-use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use governor::DefaultDirectRateLimiter;
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::entry::{ClientFrame, Party, error_frame};
-use super::{Chat, ChatError, Notice, SignInEnded};
+use super::{Chat, ChatError, Notice, SignInEnded, VisitorSocket};
 use crate::store::chat::AgentRecord;
 
 /// Close codes (`docs/chat.md`).
@@ -128,21 +128,32 @@ struct Connection {
     side: Side,
     /// The highest `seq` sent, per conversation.
     sent: std::collections::HashMap<Uuid, u64>,
-    limiter: DefaultDirectRateLimiter,
+    /// The frames this socket may take: a visitor's is its conversation's, shared by all of
+    /// that conversation's visitor sockets; an agent console's is its own.
+    limiter: Arc<DefaultDirectRateLimiter>,
 }
 
-/// Serves a visitor's socket, first sending the entries after `after`.
+/// Serves a visitor's socket, first sending the entries after `after`; `admitted` is its place
+/// among the conversation's sockets, given back when the socket ends.
 pub async fn visitor(
     chat: Arc<Chat>,
     socket: WebSocket,
+    admitted: VisitorSocket,
     conversation: Uuid,
     after: u64,
     shutdown: CancellationToken,
 ) {
     chat.visitor_connected(conversation);
-    let mut c = Connection::new(chat.clone(), socket, Side::Visitor { conversation });
+    let limiter = admitted.limiter.clone();
+    let mut c = Connection::new(
+        chat.clone(),
+        socket,
+        Side::Visitor { conversation },
+        limiter,
+    );
     c.run(vec![(conversation, after)], shutdown).await;
     chat.visitor_disconnected(conversation);
+    drop(admitted);
 }
 
 /// Serves an agent console's socket: queue changes and the agent's conversations, while
@@ -155,18 +166,20 @@ pub async fn agent(
     shutdown: CancellationToken,
 ) {
     // The console reads each conversation's history over HTTP; live entries start now.
-    let mut c = Connection::new(chat, socket, Side::Agent { agent, session });
+    let limiter = Arc::new(super::rate_limiter(&chat.settings));
+    let mut c = Connection::new(chat, socket, Side::Agent { agent, session }, limiter);
     c.run(Vec::new(), shutdown).await;
 }
 
 impl Connection {
-    fn new(chat: Arc<Chat>, socket: WebSocket, side: Side) -> Connection {
-        let s = &chat.settings;
-        let quota =
-            Quota::per_second(NonZeroU32::new(s.messages_per_second).unwrap_or(NonZeroU32::MIN))
-                .allow_burst(NonZeroU32::new(s.message_burst).unwrap_or(NonZeroU32::MIN));
+    fn new(
+        chat: Arc<Chat>,
+        socket: WebSocket,
+        side: Side,
+        limiter: Arc<DefaultDirectRateLimiter>,
+    ) -> Connection {
         Connection {
-            limiter: RateLimiter::direct(quota),
+            limiter,
             chat,
             socket,
             side,
@@ -263,6 +276,11 @@ impl Connection {
                     Some(Ok(Message::Binary(_))) => {
                         self.close(close::UNSUPPORTED, "frames are JSON text").await;
                         return;
+                    }
+                    // Pings and pongs take their share of the rate too, so that they cannot be
+                    // added to what a client sends (the WebSocket layer answers pings itself).
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
+                        let _ = self.limiter.check();
                     }
                     Some(Ok(_)) => {}
                     Some(Err(e)) if too_big(&e) => {

@@ -638,6 +638,11 @@ struct ReceiverState {
     default: Option<u16>,
     /// How long to wait before answering the next requests, in order (none once used up).
     delays: std::collections::VecDeque<Duration>,
+    /// Bodies longer than this are answered 413, instead of a 2xx (a receiver's body limit).
+    max_body: Option<usize>,
+    /// Bodies holding one of these byte strings are answered with its status, instead of a 2xx
+    /// (a receiver refusing one record, and every batch that has it).
+    refusals: Vec<(Vec<u8>, u16)>,
 }
 
 /// One request a [`Receiver`] got.
@@ -690,7 +695,18 @@ impl Receiver {
                 async move {
                     let (status, delay) = {
                         let mut s = shared.lock().unwrap();
-                        let status = s.statuses.pop_front().or(s.default).unwrap_or(200);
+                        let mut status = s.statuses.pop_front().or(s.default).unwrap_or(200);
+                        if (200..300).contains(&status) {
+                            if s.max_body.is_some_and(|max| body.len() > max) {
+                                status = 413;
+                            } else if let Some((_, refusal)) =
+                                s.refusals.iter().find(|(needle, _)| {
+                                    body.windows(needle.len()).any(|w| w == &needle[..])
+                                })
+                            {
+                                status = *refusal;
+                            }
+                        }
                         let delay = s.delays.pop_front();
                         s.requests.push(Received {
                             method: method.to_string(),
@@ -712,8 +728,29 @@ impl Receiver {
                 }
             },
         );
+        // No body limit of its own: the test sets one with `max_body`.
+        let app = app.layer(axum::extract::DefaultBodyLimit::disable());
         tokio::spawn(async move { axum::serve(listener, app).await });
         Receiver { url, state }
+    }
+
+    /// From now on, a body over `bytes` is answered 413 (where a 2xx would have been).
+    pub fn max_body(&self, bytes: usize) {
+        self.state.lock().unwrap().max_body = Some(bytes);
+    }
+
+    /// From now on, a body containing `needle` is answered `status` (where a 2xx would have
+    /// been).
+    pub fn refuse_containing(&self, needle: &str, status: u16) {
+        let mut s = self.state.lock().unwrap();
+        s.refusals.push((needle.as_bytes().to_vec(), status));
+    }
+
+    /// Forgets the refusals of [`Receiver::refuse_containing`] and [`Receiver::max_body`].
+    pub fn refuse_nothing(&self) {
+        let mut s = self.state.lock().unwrap();
+        s.refusals.clear();
+        s.max_body = None;
     }
 
     /// The next requests get these statuses, in order; then 200 again.

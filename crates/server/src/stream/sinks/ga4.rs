@@ -3,14 +3,16 @@
 //! Why it exists: offers, acceptances and chats belong in the same analytics as the rest of the
 //! site, so that funnels and conversions can use them.
 //!
-//! Delivery guarantee: at least once, in log order. The Measurement Protocol takes one
-//! `client_id` and at most 25 events per request, so a batch becomes one request per run of
-//! consecutive records of the same customer, cut every 25 events; requests go out one after the
-//! other in log order. Each request is a part of the batch for the runner ([`Sink::parts`]): it
-//! has the sink's timeout to itself, only it is retried (or dead-lettered) when it fails, and the
-//! cursor moves past it once GA4 accepted it. GA4 does not deduplicate, so an accepted request is
-//! never sent again, except the one in flight at a crash or a timeout (GA4 may have taken it
-//! before the answer was lost); every event carries `event_id` for reports that need exactness.
+//! Delivery guarantee: at least once, in log order. The Measurement Protocol takes one `client_id`
+//! and at most 25 events per request, so a batch becomes one request per run of consecutive records
+//! of the same customer, cut every 25 events; requests go out one after the other in log order.
+//! Each request is a part of the batch for the runner ([`Sink::parts`]): it has the sink's timeout
+//! to itself, only it is retried when it fails (a refused request of several events is sent again
+//! one event at a time by the runner: the events before the one GA4 refuses alone are delivered,
+//! that one and the customer's later ones dead-lettered), and the cursor moves past it once GA4
+//! accepted it. GA4 does not deduplicate, so an accepted request is never sent again, except the
+//! one in flight at a crash or a timeout (GA4 may have taken it before the answer was lost); every
+//! event carries `event_id` for reports that need exactness.
 //!
 //! Names: `<mediaType>_<state>` for action events, `<mediaType>_blocked` (with a `reason`
 //! parameter) for blocked offers, `web_<eventName>` for web events; parameters are snake_case.

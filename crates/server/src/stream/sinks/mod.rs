@@ -6,17 +6,19 @@
 //! a sink module only turns a batch of records into one delivery and says whether a failure is
 //! worth retrying ([`Failure::Retry`]) or not ([`Failure::Permanent`]).
 //!
-//! Delivery guarantee: at least once, and in order per customer. Each sink has one task that
-//! reads the log after its cursor, delivers one batch at a time (or one part of it at a time,
-//! for a sink that needs several requests per batch, see [`Sink::parts`]), and moves the cursor
-//! only once the batch (or part) was delivered or dead-lettered. A retryable failure is retried,
-//! with capped exponential backoff and full jitter, for as long as it takes: nothing is dropped.
-//! A permanent failure stores the batch as a dead letter, which an operator can list, replay or
-//! discard (`/api/v1/sinks/{name}/dead-letters`, `beckon dead-letters`), and the sink goes on
-//! with the records after it, except those of the dead letter's customers: they are held
-//! ([`hold`]) in later dead letters, so that replaying them all, oldest first, delivers each
-//! customer's events in order, while other customers' events flow on. A crash between a delivery
-//! and the cursor update means that batch is delivered again after restart, never lost.
+//! Delivery guarantee: at least once, and in order per customer. Each sink has one task that reads
+//! the log after its cursor, delivers one batch at a time (or one part of it at a time, for a sink
+//! that needs several requests per batch, see [`Sink::parts`]), and moves the cursor only once the
+//! batch (or part) was delivered or dead-lettered. A retryable failure is retried, with capped
+//! exponential backoff and full jitter, for as long as it takes: nothing is dropped. A permanent
+//! failure of one record stores it as a dead letter, which an operator can list, replay or discard
+//! (`/api/v1/sinks/{name}/dead-letters`, `beckon dead-letters`); a permanent failure of several is
+//! not blamed on all of them: they are sent again one at a time, and only those refused alone are
+//! dead-lettered (each with its customer's later records of the batch). The sink goes on with the
+//! records after it, except those of the dead letter's customers: they are held ([`hold`]) in later
+//! dead letters, so that replaying them all, oldest first, delivers each customer's events in
+//! order, while other customers' events flow on. A crash between a delivery and the cursor update
+//! means that batch is delivered again after restart, never lost.
 
 pub mod cloudevents;
 pub mod file;
@@ -25,6 +27,7 @@ pub mod hold;
 pub mod segment;
 pub mod webhook;
 
+use std::ops::Range;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -74,11 +77,12 @@ pub trait Sink: Send + Sync + 'static {
     async fn deliver(&self, batch: &[Arc<LogRecord>]) -> Result<(), Failure>;
 
     /// How the runner cuts a batch it read into deliveries, in order: the whole batch by
-    /// default. A sink that needs several requests for a batch (GA4: one per customer) answers
-    /// one part per request, so each request gets the sink's timeout, a failure retries or
-    /// dead-letters only its part, and the cursor moves past each part once it is delivered:
-    /// a part the receiver accepted is not sent again.
-    fn parts(&self, batch: &[Arc<LogRecord>]) -> Vec<std::ops::Range<usize>> {
+    /// default. A sink that needs several requests for a batch (GA4: one per customer; the
+    /// webhook and Segment: bodies under a size) answers one part per request, so each request
+    /// gets the sink's timeout, a failure retries or dead-letters only its part, and the cursor
+    /// moves past each part once it is delivered: a part the receiver accepted is not sent
+    /// again.
+    fn parts(&self, batch: &[Arc<LogRecord>]) -> Vec<Range<usize>> {
         std::iter::once(0..batch.len()).collect()
     }
 }
@@ -99,9 +103,16 @@ impl SinkHandle {
     /// Builds the sink a configuration describes; its metrics are kept in `metrics`.
     pub fn new(config: SinkConfig, client: reqwest::Client, metrics: &Metrics) -> SinkHandle {
         let sink: Box<dyn Sink> = match &config.kind {
-            SinkKind::Webhook { url, secret } => {
-                Box::new(webhook::Webhook::new(client, url.clone(), secret.clone()))
-            }
+            SinkKind::Webhook {
+                url,
+                secret,
+                max_batch_bytes,
+            } => Box::new(webhook::Webhook::new(
+                client,
+                url.clone(),
+                secret.clone(),
+                *max_batch_bytes,
+            )),
             SinkKind::File {
                 path,
                 max_bytes,
@@ -178,8 +189,11 @@ impl SinkHandle {
         }
     }
 
-    /// Delivers a dead letter's records now, once; on success the dead letter is removed (and
-    /// its customers released, unless another dead letter holds them).
+    /// Delivers a dead letter's records now, once, in the parts the sink cuts a batch into (so
+    /// a dead letter stored before a webhook's `max_batch_bytes` existed goes out in requests
+    /// under it); on success the dead letter is removed (and its customers released, unless
+    /// another dead letter holds them). A part that fails stops the replay and keeps the dead
+    /// letter whole: the parts before it are delivered again by the next replay.
     pub async fn replay(
         self: &Arc<Self>,
         letter: &DeadLetter,
@@ -187,13 +201,16 @@ impl SinkHandle {
         metrics: &Metrics,
     ) -> Result<(), String> {
         if !letter.records.is_empty() {
-            self.attempt(&letter.records)
-                .await
-                .map_err(|f| f.message().to_owned())?;
-            metrics
-                .sink_delivered
-                .get_or_create(&self.label())
-                .inc_by(letter.records.len() as u64);
+            for range in self.sink.parts(&letter.records) {
+                let part = &letter.records[range];
+                self.attempt(part)
+                    .await
+                    .map_err(|f| f.message().to_owned())?;
+                metrics
+                    .sink_delivered
+                    .get_or_create(&self.label())
+                    .inc_by(part.len() as u64);
+            }
         }
         self.remove(letter, store)
             .await
@@ -371,8 +388,7 @@ async fn run(
     let name = sink.name().to_owned();
     let label = sink.label();
     let lag = metrics.sink_lag.get_or_create(&label).clone();
-    let max_backoff = Duration::from_millis(sink.config.max_backoff_ms);
-    let dead_letters = DeadLettering {
+    let runner = Runner {
         sink: &sink,
         store: &*store,
         metrics: &metrics,
@@ -449,47 +465,33 @@ async fn run(
                 if !kept.is_empty() {
                     let error = "held back: an earlier dead letter of this sink has events of the \
                                  same customer; replay or discard it first";
-                    if dead_letters.store(&mut held, &kept, error).await.is_none() {
+                    if runner.dead_letter(&mut held, &kept, error).await.is_none() {
                         return;
                     }
                 }
                 free
             };
-            let mut attempt = 0;
-            let delivered = !free.is_empty()
-                && loop {
-                    // An attempt in flight is finished (it is bounded by the sink's timeout), not cut.
-                    match sink.attempt(&free).await {
-                        Ok(()) => break true,
-                        Err(Failure::Retry(error)) => {
-                            metrics.sink_retried.get_or_create(&label).inc();
-                            let wait = backoff(attempt, max_backoff);
-                            tracing::warn!(sink = %name, %error, first_seq = free[0].seq, last_seq = last, retry_in_ms = wait.as_millis() as u64, "delivery failed; retrying");
-                            sink.set_error(Some(error));
-                            if pause(&shutdown, wait).await {
-                                return;
-                            }
-                            attempt = attempt.saturating_add(1);
+            if !free.is_empty() {
+                match runner.deliver(&free).await {
+                    Delivery::Stopped => return,
+                    Delivery::Delivered => {}
+                    Delivery::Refused(error) if free.len() == 1 => {
+                        tracing::error!(sink = %name, %error, seq = last, "delivery refused; dead-lettering the record");
+                        let mut held = sink.holds.lock().await;
+                        if runner.dead_letter(&mut held, &free, &error).await.is_none() {
+                            return;
                         }
-                        Err(Failure::Permanent(error)) => {
-                            tracing::error!(sink = %name, %error, first_seq = free[0].seq, last_seq = last, "delivery refused; dead-lettering the batch");
-                            let mut held = sink.holds.lock().await;
-                            if dead_letters.store(&mut held, &free, &error).await.is_none() {
-                                return;
-                            }
-                            sink.set_error(Some(error));
-                            break false;
+                        sink.set_error(Some(error));
+                    }
+                    Delivery::Refused(error) => {
+                        // One record can make a receiver refuse a whole batch (too large, or
+                        // one it cannot take): the others go on, one at a time.
+                        tracing::warn!(sink = %name, %error, first_seq = free[0].seq, last_seq = last, "batch refused; sending its records one at a time");
+                        if runner.one_at_a_time(&free, &mut cursor).await.is_none() {
+                            break 'run;
                         }
                     }
-                };
-            // Counted when the receiver took the batch, as dead letters are when stored: the saved
-            // cursor is visible to readers as soon as it is committed, before its save returns.
-            if delivered {
-                sink.set_error(None);
-                metrics
-                    .sink_delivered
-                    .get_or_create(&label)
-                    .inc_by(free.len() as u64);
+                }
             }
             if persist(&sink, &shutdown, "save the cursor", || {
                 store.set_cursor(&name, last)
@@ -506,18 +508,117 @@ async fn run(
     tracing::info!(sink = %name, cursor, "sink stopped");
 }
 
-/// What storing a dead letter needs from the runner.
-struct DeadLettering<'a> {
+/// How a delivery, retried as long as it was worth it, ended.
+enum Delivery {
+    Delivered,
+    /// A permanent failure: the receiver will not take these records.
+    Refused(String),
+    /// Shutdown came while waiting to retry: the records are read again after the next start.
+    Stopped,
+}
+
+/// What a sink's loop needs to deliver and dead-letter.
+struct Runner<'a> {
     sink: &'a SinkHandle,
     store: &'a dyn Store,
     metrics: &'a Metrics,
     shutdown: &'a CancellationToken,
 }
 
-impl DeadLettering<'_> {
+impl Runner<'_> {
+    /// Delivers records, retrying with backoff until it works, the receiver refuses them for
+    /// good, or shutdown. An attempt in flight is finished (bounded by the sink's timeout), not
+    /// cut. Delivered records are counted when the receiver took them, as dead letters are when
+    /// stored: the saved cursor is visible to readers as soon as it is committed.
+    async fn deliver(&self, records: &[Arc<LogRecord>]) -> Delivery {
+        let name = self.sink.name();
+        let label = self.sink.label();
+        let max_backoff = Duration::from_millis(self.sink.config.max_backoff_ms);
+        let (first_seq, last_seq) = (records[0].seq, records[records.len() - 1].seq);
+        let mut attempt = 0;
+        loop {
+            match self.sink.attempt(records).await {
+                Ok(()) => {
+                    self.sink.set_error(None);
+                    self.metrics
+                        .sink_delivered
+                        .get_or_create(&label)
+                        .inc_by(records.len() as u64);
+                    return Delivery::Delivered;
+                }
+                Err(Failure::Retry(error)) => {
+                    self.metrics.sink_retried.get_or_create(&label).inc();
+                    let wait = backoff(attempt, max_backoff);
+                    tracing::warn!(sink = %name, %error, first_seq, last_seq, retry_in_ms = wait.as_millis() as u64, "delivery failed; retrying");
+                    self.sink.set_error(Some(error));
+                    if pause(self.shutdown, wait).await {
+                        return Delivery::Stopped;
+                    }
+                    attempt = attempt.saturating_add(1);
+                }
+                Err(Failure::Permanent(error)) => return Delivery::Refused(error),
+            }
+        }
+    }
+
+    /// Delivers the records of a refused batch one at a time, in order, so that only those the
+    /// receiver refuses alone are dead-lettered, each with its customer's later records of the
+    /// batch (held back behind it, in the same dead letter, so that all of that customer's
+    /// records in the batch are stored at once: what [`Held::split`] counts on after a
+    /// restart). The cursor moves past each record as it is done with. `None` at shutdown.
+    async fn one_at_a_time(&self, records: &[Arc<LogRecord>], cursor: &mut u64) -> Option<()> {
+        let name = self.sink.name();
+        let mut stored = std::collections::HashSet::new();
+        for (i, record) in records.iter().enumerate() {
+            if stored.contains(&record.seq) {
+                continue;
+            }
+            if self.shutdown.is_cancelled() {
+                return None;
+            }
+            match self.deliver(std::slice::from_ref(record)).await {
+                Delivery::Stopped => return None,
+                Delivery::Delivered => {}
+                Delivery::Refused(error) => {
+                    let customer = record.payload.customer_id();
+                    let letter: Vec<Arc<LogRecord>> = records[i..]
+                        .iter()
+                        .filter(|r| r.payload.customer_id() == customer)
+                        .cloned()
+                        .collect();
+                    stored.extend(letter.iter().map(|r| r.seq));
+                    tracing::error!(sink = %name, %error, seq = record.seq, "delivery refused; dead-lettering the record");
+                    let error = match letter.len() - 1 {
+                        0 => error,
+                        1 => format!(
+                            "{error} (with the customer's next event of the batch, held back)"
+                        ),
+                        n => format!(
+                            "{error} (with the customer's next {n} events of the batch, held back)"
+                        ),
+                    };
+                    let mut held = self.sink.holds.lock().await;
+                    self.dead_letter(&mut held, &letter, &error).await?;
+                    self.sink.set_error(Some(error));
+                }
+            }
+            persist(self.sink, self.shutdown, "save the cursor", || {
+                self.store.set_cursor(name, record.seq)
+            })
+            .await?;
+            *cursor = record.seq;
+        }
+        Some(())
+    }
+
     /// Stores records as a dead letter and holds their customers (`None` at shutdown: the
     /// records are read again after the next start).
-    async fn store(&self, held: &mut Held, records: &[Arc<LogRecord>], error: &str) -> Option<()> {
+    async fn dead_letter(
+        &self,
+        held: &mut Held,
+        records: &[Arc<LogRecord>],
+        error: &str,
+    ) -> Option<()> {
         let name = self.sink.name();
         let id = persist(self.sink, self.shutdown, "store a dead letter", || {
             self.store.add_dead_letter(name, records, error)
@@ -531,6 +632,44 @@ impl DeadLettering<'_> {
             .inc_by(records.len() as u64);
         Some(())
     }
+}
+
+/// Cuts records, in order, into runs whose request body stays within `max_bytes`, given each
+/// record's serialized size: a body is `envelope` bytes around its records joined by one byte
+/// (`[a,b]`, `{"batch":[a,b]}`). A record too large for any body gets a run of its own.
+pub fn runs_within(sizes: &[usize], envelope: usize, max_bytes: usize) -> Vec<Range<usize>> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    let mut size = envelope;
+    for (i, &len) in sizes.iter().enumerate() {
+        if i > start && size + 1 + len > max_bytes {
+            runs.push(start..i);
+            start = i;
+            size = envelope;
+        }
+        size += len + usize::from(i > start);
+    }
+    if start < sizes.len() {
+        runs.push(start..sizes.len());
+    }
+    runs
+}
+
+/// The length of a value's compact JSON, without building the text.
+pub fn json_len(value: &impl serde::Serialize) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    serde_json::to_writer(&mut count, value).expect("JSON values serialize");
+    count.0
 }
 
 /// The analytics name of a record (GA4 and Segment): `webchat_offered`, `contentoffer_blocked`,
@@ -760,6 +899,38 @@ mod tests {
             redirect_target("/v2/hook", &hook),
             "http://hooks.example.com/v2/hook"
         );
+    }
+
+    #[test]
+    fn runs_stay_within_the_bytes_in_order_and_a_large_record_goes_alone() {
+        // `[a,b]`: 2 bytes of envelope, 1 between records.
+        assert_eq!(runs_within(&[3, 3, 3], 2, 9), [0..2, 2..3]);
+        assert_eq!(runs_within(&[3, 3, 3], 2, 8), [0..1, 1..2, 2..3]);
+        assert_eq!(runs_within(&[3, 3, 3], 2, 13), vec![0..3]);
+        assert_eq!(runs_within(&[3, 3, 3], 2, 12), [0..2, 2..3]);
+        assert_eq!(runs_within(&[1, 50, 1, 1], 2, 10), [0..1, 1..2, 2..4]);
+        assert_eq!(runs_within(&[50], 2, 10), vec![0..1]);
+        assert!(runs_within(&[], 2, 10).is_empty());
+        // The sizes are the body's: a CloudEvents batch of each run is exactly that long.
+        let c = Uuid::new_v4();
+        let batch: Vec<_> = (1..=7)
+            .map(|s| testing::action(s, c, State::Offered))
+            .collect();
+        let sizes: Vec<usize> = batch
+            .iter()
+            .map(|r| json_len(&cloudevents::event(r)))
+            .collect();
+        let max = sizes[0] * 3;
+        let runs = runs_within(&sizes, 2, max);
+        assert_eq!(runs.len(), 4);
+        for run in runs {
+            let body = cloudevents::batch(&batch[run.clone()]);
+            assert_eq!(
+                body.len(),
+                2 + sizes[run.clone()].iter().sum::<usize>() + run.len() - 1
+            );
+            assert!(body.len() <= max);
+        }
     }
 
     #[test]

@@ -4,9 +4,11 @@
 //! so one sink reaches them all.
 //!
 //! Delivery guarantee: at least once, in log order. A batch goes out as one or more
-//! `POST /v1/batch` requests (each under Segment's 500 KB limit), one after the other; if one
-//! fails the whole batch is retried or dead-lettered. Segment deduplicates on `messageId`, which
-//! is the record's `eventId`, so repeats do not count twice.
+//! `POST /v1/batch` requests (each under Segment's 500 KB limit), one after the other, each a
+//! part of the batch for the runner ([`Sink::parts`]): only a failed request is retried, and a
+//! refused one is sent again one record at a time by the runner, so that only the records
+//! Segment refuses alone are dead-lettered. Segment deduplicates on `messageId`, which is the
+//! record's `eventId`, so repeats do not count twice.
 //!
 //! Shape: `{"batch": [{"type": "track", "event": "webchat_offered", "anonymousId": customerId,
 //! "messageId": eventId, "timestamp": ..., "properties": {the event object}}]}`, authenticated
@@ -61,32 +63,26 @@ pub fn track(record: &LogRecord) -> Value {
     })
 }
 
-/// The request bodies for a batch, in log order, each under `max_bytes` when serialized.
+/// The envelope of a request body, around its calls: `{"batch":[…]}`.
+const ENVELOPE: usize = r#"{"batch":[]}"#.len();
+
+/// The request bodies for a batch, in log order, each under `max_bytes` when serialized (a call
+/// larger than that alone).
 pub fn bodies(batch: &[Arc<LogRecord>], max_bytes: usize) -> Vec<Vec<u8>> {
-    const ENVELOPE: usize = r#"{"batch":[]}"#.len();
-    let mut bodies = Vec::new();
-    let mut calls: Vec<Vec<u8>> = Vec::new();
-    let mut size = ENVELOPE;
-    let flush = |calls: &mut Vec<Vec<u8>>, bodies: &mut Vec<Vec<u8>>| {
-        if !calls.is_empty() {
+    let calls: Vec<Vec<u8>> = batch
+        .iter()
+        .map(|r| serde_json::to_vec(&track(r)).expect("JSON values serialize"))
+        .collect();
+    let sizes: Vec<usize> = calls.iter().map(Vec::len).collect();
+    super::runs_within(&sizes, ENVELOPE, max_bytes)
+        .into_iter()
+        .map(|run| {
             let mut body = br#"{"batch":["#.to_vec();
-            body.extend_from_slice(&calls.join(&b","[..]));
+            body.extend_from_slice(&calls[run].join(&b","[..]));
             body.extend_from_slice(b"]}");
-            bodies.push(body);
-            calls.clear();
-        }
-    };
-    for record in batch {
-        let call = serde_json::to_vec(&track(record)).expect("JSON values serialize");
-        if !calls.is_empty() && size + 1 + call.len() > max_bytes {
-            flush(&mut calls, &mut bodies);
-            size = ENVELOPE;
-        }
-        size += call.len() + usize::from(!calls.is_empty());
-        calls.push(call);
-    }
-    flush(&mut calls, &mut bodies);
-    bodies
+            body
+        })
+        .collect()
 }
 
 #[async_trait]
@@ -102,6 +98,12 @@ impl Sink for Segment {
             super::send(request).await?;
         }
         Ok(())
+    }
+
+    /// One part per request body (see [`bodies`]).
+    fn parts(&self, batch: &[Arc<LogRecord>]) -> Vec<std::ops::Range<usize>> {
+        let sizes: Vec<usize> = batch.iter().map(|r| super::json_len(&track(r))).collect();
+        super::runs_within(&sizes, ENVELOPE, MAX_REQUEST_BYTES)
     }
 }
 

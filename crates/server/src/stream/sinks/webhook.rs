@@ -3,16 +3,20 @@
 //! Why it exists: the simplest way to get every event into any system is an HTTP endpoint, and
 //! signing lets that endpoint check that a request really came from this Beckon and is fresh.
 //!
-//! Delivery guarantee: at least once, in log order, one batch per request (the runner's
-//! guarantee). A 2xx answer counts as delivered; 408, 429, 5xx, timeouts and connection errors
-//! are retried; any other answer dead-letters the batch. Receivers deduplicate on the CloudEvent
-//! `id` (the record's `eventId`).
+//! Delivery guarantee: at least once, in log order (the runner's guarantee). A batch goes out
+//! in requests of at most `max_batch_bytes` of body each (a record larger than that alone), one
+//! after the other, each a part of the batch for the runner ([`Sink::parts`]). A 2xx answer
+//! counts as delivered; 408, 429, 5xx, timeouts and connection errors are retried; any other
+//! answer refuses the request's records, which the runner then sends one at a time so that only
+//! those refused alone are dead-lettered. Receivers deduplicate on the CloudEvent `id` (the
+//! record's `eventId`).
 //!
 //! Signature: `Beckon-Timestamp: <unix seconds>` and
 //! `Beckon-Signature: v1=<hex(HMAC-SHA256(secret, "<timestamp>.<body>"))>`, where `<body>` is the
 //! exact request body. Receivers recompute it, compare in constant time, and refuse timestamps
 //! too far from their clock (docs/sinks.md has an example).
 
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -42,14 +46,22 @@ pub struct Webhook {
     client: reqwest::Client,
     url: String,
     secret: String,
+    /// Most bytes in one request body (a record larger than that goes alone).
+    max_batch_bytes: usize,
 }
 
 impl Webhook {
-    pub fn new(client: reqwest::Client, url: String, secret: String) -> Webhook {
+    pub fn new(
+        client: reqwest::Client,
+        url: String,
+        secret: String,
+        max_batch_bytes: usize,
+    ) -> Webhook {
         Webhook {
             client,
             url,
             secret,
+            max_batch_bytes,
         }
     }
 
@@ -77,6 +89,15 @@ impl Sink for Webhook {
             .map_or(0, |d| d.as_secs());
         super::send(self.request(batch, now)).await
     }
+
+    /// Requests of at most `max_batch_bytes` of body (the JSON array `[e1,e2,…]`).
+    fn parts(&self, batch: &[Arc<LogRecord>]) -> Vec<Range<usize>> {
+        let sizes: Vec<usize> = batch
+            .iter()
+            .map(|r| super::json_len(&cloudevents::event(r)))
+            .collect();
+        super::runs_within(&sizes, 2, self.max_batch_bytes)
+    }
 }
 
 #[cfg(test)]
@@ -92,6 +113,7 @@ mod tests {
             testing::client(),
             "http://127.0.0.1:9/hook".into(),
             "s3cret".into(),
+            1024 * 1024,
         );
         let c = Uuid::new_v4();
         let batch = vec![
