@@ -856,17 +856,17 @@ fn rate_limited(frames: &[Value]) -> usize {
 }
 
 #[tokio::test]
-async fn a_conversation_takes_at_most_four_visitor_sockets() {
+async fn a_conversation_takes_at_most_sixteen_visitor_sockets() {
     let server = Server::start_full("", "assume_agents_available = true", &[]);
     add_map(&server, false).await;
     let visitor = Visitor::accepting(&server, "https://shop.test/pricing").await;
     let (id, token) = visitor.start(&server).await;
     let ws = format!("{}/ws?access_token={token}", visitor_path(&id));
     let mut sockets = Vec::new();
-    for _ in 0..4 {
-        sockets.push(server.socket(&ws).await.expect("one of four sockets"));
+    for _ in 0..16 {
+        sockets.push(server.socket(&ws).await.expect("one of sixteen sockets"));
     }
-    // A fifth is refused at the handshake, with a problem saying why.
+    // A seventeenth is refused at the handshake, with a problem saying why.
     assert_eq!(server.socket(&ws).await.err(), Some(429));
     let r = common::client()
         .get(format!("{}{ws}", server.url()))
@@ -885,7 +885,7 @@ async fn a_conversation_takes_at_most_four_visitor_sockets() {
         problem["detail"]
             .as_str()
             .unwrap()
-            .contains("4 visitor sockets"),
+            .contains("16 visitor sockets"),
         "{problem}"
     );
 

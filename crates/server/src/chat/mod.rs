@@ -108,7 +108,7 @@ pub struct SignInEnded {
 /// Most visitor sockets one conversation may have open at once (a visitor with the chat on a
 /// few tabs, or reconnecting while the server has not yet seen the old socket go); one more is
 /// refused at the handshake (429 `too-many-sockets`).
-pub const MAX_VISITOR_SOCKETS: usize = 4;
+pub const MAX_VISITOR_SOCKETS: usize = 16;
 
 /// The rate limiter of `[chat] messages_per_second` and `message_burst`.
 pub(crate) fn rate_limiter(s: &ChatSettings) -> DefaultDirectRateLimiter {
