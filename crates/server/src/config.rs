@@ -73,7 +73,8 @@ pub struct Geolocation {
     /// once at start.
     pub database: Option<PathBuf>,
     /// The header with the client's address to look up instead of the TCP peer's, e.g.
-    /// `X-Forwarded-For` (its first address); only for a proxy that always sets it.
+    /// `X-Forwarded-For`: believed only from `limits.trusted_proxies` (required with it) and
+    /// read as the rate limiter reads its header, from the right past the trusted proxies.
     pub client_ip_header: Option<String>,
     /// ISO 3166-1 alpha-2 country code (`geolocation.country`), e.g. `CF-IPCountry`.
     pub country_header: Option<String>,
@@ -669,6 +670,15 @@ impl Config {
                 ));
             }
         }
+        if self.geolocation.client_ip_header.is_some() && self.limits.trusted_proxies.is_empty() {
+            return Err(Broken::at(
+                &[Key("geolocation"), Key("client_ip_header")],
+                "geolocation.client_ip_header needs limits.trusted_proxies: the addresses of the \
+                 proxies that set it (anyone else could write any address there, and choose \
+                 where they are)"
+                    .to_owned(),
+            ));
+        }
         if let Some(name) = self.limits.client_ip_header.as_deref() {
             if axum::http::HeaderName::from_bytes(name.as_bytes()).is_err() {
                 return Err(Broken::at(
@@ -1064,6 +1074,11 @@ write_key = "w"
         let err = refused_at("[limits]\nclient_ip_header = \"X-Forwarded-For\"\n");
         assert!(
             err.starts_with("2:1: limits.client_ip_header needs limits.trusted_proxies"),
+            "{err}"
+        );
+        let err = refused_at("[geolocation]\nclient_ip_header = \"X-Forwarded-For\"\n");
+        assert!(
+            err.starts_with("2:1: geolocation.client_ip_header needs limits.trusted_proxies"),
             "{err}"
         );
         let err = refused_at("[limits]\ntrusted_proxies = [\"10.0.0.0/33\"]\n");
