@@ -254,6 +254,91 @@ async fn paged_reads_walk_the_log_by_sequence_number() {
     );
 }
 
+/// A paged read of one deployment is filtered in the store's query: a deployment with few or no
+/// records in a long log is answered at once, not after one query per page of the whole log
+/// (which ran into the time limit).
+#[tokio::test]
+async fn a_read_of_one_deployment_answers_at_once_however_little_of_the_log_is_its() {
+    const OTHER: &str = "0c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5";
+    let server = Server::start(&format!(
+        "[limits]\nrequest_timeout_secs = 2\nrequests_per_second = 1000\n\
+         [[deployments]]\nid = \"{OTHER}\"\nname = \"Other shop\"\nallowed_origins = [\"http://other.test\"]\n"
+    ));
+    let other = client()
+        .post(format!(
+            "{}/api/v1/deployments/{OTHER}/web-events",
+            server.url()
+        ))
+        .header("origin", "http://other.test")
+        .json(&pageview(Uuid::new_v4(), "https://other.test/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 200);
+    // Then a long log of the test deployment's records, in batches each well within the limit.
+    let customer = Uuid::new_v4();
+    let batch: Vec<Value> = (0..500)
+        .map(|_| pageview(customer, "https://shop.test/"))
+        .collect();
+    for _ in 0..80 {
+        server.actions(&Value::Array(batch.clone())).await;
+    }
+    let head = server.log("").await.last().unwrap()["seq"]
+        .as_u64()
+        .unwrap();
+    assert!(head > 40_000);
+    let read = |query: String| {
+        let url = format!("{}/api/v1/events?{query}", server.url());
+        async move {
+            let r = client()
+                .get(url)
+                .bearer_auth(READ_TOKEN)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{query}");
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let page = read(format!("deployment={OTHER}&limit=1")).await;
+    let events = page["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{page}");
+    assert_eq!(events[0]["deploymentId"], OTHER);
+    assert_eq!(page["next"], events[0]["seq"]);
+    // Nothing more of it: the rest of the log examined in one answer.
+    let started = std::time::Instant::now();
+    let rest = read(format!("deployment={OTHER}&limit=1&after={}", page["next"])).await;
+    assert_eq!(
+        (&rest["events"], &rest["next"]),
+        (&json!([]), &json!(head)),
+        "{rest}"
+    );
+    let none = read(format!(
+        "deployment={}&limit=1&topic=web:all",
+        Uuid::new_v4()
+    ))
+    .await;
+    assert_eq!(
+        (&none["events"], &none["next"]),
+        (&json!([]), &json!(head)),
+        "{none}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    // The test deployment's own records, filtered by topic as well.
+    let mine = read(format!(
+        "deployment={}&limit=3&topic=web:pageview",
+        common::DEPLOYMENT
+    ))
+    .await;
+    let mine = mine["events"].as_array().unwrap();
+    assert_eq!(mine.len(), 3);
+    assert!(mine.iter().all(|e| e["deploymentId"] == common::DEPLOYMENT));
+}
+
 /// A position past the log's largest (`i64::MAX`) is refused: read as a negative position, it
 /// replayed the whole log to a paged read and to a resumed stream.
 #[tokio::test]
