@@ -500,6 +500,28 @@ impl std::str::FromStr for StreamTopic {
     }
 }
 
+/// Most distinct topics one read or live stream may filter on: each is a condition of the log's
+/// query, and SQLite refuses a query past a depth of about a thousand.
+pub const MAX_TOPICS: usize = 64;
+
+/// The topics of one read, each once, in the order first given; an error naming the limit when
+/// there are more than [`MAX_TOPICS`] distinct ones.
+pub fn distinct_topics(topics: Vec<StreamTopic>) -> Result<Vec<StreamTopic>, String> {
+    let mut distinct: Vec<StreamTopic> = Vec::with_capacity(topics.len().min(MAX_TOPICS));
+    for topic in topics {
+        if !distinct.contains(&topic) {
+            if distinct.len() == MAX_TOPICS {
+                return Err(format!(
+                    "more than {MAX_TOPICS} distinct topics; at most {MAX_TOPICS} are accepted \
+                     (a media type's ':all' covers all its states)"
+                ));
+            }
+            distinct.push(topic);
+        }
+    }
+    Ok(distinct)
+}
+
 impl<'de> Deserialize<'de> for StreamTopic {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         String::deserialize(d)?

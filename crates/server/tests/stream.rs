@@ -339,6 +339,65 @@ async fn a_read_of_one_deployment_answers_at_once_however_little_of_the_log_is_i
     assert!(mine.iter().all(|e| e["deploymentId"] == common::DEPLOYMENT));
 }
 
+/// Each topic is a condition of the log's query, and about a thousand made SQLite refuse it (a
+/// 503 for a read, a silently ended stream): at most 64 distinct topics, duplicates counted once.
+#[tokio::test]
+async fn more_than_64_distinct_topics_are_refused_naming_the_limit() {
+    let server = Server::start("");
+    server.qualified_many("webchat", 2).await;
+    let topics = |n: usize| {
+        (0..n)
+            .map(|i| format!("topic=web:event{i}"))
+            .collect::<Vec<_>>()
+            .join("&")
+    };
+    for route in ["/api/v1/events", "/api/v1/events/stream"] {
+        let r = client()
+            .get(format!("{}{route}?{}", server.url(), topics(65)))
+            .bearer_auth(READ_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{route}");
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        let p: Value = r.json().await.unwrap();
+        assert_eq!(p["type"], "/problems/bad-request", "{p}");
+        assert_eq!(p["field"], "topic", "{p}");
+        assert_eq!(p["maxTopics"], 64, "{p}");
+        assert!(p["detail"].as_str().unwrap().contains("64"), "{p}");
+    }
+    // 64 distinct, and a thousand repeats of one: read as it says.
+    let many = format!(
+        "{}&{}",
+        topics(63),
+        vec!["topic=webchat:all"; 1000].join("&")
+    );
+    let r = client()
+        .get(format!("{}/api/v1/events?{many}", server.url()))
+        .bearer_auth(READ_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let page: Value = r.json().await.unwrap();
+    assert_eq!(page["events"].as_array().unwrap().len(), 2, "{page}");
+    let mut stream = Stream::open(&server, &many, Some(0)).await;
+    assert_eq!(
+        stream.next(WAIT).await.expect("a record").event,
+        "webchat:qualified"
+    );
+
+    let args: Vec<String> = (0..65).map(|i| format!("web:event{i}")).collect();
+    let tail = Command::new(env!("CARGO_BIN_EXE_beckon"))
+        .args(["tail", "--token", "x", "--server", server.url()])
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(!tail.status.success());
+    let stderr = String::from_utf8_lossy(&tail.stderr);
+    assert!(stderr.contains("at most 64"), "{stderr}");
+}
+
 /// A position past the log's largest (`i64::MAX`) is refused: read as a negative position, it
 /// replayed the whole log to a paged read and to a resumed stream.
 #[tokio::test]

@@ -25,7 +25,7 @@ use uuid::Uuid;
 use super::auth::Access;
 use super::problem::Problem;
 use crate::app::AppState;
-use crate::config::StreamTopic;
+use crate::config::{MAX_TOPICS, StreamTopic, distinct_topics};
 use crate::record::{Filter, LogRecord};
 
 /// Records read from the log per round trip while catching up.
@@ -98,6 +98,11 @@ fn parse_query(raw: Option<&str>) -> Result<ReadQuery, Problem> {
             }
         }
     }
+    let topics = distinct_topics(topics).map_err(|e| {
+        Problem::bad_request(e)
+            .field("topic")
+            .with("maxTopics", MAX_TOPICS)
+    })?;
     query.filter = Filter::new(topics);
     if let Some(deployment) = query.deployment {
         query.filter = query.filter.of_deployment(deployment);
