@@ -76,6 +76,10 @@ pub struct WireEvent<S = String> {
 /// The only customer id type there is.
 pub const CUSTOMER_ID_TYPE: &str = "cookie";
 
+/// Longest `errorMessage` a new event may carry, in bytes (the bound of the server's other text
+/// fields): the message is stored, streamed and sent to every sink with the event.
+pub const MAX_ERROR_MESSAGE: usize = 4096;
+
 /// An event that has the right shape but breaks a rule of spec 4.3.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {reason}")]
@@ -197,6 +201,24 @@ impl TryFrom<WireEvent> for ActionEvent {
             event_id: uuid_v4("eventId", &w.event_id)?,
             timestamp: wire_timestamp(&w.timestamp)?,
         })
+    }
+}
+
+impl ActionEvent {
+    /// The bounds a new event must keep: `errorMessage` at most [`MAX_ERROR_MESSAGE`] bytes.
+    /// Not part of reading an event (`TryFrom<WireEvent>`), so that events stored before a bound
+    /// existed still read back.
+    pub fn check_bounds(&self) -> Result<(), EventError> {
+        match &self.error {
+            Some(error) if error.message.len() > MAX_ERROR_MESSAGE => Err(EventError::new(
+                "errorMessage",
+                format!(
+                    "{} bytes; at most {MAX_ERROR_MESSAGE} are accepted",
+                    error.message.len()
+                ),
+            )),
+            _ => Ok(()),
+        }
     }
 }
 

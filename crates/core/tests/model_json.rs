@@ -173,3 +173,57 @@ fn a_layout_with_an_image_needs_an_image_url() {
     let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
     assert_eq!(fields, ["contentOffer.layoutMode"]);
 }
+
+#[test]
+fn content_offer_links_and_images_are_http_or_https_only() {
+    let template = |image: &str, link: &str| {
+        let mut t = template_json();
+        t["contentOffer"]["imageUrl"] = json!(image);
+        t["contentOffer"]["callToAction"]["url"] = json!(link);
+        serde_json::from_value::<ActionTemplate>(t)
+            .unwrap()
+            .validate()
+    };
+    let web = "https://example.com/sale";
+    for image in [
+        "https://cdn.example/a.png",
+        "http://cdn.example/a.png",
+        "/a.png",
+        "a.png",
+        "//cdn.example/a.png",
+    ] {
+        assert_eq!(template(image, web), [], "{image}");
+    }
+    for bad in [
+        "javascript:alert(1)",
+        " JavaScript:alert(1)",
+        "java\tscript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "vbscript:msgbox(1)",
+    ] {
+        let errors = template(bad, web);
+        assert_eq!(errors.len(), 1, "{bad}: {errors:?}");
+        assert_eq!(errors[0].field, "contentOffer.imageUrl");
+        assert!(
+            errors[0].reason.contains("http or https"),
+            "{}",
+            errors[0].reason
+        );
+        let errors = template("/a.png", bad);
+        assert_eq!(errors.len(), 1, "{bad}: {errors:?}");
+        assert_eq!(errors[0].field, "contentOffer.callToAction.url");
+        assert!(
+            errors[0].reason.contains("http or https"),
+            "{}",
+            errors[0].reason
+        );
+    }
+    // A link is still absolute.
+    let errors = template("/a.png", "/sale");
+    assert_eq!(errors[0].field, "contentOffer.callToAction.url");
+    assert!(
+        errors[0].reason.contains("absolute"),
+        "{}",
+        errors[0].reason
+    );
+}

@@ -178,6 +178,25 @@ fn errored_events_with_edge_values_are_valid() {
 }
 
 #[test]
+fn a_new_event_keeps_its_error_message_within_the_bound_and_a_stored_one_still_reads() {
+    let with = |message: String| {
+        let mut v = sample("errored");
+        v["errorMessage"] = json!(message);
+        serde_json::from_value::<ActionEvent>(v).expect("reads")
+    };
+    let at_bound = with("é".repeat(beckon_core::event::MAX_ERROR_MESSAGE / 2));
+    assert_eq!(at_bound.check_bounds(), Ok(()));
+    let over = with("x".repeat(beckon_core::event::MAX_ERROR_MESSAGE + 1));
+    let error = over.check_bounds().unwrap_err();
+    assert_eq!(error.field, "errorMessage");
+    assert!(error.reason.contains("at most 4096"), "{error}");
+    assert_eq!(with("x".repeat(10)).check_bounds(), Ok(()));
+    let mut offered = with(String::new());
+    offered.error = None;
+    assert_eq!(offered.check_bounds(), Ok(()));
+}
+
+#[test]
 fn timestamps_at_the_edges_are_valid() {
     for (millis, text) in [
         (0, "1970-01-01T00:00:00.000Z"),

@@ -222,8 +222,11 @@ impl Runtime {
         self.errored(id, code, &message);
     }
 
-    /// `errored`, with its code and message.
+    /// `errored`, with its code and message (cut to what the server takes: a refusal would lose
+    /// the whole batch).
     pub fn errored(&mut self, id: Uuid, code: i64, message: &str) {
+        let message =
+            &message[..message.floor_char_boundary(beckon_core::event::MAX_ERROR_MESSAGE)];
         self.transition(
             id,
             State::Errored,

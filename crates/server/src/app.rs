@@ -93,7 +93,10 @@ fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
 
 /// Opens the store, starts the sinks and serves until SIGINT or SIGTERM.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
-    let locator = Arc::new(crate::geoip::Locator::open(&config.geolocation)?);
+    let locator = Arc::new(crate::geoip::Locator::open(
+        &config.geolocation,
+        &config.limits.trusted_proxies,
+    )?);
     std::fs::create_dir_all(&config.data_dir).with_context(|| {
         format!(
             "cannot create the data directory {}",

@@ -73,7 +73,8 @@ pub struct Geolocation {
     /// once at start.
     pub database: Option<PathBuf>,
     /// The header with the client's address to look up instead of the TCP peer's, e.g.
-    /// `X-Forwarded-For` (its first address); only for a proxy that always sets it.
+    /// `X-Forwarded-For`: believed only from `limits.trusted_proxies` (required with it) and
+    /// read as the rate limiter reads its header, from the right past the trusted proxies.
     pub client_ip_header: Option<String>,
     /// ISO 3166-1 alpha-2 country code (`geolocation.country`), e.g. `CF-IPCountry`.
     pub country_header: Option<String>,
@@ -506,6 +507,28 @@ impl std::str::FromStr for StreamTopic {
     }
 }
 
+/// Most distinct topics one read or live stream may filter on: each is a condition of the log's
+/// query, and SQLite refuses a query past a depth of about a thousand.
+pub const MAX_TOPICS: usize = 64;
+
+/// The topics of one read, each once, in the order first given; an error naming the limit when
+/// there are more than [`MAX_TOPICS`] distinct ones.
+pub fn distinct_topics(topics: Vec<StreamTopic>) -> Result<Vec<StreamTopic>, String> {
+    let mut distinct: Vec<StreamTopic> = Vec::with_capacity(topics.len().min(MAX_TOPICS));
+    for topic in topics {
+        if !distinct.contains(&topic) {
+            if distinct.len() == MAX_TOPICS {
+                return Err(format!(
+                    "more than {MAX_TOPICS} distinct topics; at most {MAX_TOPICS} are accepted \
+                     (a media type's ':all' covers all its states)"
+                ));
+            }
+            distinct.push(topic);
+        }
+    }
+    Ok(distinct)
+}
+
 impl<'de> Deserialize<'de> for StreamTopic {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         String::deserialize(d)?
@@ -678,6 +701,15 @@ impl Config {
                     format!("geolocation.{key}: '{name}' is not an HTTP header name"),
                 ));
             }
+        }
+        if self.geolocation.client_ip_header.is_some() && self.limits.trusted_proxies.is_empty() {
+            return Err(Broken::at(
+                &[Key("geolocation"), Key("client_ip_header")],
+                "geolocation.client_ip_header needs limits.trusted_proxies: the addresses of the \
+                 proxies that set it (anyone else could write any address there, and choose \
+                 where they are)"
+                    .to_owned(),
+            ));
         }
         if let Some(name) = self.limits.client_ip_header.as_deref() {
             if axum::http::HeaderName::from_bytes(name.as_bytes()).is_err() {
@@ -1106,6 +1138,11 @@ write_key = "w"
         let err = refused_at("[limits]\nclient_ip_header = \"X-Forwarded-For\"\n");
         assert!(
             err.starts_with("2:1: limits.client_ip_header needs limits.trusted_proxies"),
+            "{err}"
+        );
+        let err = refused_at("[geolocation]\nclient_ip_header = \"X-Forwarded-For\"\n");
+        assert!(
+            err.starts_with("2:1: geolocation.client_ip_header needs limits.trusted_proxies"),
             "{err}"
         );
         let err = refused_at("[limits]\ntrusted_proxies = [\"10.0.0.0/33\"]\n");

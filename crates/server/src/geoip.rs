@@ -5,8 +5,10 @@
 //!
 //! The file is read once at start; a file that cannot be read or is not a City/Country database
 //! stops the start (and `beckon check-config`) with its path. The client's address is the TCP
-//! peer, or the first address of `client_ip_header` when that is configured (a proxy's
-//! `X-Forwarded-For`). For each key, a configured header that is present wins over the database,
+//! peer, or, for a request from one of `limits.trusted_proxies`, the address `client_ip_header`
+//! names (a proxy's `X-Forwarded-For`), found as the rate limiter finds it
+//! ([`crate::api::limits::ClientAddress`]): a visitor cannot choose their own location by
+//! writing the header. For each key, a configured header that is present wins over the database,
 //! so a proxy that knows better can correct it one key at a time.
 
 use std::net::IpAddr;
@@ -16,6 +18,7 @@ use axum::http::HeaderMap;
 use beckon_core::decide::Geolocation;
 use maxminddb::geoip2;
 
+use crate::api::limits::ClientAddress;
 use crate::config;
 
 /// A MaxMind DB file of City or Country records, read into memory.
@@ -100,12 +103,18 @@ pub fn location(record: &geoip2::City) -> Geolocation {
 pub struct Locator {
     trusted: config::Geolocation,
     database: Option<Database>,
+    clients: ClientAddress,
 }
 
 impl Locator {
-    /// Opens the configured database, if any.
-    pub fn open(trusted: &config::Geolocation) -> Result<Locator, DatabaseError> {
+    /// Opens the configured database, if any; `proxies` are the trusted proxies
+    /// (`limits.trusted_proxies`), whose `client_ip_header` is believed.
+    pub fn open(
+        trusted: &config::Geolocation,
+        proxies: &[config::Network],
+    ) -> Result<Locator, DatabaseError> {
         Ok(Locator {
+            clients: ClientAddress::new(trusted.client_ip_header.as_deref(), proxies),
             trusted: trusted.clone(),
             database: trusted
                 .database
@@ -122,7 +131,7 @@ impl Locator {
         let Some(database) = &self.database else {
             return told;
         };
-        let looked_up = database.locate(self.client_address(headers).unwrap_or(peer));
+        let looked_up = database.locate(self.clients.client(headers, peer));
         Geolocation {
             country: told.country.or(looked_up.country),
             country_name: told.country_name.or(looked_up.country_name),
@@ -132,13 +141,6 @@ impl Locator {
             postal_code: told.postal_code.or(looked_up.postal_code),
             timezone: told.timezone.or(looked_up.timezone),
         }
-    }
-
-    /// The first address of the configured client address header, when it has one.
-    fn client_address(&self, headers: &HeaderMap) -> Option<IpAddr> {
-        let value = headers.get(self.trusted.client_ip_header.as_deref()?)?;
-        let first = value.to_str().ok()?.split(',').next()?.trim();
-        crate::api::limits::address(first)
     }
 }
 
@@ -157,10 +159,13 @@ mod tests {
     }
 
     fn with_database(extra: config::Geolocation) -> Locator {
-        Locator::open(&config::Geolocation {
-            database: Some(fixture()),
-            ..extra
-        })
+        Locator::open(
+            &config::Geolocation {
+                database: Some(fixture()),
+                ..extra
+            },
+            &["127.0.0.1".parse().unwrap()],
+        )
         .expect("the fixture opens")
     }
 
@@ -210,39 +215,47 @@ mod tests {
     }
 
     #[test]
-    fn the_client_address_header_is_read_only_when_configured_and_its_first_address_counts() {
+    fn the_client_address_header_is_read_only_when_configured_and_only_from_a_trusted_proxy() {
         let mut headers = HeaderMap::new();
-        headers.insert(
-            "x-forwarded-for",
-            "198.51.100.7, 192.0.2.1".parse().unwrap(),
-        );
-        let peer: IpAddr = "127.0.0.1".parse().unwrap();
+        headers.insert("x-forwarded-for", "198.51.100.7".parse().unwrap());
+        // 127.0.0.1 is the trusted proxy (`with_database`).
+        let proxy: IpAddr = "127.0.0.1".parse().unwrap();
         let plain = with_database(config::Geolocation::default());
         assert_eq!(
-            plain.locate(&headers, peer).locality.as_deref(),
+            plain.locate(&headers, proxy).locality.as_deref(),
             Some("Amsterdam")
         );
         let proxied = with_database(config::Geolocation {
             client_ip_header: Some("X-Forwarded-For".into()),
             ..config::Geolocation::default()
         });
+        let city = |headers: &HeaderMap, peer: &str| {
+            let g = proxied.locate(headers, peer.parse().unwrap());
+            g.locality.or(g.country)
+        };
         assert_eq!(
-            proxied.locate(&headers, peer).locality.as_deref(),
+            city(&headers, "127.0.0.1").as_deref(),
             Some("San Francisco")
         );
+        // Anything the visitor wrote left of what the proxy appended is not believed.
+        headers.insert(
+            "x-forwarded-for",
+            "198.51.100.7, 192.0.2.200".parse().unwrap(),
+        );
+        assert_eq!(city(&headers, "127.0.0.1").as_deref(), Some("Munich"));
+        // A peer that is no trusted proxy is the client, whatever it writes.
+        headers.insert("x-forwarded-for", "198.51.100.7".parse().unwrap());
+        assert_eq!(city(&headers, "192.0.2.200").as_deref(), Some("Munich"));
         headers.insert("x-forwarded-for", "[::1]:4711".parse().unwrap());
         assert_eq!(
-            proxied.locate(&headers, peer).country.as_deref(),
+            proxied.locate(&headers, proxy).country.as_deref(),
             Some("NL")
         );
         headers.insert("x-forwarded-for", "unknown".parse().unwrap());
         assert_eq!(
-            proxied
-                .locate(&headers, "192.0.2.9".parse().unwrap())
-                .country
-                .as_deref(),
-            Some("DE"),
-            "an unreadable header falls back to the peer"
+            city(&headers, "127.0.0.1").as_deref(),
+            Some("Amsterdam"),
+            "an unreadable header stops at the proxy"
         );
     }
 

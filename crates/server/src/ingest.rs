@@ -16,6 +16,13 @@ use uuid::Uuid;
 pub const MAX_TEXT: usize = 4096;
 /// Most custom attributes on one event.
 pub const MAX_ATTRIBUTES: usize = 100;
+/// Longest accepted `browser` or `device` object, as JSON text (bytes).
+pub const MAX_OBJECT: usize = 4096;
+/// Largest web event, as the JSON text the log stores (bytes). Each field has its own bound,
+/// but together they would allow an event of megabytes (100 attributes and 100 traits of
+/// [`MAX_TEXT`]); sinks send events in batches, which their receivers refuse past a few MB.
+/// A page view the SDK sends is well under 2 KiB, a captured form rarely over a few.
+pub const MAX_EVENT: usize = 32 * 1024;
 /// How old an event's `createdDate` may be (Genesys rejects events older than an hour).
 pub const MAX_AGE_MILLIS: i64 = 60 * 60 * 1000;
 /// How far in the future a `createdDate` may be (clock skew).
@@ -123,13 +130,24 @@ pub struct WebEvent {
     pub created_date: Timestamp,
 }
 
-/// A request field that breaks a rule; `field` is a JSON path into the request.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {reason}")]
+/// A request field that breaks a rule; `field` is a JSON path into the request, empty when the
+/// event as a whole is at fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
     pub field: String,
     pub reason: String,
 }
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.field.as_str() {
+            "" => f.write_str(&self.reason),
+            field => write!(f, "{field}: {}", self.reason),
+        }
+    }
+}
+
+impl std::error::Error for FieldError {}
 
 fn fail<T>(field: impl Into<String>, reason: impl Into<String>) -> Result<T, FieldError> {
     Err(FieldError {
@@ -143,6 +161,34 @@ fn text(field: &str, value: &str) -> Result<(), FieldError> {
         return fail(field, format!("longer than {MAX_TEXT} bytes"));
     }
     Ok(())
+}
+
+/// The length of `value`'s JSON text, counted without keeping the text.
+fn json_len(value: &impl Serialize) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing to a counter cannot fail, nor can serializing these types (string keys only).
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
+}
+
+/// An object the page describes itself with (`browser`, `device`), kept as sent: bounded as JSON.
+fn object(field: &str, value: &Option<Value>) -> Result<(), FieldError> {
+    match value {
+        Some(v) if json_len(v) > MAX_OBJECT => {
+            fail(field, format!("longer than {MAX_OBJECT} bytes as JSON"))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn attribute(field: &str, value: &Value) -> Result<Attribute, FieldError> {
@@ -230,11 +276,14 @@ impl WebEventRequest {
             ("userAgentString", &self.user_agent_string),
             ("searchQuery", &self.search_query),
             ("page.keywords", &self.page.keywords),
+            ("page.lang", &self.page.lang),
         ] {
             if let Some(v) = value {
                 text(field, v)?;
             }
         }
+        object("browser", &self.browser)?;
+        object("device", &self.device)?;
         let created_date = match &self.created_date {
             None => now,
             Some(raw) => {
@@ -255,7 +304,7 @@ impl WebEventRequest {
                 t
             }
         };
-        Ok(WebEvent {
+        let event = WebEvent {
             event_id: Uuid::new_v4(),
             attributes: attributes("attributes", &self.attributes)?,
             traits: attributes("traits", &self.traits)?,
@@ -271,7 +320,16 @@ impl WebEventRequest {
             ip_address: self.ip_address,
             external_id: self.external_id,
             created_date,
-        })
+        };
+        // The field path is empty: the event as a whole is at fault.
+        let size = json_len(&event);
+        if size > MAX_EVENT {
+            return fail(
+                "",
+                format!("the event is {size} bytes as JSON; at most {MAX_EVENT} are accepted"),
+            );
+        }
+        Ok(event)
     }
 }
 
@@ -337,11 +395,45 @@ mod tests {
                 "createdDate",
             ),
             (json!({ "createdDate": "yesterday" }), "createdDate"),
+            (
+                json!({ "page": { "url": "https://shop.example/", "lang": "x".repeat(MAX_TEXT + 1) } }),
+                "page.lang",
+            ),
+            (
+                json!({ "browser": { "family": "x".repeat(MAX_OBJECT) } }),
+                "browser",
+            ),
+            (
+                json!({ "device": ["x".repeat(MAX_OBJECT / 2), "x".repeat(MAX_OBJECT / 2)] }),
+                "device",
+            ),
         ];
         for (extra, field) in cases {
             let err = request(extra.clone()).unwrap_err();
             assert_eq!(err.field, field, "{extra}: {err}");
         }
+    }
+
+    #[test]
+    fn an_event_within_every_field_bound_is_still_bounded_as_a_whole() {
+        let long = |n: usize| -> BTreeMap<String, Value> {
+            (0..n)
+                .map(|i| (format!("a{i}"), Value::String("x".repeat(MAX_TEXT))))
+                .collect()
+        };
+        // Seven values of 4 KiB and the rest of the event: under 32 KiB.
+        let fits = request(json!({ "attributes": long(7) })).unwrap();
+        assert!(json_len(&fits) <= MAX_EVENT);
+        assert_eq!(json_len(&fits), serde_json::to_string(&fits).unwrap().len());
+        let err = request(json!({ "attributes": long(8) })).unwrap_err();
+        assert_eq!(err.field, "", "{err}");
+        assert!(err.reason.contains("at most 32768"), "{err}");
+        assert_eq!(err.to_string(), err.reason);
+        let err = request(json!({ "attributes": long(4), "traits": long(4) })).unwrap_err();
+        assert_eq!(err.field, "", "{err}");
+        // At the object bounds exactly: accepted.
+        let at_bound = "x".repeat(MAX_OBJECT - "{\"f\":\"\"}".len());
+        request(json!({ "browser": { "f": at_bound }, "device": { "f": at_bound } })).unwrap();
     }
 
     #[test]

@@ -101,7 +101,7 @@ fn main() -> ExitCode {
         Command::CheckConfig { file } => Config::from_file(&file)
             .map_err(anyhow::Error::from)
             .and_then(|c| {
-                beckon_server::geoip::Locator::open(&c.geolocation)?;
+                beckon_server::geoip::Locator::open(&c.geolocation, &c.limits.trusted_proxies)?;
                 println!(
                     "{}: ok ({} deployments, {} sinks)",
                     file.display(),

@@ -104,24 +104,48 @@ pub enum EventBody<'a> {
     Web(&'a WebEvent),
 }
 
-/// Which records a reader wants: any of the topics, or everything when there are none.
+/// Which records a reader wants: any of the topics, or everything when there are none; of one
+/// deployment, or of all. A store applies both in its query, so that a read that skips most of
+/// the log does not return it to be skipped here.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
     topics: Vec<StreamTopic>,
+    deployment: Option<Uuid>,
 }
 
 impl Filter {
     pub fn new(topics: Vec<StreamTopic>) -> Filter {
-        Filter { topics }
+        Filter {
+            topics,
+            deployment: None,
+        }
     }
 
-    /// Whether a record passes the filter.
+    /// This filter, for the records of one deployment only.
+    pub fn of_deployment(self, deployment: Uuid) -> Filter {
+        Filter {
+            deployment: Some(deployment),
+            ..self
+        }
+    }
+
+    /// Whether a record's payload passes the topics (the deployment aside).
     pub fn accepts(&self, payload: &Payload) -> bool {
         self.topics.is_empty() || self.topics.iter().any(|t| t.covers(payload))
     }
 
+    /// Whether a record passes the filter: its deployment and its topics.
+    pub fn selects(&self, record: &LogRecord) -> bool {
+        self.deployment.is_none_or(|d| d == record.deployment_id) && self.accepts(&record.payload)
+    }
+
     pub fn topics(&self) -> &[StreamTopic] {
         &self.topics
+    }
+
+    /// The one deployment whose records pass, if the filter names one.
+    pub fn deployment(&self) -> Option<Uuid> {
+        self.deployment
     }
 }
 

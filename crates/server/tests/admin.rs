@@ -454,6 +454,51 @@ async fn references_and_rules_are_checked_naming_the_field() {
     );
 }
 
+/// A `javascript:` link or image would be saved and then fail on every page as an `errored`
+/// offer (the SDK draws only http(s) URLs): it is refused when the template is saved.
+#[tokio::test]
+async fn content_offer_urls_must_be_http_or_https() {
+    let server = Server::start("");
+    let before = server.admin_get("/api/v2/journey/actiontemplates").await;
+    for (key, field) in [
+        ("url", "contentOffer.callToAction.url"),
+        ("imageUrl", "contentOffer.imageUrl"),
+    ] {
+        let mut body = template_body("Promo");
+        let offer = &mut body["contentOffer"];
+        match key {
+            "url" => offer["callToAction"]["url"] = json!("javascript:alert(document.cookie)"),
+            _ => offer["imageUrl"] = json!("javascript:alert(document.cookie)"),
+        }
+        let (status, p) = server
+            .admin("POST", "/api/v2/journey/actiontemplates", Some(&body))
+            .await;
+        assert_eq!(status, 422, "{p}");
+        assert_eq!(p["type"], "/problems/invalid-body", "{p}");
+        assert_eq!(p["field"], field, "{p}");
+        assert!(
+            p["detail"].as_str().unwrap().contains("http or https"),
+            "{p}"
+        );
+    }
+    assert_eq!(
+        server.admin_get("/api/v2/journey/actiontemplates").await,
+        before,
+        "nothing saved"
+    );
+    // Nor can a saved template be changed to one.
+    let template = create(&server, "actiontemplates", &template_body("Promo")).await;
+    let path = format!("/api/v2/journey/actiontemplates/{}", id(&template));
+    let patch = json!({ "version": 1, "contentOffer": { "imageUrl": "data:text/html,<b>x</b>" } });
+    let (status, p) = server.admin("PATCH", &path, Some(&patch)).await;
+    assert_eq!(
+        (status, p["field"].as_str()),
+        (422, Some("contentOffer.imageUrl")),
+        "{p}"
+    );
+    assert_eq!(server.admin_get(&path).await, (200, template));
+}
+
 #[tokio::test]
 async fn unsupported_media_types_are_refused_by_name() {
     let server = Server::start("");

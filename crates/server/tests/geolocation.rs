@@ -73,7 +73,16 @@ async fn place_offer(
 }
 
 async fn page_view_from(server: &Server, headers: &[(&str, &str)]) -> Vec<Value> {
-    let mut request = client()
+    page_view_through(client(), server, headers).await
+}
+
+/// [`page_view_from`] with a client of the test's choosing (connecting from another address).
+async fn page_view_through(
+    client: reqwest::Client,
+    server: &Server,
+    headers: &[(&str, &str)],
+) -> Vec<Value> {
+    let mut request = client
         .post(server.ingest_url("web-events"))
         .header("origin", ORIGIN)
         .json(&page_viewed(
@@ -187,20 +196,34 @@ async fn the_database_places_the_tcp_peer_and_only_the_matching_place_gets_its_o
     );
 }
 
+/// The client address header, believed from the proxy in front: this test, on 127.0.0.1.
+const PROXIED: &str =
+    "client_ip_header = \"X-Forwarded-For\"\n[limits]\ntrusted_proxies = [\"127.0.0.1\"]\n";
+
 #[tokio::test]
-async fn with_a_client_address_header_configured_its_first_address_is_looked_up() {
-    let server = Server::start(&with_database("client_ip_header = \"X-Forwarded-For\"\n"));
+async fn behind_a_trusted_proxy_the_address_it_saw_is_looked_up_not_what_the_visitor_wrote() {
+    let server = Server::start(&with_database(PROXIED));
     let amsterdam = amsterdam_offer(&server).await;
     let munich = munich_offer(&server).await;
 
-    let from_munich = [("X-Forwarded-For", "192.0.2.10, 127.0.0.1")];
+    // The proxy appended the visitor's address; a second proxy (trusted too) its own.
+    for forwarded in ["192.0.2.10", "192.0.2.10, 127.0.0.1"] {
+        assert_eq!(
+            offered(&page_view_from(&server, &[("X-Forwarded-For", forwarded)]).await),
+            [munich.as_str()],
+            "{forwarded}"
+        );
+    }
+    // A visitor in San Francisco who wrote a Munich address first: the proxy appended the real
+    // one, which is looked up (neither offer), not the one the visitor chose.
+    let forged = [("X-Forwarded-For", "192.0.2.10, 198.51.100.20")];
+    assert!(page_view_from(&server, &forged).await.is_empty());
+    // A peer that is not a trusted proxy is looked up itself (loopback, Amsterdam).
+    let direct = common::client_from([127, 0, 0, 2].into());
     assert_eq!(
-        offered(&page_view_from(&server, &from_munich).await),
-        [munich.as_str()]
+        offered(&page_view_through(direct, &server, &[("X-Forwarded-For", "192.0.2.10")]).await),
+        [amsterdam.as_str()]
     );
-    // San Francisco: neither offer.
-    let from_california = [("X-Forwarded-For", "198.51.100.20")];
-    assert!(page_view_from(&server, &from_california).await.is_empty());
     // Without the header the TCP peer (loopback, Amsterdam) is looked up.
     assert_eq!(
         offered(&page_view_from(&server, &[]).await),
@@ -210,7 +233,7 @@ async fn with_a_client_address_header_configured_its_first_address_is_looked_up(
 
 #[tokio::test]
 async fn without_a_database_the_same_requests_match_no_place() {
-    let server = Server::start("[geolocation]\nclient_ip_header = \"X-Forwarded-For\"\n");
+    let server = Server::start(&format!("[geolocation]\n{PROXIED}"));
     amsterdam_offer(&server).await;
     munich_offer(&server).await;
     assert!(page_view_from(&server, &[]).await.is_empty());
@@ -272,7 +295,7 @@ fn check_config_refuses(toml: &str, says: &[&str]) {
 
 #[test]
 fn check_config_opens_the_database_and_refuses_a_missing_or_wrong_one_by_its_path() {
-    let out = check_config(&with_database("client_ip_header = \"X-Forwarded-For\"\n"));
+    let out = check_config(&with_database(PROXIED));
     assert!(
         out.status.success(),
         "{}",
@@ -290,6 +313,11 @@ fn check_config_opens_the_database_and_refuses_a_missing_or_wrong_one_by_its_pat
     check_config_refuses(
         "[geolocation]\nclient_ip_header = \"X Forwarded For\"\n",
         &["geolocation.client_ip_header", "not an HTTP header"],
+    );
+    // Believed from no one, the header would let a visitor choose where they are.
+    check_config_refuses(
+        "[geolocation]\nclient_ip_header = \"X-Forwarded-For\"\n",
+        &["geolocation.client_ip_header needs limits.trusted_proxies"],
     );
 }
 

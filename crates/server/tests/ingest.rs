@@ -400,6 +400,97 @@ async fn bad_input_gets_the_right_problem_and_changes_nothing() {
 }
 
 #[tokio::test]
+async fn an_event_too_large_as_a_whole_or_in_an_unbounded_field_is_refused_and_changes_nothing() {
+    let server = Server::start("");
+    let chat = server.qualified("webchat").await;
+    let before = server.log("").await;
+    let customer = Uuid::new_v4();
+    let valid = pageview(customer, "https://shop.test/");
+    // Every attribute within its own bound (4096 bytes), the event over 32 KiB.
+    let mut huge = pageview(customer, "https://shop.test/");
+    huge["attributes"] = (0..8)
+        .map(|i| (format!("a{i}"), json!("x".repeat(4096))))
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+    let with = |key: &str, value: Value| {
+        let mut e = pageview(customer, "https://shop.test/");
+        e[key] = value;
+        e
+    };
+    let mut lang = pageview(customer, "https://shop.test/");
+    lang["page"]["lang"] = json!("x".repeat(4097));
+    let cases: Vec<(&str, Value, Option<&str>)> = vec![
+        ("too large, alone", huge.clone(), None),
+        (
+            "too large, second of a batch",
+            json!([valid.clone(), huge.clone()]),
+            Some("[1]"),
+        ),
+        ("page.lang", lang, Some("page.lang")),
+        (
+            "browser",
+            with("browser", json!({ "name": "x".repeat(4096) })),
+            Some("browser"),
+        ),
+        (
+            "device in a batch",
+            json!([
+                valid.clone(),
+                with("device", json!({ "model": "x".repeat(4096) }))
+            ]),
+            Some("[1].device"),
+        ),
+    ];
+    for (name, body, field) in cases {
+        let (status, refused) = problem(server.post("web-events", &body).await).await;
+        assert_eq!(status, 422, "{name}: {refused}");
+        assert_eq!(refused["type"], "/problems/invalid-body", "{name}");
+        assert_eq!(refused["field"].as_str(), field, "{name}: {refused}");
+    }
+    let (_, refused) = problem(server.post("web-events", &huge).await).await;
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("at most 32768"),
+        "{refused}"
+    );
+
+    let mut long_message = chat.event("errored");
+    long_message["errorMessage"] = json!("x".repeat(4097));
+    for (body, field) in [
+        (long_message.clone(), "errorMessage"),
+        (
+            json!([chat.event("offered"), long_message]),
+            "[1].errorMessage",
+        ),
+    ] {
+        let (status, refused) = problem(server.post("action-events", &body).await).await;
+        assert_eq!(status, 422, "{refused}");
+        assert_eq!(refused["field"], field, "{refused}");
+    }
+    assert_eq!(
+        server.log("").await,
+        before,
+        "a refused request stored something"
+    );
+
+    // At the bounds: accepted.
+    let mut at_bound = chat.event("errored");
+    at_bound["errorMessage"] = json!("é".repeat(2048));
+    let mut lang = pageview(customer, "https://shop.test/");
+    lang["page"]["lang"] = json!("x".repeat(4096));
+    let mut seven = huge;
+    seven["attributes"].as_object_mut().unwrap().remove("a0");
+    server.actions(&json!([lang, seven])).await;
+    let r = server
+        .post("action-events", &json!([chat.event("offered"), at_bound]))
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(server.log("").await.len(), before.len() + 4);
+}
+
+#[tokio::test]
 async fn only_allowed_origins_and_known_deployments_may_send() {
     let server = Server::start("");
     let event = server.qualified("webchat").await.event("offered");

@@ -254,6 +254,150 @@ async fn paged_reads_walk_the_log_by_sequence_number() {
     );
 }
 
+/// A paged read of one deployment is filtered in the store's query: a deployment with few or no
+/// records in a long log is answered at once, not after one query per page of the whole log
+/// (which ran into the time limit).
+#[tokio::test]
+async fn a_read_of_one_deployment_answers_at_once_however_little_of_the_log_is_its() {
+    const OTHER: &str = "0c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5";
+    let server = Server::start(&format!(
+        "[limits]\nrequest_timeout_secs = 2\nrequests_per_second = 1000\n\
+         [[deployments]]\nid = \"{OTHER}\"\nname = \"Other shop\"\nallowed_origins = [\"http://other.test\"]\n"
+    ));
+    let other = client()
+        .post(format!(
+            "{}/api/v1/deployments/{OTHER}/web-events",
+            server.url()
+        ))
+        .header("origin", "http://other.test")
+        .json(&pageview(Uuid::new_v4(), "https://other.test/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 200);
+    // Then a long log of the test deployment's records, in batches each well within the limit.
+    let customer = Uuid::new_v4();
+    let batch: Vec<Value> = (0..500)
+        .map(|_| pageview(customer, "https://shop.test/"))
+        .collect();
+    for _ in 0..80 {
+        server.actions(&Value::Array(batch.clone())).await;
+    }
+    let head = server.log("").await.last().unwrap()["seq"]
+        .as_u64()
+        .unwrap();
+    assert!(head > 40_000);
+    let read = |query: String| {
+        let url = format!("{}/api/v1/events?{query}", server.url());
+        async move {
+            let r = client()
+                .get(url)
+                .bearer_auth(READ_TOKEN)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{query}");
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let page = read(format!("deployment={OTHER}&limit=1")).await;
+    let events = page["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{page}");
+    assert_eq!(events[0]["deploymentId"], OTHER);
+    assert_eq!(page["next"], events[0]["seq"]);
+    // Nothing more of it: the rest of the log examined in one answer.
+    let started = std::time::Instant::now();
+    let rest = read(format!("deployment={OTHER}&limit=1&after={}", page["next"])).await;
+    assert_eq!(
+        (&rest["events"], &rest["next"]),
+        (&json!([]), &json!(head)),
+        "{rest}"
+    );
+    let none = read(format!(
+        "deployment={}&limit=1&topic=web:all",
+        Uuid::new_v4()
+    ))
+    .await;
+    assert_eq!(
+        (&none["events"], &none["next"]),
+        (&json!([]), &json!(head)),
+        "{none}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    // The test deployment's own records, filtered by topic as well.
+    let mine = read(format!(
+        "deployment={}&limit=3&topic=web:pageview",
+        common::DEPLOYMENT
+    ))
+    .await;
+    let mine = mine["events"].as_array().unwrap();
+    assert_eq!(mine.len(), 3);
+    assert!(mine.iter().all(|e| e["deploymentId"] == common::DEPLOYMENT));
+}
+
+/// Each topic is a condition of the log's query, and about a thousand made SQLite refuse it (a
+/// 503 for a read, a silently ended stream): at most 64 distinct topics, duplicates counted once.
+#[tokio::test]
+async fn more_than_64_distinct_topics_are_refused_naming_the_limit() {
+    let server = Server::start("");
+    server.qualified_many("webchat", 2).await;
+    let topics = |n: usize| {
+        (0..n)
+            .map(|i| format!("topic=web:event{i}"))
+            .collect::<Vec<_>>()
+            .join("&")
+    };
+    for route in ["/api/v1/events", "/api/v1/events/stream"] {
+        let r = client()
+            .get(format!("{}{route}?{}", server.url(), topics(65)))
+            .bearer_auth(READ_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{route}");
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        let p: Value = r.json().await.unwrap();
+        assert_eq!(p["type"], "/problems/bad-request", "{p}");
+        assert_eq!(p["field"], "topic", "{p}");
+        assert_eq!(p["maxTopics"], 64, "{p}");
+        assert!(p["detail"].as_str().unwrap().contains("64"), "{p}");
+    }
+    // 64 distinct, and a thousand repeats of one: read as it says.
+    let many = format!(
+        "{}&{}",
+        topics(63),
+        vec!["topic=webchat:all"; 1000].join("&")
+    );
+    let r = client()
+        .get(format!("{}/api/v1/events?{many}", server.url()))
+        .bearer_auth(READ_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let page: Value = r.json().await.unwrap();
+    assert_eq!(page["events"].as_array().unwrap().len(), 2, "{page}");
+    let mut stream = Stream::open(&server, &many, Some(0)).await;
+    assert_eq!(
+        stream.next(WAIT).await.expect("a record").event,
+        "webchat:qualified"
+    );
+
+    let args: Vec<String> = (0..65).map(|i| format!("web:event{i}")).collect();
+    let tail = Command::new(env!("CARGO_BIN_EXE_beckon"))
+        .args(["tail", "--token", "x", "--server", server.url()])
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(!tail.status.success());
+    let stderr = String::from_utf8_lossy(&tail.stderr);
+    assert!(stderr.contains("at most 64"), "{stderr}");
+}
+
 /// A position past the log's largest (`i64::MAX`) is refused: read as a negative position, it
 /// replayed the whole log to a paged read and to a resumed stream.
 #[tokio::test]

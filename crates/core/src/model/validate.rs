@@ -487,12 +487,34 @@ impl ActionTemplate {
                         ),
                     ));
                 }
+                // The SDK resolves an image's URL against the page (a path is fine) and draws
+                // only http(s) ones: anything else (`javascript:`, `data:`) is refused here rather
+                // than saved to fail on every page view as an `errored` offer.
+                if let Some(problem) = offer
+                    .image_url
+                    .as_deref()
+                    .filter(|u| !u.trim().is_empty())
+                    .and_then(image_url_problem)
+                {
+                    errors.push(ValidationError::new("contentOffer.imageUrl", problem));
+                }
                 if let Some(cta) = &offer.call_to_action {
-                    if url::Url::parse(&cta.url).is_err() {
-                        errors.push(ValidationError::new(
+                    match url::Url::parse(&cta.url) {
+                        Err(_) => errors.push(ValidationError::new(
                             "contentOffer.callToAction.url",
                             format!("'{}' is not an absolute URL", cta.url),
-                        ));
+                        )),
+                        Ok(u) if !matches!(u.scheme(), "http" | "https") => {
+                            errors.push(ValidationError::new(
+                                "contentOffer.callToAction.url",
+                                format!(
+                                    "'{}' must be an http or https URL, not {}:",
+                                    cta.url,
+                                    u.scheme()
+                                ),
+                            ))
+                        }
+                        Ok(_) => {}
                     }
                     if let Some(t) = &cta.target
                         && t != "Blank"
@@ -507,6 +529,21 @@ impl ActionTemplate {
             }
         }
         errors
+    }
+}
+
+/// Why an image URL could not be drawn, resolved as the SDK resolves it on an http(s) page:
+/// another scheme (`javascript:`, `data:`), or text that is no URL; `None` for an http(s) URL or
+/// a path.
+fn image_url_problem(image: &str) -> Option<String> {
+    let page = url::Url::parse("https://page.invalid/").ok()?;
+    match url::Url::options().base_url(Some(&page)).parse(image) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => None,
+        Ok(u) => Some(format!(
+            "'{image}' must be an http or https URL (or a path), not {}:",
+            u.scheme()
+        )),
+        Err(e) => Some(format!("'{image}' is not a URL ({e})")),
     }
 }
 

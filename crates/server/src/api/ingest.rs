@@ -472,6 +472,7 @@ pub async fn action_events(
         .enumerate()
         .map(|(i, wire)| {
             ActionEvent::try_from(wire)
+                .and_then(|e| e.check_bounds().map(|()| e))
                 .map_err(|e| blame(Problem::invalid(e.to_string()), array, i, e.field))
         })
         .collect::<Result<Vec<_>, _>>()?;

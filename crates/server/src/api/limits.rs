@@ -1,6 +1,6 @@
 //! Per-client request rates for the public routes: a token bucket per client address.
 //!
-//! The client is the TCP peer, or, for a request from one of `limits.trusted_proxies`, the last
+//! The client ([`ClientAddress`], which geolocation shares) is the TCP peer, or, for a request from one of `limits.trusted_proxies`, the last
 //! address in `limits.client_ip_header` (from its right end) that is not a trusted proxy: behind
 //! a proxy every visitor would otherwise share the proxy's bucket, and the entries left of the
 //! first untrusted one are the client's to forge.
@@ -18,32 +18,33 @@ use crate::config::{Limits, Network};
 pub struct RateLimiter {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
     clock: DefaultClock,
-    client_ip_header: Option<HeaderName>,
+    clients: ClientAddress,
+}
+
+/// Who the client behind a request is: the TCP peer, or, for a request from a trusted proxy, the
+/// address the proxies' header names. The rate limiter and geolocation both ask this.
+#[derive(Debug, Clone)]
+pub struct ClientAddress {
+    header: Option<HeaderName>,
     trusted: Vec<Network>,
 }
 
-impl RateLimiter {
-    pub fn new(limits: &Limits) -> RateLimiter {
-        let rate = NonZeroU32::new(limits.requests_per_second).unwrap_or(NonZeroU32::MIN);
-        let burst = NonZeroU32::new(limits.burst).unwrap_or(NonZeroU32::MIN);
-        RateLimiter {
-            limiter: governor::RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)),
-            clock: DefaultClock::default(),
-            // Checked with the configuration (`Config::check`).
-            client_ip_header: limits
-                .client_ip_header
-                .as_deref()
-                .and_then(|h| HeaderName::from_bytes(h.as_bytes()).ok()),
-            trusted: limits.trusted_proxies.clone(),
+impl ClientAddress {
+    /// `header` (checked with the configuration, `Config::check`) as set by `trusted` proxies;
+    /// without a header, every request's client is its TCP peer.
+    pub fn new(header: Option<&str>, trusted: &[Network]) -> ClientAddress {
+        ClientAddress {
+            header: header.and_then(|h| HeaderName::from_bytes(h.as_bytes()).ok()),
+            trusted: trusted.to_vec(),
         }
     }
 
-    /// The address a request counts against: for a request from a trusted proxy, the header's
+    /// The client of a request from `peer`: for a request from a trusted proxy, the header's
     /// entries (all its lines, in order) are walked from the right past the trusted proxies, and
     /// the first other address is the client; an entry that is no address stops the walk at the
-    /// last trusted hop. Any other request counts against its TCP peer.
+    /// last trusted hop. Any other request's client is its TCP peer, whatever its header says.
     pub fn client(&self, headers: &HeaderMap, peer: IpAddr) -> IpAddr {
-        let Some(name) = &self.client_ip_header else {
+        let Some(name) = &self.header else {
             return peer;
         };
         let trusted = |a: IpAddr| self.trusted.iter().any(|n| n.contains(a));
@@ -71,6 +72,26 @@ impl RateLimiter {
             }
         }
         client
+    }
+}
+
+impl RateLimiter {
+    pub fn new(limits: &Limits) -> RateLimiter {
+        let rate = NonZeroU32::new(limits.requests_per_second).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(limits.burst).unwrap_or(NonZeroU32::MIN);
+        RateLimiter {
+            limiter: governor::RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)),
+            clock: DefaultClock::default(),
+            clients: ClientAddress::new(
+                limits.client_ip_header.as_deref(),
+                &limits.trusted_proxies,
+            ),
+        }
+    }
+
+    /// The address a request counts against ([`ClientAddress::client`]).
+    pub fn client(&self, headers: &HeaderMap, peer: IpAddr) -> IpAddr {
+        self.clients.client(headers, peer)
     }
 
     /// `Ok` if the client of a request from `peer` may go on, or the whole seconds it should wait.

@@ -25,7 +25,7 @@ use uuid::Uuid;
 use super::auth::Access;
 use super::problem::Problem;
 use crate::app::AppState;
-use crate::config::StreamTopic;
+use crate::config::{MAX_TOPICS, StreamTopic, distinct_topics};
 use crate::record::{Filter, LogRecord};
 
 /// Records read from the log per round trip while catching up.
@@ -98,14 +98,21 @@ fn parse_query(raw: Option<&str>) -> Result<ReadQuery, Problem> {
             }
         }
     }
+    let topics = distinct_topics(topics).map_err(|e| {
+        Problem::bad_request(e)
+            .field("topic")
+            .with("maxTopics", MAX_TOPICS)
+    })?;
     query.filter = Filter::new(topics);
+    if let Some(deployment) = query.deployment {
+        query.filter = query.filter.of_deployment(deployment);
+    }
     Ok(query)
 }
 
 impl ReadQuery {
     fn accepts(&self, record: &LogRecord) -> bool {
-        self.deployment.is_none_or(|d| d == record.deployment_id)
-            && self.filter.accepts(&record.payload)
+        self.filter.selects(record)
     }
 }
 
@@ -119,33 +126,20 @@ pub async fn page(
     let query = parse_query(raw.as_deref())?;
     let after = query.after.unwrap_or(0);
     let head = app.store.head();
-    let mut events = Vec::new();
-    // `cursor` is the last sequence number examined: the next page starts after it.
-    let mut cursor = after;
-    // The deployment filter is applied here, so keep reading until the page is full or the log ends.
-    'pages: loop {
-        let batch = app
-            .store
-            .read(cursor, query.limit, &query.filter)
-            .await
-            .map_err(|e| Problem::unavailable(e.to_string()))?;
-        let exhausted = batch.len() < query.limit;
-        for record in batch {
-            if events.len() == query.limit {
-                break 'pages;
-            }
-            cursor = record.seq;
-            if query.accepts(&record) {
-                events.push(record);
-            }
-        }
-        if exhausted {
-            // Everything up to the head as it was before reading has been examined.
-            cursor = cursor.max(head);
-            break;
-        }
-    }
-    let next = cursor;
+    // One read: the store applies the whole filter (topics and deployment) in its query.
+    let events = app
+        .store
+        .read(after, query.limit, &query.filter)
+        .await
+        .map_err(|e| Problem::unavailable(e.to_string()))?;
+    // The next page starts after the last record examined: the last one returned, or, when the
+    // page is not full, everything up to the head as it was before reading.
+    let last = events.last().map_or(after, |r| r.seq);
+    let next = if events.len() < query.limit {
+        last.max(head)
+    } else {
+        last
+    };
     Ok(Json(
         json!({ "events": events, "next": next, "head": head }),
     ))

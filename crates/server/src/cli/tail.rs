@@ -41,20 +41,25 @@ fn token(args: &TailArgs) -> anyhow::Result<String> {
 
 /// Runs until the server closes the stream for good or the process is interrupted.
 pub async fn run(args: TailArgs) -> anyhow::Result<()> {
+    let mut topics = Vec::with_capacity(args.topics.len());
     for topic in &args.topics {
-        topic
-            .parse::<StreamTopic>()
-            .map_err(anyhow::Error::msg)
-            .with_context(|| format!("invalid topic '{topic}'"))?;
+        topics.push(
+            topic
+                .parse::<StreamTopic>()
+                .map_err(anyhow::Error::msg)
+                .with_context(|| format!("invalid topic '{topic}'"))?,
+        );
     }
+    // Each once, and no more than the server takes (the same rule as its query).
+    let topics = crate::config::distinct_topics(topics).map_err(anyhow::Error::msg)?;
     let token = token(&args)?;
     let mut url = reqwest::Url::parse(&args.server)
         .with_context(|| format!("'{}' is not a URL", args.server))?
         .join("/api/v1/events/stream")?;
     {
         let mut q = url.query_pairs_mut();
-        for topic in &args.topics {
-            q.append_pair("topic", topic);
+        for topic in &topics {
+            q.append_pair("topic", &topic.to_string());
         }
         if let Some(after) = args.after {
             q.append_pair("after", &after.to_string());

@@ -843,14 +843,23 @@ fn decode(kind: &str, body: &str) -> Result<Payload, String> {
     })
 }
 
-/// The SQL condition and parameters for a filter (everything when it has no topics); its
-/// parameters are numbered from 4, after the read's own three.
+/// The SQL condition and parameters for a filter (everything when it has no topics and no
+/// deployment); its parameters are numbered from 4, after the read's own three. The log has no
+/// index on the deployment: a read of one deployment scans the log by `seq` in this one statement
+/// until `limit` records match (or the head), without decoding the records it skips.
 fn filter_sql(filter: &Filter) -> (String, Vec<String>) {
+    let mut params = Vec::new();
+    let deployment = match filter.deployment() {
+        Some(id) => {
+            params.push(id.to_string());
+            "deployment_id = ?4 AND "
+        }
+        None => "",
+    };
     if filter.topics().is_empty() {
-        return ("1".into(), Vec::new());
+        return (format!("{deployment}1"), params);
     }
     let mut clauses = Vec::new();
-    let mut params = Vec::new();
     for topic in filter.topics() {
         let n = params.len() + 4;
         match topic {
@@ -865,7 +874,7 @@ fn filter_sql(filter: &Filter) -> (String, Vec<String>) {
             }
         }
     }
-    (format!("({})", clauses.join(" OR ")), params)
+    (format!("{deployment}({})", clauses.join(" OR ")), params)
 }
 
 /// Calls `f` with each log record after `after` whose kind is one of `kinds`, in sequence order:
