@@ -21,6 +21,23 @@ use beckon_core::text::{concat, join};
 pub const MAX_TEXT_BYTES: usize = 4096;
 pub const MAX_NAME_BYTES: usize = 255;
 pub const MAX_ATTRIBUTES: u32 = 100;
+/// Most bytes of custom attributes (or captured form fields) as JSON: with the event's texts at
+/// their bounds, the event stays under the server's 64 KiB.
+pub const MAX_ATTRIBUTES_JSON: usize = 32 * 1024;
+
+/// The length of `text` as a JSON string's content: quotes and backslashes escaped in two bytes,
+/// other control characters in up to six.
+pub fn json_len(text: &str) -> usize {
+    let mut len = 0;
+    for &b in text.as_bytes() {
+        len += match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' => 2,
+            0..0x20 => 6,
+            _ => 1,
+        };
+    }
+    len
+}
 
 #[wasm_bindgen]
 extern "C" {
@@ -217,9 +234,8 @@ impl Call<'_> {
         let map = self.object(value, "customAttributes", &[])?;
         // `None` when the page's object cannot be copied as JSON (a BigInt, a cycle, a `toJSON`
         // that returns no object): refused below, once every value is checked.
-        let copy = to_json(&map)
-            .map(|t| from_json(&t))
-            .filter(JsValue::is_object);
+        let text = to_json(&map).unwrap_or_default();
+        let copy = Some(from_json(&text)).filter(JsValue::is_object);
         let entries = Object::entries(&map);
         if entries.length() > MAX_ATTRIBUTES {
             return self.wrong(&concat(&[
@@ -271,6 +287,13 @@ impl Call<'_> {
                     &string_field(&typed_value, "value").unwrap_or_default(),
                 )?;
             }
+        }
+        if text.len() > MAX_ATTRIBUTES_JSON {
+            return self.wrong(&concat(&[
+                "customAttributes are ",
+                &decimal(text.len() as u64),
+                " bytes as JSON; at most 32768 are sent",
+            ]));
         }
         match copy {
             Some(copy) => Some(copy),

@@ -9,7 +9,9 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::Element;
 
 use crate::browser::{Listener, document, field, select, select_all, set, string_field, target};
-use crate::call::{Call, Kind, MAX_ATTRIBUTES, MAX_NAME_BYTES, MAX_TEXT_BYTES};
+use crate::call::{
+    Call, Kind, MAX_ATTRIBUTES, MAX_ATTRIBUTES_JSON, MAX_NAME_BYTES, MAX_TEXT_BYTES, json_len,
+};
 use crate::runtime::{Runtime, with_runtime};
 use beckon_core::text::concat;
 
@@ -118,13 +120,15 @@ impl Runtime {
 
 /// The form's named fields as string attributes (not passwords, not hidden fields); `undefined`
 /// without capture. Held to what the server takes (its refusal would lose the whole batch): the
-/// first 100 names of 1 to 255 bytes, each value cut to 4096 bytes.
+/// first 100 names of 1 to 255 bytes, each value cut to 4096 bytes, and as many as fit in
+/// [`MAX_ATTRIBUTES_JSON`] (the last one that does not fit cut to what is left).
 fn fields(form: &Element, capture: bool) -> JsValue {
     if !capture {
         return JsValue::UNDEFINED;
     }
     let map = Object::new();
     let mut names = 0;
+    let mut room = MAX_ATTRIBUTES_JSON;
     for control in select_all(form, "input[name], select[name], textarea[name]").iter() {
         let control: Element = control.unchecked_into();
         let kind = control.get_attribute("type").unwrap_or_default();
@@ -139,9 +143,16 @@ fn fields(form: &Element, capture: bool) -> JsValue {
         if name.is_empty() || name.len() > MAX_NAME_BYTES || (new && names == MAX_ATTRIBUTES) {
             continue;
         }
-        names += u32::from(new);
         let mut value = string_field(&control, "value").unwrap_or_default();
-        value.truncate(value.floor_char_boundary(MAX_TEXT_BYTES));
+        // `"name":"value",`
+        let named = json_len(&name) + 6;
+        value.truncate(value.floor_char_boundary(MAX_TEXT_BYTES.min(room.saturating_sub(named))));
+        let cost = named + json_len(&value);
+        if cost > room {
+            continue;
+        }
+        room -= cost;
+        names += u32::from(new);
         set(&map, &name, &value.into());
     }
     map.into()

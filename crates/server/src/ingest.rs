@@ -21,8 +21,9 @@ pub const MAX_OBJECT: usize = 4096;
 /// Largest web event, as the JSON text the log stores (bytes). Each field has its own bound,
 /// but together they would allow an event of megabytes (100 attributes and 100 traits of
 /// [`MAX_TEXT`]); sinks send events in batches, which their receivers refuse past a few MB.
-/// A page view the SDK sends is well under 2 KiB, a captured form rarely over a few.
-pub const MAX_EVENT: usize = 32 * 1024;
+/// A page view the SDK sends is well under 2 KiB; the SDK holds custom attributes and a
+/// captured form to 32 KiB of JSON, which with its texts at their bounds stays under this.
+pub const MAX_EVENT: usize = 64 * 1024;
 /// How old an event's `createdDate` may be (Genesys rejects events older than an hour).
 pub const MAX_AGE_MILLIS: i64 = 60 * 60 * 1000;
 /// How far in the future a `createdDate` may be (clock skew).
@@ -421,15 +422,15 @@ mod tests {
                 .map(|i| (format!("a{i}"), Value::String("x".repeat(MAX_TEXT))))
                 .collect()
         };
-        // Seven values of 4 KiB and the rest of the event: under 32 KiB.
-        let fits = request(json!({ "attributes": long(7) })).unwrap();
+        // Fifteen values of 4 KiB and the rest of the event: under 64 KiB.
+        let fits = request(json!({ "attributes": long(15) })).unwrap();
         assert!(json_len(&fits) <= MAX_EVENT);
         assert_eq!(json_len(&fits), serde_json::to_string(&fits).unwrap().len());
-        let err = request(json!({ "attributes": long(8) })).unwrap_err();
+        let err = request(json!({ "attributes": long(16) })).unwrap_err();
         assert_eq!(err.field, "", "{err}");
-        assert!(err.reason.contains("at most 32768"), "{err}");
+        assert!(err.reason.contains("at most 65536"), "{err}");
         assert_eq!(err.to_string(), err.reason);
-        let err = request(json!({ "attributes": long(4), "traits": long(4) })).unwrap_err();
+        let err = request(json!({ "attributes": long(8), "traits": long(8) })).unwrap_err();
         assert_eq!(err.field, "", "{err}");
         // At the object bounds exactly: accepted.
         let at_bound = "x".repeat(MAX_OBJECT - "{\"f\":\"\"}".len());

@@ -406,9 +406,9 @@ async fn an_event_too_large_as_a_whole_or_in_an_unbounded_field_is_refused_and_c
     let before = server.log("").await;
     let customer = Uuid::new_v4();
     let valid = pageview(customer, "https://shop.test/");
-    // Every attribute within its own bound (4096 bytes), the event over 32 KiB.
+    // Every attribute within its own bound (4096 bytes), the event over 64 KiB.
     let mut huge = pageview(customer, "https://shop.test/");
-    huge["attributes"] = (0..8)
+    huge["attributes"] = (0..16)
         .map(|i| (format!("a{i}"), json!("x".repeat(4096))))
         .collect::<serde_json::Map<_, _>>()
         .into();
@@ -452,7 +452,7 @@ async fn an_event_too_large_as_a_whole_or_in_an_unbounded_field_is_refused_and_c
         refused["detail"]
             .as_str()
             .unwrap()
-            .contains("at most 32768"),
+            .contains("at most 65536"),
         "{refused}"
     );
 

@@ -500,6 +500,37 @@ test('transport: events made as the page is left or its tab closed go out with s
   assert.equal((await webEvents(beckon, closed))[0].eventName, closed + '_abandoned');
 });
 
+test('forms:track and record: what a page sends stays within the server\'s event size; a form\'s capture is cut to fit, a record too large is a wrong call', async () => {
+  const tag = 'big_' + unique();
+  const fields = Array.from({ length: 10 }, (_, i) => `<textarea name="f${i}"></textarea>`).join('');
+  const p = await open({ body: `<form id="big" onsubmit="return false">${fields}<button>Send</button></form>` });
+  const errors = [];
+  p.on('console', (m) => { if (m.type() === 'error' && m.text().startsWith('Beckon:')) errors.push(m.text()); });
+  await p.evaluate((t) => ac('forms:track', '#big', { formName: t, captureFormDataOnSubmit: true }), tag);
+  for (let i = 0; i < 10; i++) await p.fill(`#big [name=f${i}]`, String(i).repeat(4000));
+  await p.click('#big button');
+  // A record whose attributes are each within bounds but together over 32 KiB as JSON.
+  await p.evaluate((t) => {
+    const attributes = {};
+    for (let i = 0; i < 9; i++) attributes['a' + i] = 'x'.repeat(4000);
+    ac('record', t + '_record', attributes);
+    ac('record', t + '_after');
+  }, tag);
+  await until(async () => (await webEvents(beckon, tag)).length === 2);
+  const [submitted, after] = await webEvents(beckon, tag);
+  assert.equal(submitted.eventName, tag + '_submitted');
+  assert.equal(after.eventName, tag + '_after', 'the record too large was not sent');
+  const values = Object.values(submitted.attributes).map((a) => a.value);
+  // Eight whole fields (each 4008 bytes as JSON: name, value, quotes, colon and comma), the
+  // ninth cut to what is left of 32 KiB, the tenth left out.
+  assert.deepEqual(values.slice(0, 8), Array.from({ length: 8 }, (_, i) => String(i).repeat(4000)));
+  assert.equal(values.length, 9);
+  assert.equal(values[8], '8'.repeat(32768 - 8 * 4008 - 8));
+  assert.equal(errors.length, 1, errors.join('\n'));
+  assert.match(errors[0], /customAttributes are \d+ bytes as JSON; at most 32768/);
+  await p.context().close();
+});
+
 test('forms:track: submitted and abandoned events, captured fields without passwords or hidden fields', async () => {
   const tag = 'signup_' + unique();
   const form = `<form id="signup" onsubmit="return false">
