@@ -748,6 +748,28 @@ async fn concurrent_readiness_checks_are_all_ready() {
     }
 }
 
+/// A client asking for readiness in a loop gets answers from at most one disk probe a second
+/// (each is a commit and a synced 256 KiB file): the answers say when theirs was made.
+#[tokio::test]
+async fn readiness_asked_in_a_loop_probes_at_most_once_a_second() {
+    let server = Server::start("");
+    let url = format!("{}/readyz", server.url());
+    let started = std::time::Instant::now();
+    let mut checked = std::collections::BTreeSet::new();
+    for _ in 0..30 {
+        let r = client().get(&url).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let body: Value = r.json().await.unwrap();
+        checked.insert(body["checkedAt"].as_str().unwrap().to_owned());
+    }
+    let seconds = started.elapsed().as_secs();
+    assert!(
+        checked.len() as u64 <= seconds + 2,
+        "{} probes in {seconds} s: {checked:?}",
+        checked.len()
+    );
+}
+
 #[tokio::test]
 async fn sigterm_ends_live_streams_and_exits_cleanly_keeping_every_event() {
     let mut server = Server::start("");

@@ -14,7 +14,8 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// `GET /readyz`: the store takes writes and the server is not shutting down.
+/// `GET /readyz`: the store takes writes and the server is not shutting down; `checkedAt` is
+/// when the store's probe said so (one a second at most, however often it is asked).
 pub async fn readyz(State(app): State<AppState>) -> Result<Json<Value>, Problem> {
     if app.shutdown.is_cancelled() {
         return Err(Problem::new(
@@ -24,11 +25,14 @@ pub async fn readyz(State(app): State<AppState>) -> Result<Json<Value>, Problem>
             "this server is stopping",
         ));
     }
-    app.store
+    let checked = app
+        .store
         .ready()
         .await
         .map_err(|e| Problem::unavailable(e.to_string()))?;
-    Ok(Json(json!({ "status": "ready", "head": app.store.head() })))
+    Ok(Json(
+        json!({ "status": "ready", "head": app.store.head(), "checkedAt": checked }),
+    ))
 }
 
 /// `GET /metrics`: Prometheus text format.

@@ -209,8 +209,9 @@ pub trait Store: EventLog + chat::ChatStore {
     /// Removes a dead letter once it has been replayed.
     async fn remove_dead_letter(&self, sink: &str, id: i64) -> Result<bool, StoreError>;
 
-    /// Whether the store can take writes now.
-    async fn ready(&self) -> Result<(), StoreError>;
+    /// Whether the store can take writes now: when the check that says so was made (a store may
+    /// answer with one made an instant before rather than probe its disk for every ask).
+    async fn ready(&self) -> Result<Timestamp, StoreError>;
 
     /// A customer's actions, pending offers and segment assignments, and one session's journey.
     async fn customer_context(

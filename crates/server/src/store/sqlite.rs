@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use beckon_core::{ActionEvent, BlockedOffer, Lifecycle, State, Timestamp};
@@ -99,7 +99,7 @@ const READER_CACHE_KIB: i64 = 256;
 /// A connection to the main file alone (migrations run on one).
 fn connect(path: &Path, cache_kib: i64) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.busy_timeout(Duration::from_secs(5))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -466,8 +466,12 @@ fn in_snapshot<T>(
 /// Room the data directory must have for the store to be ready: a commit of a large batch.
 const PROBE_BYTES: usize = 256 * 1024;
 
-/// The last readiness probe: when it ended, and its outcome.
-type Probed = Option<(Instant, Result<(), String>)>;
+/// The last readiness probe: when it ended, and its outcome (with the wall-clock time it ended).
+type Probed = Option<(Instant, Result<Timestamp, String>)>;
+
+/// How long a readiness probe's outcome answers later checks: a client asking in a loop makes
+/// at most one probe (a commit and a synced 256 KiB file) a second.
+const PROBE_REUSE: Duration = Duration::from_secs(1);
 
 /// Writes and syncs [`PROBE_BYTES`] in a file of `dir`, then removes it.
 fn space_probe(dir: &Path) -> std::io::Result<()> {
@@ -1090,14 +1094,15 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn ready(&self) -> Result<(), StoreError> {
+    async fn ready(&self) -> Result<Timestamp, StoreError> {
         // One probe at a time (they share the probe file): a check made while one runs waits
-        // for it and takes its outcome, which ended after the check was asked. The lock is held
-        // until the probe file is gone, even if the check that started it is dropped on the way.
+        // for it and takes its outcome, which ended after the check was asked, as does a check
+        // made less than [`PROBE_REUSE`] after a probe ended. The lock is held until the probe
+        // file is gone, even if the check that started it is dropped on the way.
         let asked = Instant::now();
         let mut last = self.probe.clone().lock_owned().await;
         if let Some((ended, outcome)) = last.as_ref()
-            && *ended > asked
+            && *ended + PROBE_REUSE > asked
         {
             return outcome.clone().map_err(StoreError);
         }
@@ -1120,7 +1125,7 @@ impl Store for SqliteStore {
         let dir = self.path.parent().map(Path::to_owned).unwrap_or_default();
         tokio::task::spawn_blocking(move || {
             let outcome = committed.map_err(|e| e.0).and_then(|()| {
-                space_probe(&dir).map_err(|e| {
+                space_probe(&dir).map(|()| now()).map_err(|e| {
                     format!("the data directory cannot take {PROBE_BYTES} more bytes: {e}")
                 })
             });
