@@ -236,6 +236,39 @@ async fn the_rate_limit_holds() {
     assert!(limited > 0);
 }
 
+/// Every check of an agent's token reads the store: a client trying tokens in a loop is held to
+/// the public routes' rate, not answered as fast as it asks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_routes_hold_a_client_trying_tokens_to_the_rate() {
+    let server = Server::start("[limits]\nrequests_per_second = 1\nburst = 5\n");
+    let started = Instant::now();
+    let (mut unauthorized, mut limited) = (0u64, 0);
+    for i in 0..30 {
+        let r = common::client()
+            .get(format!("{}/api/v1/agent/me", server.url()))
+            .bearer_auth(format!("guess-{i}"))
+            .send()
+            .await
+            .unwrap();
+        match r.status().as_u16() {
+            401 => unauthorized += 1,
+            429 => {
+                assert!(r.headers().get("retry-after").is_some());
+                let problem: serde_json::Value = r.json().await.unwrap();
+                assert_eq!(problem["type"], "/problems/rate-limited");
+                limited += 1;
+            }
+            s => panic!("unexpected {s}"),
+        }
+    }
+    let bound = 5 + started.elapsed().as_secs() + 2;
+    assert!(
+        unauthorized <= bound,
+        "{unauthorized} tokens checked, more than {bound}"
+    );
+    assert!(limited > 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_reaches_the_logs() {
     let receiver = Receiver::start().await;

@@ -38,6 +38,11 @@ impl FromRequestParts<AppState> for SignedIn {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Problem> {
+        // Each check of a token is a read of the store, whose readers ingestion needs too: a
+        // client trying tokens (or any, in a loop) is held to the public routes' rate.
+        if let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+            app.limiter.admit(&parts.headers, peer.ip())?;
+        }
         let query: Access = axum::extract::Query::try_from_uri(&parts.uri)
             .map(|q| q.0)
             .unwrap_or_default();
@@ -125,15 +130,7 @@ pub async fn sign_in(
     headers: HeaderMap,
     Body(bytes): Body,
 ) -> Result<Response, Problem> {
-    if let Err(wait) = app.limiter.check(&headers, client.ip()) {
-        return Err(Problem::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate-limited",
-            "Too many requests",
-            format!("retry after {wait} s"),
-        )
-        .retry_after(wait.max(1)));
-    }
+    app.limiter.admit(&headers, client.ip())?;
     let c: Credentials = body(&bytes)?;
     match app.chat.sign_in(&c.email, c.password).await? {
         Some((token, expires, agent)) => Ok((

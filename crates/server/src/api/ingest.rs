@@ -89,23 +89,8 @@ pub async fn guard(
     }
     // Preflights are not counted against the client's rate: they come with the request they precede.
     let preflight = request.method() == Method::OPTIONS;
-    if let Err(wait) = if preflight {
-        Ok(())
-    } else {
-        app.limiter.check(request.headers(), client.ip())
-    } {
-        return refusal(
-            Problem::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate-limited",
-                "Too many requests",
-                format!(
-                    "this client may send {} requests per second; retry after {wait} s",
-                    app.config.limits.requests_per_second
-                ),
-            )
-            .retry_after(wait.max(1)),
-        );
+    if !preflight && let Err(refused) = app.limiter.admit(request.headers(), client.ip()) {
+        return refusal(refused);
     }
     // The time limit is taken here, not outside (`api::router`), so that a 408 has CORS headers.
     let response = super::within_time_limit(&app, request, next).await;

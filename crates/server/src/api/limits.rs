@@ -8,15 +8,18 @@
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 
-use axum::http::{HeaderMap, HeaderName};
+use axum::http::{HeaderMap, HeaderName, StatusCode};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
+use super::problem::Problem;
 use crate::config::{Limits, Network};
 
 /// Requests per second per client address, with a burst allowance.
 pub struct RateLimiter {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
+    /// The rate, for the refusal's words.
+    per_second: u32,
     clock: DefaultClock,
     clients: ClientAddress,
 }
@@ -81,6 +84,7 @@ impl RateLimiter {
         let burst = NonZeroU32::new(limits.burst).unwrap_or(NonZeroU32::MIN);
         RateLimiter {
             limiter: governor::RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)),
+            per_second: rate.get(),
             clock: DefaultClock::default(),
             clients: ClientAddress::new(
                 limits.client_ip_header.as_deref(),
@@ -94,8 +98,25 @@ impl RateLimiter {
         self.clients.client(headers, peer)
     }
 
+    /// `Ok` if the client of a request from `peer` may go on, else the 429 problem telling it
+    /// how long to wait.
+    pub fn admit(&self, headers: &HeaderMap, peer: IpAddr) -> Result<(), Problem> {
+        self.check(headers, peer).map_err(|wait| {
+            Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "Too many requests",
+                format!(
+                    "this client may send {} requests per second; retry after {wait} s",
+                    self.per_second
+                ),
+            )
+            .retry_after(wait.max(1))
+        })
+    }
+
     /// `Ok` if the client of a request from `peer` may go on, or the whole seconds it should wait.
-    pub fn check(&self, headers: &HeaderMap, peer: IpAddr) -> Result<(), u64> {
+    fn check(&self, headers: &HeaderMap, peer: IpAddr) -> Result<(), u64> {
         let client = self.client(headers, peer);
         if self.limiter.len() > 100_000 {
             self.limiter.retain_recent();
