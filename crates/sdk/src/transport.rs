@@ -448,15 +448,14 @@ impl Transport {
                 // A batch refused for one of its events names it (`field` `[i]` or `[i].…`):
                 // only that one is dropped; the others go again.
                 let body = reply.body();
-                let blamed = blamed(&body)
-                    .and_then(|i| i.checked_sub(queue.lost))
-                    .filter(|&i| i < count);
-                let dropped = match blamed {
-                    Some(i) => {
+                let dropped = match blamed(&body).map(|i| i.checked_sub(queue.lost)) {
+                    // A full queue has dropped it already.
+                    Some(None) => 0,
+                    Some(Some(i)) if i < count => {
                         queue.items.remove(i);
                         1
                     }
-                    None => {
+                    _ => {
                         self.remove_sent(route, count);
                         count
                     }
