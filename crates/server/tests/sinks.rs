@@ -622,15 +622,16 @@ async fn webhook_batches_stay_under_a_mebibyte_by_default() {
     // A receiver that takes bodies up to 1 MiB (a common proxy limit).
     receiver.max_body(1024 * 1024);
     let customers: Vec<uuid::Uuid> = (0..3).map(|_| uuid::Uuid::new_v4()).collect();
-    let outage = Outage::start(&server, &receiver, &web_event_of(customers[0], 200)).await;
-    // Nine events of about 200 KiB: 1.8 MiB in all, read as one batch of nine.
-    for i in 0..9 {
-        post_web(&server, &web_event_of(customers[i % 3], 200)).await;
+    let outage = Outage::start(&server, &receiver, &web_event_of(customers[0], 60)).await;
+    // Twenty events of about 60 KiB (the largest web events taken are 64 KiB): 1.2 MiB in all,
+    // read as one batch of twenty.
+    for i in 0..20 {
+        post_web(&server, &web_event_of(customers[i % 3], 60)).await;
     }
     outage.release(&receiver);
-    let ids = wait_for("the ten events delivered", || async {
+    let ids = wait_for("the twenty-one events delivered", || async {
         let ids = accepted_ids(&receiver);
-        (ids.len() >= 10).then_some(ids)
+        (ids.len() >= 21).then_some(ids)
     })
     .await;
     caught_up(&server, "hook").await;
@@ -670,10 +671,10 @@ async fn webhook_batches_stay_under_a_mebibyte_by_default() {
 async fn a_record_over_max_batch_bytes_goes_alone_and_only_it_is_dead_lettered() {
     let receiver = receiver(200).await;
     let server = Server::start(&format!(
-        "{}topics = [\"web:all\"]\nmax_batch_bytes = 50000\n",
+        "{}topics = [\"web:all\"]\nmax_batch_bytes = 30000\n",
         webhook_sink(&receiver, 100)
     ));
-    receiver.max_body(50_000);
+    receiver.max_body(30_000);
     let (a, b, c) = (
         uuid::Uuid::new_v4(),
         uuid::Uuid::new_v4(),
@@ -682,7 +683,7 @@ async fn a_record_over_max_batch_bytes_goes_alone_and_only_it_is_dead_lettered()
     let outage = Outage::start(&server, &receiver, &web_event_of(a, 0)).await;
     let posted = [
         web_event_of(a, 0),
-        web_event_of(b, 100),
+        web_event_of(b, 40),
         web_event_of(c, 0),
         web_event_of(a, 0),
     ];
@@ -710,7 +711,7 @@ async fn a_record_over_max_batch_bytes_goes_alone_and_only_it_is_dead_lettered()
     assert_eq!(refused.len(), 1);
     assert_eq!(refused[0].json().as_array().unwrap().len(), 1);
     for r in receiver.accepted() {
-        assert!(r.body.len() <= 50_000, "{} bytes", r.body.len());
+        assert!(r.body.len() <= 30_000, "{} bytes", r.body.len());
     }
     let customers: Vec<Value> = receiver
         .accepted()
