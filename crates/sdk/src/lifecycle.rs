@@ -298,16 +298,25 @@ impl Runtime {
 
     /// One state change: checked against the lifecycle table, emitted, sent to the server.
     pub fn transition(&mut self, id: Uuid, state: State, error: Option<ActionError>) {
-        self.change(id, state, error, true);
+        self.change(id, state, error, true, None);
     }
 
     /// A state change the server made and recorded itself (a chat's `started`, `engaged`,
-    /// `abandoned`, `completed`): checked and emitted on the page, not sent back.
-    pub fn observe(&mut self, id: Uuid, state: State) {
-        self.change(id, state, None, false);
+    /// `abandoned`, `completed`): checked and emitted on the page, not sent back. `stored` is
+    /// the recorded event's `eventId` and `timestamp`, when the server said (spec 4.3: the
+    /// page's copy is the same event).
+    pub fn observe(&mut self, id: Uuid, state: State, stored: Option<(Uuid, Timestamp)>) {
+        self.change(id, state, None, false, stored);
     }
 
-    fn change(&mut self, id: Uuid, state: State, error: Option<ActionError>, report: bool) {
+    fn change(
+        &mut self,
+        id: Uuid,
+        state: State,
+        error: Option<ActionError>,
+        report: bool,
+        stored: Option<(Uuid, Timestamp)>,
+    ) {
         let Some(tracked) = self.lifecycle.get(id) else {
             return;
         };
@@ -332,6 +341,8 @@ impl Runtime {
             Some(id) => id,
             None => self.identity.session().id,
         };
+        let (event_id, timestamp) =
+            stored.unwrap_or_else(|| (new_uuid(), Timestamp::from_unix_millis(now() as i64)));
         let event = ActionEvent {
             action_id: id,
             action_state: state,
@@ -341,8 +352,8 @@ impl Runtime {
             customer_id: self.identity.customer_id,
             session_id,
             error,
-            event_id: new_uuid(),
-            timestamp: Timestamp::from_unix_millis(now() as i64),
+            event_id,
+            timestamp,
         };
         if report && let Some(json) = to_json(&crate::events::to_js(&event)) {
             self.transport.send(Route::ActionEvents, json);

@@ -75,6 +75,45 @@ impl Visitor {
     }
 }
 
+impl Visitor {
+    /// The stored event of `state` for this visitor's action (waited for: `abandoned` and
+    /// `completed` are recorded just after the `ended` entry is sent).
+    async fn stored(&self, server: &Server, state: &str) -> Value {
+        let events = || async {
+            let events: Vec<Value> = server
+                .log("&topic=webchat:all")
+                .await
+                .into_iter()
+                .map(|r| r["event"].clone())
+                .filter(|e| e["actionId"] == self.action["actionId"] && e["actionState"] == state)
+                .collect();
+            (!events.is_empty()).then_some(events)
+        };
+        let events = common::eventually(Duration::from_secs(5), events)
+            .await
+            .unwrap_or_else(|| panic!("no {state} stored"));
+        assert_eq!(events.len(), 1, "one {state} stored: {events:?}");
+        events[0].clone()
+    }
+}
+
+/// The identity a create answer or a frame gives (`eventId`, `eventMillis`) as the stored
+/// event writes it (`eventId`, `timestamp`).
+fn identity(of: &Value) -> (Value, String) {
+    let millis = of["eventMillis"].as_i64().unwrap_or_else(|| panic!("{of}"));
+    (
+        of["eventId"].clone(),
+        beckon_core::Timestamp::from_unix_millis(millis).to_string(),
+    )
+}
+
+fn stored_identity(event: &Value) -> (Value, String) {
+    (
+        event["eventId"].clone(),
+        event["timestamp"].as_str().unwrap().to_owned(),
+    )
+}
+
 /// The reasons of the blocked webchat offers, in order.
 async fn blocked(server: &Server) -> Vec<String> {
     server
@@ -964,4 +1003,78 @@ async fn pings_count_toward_the_rate() {
     }
     send(&mut page, json!({ "type": "message", "text": "hello" })).await;
     assert_eq!(frame(&mut page).await["error"], "rate-limited");
+}
+
+#[tokio::test]
+async fn the_page_is_told_which_stored_event_each_lifecycle_state_is() {
+    let server = Server::start_full("", "assume_agents_available = true", &[]);
+    add_map(&server, false).await;
+    let agent = server.agent_signed_in("ada@shop.test", 2).await;
+    available(&server, &agent).await;
+
+    // `started`: the create answer names it.
+    let visitor = Visitor::accepting(&server, "https://shop.test/pricing").await;
+    let r = server
+        .post(
+            "conversations",
+            &json!({ "actionId": visitor.action["actionId"], "customerId": visitor.customer,
+                     "sessionId": Uuid::new_v4(), "form": {} }),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let created: Value = r.json().await.unwrap();
+    let started = visitor.stored(&server, "started").await;
+    assert_eq!(identity(&created), stored_identity(&started));
+    // The stored event's session is the action's, whatever session the page sent.
+    assert_eq!(started["sessionId"], json!(visitor.session));
+    let (id, token) = (
+        created["conversationId"].as_str().unwrap().to_owned(),
+        created["token"].as_str().unwrap(),
+    );
+    let ws = format!("{}/ws?access_token={token}", visitor_path(&id));
+    let mut page = server.socket(&ws).await.unwrap();
+
+    // `engaged`: the `joined` frame, live and when read again from the start.
+    let (status, _) = server
+        .with_token(&agent, "POST", "/api/v1/agent/queue/accept", None)
+        .await;
+    assert_eq!(status, 200);
+    let joined = frame(&mut page).await;
+    assert_eq!(joined["type"], "joined");
+    let engaged = visitor.stored(&server, "engaged").await;
+    assert_eq!(identity(&joined), stored_identity(&engaged));
+    let mut next_page = server.socket(&format!("{ws}&after=0")).await.unwrap();
+    assert_eq!(
+        identity(&frame(&mut next_page).await),
+        stored_identity(&engaged)
+    );
+    drop(next_page);
+
+    // `completed`: the `ended` frame, live and when read again.
+    send(&mut page, json!({ "type": "end" })).await;
+    let ended = frame(&mut page).await;
+    assert_eq!(ended["type"], "ended");
+    let completed = visitor.stored(&server, "completed").await;
+    assert_eq!(identity(&ended), stored_identity(&completed));
+    let (status, history) = server
+        .with_token(token, "GET", &visitor_path(&id), None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        identity(&history["entries"][1]),
+        stored_identity(&completed)
+    );
+
+    // `abandoned`: the `ended` frame of a conversation no agent joined.
+    let leaving = Visitor::accepting(&server, "https://shop.test/pricing").await;
+    let (id, token) = leaving.start(&server).await;
+    let mut page = server
+        .socket(&format!("{}/ws?access_token={token}", visitor_path(&id)))
+        .await
+        .unwrap();
+    send(&mut page, json!({ "type": "end" })).await;
+    let ended = frame(&mut page).await;
+    assert_eq!(ended["type"], "ended");
+    let abandoned = leaving.stored(&server, "abandoned").await;
+    assert_eq!(identity(&ended), stored_identity(&abandoned));
 }

@@ -22,7 +22,9 @@ const EXTRA = `
 window.sent = [];
 window.someAnalyticsProvider = { send: (evt) => sent.push(evt) };
 window.seen = [];
+window.events = [];
 ac('on', 'webchat:all', (e) => seen.push(e.actionState));
+ac('on', 'webchat:all', (e) => events.push({ ...e }));
 ac('on', 'webchat:all', (evt) => {
   _genesys.widgets.bus.command('WebChatService.getSessionData').then((data) => {
     if (data.conversationId) {
@@ -239,6 +241,41 @@ test('from invitation to a completed chat: form, agent, messages both ways, anot
   assert.equal(await chat.count(), 0);
   assert.deepEqual(await p.evaluate(() => __errors), []);
   await context.close();
+});
+
+test("the page's started, engaged, completed and abandoned are the server's stored events: same eventId, timestamp, every field", async () => {
+  /** The page's event of `state` and the server's, for `actionId`. */
+  const both = async (p, actionId, state) => {
+    const page = (await p.evaluate(() => events)).filter((e) => e.actionState === state);
+    assert.equal(page.length, 1, `one ${state} on the page`);
+    await until(async () => (await beckon.events()).some((r) => r.event?.actionId === actionId && r.event.actionState === state));
+    const server = (await beckon.events()).filter((r) => r.kind === 'action' && r.event.actionId === actionId && r.event.actionState === state);
+    assert.equal(server.length, 1, `one ${state} stored`);
+    return [page[0], server[0].event];
+  };
+
+  const { context, p, actionId } = await visitor();
+  await startChat(p);
+  await agentAccepts();
+  await until(() => p.evaluate(() => seen.includes('engaged')));
+  await agent.click('#end');
+  await until(() => p.evaluate(() => seen.includes('completed')));
+  for (const state of ['started', 'engaged', 'completed']) {
+    const [page, server] = await both(p, actionId, state);
+    assert.deepEqual(page, server, state);
+  }
+  await context.close();
+
+  // Closed before an agent joined.
+  const left = await visitor();
+  await startChat(left.p);
+  await left.p.click('[data-beckon=chat] button.close');
+  await until(() => left.p.evaluate(() => seen.includes('abandoned')));
+  for (const state of ['started', 'abandoned']) {
+    const [page, server] = await both(left.p, left.actionId, state);
+    assert.deepEqual(page, server, state);
+  }
+  await left.context.close();
 });
 
 test('the seed enrichment example gets the conversation id once the chat has started, not before', async () => {

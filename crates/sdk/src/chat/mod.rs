@@ -4,7 +4,9 @@
 //! page or the route with it open, is `rejected`)
 //! → `POST …/conversations` → the chat window ([`window`]) and the visitor's WebSocket
 //! ([`socket`]). The server records `started`, `engaged`, `abandoned` and `completed` itself
-//! (docs/chat.md), so the page only emits them to `ac('on')` handlers ([`Runtime::observe`]);
+//! (docs/chat.md), so the page only emits them to `ac('on')` handlers ([`Runtime::observe`]), as
+//! the events it stored: the create answer and the `joined`/`ended` entries say which (`eventId`,
+//! `eventMillis`);
 //! what only the page knows, `rejected` at the form and `errored` when the conversation cannot be
 //! created or its connection not kept after [`RETRIES`] reconnections, it reports as usual.
 //!
@@ -18,7 +20,7 @@ mod form;
 mod socket;
 mod window;
 
-use beckon_core::State;
+use beckon_core::{State, Timestamp};
 use js_sys::Object;
 use uuid::Uuid;
 use wasm_bindgen::JsCast;
@@ -122,6 +124,14 @@ fn on(input: Input) -> impl FnMut(Event) + 'static {
     }
 }
 
+/// Which stored event the server's answer or frame stands for: its `eventId` and `eventMillis`
+/// (the event's `timestamp` in Unix milliseconds), when it says.
+fn stored_event(from: &JsValue) -> Option<(Uuid, Timestamp)> {
+    let id = crate::ids::parse(&string_field(from, "eventId")?)?;
+    let millis = field(from, "eventMillis").as_f64()?;
+    Some((id, Timestamp::from_unix_millis(millis as i64)))
+}
+
 fn storage() -> Option<web_sys::Storage> {
     crate::browser::storage("sessionStorage")
 }
@@ -209,7 +219,7 @@ impl Runtime {
         };
         self.chat.retry = None;
         self.converse(head, conversation, token, false);
-        self.observe(id, State::Started);
+        self.observe(id, State::Started, stored_event(&answer));
     }
 
     /// On a new page: the conversation an earlier page of this session started.
@@ -376,7 +386,7 @@ impl Runtime {
             "joined" if !talk.engaged => {
                 talk.engaged = true;
                 self.keep();
-                self.observe(id, State::Engaged);
+                self.observe(id, State::Engaged, stored_event(&frame));
             }
             "ended" => {
                 talk.ended = true;
@@ -393,7 +403,7 @@ impl Runtime {
                     State::Abandoned
                 };
                 if self.action_of(id).is_some_and(|(_, s)| s != state) {
-                    self.observe(id, state);
+                    self.observe(id, state, stored_event(&frame));
                 }
             }
             _ => {}

@@ -12,8 +12,8 @@ use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use beckon_core::model::ActionSurvey;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -22,8 +22,8 @@ use super::problem::Problem;
 use crate::app::AppState;
 use crate::chat::ChatError;
 use crate::chat::agents::PasswordError;
-use crate::chat::entry::Party;
-use crate::store::chat::ConversationRecord;
+use crate::chat::entry::{EventIdentity, Party};
+use crate::store::chat::{ConversationRecord, ConversationStatus};
 
 /// Largest WebSocket frame or message read at all: a frame whose header announces more closes
 /// the socket (1009) before its payload is read. Messages are held to
@@ -161,6 +161,18 @@ struct Start {
     form: std::collections::BTreeMap<String, String>,
 }
 
+/// The answer to a create: the conversation, its visitor token, and which stored event is its
+/// `started` (`eventId`, `eventMillis`), for the page to emit the same one.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Created {
+    conversation_id: Uuid,
+    token: String,
+    status: ConversationStatus,
+    #[serde(flatten)]
+    started: EventIdentity,
+}
+
 /// `POST /api/v1/deployments/{deploymentId}/conversations`
 pub async fn create(
     State(app): State<AppState>,
@@ -181,7 +193,7 @@ pub async fn create(
         ))
         .field("form"));
     }
-    let (c, token) = app
+    let (c, token, started) = app
         .chat
         .start(
             deployment_id,
@@ -193,7 +205,12 @@ pub async fn create(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "conversationId": c.id, "token": token, "status": c.status })),
+        Json(Created {
+            conversation_id: c.id,
+            token,
+            status: c.status,
+            started,
+        }),
     )
         .into_response())
 }

@@ -3,7 +3,7 @@
 //! with `after=<seq>` gets exactly what it missed; typing indicators and queue changes are live
 //! only.
 
-use beckon_core::Timestamp;
+use beckon_core::{ActionEvent, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -31,15 +31,47 @@ pub enum Entry {
         text: String,
         sent_at: Timestamp,
     },
-    /// An agent joined.
+    /// An agent joined: the action is `engaged`.
     #[serde(rename_all = "camelCase")]
     Joined {
         agent_name: String,
         sent_at: Timestamp,
+        /// The stored `engaged` event's `eventId` and `timestamp`.
+        #[serde(flatten)]
+        event: EventIdentity,
     },
-    /// The conversation is over; nothing follows.
+    /// The conversation is over (the action `abandoned` or `completed`); nothing follows.
     #[serde(rename_all = "camelCase")]
-    Ended { by: Party, sent_at: Timestamp },
+    Ended {
+        by: Party,
+        sent_at: Timestamp,
+        /// The stored `abandoned` or `completed` event's `eventId` and `timestamp`.
+        #[serde(flatten)]
+        event: EventIdentity,
+    },
+}
+
+/// Which stored lifecycle event an entry (or the create answer) stands for, so that the page
+/// emits that event to its handlers with the same `eventId` and `timestamp` (spec 4.3). Both
+/// absent in entries stored before they were kept, or when the event was not recorded; the
+/// timestamp as Unix milliseconds, which the SDK reads without a date parser.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventIdentity {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_millis: Option<i64>,
+}
+
+impl EventIdentity {
+    /// The identity of a stored event.
+    pub fn of(event: &ActionEvent) -> EventIdentity {
+        EventIdentity {
+            event_id: Some(event.event_id),
+            event_millis: Some(event.timestamp.unix_millis()),
+        }
+    }
 }
 
 impl Entry {
@@ -91,4 +123,35 @@ pub enum ClientFrame {
 /// A refusal sent on the socket, which stays open (`docs/chat.md` lists the codes).
 pub fn error_frame(code: &str, detail: impl Into<String>) -> Value {
     json!({ "type": "error", "error": code, "detail": detail.into() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_carry_their_event_identity_and_older_ones_read_without_it() {
+        let id = Uuid::new_v4();
+        let event = EventIdentity {
+            event_id: Some(id),
+            event_millis: Some(1_764_530_000_123),
+        };
+        let joined = Entry::Joined {
+            agent_name: "Ada".into(),
+            sent_at: Timestamp::from_unix_millis(1_764_530_000_200),
+            event,
+        };
+        let body = serde_json::to_string(&joined).unwrap();
+        let frame = Entry::stored_frame(Uuid::nil(), 1, &body);
+        assert_eq!(frame["eventId"], json!(id));
+        assert_eq!(frame["eventMillis"], 1_764_530_000_123_i64);
+        assert_eq!(frame["agentName"], "Ada");
+
+        // Stored before the identity was kept: read as before, no identity in the frame.
+        let old = r#"{"type":"ended","by":"agent","sentAt":"2026-11-30T10:00:00.000Z"}"#;
+        let frame = Entry::stored_frame(Uuid::nil(), 2, old);
+        assert_eq!(frame["type"], "ended");
+        assert_eq!(frame["by"], "agent");
+        assert!(frame.get("eventId").is_none() && frame.get("eventMillis").is_none());
+    }
 }

@@ -29,9 +29,9 @@ use uuid::Uuid;
 
 use crate::config::Deployment;
 use crate::store::chat::{AgentRecord, ConversationRecord, ConversationStatus};
-use crate::store::{CommitError, Item, Store, StoreError, Submission};
+use crate::store::{CommitError, Item, Outcome, Store, StoreError, Submission};
 use agents::{AgentConfig, AgentView, PasswordWork};
-use entry::{Entry, Party};
+use entry::{Entry, EventIdentity, Party};
 use presence::{Load, Presence};
 
 /// `[chat]` in the configuration.
@@ -514,7 +514,8 @@ impl Chat {
     // --- conversations --------------------------------------------------------------------
 
     /// Creates the conversation of an accepted webchat action and records `started`; answers
-    /// it with the visitor's token.
+    /// it with the visitor's token and the identity of the `started` event stored (none when a
+    /// retry found it stored already).
     pub async fn start(
         self: &Arc<Self>,
         deployment_id: Uuid,
@@ -522,7 +523,7 @@ impl Chat {
         customer_id: Uuid,
         session_id: Option<Uuid>,
         form: Value,
-    ) -> Result<(ConversationRecord, String), ChatError> {
+    ) -> Result<(ConversationRecord, String, EventIdentity), ChatError> {
         let action = self
             .store
             .action(action_id)
@@ -568,7 +569,12 @@ impl Chat {
         // `started` first: its lifecycle check refuses an action that was not accepted. A
         // retry after a failure below finds `started` (a duplicate) and creates the
         // conversation then.
-        self.lifecycle(&record, State::Started).await?;
+        let started = self.lifecycle(&record, State::Started);
+        let stored = EventIdentity::of(&started);
+        let identity = match self.record(&record, started).await? {
+            Outcome::Stored { .. } => stored,
+            Outcome::Duplicate => EventIdentity::default(),
+        };
         if !self.store.create_conversation(record.clone()).await? {
             return Err(ChatError::Conflict(
                 "conversation-exists",
@@ -580,12 +586,13 @@ impl Chat {
             .insert(record.id, Live::new(record.clone(), &self.settings));
         self.watch_abandonment(record.id);
         self.announce_queue();
-        Ok((record, token))
+        Ok((record, token, identity))
     }
 
-    /// Records a lifecycle state of the conversation's action in the event log.
-    async fn lifecycle(&self, c: &ConversationRecord, state: State) -> Result<(), CommitError> {
-        let event = ActionEvent {
+    /// A lifecycle event of the conversation's action, not yet recorded: its `eventId` and
+    /// `timestamp` are what the page's copy of it carries too (spec 4.3).
+    fn lifecycle(&self, c: &ConversationRecord, state: State) -> ActionEvent {
+        ActionEvent {
             action_id: c.action_id,
             action_state: state,
             action_media_type: MediaType::Webchat,
@@ -596,14 +603,23 @@ impl Chat {
             error: None,
             event_id: Uuid::new_v4(),
             timestamp: now(),
-        };
-        self.store
+        }
+    }
+
+    /// Records a lifecycle event of the conversation's action in the event log.
+    async fn record(
+        &self,
+        c: &ConversationRecord,
+        event: ActionEvent,
+    ) -> Result<Outcome, CommitError> {
+        let outcome = self
+            .store
             .commit(Submission::records(
                 c.deployment_id,
                 vec![Item::Action(event)],
             ))
-            .await
-            .map(drop)
+            .await?;
+        Ok(outcome.into_iter().next().unwrap_or(Outcome::Duplicate))
     }
 
     /// A conversation, current as the desk knows it.
@@ -697,14 +713,22 @@ impl Chat {
                 Some(agent.id),
             )
             .await?;
-        if let Err(e) = self.lifecycle(&record, State::Engaged).await {
-            tracing::warn!(conversation = %record.id, error = %e, "could not record engaged");
-        }
+        let engaged = self.lifecycle(&record, State::Engaged);
+        let stored = EventIdentity::of(&engaged);
+        let event = match self.record(&record, engaged).await {
+            Ok(Outcome::Stored { .. }) => stored,
+            Ok(Outcome::Duplicate) => EventIdentity::default(),
+            Err(e) => {
+                tracing::warn!(conversation = %record.id, error = %e, "could not record engaged");
+                EventIdentity::default()
+            }
+        };
         self.write(
             record.id,
             Entry::Joined {
                 agent_name: agent.name.clone(),
                 sent_at: now(),
+                event,
             },
         )
         .await?;
@@ -803,17 +827,25 @@ impl Chat {
         let _turn = self.turn(id).await?;
         let before = self.desk().open.get(&id).map(|l| l.record.clone());
         let before = before.expect("open during its turn");
-        self.write(id, Entry::Ended { by, sent_at: now() }).await?;
+        let state = match before.status {
+            ConversationStatus::Waiting => State::Abandoned,
+            _ => State::Completed,
+        };
+        // The event is made first so that the entry carries its identity; it is recorded after
+        // the entry, as before.
+        let ended = self.lifecycle(&before, state);
+        let entry = Entry::Ended {
+            by,
+            sent_at: now(),
+            event: EventIdentity::of(&ended),
+        };
+        self.write(id, entry).await?;
         self.desk().open.remove(&id);
         self.drop_channel(id, false);
         self.store
             .move_conversation(id, before.status, ConversationStatus::Ended, None)
             .await?;
-        let state = match before.status {
-            ConversationStatus::Waiting => State::Abandoned,
-            _ => State::Completed,
-        };
-        if let Err(e) = self.lifecycle(&before, state).await {
+        if let Err(e) = self.record(&before, ended).await {
             tracing::warn!(conversation = %id, error = %e, "could not record the end");
         }
         if before.status == ConversationStatus::Waiting {
