@@ -77,6 +77,9 @@ pub struct SqliteStore {
     head: Arc<AtomicU64>,
     /// The last readiness probe; locked while one runs (see `ready`).
     probe: Arc<tokio::sync::Mutex<Probed>>,
+    /// Commits that failed for want of storage: a readiness probe made before the last one no
+    /// longer answers.
+    failed_commits: Arc<AtomicU64>,
 }
 
 /// Page cache of the writer for each file, in KiB: the pages of the indexes new actions and
@@ -160,6 +163,7 @@ impl SqliteStore {
             live,
             head,
             probe: Arc::default(),
+            failed_commits: Arc::default(),
         })
     }
 
@@ -466,11 +470,13 @@ fn in_snapshot<T>(
 /// Room the data directory must have for the store to be ready: a commit of a large batch.
 const PROBE_BYTES: usize = 256 * 1024;
 
-/// The last readiness probe: when it ended, and its outcome (with the wall-clock time it ended).
-type Probed = Option<(Instant, Result<Timestamp, String>)>;
+/// The last readiness probe: when it ended, how many commits had failed when it began
+/// (`SqliteStore::failed_commits`), and its outcome (with the wall-clock time it ended).
+type Probed = Option<(Instant, u64, Result<Timestamp, String>)>;
 
-/// How long a readiness probe's outcome answers later checks: a client asking in a loop makes
-/// at most one probe (a commit and a synced 256 KiB file) a second.
+/// How long a readiness probe that found the store ready answers later checks (unless a commit
+/// has failed since): a client asking in a loop makes at most one probe (a commit and a synced
+/// 256 KiB file) a second.
 const PROBE_REUSE: Duration = Duration::from_secs(1);
 
 /// Writes and syncs [`PROBE_BYTES`] in a file of `dir`, then removes it.
@@ -967,10 +973,15 @@ impl Store for SqliteStore {
         self.send(Job::Commit(Prepared::new(submission), reply))
             .await
             .map_err(|e| CommitError::Unavailable(e.0))?;
+        let failed_commits = self.failed_commits.clone();
         Ok(Box::pin(async move {
-            answer
+            let outcome = answer
                 .await
-                .unwrap_or_else(|_| Err(CommitError::Unavailable("the writer stopped".into())))
+                .unwrap_or_else(|_| Err(CommitError::Unavailable("the writer stopped".into())));
+            if let Err(CommitError::Unavailable(_)) = &outcome {
+                failed_commits.fetch_add(1, Ordering::AcqRel);
+            }
+            outcome
         }))
     }
 
@@ -1096,13 +1107,16 @@ impl Store for SqliteStore {
 
     async fn ready(&self) -> Result<Timestamp, StoreError> {
         // One probe at a time (they share the probe file): a check made while one runs waits
-        // for it and takes its outcome, which ended after the check was asked, as does a check
-        // made less than [`PROBE_REUSE`] after a probe ended. The lock is held until the probe
-        // file is gone, even if the check that started it is dropped on the way.
+        // for it and takes its outcome, which ended after the check was asked. A check made less
+        // than [`PROBE_REUSE`] after a probe that found the store ready takes that, unless a
+        // commit has failed since. The lock is held until the probe file is gone, even if the
+        // check that started it is dropped on the way.
         let asked = Instant::now();
         let mut last = self.probe.clone().lock_owned().await;
-        if let Some((ended, outcome)) = last.as_ref()
-            && *ended + PROBE_REUSE > asked
+        let failed = self.failed_commits.load(Ordering::Acquire);
+        if let Some((ended, failed_before, outcome)) = last.as_ref()
+            && (*ended > asked
+                || (*ended + PROBE_REUSE > asked && outcome.is_ok() && *failed_before == failed))
         {
             return outcome.clone().map_err(StoreError);
         }
@@ -1129,7 +1143,7 @@ impl Store for SqliteStore {
                     format!("the data directory cannot take {PROBE_BYTES} more bytes: {e}")
                 })
             });
-            *last = Some((Instant::now(), outcome.clone()));
+            *last = Some((Instant::now(), failed, outcome.clone()));
             outcome
         })
         .await
