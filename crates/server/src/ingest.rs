@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::record::json_len;
+
 /// Longest accepted text field (URLs, titles, attribute values).
 pub const MAX_TEXT: usize = 4096;
 /// Most custom attributes on one event.
@@ -162,24 +164,6 @@ fn text(field: &str, value: &str) -> Result<(), FieldError> {
         return fail(field, format!("longer than {MAX_TEXT} bytes"));
     }
     Ok(())
-}
-
-/// The length of `value`'s JSON text, counted without keeping the text.
-fn json_len(value: &impl Serialize) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    // Writing to a counter cannot fail, nor can serializing these types (string keys only).
-    let _ = serde_json::to_writer(&mut count, value);
-    count.0
 }
 
 /// An object the page describes itself with (`browser`, `device`), kept as sent: bounded as JSON.

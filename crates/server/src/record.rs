@@ -10,6 +10,25 @@ use beckon_core::{ActionEvent, BlockedOffer, Timestamp};
 use serde::Serialize;
 use uuid::Uuid;
 
+/// The length of a value's compact JSON text, counted without building the text: what bounds an
+/// event at ingestion and a sink's request by bytes.
+pub fn json_len(value: &impl Serialize) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing to a counter cannot fail, nor can serializing these types (string keys only).
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
+}
+
 use crate::config::StreamTopic;
 use crate::ingest::WebEvent;
 

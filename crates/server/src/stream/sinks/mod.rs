@@ -655,23 +655,6 @@ pub fn runs_within(sizes: &[usize], envelope: usize, max_bytes: usize) -> Vec<Ra
     runs
 }
 
-/// The length of a value's compact JSON, without building the text.
-pub fn json_len(value: &impl serde::Serialize) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0 += bytes.len();
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    serde_json::to_writer(&mut count, value).expect("JSON values serialize");
-    count.0
-}
-
 /// The analytics name of a record (GA4 and Segment): `webchat_offered`, `contentoffer_blocked`,
 /// `web_<eventName>`; at most 40 characters, letters, digits and `_`.
 pub fn analytics_name(payload: &Payload) -> String {
@@ -918,7 +901,7 @@ mod tests {
             .collect();
         let sizes: Vec<usize> = batch
             .iter()
-            .map(|r| json_len(&cloudevents::event(r)))
+            .map(|r| crate::record::json_len(&cloudevents::event(r)))
             .collect();
         let max = sizes[0] * 3;
         let runs = runs_within(&sizes, 2, max);

@@ -102,7 +102,10 @@ impl Sink for Segment {
 
     /// One part per request body (see [`bodies`]).
     fn parts(&self, batch: &[Arc<LogRecord>]) -> Vec<std::ops::Range<usize>> {
-        let sizes: Vec<usize> = batch.iter().map(|r| super::json_len(&track(r))).collect();
+        let sizes: Vec<usize> = batch
+            .iter()
+            .map(|r| crate::record::json_len(&track(r)))
+            .collect();
         super::runs_within(&sizes, ENVELOPE, MAX_REQUEST_BYTES)
     }
 }

@@ -94,7 +94,7 @@ impl Sink for Webhook {
     fn parts(&self, batch: &[Arc<LogRecord>]) -> Vec<Range<usize>> {
         let sizes: Vec<usize> = batch
             .iter()
-            .map(|r| super::json_len(&cloudevents::event(r)))
+            .map(|r| crate::record::json_len(&cloudevents::event(r)))
             .collect();
         super::runs_within(&sizes, 2, self.max_batch_bytes)
     }
