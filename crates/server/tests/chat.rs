@@ -312,6 +312,42 @@ async fn an_offered_chat_becomes_a_completed_conversation() {
     );
 }
 
+/// `?after=` beyond any entry number is refused, not read as a negative number (every entry).
+#[tokio::test]
+async fn an_after_beyond_any_entry_number_is_a_bad_request() {
+    let server = Server::start_full("", "assume_agents_available = true", &[]);
+    add_map(&server, false).await;
+    let visitor = Visitor::accepting(&server, "https://shop.test/pricing").await;
+    let (id, token) = visitor.start(&server).await;
+    let path = visitor_path(&id);
+    let (status, page) = server
+        .with_token(
+            &token,
+            "GET",
+            &format!("{path}?after=9223372036854775807"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["entries"], json!([]));
+    let (status, problem) = server
+        .with_token(
+            &token,
+            "GET",
+            &format!("{path}?after=9223372036854775808"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(problem["type"], "/problems/bad-request");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("after"),
+        "{problem}"
+    );
+    let ws = format!("{path}/ws?access_token={token}&after=18446744073709551615");
+    assert_eq!(server.socket(&ws).await.err(), Some(400));
+}
+
 #[tokio::test]
 async fn a_visitor_who_leaves_before_an_agent_joins_abandons() {
     let server = Server::start_full(

@@ -107,8 +107,21 @@ pub(crate) fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Problem> {
 #[derive(Debug, Default, Deserialize)]
 pub struct Access {
     access_token: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "entry_number")]
     after: u64,
+}
+
+/// An entry's number as a query gives it: entries are numbered within SQLite's integers, and a
+/// larger one would be read as a negative number (every entry).
+fn entry_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let n = u64::deserialize(d)?;
+    if i64::try_from(n).is_err() {
+        return Err(serde::de::Error::custom(format!(
+            "after: {n} is larger than any entry number ({})",
+            i64::MAX
+        )));
+    }
+    Ok(n)
 }
 
 /// The bearer token of a request: the `Authorization` header, else `?access_token=`.
