@@ -419,6 +419,34 @@ test('destroy takes the chat off the page and the bus away; the next page resume
   await context.close();
 });
 
+test('a conversation created after destroy and init is not the new start\'s: no failure, nothing ended', async () => {
+  const { context, p } = await visitor();
+  const errors = [];
+  p.on('console', (m) => { if (m.type() === 'error' && m.text().startsWith('Beckon:')) errors.push(m.text()); });
+  let held;
+  const holding = new Promise((resolve) => {
+    p.route('**/conversations', (route) => {
+      if (route.request().method() !== 'POST' || held) return route.continue();
+      held = route;
+      resolve();
+    });
+  });
+  await p.click('[data-beckon=chat-invitation] button.accept');
+  const form = p.locator('[data-beckon=chat-form]');
+  await form.locator('#beckon-q0').fill('Ada');
+  await form.locator('#beckon-q1').selectOption('Orders');
+  await form.locator('button.accept').click();
+  await holding;
+  await p.evaluate((init) => { ac('destroy'); ac('init', ...init); }, [DEPLOYMENT, { server: beckon.url }]);
+  await ready(p);
+  const answered = p.waitForResponse((r) => r.url().endsWith('/conversations'));
+  await held.continue();
+  await answered;
+  await new Promise((r) => setTimeout(r, 500));
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('a page with Genesys Widgets of its own keeps them: no bus from Beckon', async () => {
   const init = `'${DEPLOYMENT}', { server: '${beckon.url}' }`;
   pages.pages.set('/widgets', {

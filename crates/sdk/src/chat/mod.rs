@@ -189,13 +189,20 @@ impl Runtime {
         );
         set(&body, "form", &answers);
         let Some(body) = to_json(&body) else { return };
+        let start = self.transport.id;
         let reply = once(move |reply| {
-            with_runtime(|rt| rt.created(id, answers, attempt, reply.unchecked_into()));
+            with_runtime(|rt| rt.created(id, answers, attempt, start, reply.unchecked_into()));
         });
         post(&self.transport.url("conversations"), &body).then(&reply);
     }
 
-    fn created(&mut self, id: Uuid, answers: Object, attempt: u32, reply: Reply) {
+    /// The answer to the conversation's creation; ignored when the start that asked
+    /// (`Transport::id`) is no longer the SDK's: after `destroy` and `init` the chat it would
+    /// fail or end is another.
+    fn created(&mut self, id: Uuid, answers: Object, attempt: u32, start: u64, reply: Reply) {
+        if start != self.transport.id {
+            return;
+        }
         let status = reply.status();
         let answer = from_json(&reply.body());
         let conversation = string_field(&answer, "conversationId");
