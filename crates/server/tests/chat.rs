@@ -142,6 +142,11 @@ fn visitor_path(conversation: &str) -> String {
     )
 }
 
+/// The visitor's socket of a conversation, opened with its token.
+fn visitor_ws(conversation: &str, token: &str) -> String {
+    format!("{}/ws?access_token={token}", visitor_path(conversation))
+}
+
 async fn available(server: &Server, agent: &str) {
     let (status, _) = server
         .with_token(
@@ -172,7 +177,7 @@ async fn an_offered_chat_becomes_a_completed_conversation() {
         .socket(&format!("/api/v1/agent/ws?access_token={agent}"))
         .await
         .unwrap();
-    let ws = format!("{}/ws?access_token={token}", visitor_path(&id));
+    let ws = visitor_ws(&id, &token);
     let mut page = server.socket(&ws).await.unwrap();
 
     // The queue shows it; the agent takes it.
@@ -369,10 +374,7 @@ async fn a_visitor_who_leaves_before_an_agent_joins_abandons() {
     // Disconnects and does not come back within the grace period.
     let leaving = Visitor::accepting(&server, "https://shop.test/pricing").await;
     let (id, token) = leaving.start(&server).await;
-    let page = server
-        .socket(&format!("{}/ws?access_token={token}", visitor_path(&id)))
-        .await
-        .unwrap();
+    let page = server.socket(&visitor_ws(&id, &token)).await.unwrap();
     drop(page);
     let abandoned = common::eventually(Duration::from_secs(10), || async {
         (leaving.states(&server).await.last().map(String::as_str) == Some("abandoned"))
@@ -407,7 +409,7 @@ async fn a_visitor_token_opens_only_its_own_conversation() {
         .await;
     assert_eq!(status, 403, "{problem}");
     assert_eq!(problem["type"], "/problems/forbidden");
-    let ws = format!("{}/ws?access_token={token_a}", visitor_path(&id_b));
+    let ws = visitor_ws(&id_b, &token_a);
     assert_eq!(server.socket(&ws).await.err(), Some(403));
     assert_eq!(
         server
@@ -573,10 +575,7 @@ async fn messages_are_bounded_in_size_and_rate() {
     add_map(&server, false).await;
     let visitor = Visitor::accepting(&server, "https://shop.test/pricing").await;
     let (id, token) = visitor.start(&server).await;
-    let mut page = server
-        .socket(&format!("{}/ws?access_token={token}", visitor_path(&id)))
-        .await
-        .unwrap();
+    let mut page = server.socket(&visitor_ws(&id, &token)).await.unwrap();
     send(
         &mut page,
         json!({ "type": "message", "text": "x".repeat(101) }),
@@ -757,10 +756,7 @@ async fn a_frame_over_64_kib_closes_the_socket_before_it_is_read() {
     add_map(&server, false).await;
     let visitor = Visitor::accepting(&server, "https://shop.test/pricing").await;
     let (id, token) = visitor.start(&server).await;
-    let mut page = server
-        .socket(&format!("{}/ws?access_token={token}", visitor_path(&id)))
-        .await
-        .unwrap();
+    let mut page = server.socket(&visitor_ws(&id, &token)).await.unwrap();
     // The header of a masked text frame announcing 1 MiB, and only a few bytes of it: the
     // server answers from the header alone, without waiting for (or buffering) the rest.
     let mut header = vec![0x81, 0x80 | 127];
@@ -781,10 +777,7 @@ async fn a_frame_over_64_kib_closes_the_socket_before_it_is_read() {
     }
 
     // A whole frame just over the bound, as a browser sends it: the same close.
-    let mut page = server
-        .socket(&format!("{}/ws?access_token={token}", visitor_path(&id)))
-        .await
-        .unwrap();
+    let mut page = server.socket(&visitor_ws(&id, &token)).await.unwrap();
     send(
         &mut page,
         json!({ "type": "message", "text": "x".repeat(64 * 1024) }),
@@ -877,7 +870,7 @@ async fn the_agent_sees_whether_the_visitor_is_connected() {
     available(&server, &agent).await;
     let visitor = Visitor::accepting(&server, "https://shop.test/pricing").await;
     let (id, token) = visitor.start(&server).await;
-    let ws = format!("{}/ws?access_token={token}", visitor_path(&id));
+    let ws = visitor_ws(&id, &token);
     let page = server.socket(&ws).await.unwrap();
     let mut console = server
         .socket(&format!("/api/v1/agent/ws?access_token={agent}"))
@@ -936,7 +929,7 @@ async fn a_conversation_takes_at_most_sixteen_visitor_sockets() {
     add_map(&server, false).await;
     let visitor = Visitor::accepting(&server, "https://shop.test/pricing").await;
     let (id, token) = visitor.start(&server).await;
-    let ws = format!("{}/ws?access_token={token}", visitor_path(&id));
+    let ws = visitor_ws(&id, &token);
     let mut sockets = Vec::new();
     for _ in 0..16 {
         sockets.push(server.socket(&ws).await.expect("one of sixteen sockets"));
@@ -985,7 +978,7 @@ async fn a_visitors_sockets_share_the_conversations_rate() {
     add_map(&server, false).await;
     let visitor = Visitor::accepting(&server, "https://shop.test/pricing").await;
     let (id, token) = visitor.start(&server).await;
-    let ws = format!("{}/ws?access_token={token}", visitor_path(&id));
+    let ws = visitor_ws(&id, &token);
     let mut sockets = Vec::new();
     for _ in 0..2 {
         sockets.push(server.socket(&ws).await.unwrap());
@@ -1025,10 +1018,7 @@ async fn pings_count_toward_the_rate() {
     add_map(&server, false).await;
     let visitor = Visitor::accepting(&server, "https://shop.test/pricing").await;
     let (id, token) = visitor.start(&server).await;
-    let mut page = server
-        .socket(&format!("{}/ws?access_token={token}", visitor_path(&id)))
-        .await
-        .unwrap();
+    let mut page = server.socket(&visitor_ws(&id, &token)).await.unwrap();
     use futures_util::SinkExt;
     for _ in 0..3 {
         page.send(tokio_tungstenite::tungstenite::Message::Ping(
@@ -1067,7 +1057,7 @@ async fn the_page_is_told_which_stored_event_each_lifecycle_state_is() {
         created["conversationId"].as_str().unwrap().to_owned(),
         created["token"].as_str().unwrap(),
     );
-    let ws = format!("{}/ws?access_token={token}", visitor_path(&id));
+    let ws = visitor_ws(&id, &token);
     let mut page = server.socket(&ws).await.unwrap();
 
     // `engaged`: the `joined` frame, live and when read again from the start.
@@ -1104,10 +1094,7 @@ async fn the_page_is_told_which_stored_event_each_lifecycle_state_is() {
     // `abandoned`: the `ended` frame of a conversation no agent joined.
     let leaving = Visitor::accepting(&server, "https://shop.test/pricing").await;
     let (id, token) = leaving.start(&server).await;
-    let mut page = server
-        .socket(&format!("{}/ws?access_token={token}", visitor_path(&id)))
-        .await
-        .unwrap();
+    let mut page = server.socket(&visitor_ws(&id, &token)).await.unwrap();
     send(&mut page, json!({ "type": "end" })).await;
     let ended = frame(&mut page).await;
     assert_eq!(ended["type"], "ended");
