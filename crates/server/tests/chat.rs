@@ -1057,7 +1057,7 @@ async fn the_page_is_told_which_stored_event_each_lifecycle_state_is() {
         created["conversationId"].as_str().unwrap().to_owned(),
         created["token"].as_str().unwrap(),
     );
-    let ws = visitor_ws(&id, &token);
+    let ws = visitor_ws(&id, token);
     let mut page = server.socket(&ws).await.unwrap();
 
     // `engaged`: the `joined` frame, live and when read again from the start.
