@@ -838,6 +838,31 @@ async fn hostile_bodies_paths_and_queries_get_problems_and_change_nothing() {
             vec![],
             400,
         ),
+        // The pages' file routes too: a file name that is not UTF-8.
+        (
+            "path: a console file that is not UTF-8",
+            "GET",
+            "/console/%FF".into(),
+            false,
+            vec![],
+            400,
+        ),
+        (
+            "path: a dashboard file that is not UTF-8",
+            "GET",
+            "/dashboard/%FF".into(),
+            false,
+            vec![],
+            400,
+        ),
+        (
+            "path: a demo page that is not UTF-8",
+            "GET",
+            "/demo/%FF".into(),
+            false,
+            vec![],
+            400,
+        ),
         (
             "query: a topic that is not UTF-8",
             "GET",

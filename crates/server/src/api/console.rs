@@ -2,9 +2,9 @@
 //! from the binary under a strict Content-Security-Policy (no inline script or style; every
 //! text from a message is set as text, never as HTML). Its code is in `crates/server/console/`.
 
-use axum::extract::Path;
 use axum::response::Response;
 
+use super::extract::Path;
 use super::pages::{CSS, File, HTML, JS, STRICT_CSP, asset, strict_file};
 
 const FILES: [File; 3] = [

@@ -5,9 +5,9 @@
 //! it shows from configuration or events is set as text. Its code is in
 //! `crates/server/dashboard/`.
 
-use axum::extract::Path;
 use axum::response::Response;
 
+use super::extract::Path;
 use super::pages::{CSS, File, HTML, JS, STRICT_CSP, asset, strict_file};
 
 const FILES: [File; 3] = [

@@ -4,9 +4,10 @@
 //! carry the SDK's own snippet (`crates/sdk/js/snippet.html`) inline, as a customer's pages
 //! would, so they have no CSP of their own.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 
+use super::extract::Path;
 use super::pages::{CSS, HTML, JS, asset};
 use super::problem::Problem;
 use crate::app::AppState;
