@@ -62,13 +62,13 @@ enum Action {
 
 struct Api {
     client: reqwest::Client,
-    base: reqwest::Url,
+    server: String,
     token: String,
 }
 
 impl Api {
     async fn call(&self, method: reqwest::Method, path: &str) -> anyhow::Result<Value> {
-        let url = self.base.join(path)?;
+        let url = super::endpoint(&self.server, path)?;
         let response = self
             .client
             .request(method, url.clone())
@@ -141,8 +141,7 @@ pub async fn run(args: DeadLettersArgs) -> anyhow::Result<()> {
     )?;
     let api = Api {
         client: reqwest::Client::new(),
-        base: reqwest::Url::parse(&args.server)
-            .with_context(|| format!("'{}' is not a URL", args.server))?,
+        server: args.server,
         token,
     };
     let sinks = api.sinks(args.sink.as_deref()).await?;

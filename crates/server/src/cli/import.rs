@@ -59,7 +59,6 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
         &["BECKON_ADMIN_TOKEN"],
         &args.data_dir,
     )?;
-    let base = args.server.trim_end_matches('/');
     let query = args
         .deployment
         .map(|d| format!("?deploymentId={d}"))
@@ -76,7 +75,8 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
         let existing = match &id {
             None => None,
             Some(id) => {
-                let url = format!("{base}/api/v2/journey/{path}/{id}{query}");
+                let url =
+                    super::endpoint(&args.server, &format!("/api/v2/journey/{path}/{id}{query}"))?;
                 match send(client.get(url).bearer_auth(&token)).await? {
                     (200, current) => Some(current),
                     (404, _) => None,
@@ -88,14 +88,17 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
             Some(current) => {
                 let mut patch = item.body.clone();
                 patch["version"] = current["version"].clone();
-                let url = format!(
-                    "{base}/api/v2/journey/{path}/{}{query}",
-                    id.as_deref().unwrap_or_default()
-                );
+                let url = super::endpoint(
+                    &args.server,
+                    &format!(
+                        "/api/v2/journey/{path}/{}{query}",
+                        id.as_deref().unwrap_or_default()
+                    ),
+                )?;
                 send(client.patch(url).bearer_auth(&token).json(&patch)).await?
             }
             None => {
-                let url = format!("{base}/api/v2/journey/{path}{query}");
+                let url = super::endpoint(&args.server, &format!("/api/v2/journey/{path}{query}"))?;
                 send(client.post(url).bearer_auth(&token).json(&item.body)).await?
             }
         };

@@ -15,7 +15,7 @@ use crate::config::StreamTopic;
 
 #[derive(clap::Args)]
 pub struct TailArgs {
-    /// Topics such as webchat:offered, contentoffer:all, webchat:blocked, web:pageview (none: everything).
+    /// Topics such as webchat:offered, contentoffer:all, webchat:blocked, web:page_viewed (none: everything).
     topics: Vec<String>,
     /// The server's base URL.
     #[arg(long, env = "BECKON_SERVER", default_value = "http://127.0.0.1:8080")]
@@ -53,9 +53,7 @@ pub async fn run(args: TailArgs) -> anyhow::Result<()> {
     // Each once, and no more than the server takes (the same rule as its query).
     let topics = crate::config::distinct_topics(topics).map_err(anyhow::Error::msg)?;
     let token = token(&args)?;
-    let mut url = reqwest::Url::parse(&args.server)
-        .with_context(|| format!("'{}' is not a URL", args.server))?
-        .join("/api/v1/events/stream")?;
+    let mut url = super::endpoint(&args.server, "/api/v1/events/stream")?;
     {
         let mut q = url.query_pairs_mut();
         for topic in &topics {
