@@ -1,7 +1,7 @@
 //! What the durable event log holds: action events, blocked offers and web events, each with
 //! the sequence number the log gave it.
 //!
-//! The record's topic (`webchat:offered`, `contentoffer:blocked`, `web:pageview`) is what live
+//! The record's topic (`webchat:offered`, `contentoffer:blocked`, `web:page_viewed`) is what live
 //! streams, log reads and sinks filter on, with the same syntax as the browser's topics.
 
 use std::sync::Arc;
