@@ -1,6 +1,5 @@
-//! `GET /sdk/v1/{file}`: the browser SDK (spec section 9), as built by
-//! `cargo run --manifest-path xtask/Cargo.toml -- sdk` (which `scripts/run.sh` and
-//! `scripts/test.sh` run first).
+//! `GET /sdk/v1/{file}`: the browser SDK (spec section 9), as built by `bash scripts/build-sdk.sh`
+//! (which `scripts/run.sh` and `scripts/test.sh` run first).
 //!
 //! The files are read from a directory: `BECKON_SDK_DIR`, or the workspace's `target/sdk/dist`
 //! when it is unset. Serving from a directory instead of embedding keeps the WebAssembly build out
@@ -207,7 +206,7 @@ async fn serve(dir: &FsPath, name: &str, headers: &HeaderMap) -> Response {
                 "sdk-not-built",
                 "The browser SDK is not built",
                 format!(
-                    "no SDK in {}; build it with `cargo run --manifest-path xtask/Cargo.toml -- sdk` or set BECKON_SDK_DIR",
+                    "no SDK in {}; build it with `bash scripts/build-sdk.sh` or set BECKON_SDK_DIR",
                     dir.display()
                 ),
             )
