@@ -291,16 +291,17 @@ async fn run() {
     let base_rss = bench.server.resident_bytes();
 
     let connecting = Instant::now();
-    let idle: Vec<(String, Socket)> = stream::iter(0..IDLE)
-        .map(|_| bench.visitor())
+    // Each socket is read from as soon as it is open: one left unread answers no pings, and the
+    // server drops it after two ping intervals.
+    let idle_count = stream::iter(0..IDLE)
+        .map(|_| async {
+            let (_, socket) = bench.visitor().await;
+            listen(socket, clock.clone());
+        })
         .buffer_unordered(32)
-        .collect()
+        .count()
         .await;
     let connect_secs = connecting.elapsed().as_secs_f64();
-    let idle_count = idle.len();
-    for (_, socket) in idle {
-        listen(socket, clock.clone());
-    }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let (loaded, loaded_sent) = rounds(&mut agents, &active, &clock, "loaded").await;
     let loaded_rss = bench.server.resident_bytes();

@@ -819,6 +819,14 @@ impl Config {
                 ));
             }
         }
+        // No pings at all, or so seldom that dead sockets would keep their places for hours (and
+        // a huge interval would overflow the timer's clock).
+        if !(1..=3600).contains(&self.chat.ping_interval_secs) {
+            return Err(Broken::at(
+                &[Key("chat"), Key("ping_interval_secs")],
+                "chat.ping_interval_secs must be from 1 to 3600".to_owned(),
+            ));
+        }
         for (name, value) in [
             ("max_body_bytes", self.limits.max_body_bytes),
             ("max_events_per_batch", self.limits.max_events_per_batch),
@@ -1134,6 +1142,14 @@ write_key = "w"
             err.starts_with("2:8: limits.requests_per_second must be"),
             "{err}"
         );
+
+        for interval in ["0", "3601"] {
+            let err = refused_at(&format!("[chat]\nping_interval_secs = {interval}\n"));
+            assert!(
+                err.starts_with("2:1: chat.ping_interval_secs must be from 1 to 3600"),
+                "{err}"
+            );
+        }
 
         let err = refused_at("[limits]\nclient_ip_header = \"X-Forwarded-For\"\n");
         assert!(

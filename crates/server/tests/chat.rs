@@ -135,6 +135,17 @@ async fn add_map(server: &Server, pacing: bool) {
     assert_eq!(status, 200, "{body}");
 }
 
+/// A server with `extra` configuration and agents taken to be available, and on it the
+/// conversation of a visitor who accepted a chat invitation: the server, its id and its visitor
+/// token.
+async fn a_conversation(extra: &str) -> (Server, String, String) {
+    let server = Server::start_full(extra, "assume_agents_available = true", &[]);
+    add_map(&server, false).await;
+    let visitor = Visitor::accepting(&server, "https://shop.test/pricing").await;
+    let (id, token) = visitor.start(&server).await;
+    (server, id, token)
+}
+
 fn visitor_path(conversation: &str) -> String {
     format!(
         "/api/v1/deployments/{}/conversations/{conversation}",
@@ -320,10 +331,7 @@ async fn an_offered_chat_becomes_a_completed_conversation() {
 /// `?after=` beyond any entry number is refused, not read as a negative number (every entry).
 #[tokio::test]
 async fn an_after_beyond_any_entry_number_is_a_bad_request() {
-    let server = Server::start_full("", "assume_agents_available = true", &[]);
-    add_map(&server, false).await;
-    let visitor = Visitor::accepting(&server, "https://shop.test/pricing").await;
-    let (id, token) = visitor.start(&server).await;
+    let (server, id, token) = a_conversation("").await;
     let path = visitor_path(&id);
     let (status, page) = server
         .with_token(
@@ -567,14 +575,10 @@ async fn creates_with_one_email_at_once_make_one_account() {
 
 #[tokio::test]
 async fn messages_are_bounded_in_size_and_rate() {
-    let server = Server::start_full(
+    let (server, id, token) = a_conversation(
         "[chat]\nmax_message_bytes = 100\nmessages_per_second = 1\nmessage_burst = 3\n",
-        "assume_agents_available = true",
-        &[],
-    );
-    add_map(&server, false).await;
-    let visitor = Visitor::accepting(&server, "https://shop.test/pricing").await;
-    let (id, token) = visitor.start(&server).await;
+    )
+    .await;
     let mut page = server.socket(&visitor_ws(&id, &token)).await.unwrap();
     send(
         &mut page,
@@ -752,10 +756,7 @@ async fn a_frame_over_64_kib_closes_the_socket_before_it_is_read() {
     use tokio::io::AsyncWriteExt;
     use tokio_tungstenite::tungstenite::Message;
     use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-    let server = Server::start_full("", "assume_agents_available = true", &[]);
-    add_map(&server, false).await;
-    let visitor = Visitor::accepting(&server, "https://shop.test/pricing").await;
-    let (id, token) = visitor.start(&server).await;
+    let (server, id, token) = a_conversation("").await;
     let mut page = server.socket(&visitor_ws(&id, &token)).await.unwrap();
     // The header of a masked text frame announcing 1 MiB, and only a few bytes of it: the
     // server answers from the header alone, without waiting for (or buffering) the rest.
@@ -789,17 +790,26 @@ async fn a_frame_over_64_kib_closes_the_socket_before_it_is_read() {
     }
 }
 
-/// The close frame a socket gets next (within 10 s): its code and reason.
-async fn closed_with(socket: &mut Socket) -> (u16, String) {
+/// How a socket ends, past the frames it still gets (within 10 s): its close frame's code and
+/// reason, or `None` when the connection was dropped without one.
+async fn ended(socket: &mut Socket) -> Option<(u16, String)> {
     use futures_util::StreamExt;
     use tokio_tungstenite::tungstenite::Message;
     loop {
         match tokio::time::timeout(Duration::from_secs(10), socket.next()).await {
-            Ok(Some(Ok(Message::Close(Some(c))))) => return (c.code.into(), c.reason.to_string()),
+            Ok(Some(Ok(Message::Close(Some(c))))) => {
+                return Some((c.code.into(), c.reason.to_string()));
+            }
             Ok(Some(Ok(Message::Text(_) | Message::Ping(_) | Message::Pong(_)))) => continue,
-            other => panic!("expected a close frame, got {other:?}"),
+            Ok(None | Some(Err(_))) => return None,
+            other => panic!("expected the socket to end, got {other:?}"),
         }
     }
+}
+
+/// The close frame a socket gets next (within 10 s): its code and reason.
+async fn closed_with(socket: &mut Socket) -> (u16, String) {
+    ended(socket).await.expect("a close frame")
 }
 
 #[tokio::test]
@@ -925,10 +935,7 @@ fn rate_limited(frames: &[Value]) -> usize {
 
 #[tokio::test]
 async fn a_conversation_takes_at_most_sixteen_visitor_sockets() {
-    let server = Server::start_full("", "assume_agents_available = true", &[]);
-    add_map(&server, false).await;
-    let visitor = Visitor::accepting(&server, "https://shop.test/pricing").await;
-    let (id, token) = visitor.start(&server).await;
+    let (server, id, token) = a_conversation("").await;
     let ws = visitor_ws(&id, &token);
     let mut sockets = Vec::new();
     for _ in 0..16 {
@@ -969,15 +976,93 @@ async fn a_conversation_takes_at_most_sixteen_visitor_sockets() {
 }
 
 #[tokio::test]
-async fn a_visitors_sockets_share_the_conversations_rate() {
-    let server = Server::start_full(
-        "[chat]\nmessages_per_second = 1\nmessage_burst = 3\n",
-        "assume_agents_available = true",
-        &[],
+async fn sockets_that_answer_no_ping_are_dropped_and_give_their_places_back() {
+    let (server, id, token) = a_conversation("[chat]\nping_interval_secs = 1\n").await;
+    let agent = server.agent_signed_in("ada@shop.test", 1).await;
+    available(&server, &agent).await;
+    let (status, accepted) = server
+        .with_token(&agent, "POST", "/api/v1/agent/queue/accept", None)
+        .await;
+    assert_eq!(status, 200, "{accepted}");
+
+    // Sockets never read from: a tungstenite client answers pings only when it is read, so to
+    // the server these are connections that died without a close.
+    let opened = std::time::Instant::now();
+    let mut console = server
+        .socket(&format!("/api/v1/agent/ws?access_token={agent}"))
+        .await
+        .unwrap();
+    let ws = visitor_ws(&id, &token);
+    let mut silent = Vec::new();
+    for _ in 0..16 {
+        silent.push(server.socket(&ws).await.expect("one of sixteen sockets"));
+    }
+    assert_eq!(server.socket(&ws).await.err(), Some(429));
+
+    // Dropped as a disconnect: the agent is told the visitor has gone, and the places are free.
+    let detail = format!("/api/v1/agent/conversations/{id}");
+    let gone = common::eventually(Duration::from_secs(30), || async {
+        let (_, c) = server.with_token(&agent, "GET", &detail, None).await;
+        (c["visitorConnected"] == false).then_some(())
+    })
+    .await;
+    assert!(gone.is_some(), "the silent sockets are dropped");
+    assert!(
+        opened.elapsed() >= Duration::from_secs(2),
+        "not before two intervals of silence"
     );
-    add_map(&server, false).await;
-    let visitor = Visitor::accepting(&server, "https://shop.test/pricing").await;
-    let (id, token) = visitor.start(&server).await;
+    let again = common::eventually(Duration::from_secs(10), || async {
+        server.socket(&ws).await.ok()
+    })
+    .await;
+    assert!(
+        again.is_some(),
+        "a place once the silent sockets were dropped"
+    );
+    for socket in silent.iter_mut().chain([&mut console]) {
+        assert_eq!(ended(socket).await, None, "dropped without a close frame");
+    }
+}
+
+#[tokio::test]
+async fn a_socket_that_answers_pings_stays_open_and_its_answers_take_no_rate() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let (server, id, token) = a_conversation(
+        "[chat]\nping_interval_secs = 1\nmessages_per_second = 1\nmessage_burst = 2\n",
+    )
+    .await;
+    let mut page = server.socket(&visitor_ws(&id, &token)).await.unwrap();
+
+    // Three pings, each answered at once: open past two intervals.
+    let mut pings = 0;
+    while pings < 3 {
+        match tokio::time::timeout(Duration::from_secs(10), page.next()).await {
+            Ok(Some(Ok(Message::Ping(_)))) => pings += 1,
+            Ok(Some(Ok(Message::Text(_)))) => continue,
+            other => panic!("expected a ping on an open socket, got {other:?}"),
+        }
+        // The pong goes now, ahead of anything sent next.
+        page.flush().await.unwrap();
+    }
+    // A burst of two: were the pong counted, one of these two messages would be refused.
+    for text in ["still", "here"] {
+        send(&mut page, json!({ "type": "message", "text": text })).await;
+    }
+    for text in ["still", "here"] {
+        let echo = frame(&mut page).await;
+        assert_eq!(
+            (echo["type"].as_str(), echo["text"].as_str()),
+            (Some("message"), Some(text)),
+            "{echo}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_visitors_sockets_share_the_conversations_rate() {
+    let (server, id, token) =
+        a_conversation("[chat]\nmessages_per_second = 1\nmessage_burst = 3\n").await;
     let ws = visitor_ws(&id, &token);
     let mut sockets = Vec::new();
     for _ in 0..2 {
@@ -1010,14 +1095,8 @@ async fn a_visitors_sockets_share_the_conversations_rate() {
 
 #[tokio::test]
 async fn pings_count_toward_the_rate() {
-    let server = Server::start_full(
-        "[chat]\nmessages_per_second = 1\nmessage_burst = 3\n",
-        "assume_agents_available = true",
-        &[],
-    );
-    add_map(&server, false).await;
-    let visitor = Visitor::accepting(&server, "https://shop.test/pricing").await;
-    let (id, token) = visitor.start(&server).await;
+    let (server, id, token) =
+        a_conversation("[chat]\nmessages_per_second = 1\nmessage_burst = 3\n").await;
     let mut page = server.socket(&visitor_ws(&id, &token)).await.unwrap();
     use futures_util::SinkExt;
     for _ in 0..3 {

@@ -11,6 +11,7 @@
 
 pub mod agents;
 pub mod entry;
+mod heartbeat;
 pub mod presence;
 pub mod socket;
 
@@ -50,6 +51,9 @@ pub struct ChatSettings {
     pub messages_per_second: u32,
     /// Frames they may send at once before the rate applies.
     pub message_burst: u32,
+    /// Seconds between the server's pings on each chat socket; a socket from which nothing has
+    /// arrived for two intervals is dropped, its peer taken to be gone.
+    pub ping_interval_secs: u64,
 }
 
 impl Default for ChatSettings {
@@ -60,6 +64,7 @@ impl Default for ChatSettings {
             max_message_bytes: 4096,
             messages_per_second: 5,
             message_burst: 10,
+            ping_interval_secs: 20,
         }
     }
 }

@@ -1,12 +1,15 @@
 //! Chat sockets: one loop per connected visitor or agent console. A socket subscribes to the
 //! desk's notices before it reads the stored entries it missed, then drops notices it has
 //! already sent (by `seq`): no gap, no duplicate. Frames it receives are bounded in size and
-//! rate (a visitor's rate is its conversation's, shared by its sockets; pings count); a refusal
-//! is an `error` frame and the socket stays open. An agent's socket lasts as
-//! long as the sign-in it was opened with: it closes when that ends or expires.
+//! rate (a visitor's rate is its conversation's, shared by its sockets; pings count, pongs that
+//! answer the server's pings do not); a refusal is an `error` frame and the socket stays open.
+//! Every socket is pinged, and dropped when its peer has gone silent (`heartbeat.rs`). An
+//! agent's socket lasts as long as the sign-in it was opened with: it closes when that ends or
+//! expires.
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use governor::DefaultDirectRateLimiter;
 use tokio::sync::broadcast::error::RecvError;
@@ -14,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::entry::{ClientFrame, Party, error_frame};
+use super::heartbeat::Heartbeat;
 use super::{Chat, ChatError, Notice, SignInEnded, VisitorSocket};
 use crate::store::chat::AgentRecord;
 
@@ -244,6 +248,9 @@ impl Connection {
                 return;
             }
         }
+        let mut heartbeat = Heartbeat::new(std::time::Duration::from_secs(
+            self.chat.settings.ping_interval_secs,
+        ));
         loop {
             tokio::select! {
                 notice = notices.recv() => match notice {
@@ -267,28 +274,41 @@ impl Connection {
                     }
                     Err(RecvError::Closed) => return,
                 },
-                incoming = self.socket.recv() => match incoming {
-                    Some(Ok(Message::Text(text))) => {
-                        if !self.received(text.as_str()).await {
+                ping = heartbeat.ping_due() => {
+                    // Silent for two intervals: the peer is gone, so no close frame is sent.
+                    if !ping || self.socket.send(Message::Ping(Bytes::new())).await.is_err() {
+                        return;
+                    }
+                }
+                incoming = self.socket.recv() => {
+                    if let Some(Ok(_)) = incoming {
+                        heartbeat.heard();
+                    }
+                    match incoming {
+                        Some(Ok(Message::Text(text))) => {
+                            if !self.received(text.as_str()).await {
+                                return;
+                            }
+                        }
+                        Some(Ok(Message::Binary(_))) => {
+                            self.close(close::UNSUPPORTED, "frames are JSON text").await;
                             return;
                         }
+                        // A pong that answers the server's ping is free; the client's pings and
+                        // other pongs take their share of the rate, so that they cannot be added
+                        // to what a client sends (the WebSocket layer answers pings itself).
+                        Some(Ok(Message::Pong(_))) if heartbeat.answered() => {}
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
+                            let _ = self.limiter.check();
+                        }
+                        Some(Ok(_)) => {}
+                        Some(Err(e)) if too_big(&e) => {
+                            self.close(close::TOO_BIG, "frames are limited to 64 KiB").await;
+                            return;
+                        }
+                        Some(Err(_)) | None => return,
                     }
-                    Some(Ok(Message::Binary(_))) => {
-                        self.close(close::UNSUPPORTED, "frames are JSON text").await;
-                        return;
-                    }
-                    // Pings and pongs take their share of the rate too, so that they cannot be
-                    // added to what a client sends (the WebSocket layer answers pings itself).
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
-                        let _ = self.limiter.check();
-                    }
-                    Some(Ok(_)) => {}
-                    Some(Err(e)) if too_big(&e) => {
-                        self.close(close::TOO_BIG, "frames are limited to 64 KiB").await;
-                        return;
-                    }
-                    Some(Err(_)) | None => return,
-                },
+                }
                 reason = self.side.signed_in_until(&self.chat) => {
                     self.close(close::SIGNED_OUT, reason).await;
                     return;
