@@ -819,32 +819,73 @@ impl Config {
                 ));
             }
         }
-        // No pings at all, or so seldom that dead sockets would keep their places for hours (and
-        // a huge interval would overflow the timer's clock).
-        if !(1..=3600).contains(&self.chat.ping_interval_secs) {
-            return Err(Broken::at(
-                &[Key("chat"), Key("ping_interval_secs")],
-                "chat.ping_interval_secs must be from 1 to 3600".to_owned(),
-            ));
-        }
-        for (name, value) in [
-            ("max_body_bytes", self.limits.max_body_bytes),
-            ("max_events_per_batch", self.limits.max_events_per_batch),
+        // Numbers with bounds: a zero that would switch a limit off or refuse everything (a
+        // zero rate, a zero message size), or a value so large that a clock would overflow or
+        // dead chat sockets keep their places for hours.
+        let (limits, chat) = (&self.limits, &self.chat);
+        let any = u64::MAX;
+        for (section, name, value, most) in [
             (
+                "limits",
+                "max_body_bytes",
+                limits.max_body_bytes as u64,
+                any,
+            ),
+            (
+                "limits",
+                "max_events_per_batch",
+                limits.max_events_per_batch as u64,
+                any,
+            ),
+            (
+                "limits",
                 "requests_per_second",
-                self.limits.requests_per_second as usize,
+                limits.requests_per_second.into(),
+                any,
             ),
-            ("burst", self.limits.burst as usize),
+            ("limits", "burst", limits.burst.into(), any),
             (
+                "limits",
                 "request_timeout_secs",
-                self.limits.request_timeout_secs as usize,
+                limits.request_timeout_secs,
+                any,
             ),
-            ("max_subscribers", self.limits.max_subscribers),
+            (
+                "limits",
+                "max_subscribers",
+                limits.max_subscribers as u64,
+                any,
+            ),
+            ("chat", "session_hours", chat.session_hours, 24 * 366),
+            (
+                "chat",
+                "abandon_after_secs",
+                chat.abandon_after_secs,
+                24 * 3600,
+            ),
+            (
+                "chat",
+                "max_message_bytes",
+                chat.max_message_bytes as u64,
+                64 * 1024,
+            ),
+            (
+                "chat",
+                "messages_per_second",
+                chat.messages_per_second.into(),
+                any,
+            ),
+            ("chat", "message_burst", chat.message_burst.into(), any),
+            ("chat", "ping_interval_secs", chat.ping_interval_secs, 3600),
         ] {
-            if value == 0 {
+            if !(1..=most).contains(&value) {
+                let bounds = match most {
+                    u64::MAX => "at least 1".to_owned(),
+                    most => format!("from 1 to {most}"),
+                };
                 return Err(Broken::at(
-                    &[Key("limits"), Key(name)],
-                    format!("limits.{name} must be at least 1"),
+                    &[Key(section), Key(name)],
+                    format!("{section}.{name} must be {bounds}"),
                 ));
             }
         }
@@ -1143,11 +1184,20 @@ write_key = "w"
             "{err}"
         );
 
-        for interval in ["0", "3601"] {
-            let err = refused_at(&format!("[chat]\nping_interval_secs = {interval}\n"));
+        for (key, wrong, bounds) in [
+            ("ping_interval_secs", "0", "from 1 to 3600"),
+            ("ping_interval_secs", "3601", "from 1 to 3600"),
+            ("session_hours", "0", "from 1 to 8784"),
+            ("session_hours", "5000000000000000", "from 1 to 8784"),
+            ("abandon_after_secs", "0", "from 1 to 86400"),
+            ("max_message_bytes", "0", "from 1 to 65536"),
+            ("messages_per_second", "0", "at least 1"),
+            ("message_burst", "0", "at least 1"),
+        ] {
+            let err = refused_at(&format!("[chat]\n{key} = {wrong}\n"));
             assert!(
-                err.starts_with("2:1: chat.ping_interval_secs must be from 1 to 3600"),
-                "{err}"
+                err.starts_with(&format!("2:1: chat.{key} must be {bounds}")),
+                "{key} = {wrong}: {err}"
             );
         }
 
