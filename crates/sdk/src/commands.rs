@@ -354,7 +354,7 @@ fn destroy(call: &Call) -> Option<()> {
     });
     // Dropped outside the borrow: removes every element, listener and timer.
     drop(runtime::take());
-    events::drain();
+    // Also from a handler: what was emitted until now still reaches the handlers of now.
     events::clear();
     Some(())
 }
