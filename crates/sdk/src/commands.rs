@@ -33,7 +33,7 @@ extern "C" {
         customer_cookie_id: &str,
         session_id: &str,
         event_name: &str,
-        url: Option<String>,
+        url: Option<&str>,
         title: Option<String>,
         millis: f64,
         attributes: &JsValue,
@@ -229,9 +229,8 @@ fn pageview(call: &Call) -> Option<()> {
     call.short("title", title.as_deref().unwrap_or_default())?;
     call.require_init()?;
     with_runtime(|rt| {
-        let url = location.unwrap_or_else(current_url);
-        rt.page_viewed(url.clone());
-        rt.track("page_viewed", &attributes, Some(url), title);
+        rt.page_viewed(location.clone().unwrap_or_else(current_url));
+        rt.track("page_viewed", &attributes, location.as_deref(), title);
         rt.last_pageview = Some((call.list.clone(), current_url()));
     });
     Some(())
@@ -257,12 +256,12 @@ fn record(call: &Call) -> Option<()> {
 
 impl Runtime {
     /// Sends a web event (Genesys `WebEventRequest`) for this page; `attributes` is a checked
-    /// object or `undefined`.
+    /// object or `undefined`; `location` is a page view's (its answer is presented there too).
     pub fn track(
         &mut self,
         name: &str,
         attributes: &JsValue,
-        location: Option<String>,
+        location: Option<&str>,
         title: Option<String>,
     ) {
         let session = self.identity.touch();
@@ -275,7 +274,7 @@ impl Runtime {
             now(),
             attributes,
         );
-        self.transport.send(Route::WebEvents, body);
+        self.transport.send(Route::WebEvents, body, location);
     }
 }
 
@@ -354,7 +353,7 @@ fn destroy(call: &Call) -> Option<()> {
     });
     // Dropped outside the borrow: removes every element, listener and timer.
     drop(runtime::take());
-    events::drain();
+    // Also from a handler: what was emitted until now still reaches the handlers of now.
     events::clear();
     Some(())
 }

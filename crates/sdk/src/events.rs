@@ -93,6 +93,9 @@ struct Events {
     draining: bool,
     bridges: Vec<Bridge>,
     to_bridge: VecDeque<ActionEvent>,
+    /// What was queued when `ac('destroy')` forgot the handlers and data layers: their
+    /// deliveries, still due, ahead of everything emitted since.
+    destroyed: Vec<Step>,
     /// The JavaScript object of the event being delivered, copied for each handler.
     current: Option<(Uuid, JsValue)>,
     texts: Texts,
@@ -105,6 +108,7 @@ thread_local! {
             draining: false,
             bridges: Vec::new(),
             to_bridge: VecDeque::new(),
+            destroyed: Vec::new(),
             current: None,
             texts: Texts::EMPTY,
         })
@@ -160,14 +164,21 @@ pub fn set_bridges(bridges: Vec<Bridge>) {
     EVENTS.with(|e| e.borrow_mut().bridges = bridges);
 }
 
-/// Forgets every handler and past event (`ac('destroy')`).
+/// Forgets every handler, data layer and past event (`ac('destroy')`). What is queued still goes
+/// to the handlers subscribed until now and to the data layers of now, ahead of anything emitted
+/// since: when the current entry point ends, or, called from a handler, once that handler has
+/// returned. Handlers subscribed from now on (after a new `init`) get only what is emitted from
+/// now on.
 pub fn clear() {
     EVENTS.with(|e| {
         let mut e = e.borrow_mut();
+        let mut due = Vec::new();
+        while let Some(step) = next_step(&mut e) {
+            due.push(step);
+        }
+        e.destroyed = due;
         e.bus.clear();
         e.bridges.clear();
-        e.to_bridge.clear();
-        e.current = None;
     });
 }
 
@@ -199,6 +210,9 @@ pub fn drain() -> bool {
 }
 
 fn next_step(e: &mut Events) -> Option<Step> {
+    if !e.destroyed.is_empty() {
+        return Some(e.destroyed.remove(0));
+    }
     if let Some(event) = e.to_bridge.pop_front() {
         let object = e.texts.object_of(&event);
         return Some(Step::Bridge(e.bridges.clone(), object));

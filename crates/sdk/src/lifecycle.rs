@@ -127,7 +127,7 @@ impl Runtime {
             &id_text(&session.id),
             "delay_ended",
             // The page view's URL (its `location` option, if it had one): the delay's page.
-            Some(self.viewed.clone()),
+            Some(&self.viewed),
             None,
             now(),
             &JsValue::UNDEFINED,
@@ -356,7 +356,7 @@ impl Runtime {
             timestamp,
         };
         if report && let Some(json) = to_json(&crate::events::to_js(&event)) {
-            self.transport.send(Route::ActionEvents, json);
+            self.transport.send(Route::ActionEvents, json, None);
         }
         crate::events::emit(event);
     }

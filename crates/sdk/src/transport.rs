@@ -2,8 +2,7 @@
 //!
 //! - Batching: events wait a few milliseconds and go out together, one request per ingestion
 //!   route at a time (so the server sees them in order), at most [`BATCH`] per request, and the
-//!   web events of one request made on one route of the page (its answer is presented there
-//!   only).
+//!   web events of one request made where its answer is presented (see [`Item::at`]).
 //! - Bodies are JSON sent as `text/plain`: a CORS "simple" request needs no preflight, and it is
 //!   what `navigator.sendBeacon` sends too, so the server reads one format.
 //! - When the page is hidden or left, everything queued goes out with `sendBeacon`, which the
@@ -115,10 +114,11 @@ impl Route {
 struct Item {
     /// The event as JSON.
     text: String,
-    /// For a web event, the page's address when it was made: its answer is presented only on
-    /// that route. Empty for action events, and for web events an earlier page kept (their
-    /// answers belong to a page that is gone).
-    at: String,
+    /// For a web event, where its answer is presented: on the route of the page's address when
+    /// it was made, and on that of a page view's `location` (a router may record the view of the
+    /// route it goes to, then move there), empty without one. Empty for action events, and for
+    /// web events an earlier page kept (their answers belong to a page that is gone).
+    at: [String; 2],
 }
 
 #[derive(Default)]
@@ -269,7 +269,7 @@ impl Transport {
                         if !old {
                             earlier.push(Item {
                                 text: item,
-                                at: String::new(),
+                                at: Default::default(),
                             });
                         }
                     }
@@ -289,11 +289,11 @@ impl Transport {
         concat(&[&self.base, path])
     }
 
-    /// Queues one event (its JSON text) for `route`.
-    pub fn send(&mut self, route: Route, text: String) {
+    /// Queues one event (its JSON text) for `route`; `view` is a page view's `location`.
+    pub fn send(&mut self, route: Route, text: String, view: Option<&str>) {
         let at = match route {
-            Route::WebEvents => current_url(),
-            Route::ActionEvents => String::new(),
+            Route::WebEvents => [current_url(), view.unwrap_or_default().to_owned()],
+            Route::ActionEvents => Default::default(),
         };
         let queue = &mut self.queues[route.index()];
         if queue.items.len() >= QUEUED {
@@ -333,10 +333,13 @@ impl Transport {
             if queue.request.is_some() || queue.items.is_empty() {
                 continue;
             }
-            // A request's web events are of one page route, the one its answer is for.
+            // A request's web events are answered for the same routes.
             let at = queue.items[0].at.clone();
             let mut count = 0;
-            while count < queue.items.len().min(BATCH) && same_route(&queue.items[count].at, &at) {
+            while count < queue.items.len().min(BATCH)
+                && same_route(&queue.items[count].at[0], &at[0])
+                && same_route(&queue.items[count].at[1], &at[1])
+            {
                 count += 1;
             }
             queue.in_flight = count;
@@ -538,18 +541,19 @@ impl Transport {
 }
 
 impl crate::runtime::Runtime {
-    /// A reply to a request of events made at `at` (the page's address then). A web-events
-    /// answer's actions are presented only on that route: one that comes after the page moved
-    /// to another, or to events an earlier page kept, is dropped unreported (they stay
+    /// A reply to a request of events made `at` (see [`Item::at`]). A web-events answer's
+    /// actions are presented only on those routes: one that comes after the page moved to
+    /// another, or to events an earlier page kept, is dropped unreported (they stay
     /// `qualified`), as a delay's answer is (`Runtime::decided`).
-    fn transport_reply(&mut self, id: u64, route: Route, at: &str, reply: Reply) {
+    fn transport_reply(&mut self, id: u64, route: Route, at: &[String; 2], reply: Reply) {
         if id != self.transport.id {
             return;
         }
         let Some(body) = self.transport.reply(route, &reply) else {
             return;
         };
-        if route == Route::WebEvents && same_route(at, &current_url()) {
+        let here = current_url();
+        if route == Route::WebEvents && (same_route(&at[0], &here) || same_route(&at[1], &here)) {
             self.receive_all(&body);
         }
     }

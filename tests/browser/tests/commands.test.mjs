@@ -186,6 +186,43 @@ test('destroy, then init, while a request is on its way: its answer does not tou
   assert.deepEqual(await p.evaluate(() => [...__errors, ...__console]), []);
 });
 
+test('destroy from a handler: what was queued reaches the handlers and data layer of then, and the server; a new init\'s handlers stay', async () => {
+  const p = await open({ init: `'${DEPLOYMENT}', { server: '${beckon.url}', forwardTo: 'dataLayer' }` });
+  const { id, customerCookieId } = await sessionData(p);
+  const offer = contentOffer({ displayMode: 'Toast', layoutMode: 'TextOnly' });
+  await beckon.qualify(offer, customerCookieId, id);
+  await p.evaluate(({ json, d, server }) => {
+    window.seen = [];
+    ac('on', 'contentoffer:all', (e) => {
+      seen.push('first ' + e.actionState);
+      if (e.actionState !== 'offered') return;
+      // Started again from the handler, with a handler of its own.
+      ac('destroy');
+      ac('init', d, { server });
+      ac('on', 'contentoffer:all', (e) => seen.push('new ' + e.actionState));
+    });
+    ac('on', 'contentoffer:all', (e) => seen.push('second ' + e.actionState));
+    ac.__test.present(json);
+  }, { json: JSON.stringify(offer), d: DEPLOYMENT, server: beckon.url });
+  // `offered` still reaches the second handler, and the offer destroy took off the page is
+  // `ignored` for both; the new start's handler gets none of the old start's events.
+  assert.deepEqual(await p.evaluate(() => seen),
+    ['first offered', 'second offered', 'first ignored', 'second ignored']);
+  assert.deepEqual(await p.evaluate(() => dataLayer.map((d) => d.event)),
+    ['beckon.contentoffer.offered', 'beckon.contentoffer.ignored']);
+  assert.equal(await p.locator('[data-beckon]').count(), 0);
+  const states = async () => (await beckon.events())
+    .filter((r) => r.kind === 'action' && r.event.actionId === offer.actionId).map((r) => r.event.actionState);
+  await until(async () => (await states()).length === 3);
+  assert.deepEqual(await states(), ['qualified', 'offered', 'ignored']);
+
+  // The new start: its handler hears its events, the old handlers and data layer nothing.
+  await p.evaluate(() => ac.__test.emit('contentoffer', 'offered', 1));
+  assert.deepEqual((await p.evaluate(() => seen)).slice(4), ['new offered']);
+  assert.equal(await p.evaluate(() => dataLayer.length), 2);
+  assert.deepEqual(await p.evaluate(() => [...__errors, ...__console]), []);
+});
+
 test('record and pageview: what the server would refuse is refused at the call (one console.error, nothing sent); the next call is recorded', async () => {
   const context = await browser.newContext();
   const p = await open({ context });

@@ -369,10 +369,13 @@ test('a delay of a page view with its own location is asked about on it, also af
 });
 
 /** Opens `path` with a page view whose /web-events answer is held until `moved` has run in the
- * page; returns the page, the answer's actions and the contentoffer events the page emitted. */
-async function answeredAfter(path, moved) {
+ * page; returns the page, the answer's actions and the contentoffer events the page emitted.
+ * `view`, when given, runs in the page once the SDK is ready and makes the page view (otherwise
+ * the page makes one as it loads). */
+async function answeredAfter(path, moved, view) {
   const init = `'${DEPLOYMENT}', { server: '${beckon.url}' }`;
-  const extra = "window.seen = []; ac('on', 'contentoffer:all', (e) => seen.push(e.actionState)); ac('pageview');";
+  const extra = "window.seen = []; ac('on', 'contentoffer:all', (e) => seen.push(e.actionState));"
+    + (view ? '' : " ac('pageview');");
   pages.pages.set(path, { html: page({ init, extra }) });
   const context = await browser.newContext();
   const p = await context.newPage();
@@ -386,6 +389,7 @@ async function answeredAfter(path, moved) {
   });
   await p.goto(pages.origin + path);
   await ready(p);
+  if (view) await p.evaluate(view);
   await holding;
   await p.evaluate(moved);
   const answered = p.waitForResponse((r) => r.url().endsWith('/web-events'));
@@ -404,6 +408,31 @@ test('a page view\'s answer that comes after a single-page app moved to another 
     .filter((r) => r.kind === 'action' && r.event.actionId === actions[0].actionId)
     .map((r) => r.event.actionState);
   assert.deepEqual(states, ['qualified'], 'nothing is reported for it: it stays qualified');
+  await context.close();
+});
+
+test('a page view of the route a single-page app then moves to is presented on that route', async () => {
+  // A router records the view of the route it goes to, then moves there; the answer comes after.
+  const { context, p, actions } = await answeredAfter('/router', () => {}, () => {
+    ac('pageview', { location: '/pricing/routed' });
+    history.pushState({}, '', '/pricing/routed');
+  });
+  assert.equal(actions.length, 1, 'the server decided the offer for /pricing/routed');
+  await p.locator('[data-beckon-action] .title').waitFor();
+  assert.equal(await p.locator('[data-beckon-action] .title').textContent(), 'Questions about plans?');
+  assert.deepEqual(await p.evaluate(() => window.seen), ['offered']);
+  await context.close();
+});
+
+test('a page view of the route a single-page app moved to, answered after it moved on, is not presented', async () => {
+  const { context, p, actions } = await answeredAfter('/router/on', () => history.pushState({}, '', '/elsewhere'), () => {
+    ac('pageview', { location: '/pricing/passed' });
+    history.pushState({}, '', '/pricing/passed');
+  });
+  assert.equal(actions.length, 1, 'the server decided the offer for /pricing/passed');
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(await p.locator('[data-beckon-action]').count(), 0);
+  assert.deepEqual(await p.evaluate(() => window.seen), []);
   await context.close();
 });
 
