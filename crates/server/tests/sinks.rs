@@ -1227,6 +1227,7 @@ async fn ga4_gets_at_most_25_events_per_request_per_customer() {
         assert_eq!(e["name"], name.as_str());
         let params = &e["params"];
         assert_eq!(params["event_id"], p["eventId"]);
+        assert_eq!(params["deployment_id"], common::DEPLOYMENT);
         assert_eq!(params["action_id"], p["actionId"]);
         assert_eq!(params["action_map_id"], p["actionMapId"]);
         assert_eq!(params["action_map_version"], p["actionMapVersion"]);
