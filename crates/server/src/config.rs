@@ -363,6 +363,10 @@ pub struct SinkConfig {
     /// when empty.
     #[serde(default)]
     pub topics: Vec<StreamTopic>,
+    /// Which deployments' events the sink gets: ids of configured deployments, at least one;
+    /// every deployment's when absent.
+    #[serde(default)]
+    pub deployments: Option<Vec<Uuid>>,
     /// Events per delivery.
     #[serde(default = "default_sink_batch")]
     pub batch_size: usize,
@@ -378,9 +382,10 @@ pub struct SinkConfig {
 
 impl SinkConfig {
     /// The keys of a `[[sinks]]` table that [`SinkConfig`] reads itself: every field but `kind`.
-    const SHARED_KEYS: [&str; 5] = [
+    const SHARED_KEYS: [&str; 6] = [
         "name",
         "topics",
+        "deployments",
         "batch_size",
         "timeout_ms",
         "max_backoff_ms",
@@ -818,6 +823,33 @@ impl Config {
                     format!("sinks[{i}] ({}): {key} is empty", s.name),
                 ));
             }
+            // An empty list would deliver nothing; an unknown id, events of no site.
+            if let Some(scope) = &s.deployments {
+                if scope.is_empty() {
+                    return Err(Broken::at(
+                        &[Key("sinks"), Entry(i), Key("deployments")],
+                        format!(
+                            "sinks[{i}] ({}): deployments is empty, so the sink would get \
+                             nothing; remove the key to send every deployment's events",
+                            s.name
+                        ),
+                    ));
+                }
+                let mut listed = HashSet::new();
+                for (j, id) in scope.iter().enumerate() {
+                    let fault = if !ids.contains(id) {
+                        "is not a configured deployment"
+                    } else if !listed.insert(id) {
+                        "is listed twice"
+                    } else {
+                        continue;
+                    };
+                    return Err(Broken::at(
+                        &[Key("sinks"), Entry(i), Key("deployments"), Entry(j)],
+                        format!("sinks[{i}] ({}): deployments[{j}] {id} {fault}", s.name),
+                    ));
+                }
+            }
         }
         // Numbers with bounds: a zero that would switch a limit off or refuse everything (a
         // zero rate, a zero message size), or a value so large that a clock would overflow or
@@ -1128,6 +1160,38 @@ write_key = "w"
     }
 
     const DEPLOYMENT: &str = "[[deployments]]\nid = \"5e1f6c0a-7d2b-4c39-9a4e-0b7c2f1d8e61\"\nname = \"a\"\nallowed_origins = [\"https://a.example\"]\n";
+
+    #[test]
+    fn sink_deployments_are_configured_deployments_listed_once() {
+        let id = "5e1f6c0a-7d2b-4c39-9a4e-0b7c2f1d8e61";
+        let sink = format!(
+            "{DEPLOYMENT}\n[[sinks]]\nname = \"shop\"\ntype = \"file\"\npath = \"a.ndjson\"\n"
+        );
+        let scoped = parse(&format!("{sink}deployments = [\"{id}\"]\n")).unwrap();
+        assert_eq!(scoped.sinks[0].deployments, Some(vec![id.parse().unwrap()]));
+        assert_eq!(parse(&sink).unwrap().sinks[0].deployments, None);
+
+        let unknown = "0c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5";
+        let err = refused_at(&format!("{sink}deployments = [\"{id}\", \"{unknown}\"]\n"));
+        assert!(
+            err.starts_with(&format!(
+                "10:56: sinks[0] (shop): deployments[1] {unknown} is not a configured deployment"
+            )),
+            "{err}"
+        );
+        let err = refused_at(&format!("{sink}deployments = [\"{id}\", \"{id}\"]\n"));
+        assert!(
+            err.starts_with(&format!(
+                "10:56: sinks[0] (shop): deployments[1] {id} is listed twice"
+            )),
+            "{err}"
+        );
+        let err = refused_at(&format!("{sink}deployments = []\n"));
+        assert!(
+            err.starts_with("10:1: sinks[0] (shop): deployments is empty"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn rule_errors_name_the_key_at_fault() {

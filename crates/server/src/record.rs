@@ -123,27 +123,27 @@ pub enum EventBody<'a> {
     Web(&'a WebEvent),
 }
 
-/// Which records a reader wants: any of the topics, or everything when there are none; of one
-/// deployment, or of all. A store applies both in its query, so that a read that skips most of
-/// the log does not return it to be skipped here.
+/// Which records a reader wants: any of the topics, or everything when there are none; of some
+/// deployments, or of all when there are none. A store applies both in its query, so that a read
+/// that skips most of the log does not return it to be skipped here.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
     topics: Vec<StreamTopic>,
-    deployment: Option<Uuid>,
+    deployments: Vec<Uuid>,
 }
 
 impl Filter {
     pub fn new(topics: Vec<StreamTopic>) -> Filter {
         Filter {
             topics,
-            deployment: None,
+            deployments: Vec::new(),
         }
     }
 
-    /// This filter, for the records of one deployment only.
-    pub fn of_deployment(self, deployment: Uuid) -> Filter {
+    /// This filter, for the records of these deployments only (of all, when there are none).
+    pub fn of_deployments(self, deployments: &[Uuid]) -> Filter {
         Filter {
-            deployment: Some(deployment),
+            deployments: deployments.to_vec(),
             ..self
         }
     }
@@ -155,16 +155,17 @@ impl Filter {
 
     /// Whether a record passes the filter: its deployment and its topics.
     pub fn selects(&self, record: &LogRecord) -> bool {
-        self.deployment.is_none_or(|d| d == record.deployment_id) && self.accepts(&record.payload)
+        (self.deployments.is_empty() || self.deployments.contains(&record.deployment_id))
+            && self.accepts(&record.payload)
     }
 
     pub fn topics(&self) -> &[StreamTopic] {
         &self.topics
     }
 
-    /// The one deployment whose records pass, if the filter names one.
-    pub fn deployment(&self) -> Option<Uuid> {
-        self.deployment
+    /// The deployments whose records pass; every deployment's when there are none.
+    pub fn deployments(&self) -> &[Uuid] {
+        &self.deployments
     }
 }
 

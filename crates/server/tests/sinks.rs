@@ -272,6 +272,100 @@ async fn webhook_delivers_signed_cloudevents_batches_in_order() {
     );
 }
 
+/// A second deployment for the tests of sinks scoped to deployments, and the origin it allows.
+const OTHER: &str = "0c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5";
+const OTHER_ORIGIN: &str = "http://other.test";
+
+/// Posts a page view of `url` to a deployment, which must accept it.
+async fn post_page(server: &Server, deployment: &str, origin: &str, url: &str) {
+    let r = common::client()
+        .post(format!(
+            "{}/api/v1/deployments/{deployment}/web-events",
+            server.url()
+        ))
+        .header("origin", origin)
+        .json(&json!([common::pageview(uuid::Uuid::new_v4(), url)]))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    assert!(status.is_success(), "{status}: {}", r.text().await.unwrap());
+}
+
+/// The deployment and page of each web event a webhook receiver accepted, in order.
+fn pages_at(receiver: &Receiver) -> Vec<(String, String)> {
+    receiver
+        .accepted()
+        .iter()
+        .flat_map(|r| r.json().as_array().unwrap().clone())
+        .map(|e| {
+            (
+                e["beckondeployment"].as_str().unwrap().to_owned(),
+                e["data"]["page"]["url"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sink_scoped_to_deployments_gets_only_their_events_in_order() {
+    let (shop, other, every) = (
+        receiver(200).await,
+        receiver(200).await,
+        receiver(200).await,
+    );
+    let hook = |name: &str, receiver: &Receiver, scope: &str| {
+        format!(
+            "[[sinks]]\nname = \"{name}\"\ntype = \"webhook\"\nurl = \"{}/hook\"\n\
+             secret = \"{SECRET}\"\ntopics = [\"web:all\"]\nbatch_size = 2\n{scope}",
+            receiver.url
+        )
+    };
+    let server = Server::start(&format!(
+        "{}{}{}[[deployments]]\nid = \"{OTHER}\"\nname = \"Other shop\"\n\
+         allowed_origins = [\"{OTHER_ORIGIN}\"]\n",
+        hook(
+            "shop",
+            &shop,
+            &format!("deployments = [\"{}\"]\n", common::DEPLOYMENT)
+        ),
+        hook("other", &other, &format!("deployments = [\"{OTHER}\"]\n")),
+        hook("every", &every, ""),
+    ));
+    let mut posted = Vec::new();
+    for i in 0..6 {
+        let (deployment, origin) = if i % 2 == 0 {
+            (common::DEPLOYMENT, common::ORIGIN)
+        } else {
+            (OTHER, OTHER_ORIGIN)
+        };
+        let url = format!("{origin}/page/{i}");
+        post_page(&server, deployment, origin, &url).await;
+        posted.push((deployment.to_owned(), url));
+    }
+    wait_for("every page at the unscoped webhook", || async {
+        (pages_at(&every).len() >= posted.len()).then_some(())
+    })
+    .await;
+    caught_up(&server, "shop").await;
+    caught_up(&server, "other").await;
+    assert_eq!(pages_at(&every), posted);
+    let of = |deployment: &str| -> Vec<(String, String)> {
+        posted
+            .iter()
+            .filter(|(d, _)| d == deployment)
+            .cloned()
+            .collect()
+    };
+    assert_eq!(pages_at(&shop), of(common::DEPLOYMENT));
+    assert_eq!(pages_at(&other), of(OTHER));
+    assert_eq!(
+        sink_status(&server, "other").await["deployments"],
+        json!([OTHER])
+    );
+    assert!(sink_status(&server, "every").await["deployments"].is_null());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_retries_server_errors_and_delivers_the_same_batch_again() {
     let receiver = receiver(200).await;
@@ -1227,6 +1321,7 @@ async fn ga4_gets_at_most_25_events_per_request_per_customer() {
         assert_eq!(e["name"], name.as_str());
         let params = &e["params"];
         assert_eq!(params["event_id"], p["eventId"]);
+        assert_eq!(params["deployment_id"], common::DEPLOYMENT);
         assert_eq!(params["action_id"], p["actionId"]);
         assert_eq!(params["action_map_id"], p["actionMapId"]);
         assert_eq!(params["action_map_version"], p["actionMapVersion"]);

@@ -109,6 +109,7 @@ async fn list(State(app): State<AppState>, headers: HeaderMap) -> Result<Json<Va
             "name": sink.name(),
             "type": sink.kind(),
             "topics": sink.config.topics.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "deployments": sink.config.deployments,
             "cursor": cursor,
             "head": head,
             "lag": head.saturating_sub(cursor),

@@ -103,10 +103,7 @@ fn parse_query(raw: Option<&str>) -> Result<ReadQuery, Problem> {
             .field("topic")
             .with("maxTopics", MAX_TOPICS)
     })?;
-    query.filter = Filter::new(topics);
-    if let Some(deployment) = query.deployment {
-        query.filter = query.filter.of_deployment(deployment);
-    }
+    query.filter = Filter::new(topics).of_deployments(query.deployment.as_slice());
     Ok(query)
 }
 

@@ -854,17 +854,16 @@ fn decode(kind: &str, body: &str) -> Result<Payload, String> {
 }
 
 /// The SQL condition and parameters for a filter (everything when it has no topics and no
-/// deployment); its parameters are numbered from 4, after the read's own three. The log has no
-/// index on the deployment: a read of one deployment scans the log by `seq` in this one statement
-/// until `limit` records match (or the head), without decoding the records it skips.
+/// deployments); its parameters are numbered from 4, after the read's own three. The log has no
+/// index on the deployment: a read of some deployments scans the log by `seq` in this one
+/// statement until `limit` records match (or the head), without decoding the records it skips.
 fn filter_sql(filter: &Filter) -> (String, Vec<String>) {
-    let mut params = Vec::new();
-    let deployment = match filter.deployment() {
-        Some(id) => {
-            params.push(id.to_string());
-            "deployment_id = ?4 AND "
-        }
-        None => "",
+    let mut params: Vec<String> = filter.deployments().iter().map(Uuid::to_string).collect();
+    let deployment = if params.is_empty() {
+        String::new()
+    } else {
+        let numbers: Vec<String> = (4..4 + params.len()).map(|n| format!("?{n}")).collect();
+        format!("deployment_id IN ({}) AND ", numbers.join(", "))
     };
     if filter.topics().is_empty() {
         return (format!("{deployment}1"), params);

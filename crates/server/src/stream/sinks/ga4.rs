@@ -16,6 +16,7 @@
 //!
 //! Names: `<mediaType>_<state>` for action events, `<mediaType>_blocked` (with a `reason`
 //! parameter) for blocked offers, `web_<eventName>` for web events; parameters are snake_case.
+//! Every event has `deployment_id`, so that one property fed by several sites tells them apart.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -107,6 +108,7 @@ pub fn event(record: &LogRecord) -> Value {
         }
     }
     put("event_id", text(&record.payload.event_id().to_string()));
+    put("deployment_id", text(&record.deployment_id.to_string()));
     put("engagement_time_msec", json!(1));
     json!({
         "name": analytics_name(&record.payload),
@@ -226,6 +228,7 @@ mod tests {
         assert_eq!(p["action_map_version"], 3);
         assert_eq!(p["session_id"], a.session_id.to_string());
         assert_eq!(p["event_id"], a.event_id.to_string());
+        assert_eq!(p["deployment_id"], testing::DEPLOYMENT.to_string());
         assert_eq!(p["error_code"], 7);
         assert_eq!(p["error_message"], "the widget did not load");
         for key in p.as_object().unwrap().keys() {

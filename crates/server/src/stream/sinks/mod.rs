@@ -140,7 +140,8 @@ impl SinkHandle {
         let label = Metrics::sink(&config.name);
         let holds = Holds::new(metrics.sink_held_customers.get_or_create(&label).clone());
         SinkHandle {
-            filter: sink_filter(&config.topics),
+            filter: sink_filter(&config.topics)
+                .of_deployments(config.deployments.as_deref().unwrap_or_default()),
             config,
             sink,
             last_error: Mutex::new(None),
@@ -243,7 +244,7 @@ impl SinkHandle {
     }
 }
 
-/// The records a sink gets: its topics, or every action event and blocked offer (not web events).
+/// The topics a sink gets: its own, or every action event and blocked offer (not web events).
 fn sink_filter(topics: &[StreamTopic]) -> Filter {
     if !topics.is_empty() {
         return Filter::new(topics.to_vec());
