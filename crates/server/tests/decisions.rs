@@ -467,3 +467,51 @@ async fn a_chat_invitation_waits_as_long_as_its_map_says() {
         .await;
     assert_eq!(actions[0]["timeoutSeconds"], 45);
 }
+
+/// A server with agents assumed available and a webchat map on `/help` offered in the next
+/// session; returns it and the map's id.
+async fn chat_on_next_session() -> (Server, String) {
+    let server = Server::start_full("", "assume_agents_available = true", &[]);
+    let mut map = common::webchat_map("Chat next time", "/help", false);
+    map["activation"] = json!({ "type": "on-next-session" });
+    let (status, map) = server
+        .admin("POST", "/api/v2/journey/actionmaps", Some(&map))
+        .await;
+    assert_eq!(status, 200, "{map}");
+    (server, map["id"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn an_offer_of_the_next_session_is_on_screen_in_the_session_it_is_shown_in() {
+    let (server, _) = chat_on_next_session().await;
+    let now = common::webchat_map("Chat on checkout", "/checkout", false);
+    let (status, now) = server
+        .admin("POST", "/api/v2/journey/actionmaps", Some(&now))
+        .await;
+    assert_eq!(status, 200, "{now}");
+    let customer = Uuid::new_v4();
+    let (first, second) = (Uuid::new_v4(), Uuid::new_v4());
+    let help = page_viewed(customer, first, "https://shop.test/help");
+    assert!(server.actions(&help).await.is_empty());
+
+    let due = server
+        .actions(&page_viewed(customer, second, "https://shop.test/"))
+        .await;
+    assert_eq!(due.len(), 1, "{due:?}");
+    assert_eq!(due[0]["sessionId"], second.to_string());
+    let offered = action_event(&due[0], customer, second, "offered");
+    assert_eq!(server.post("action-events", &offered).await.status(), 200);
+
+    // The invitation on screen in the second session holds back another one there.
+    let checkout = server
+        .actions(&page_viewed(customer, second, "https://shop.test/checkout"))
+        .await;
+    assert!(checkout.is_empty(), "{checkout:?}");
+    let blocked = server.log("&topic=webchat:blocked").await;
+    let reasons: Vec<&Value> = blocked
+        .iter()
+        .filter(|r| r["event"]["actionMapId"] == now["id"])
+        .map(|r| &r["event"]["reason"])
+        .collect();
+    assert_eq!(reasons, [&json!("AlreadyExistingOffer")]);
+}

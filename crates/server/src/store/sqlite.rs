@@ -633,7 +633,9 @@ fn apply_record(
 /// Moves the action's state along its lifecycle; `false` if this state was already reported.
 /// When it moved is `recorded_at`, the server's clock: suppression and frequency caps compare
 /// it with the server's, and an event's `timestamp` is the page's clock, which may be off (or
-/// made up).
+/// made up). `offered` also sets the action's session to the event's: an `on-next-visit` or
+/// `on-next-session` offer is shown in a later session than the one it qualified in, and what is
+/// on screen, frequency caps and chat events count it in the session it is shown in.
 fn track_action(
     conn: &Connection,
     known: &mut KnownActions,
@@ -726,14 +728,16 @@ fn track_action(
     // By the row already found: a second search of the action_id index would find the same one.
     conn.prepare_cached(
         "UPDATE actions SET state = ?2, seen = seen | ?3, updated_at = ?4,
-         offered_at = CASE WHEN ?2 = 'offered' THEN ?4 ELSE offered_at END WHERE rowid = ?1",
+         offered_at = CASE WHEN ?2 = 'offered' THEN ?4 ELSE offered_at END,
+         session_id = CASE WHEN ?2 = 'offered' THEN ?5 ELSE session_id END WHERE rowid = ?1",
     )
     .and_then(|mut s| {
         s.execute(params![
             found.row,
             e.action_state.as_str(),
             bit,
-            recorded_at.unix_millis()
+            recorded_at.unix_millis(),
+            e.session_id.to_string()
         ])
     })
     .map_err(db)?;
