@@ -178,6 +178,7 @@ proptest! {
                 .enumerate()
                 .map(|(i, (chat, state))| PastAction {
                     action_map_id: id(0xa, 100 + i as u128),
+                    action_map_version: None,
                     media_type: if *chat { MediaType::Webchat } else { MediaType::Contentoffer },
                     session_id: session,
                     state: *state,

@@ -515,3 +515,35 @@ async fn an_offer_of_the_next_session_is_on_screen_in_the_session_it_is_shown_in
         .collect();
     assert_eq!(reasons, [&json!("AlreadyExistingOffer")]);
 }
+
+#[tokio::test]
+async fn an_action_keeps_the_map_version_it_qualified_with() {
+    let (server, map) = chat_on_next_session().await;
+    let customer = Uuid::new_v4();
+    let help = page_viewed(customer, Uuid::new_v4(), "https://shop.test/help");
+    assert!(server.actions(&help).await.is_empty());
+    let (status, edited) = server
+        .admin(
+            "PATCH",
+            &format!("/api/v2/journey/actionmaps/{map}"),
+            Some(&json!({ "version": 1, "displayName": "Chat next time, v2" })),
+        )
+        .await;
+    assert_eq!(status, 200, "{edited}");
+    assert_eq!(edited["version"], 2);
+
+    let session = Uuid::new_v4();
+    let due = server
+        .actions(&page_viewed(customer, session, "https://shop.test/"))
+        .await;
+    assert_eq!(due.len(), 1, "{due:?}");
+    let qualified = server.log("&topic=webchat:qualified").await;
+    assert_eq!(qualified.len(), 1, "{qualified:?}");
+    assert_eq!(due[0]["actionId"], qualified[0]["event"]["actionId"]);
+    assert_eq!(
+        due[0]["actionMapVersion"], 1,
+        "the version it qualified with"
+    );
+    let offered = action_event(&due[0], customer, session, "offered");
+    assert_eq!(server.post("action-events", &offered).await.status(), 200);
+}

@@ -28,6 +28,10 @@ pub struct History {
 #[serde(rename_all = "camelCase")]
 pub struct PastAction {
     pub action_map_id: Uuid,
+    /// The map's version it qualified with, which it keeps for its whole life; `None` for an
+    /// action stored before versions were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_map_version: Option<u32>,
     pub media_type: MediaType,
     pub session_id: Uuid,
     /// The latest state.

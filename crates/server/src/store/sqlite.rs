@@ -1170,14 +1170,15 @@ impl Store for SqliteStore {
             in_snapshot(conn, |conn| {
             let mut context = CustomerContext::default();
             let mut actions = conn.prepare_cached(
-                "SELECT action_id, action_map_id, media, session_id, state, updated_at, offered_at
-                 FROM actions WHERE deployment_id = ?1 AND customer_id = ?2 ORDER BY rowid",
+                "SELECT action_id, action_map_id, media, session_id, state, updated_at, offered_at,
+                 action_map_version FROM actions WHERE deployment_id = ?1 AND customer_id = ?2 ORDER BY rowid",
             )?;
             let rows = actions.query_map([&deployment, &customer], |r| {
                 Ok((
                     uuid_column(0, &r.get::<_, String>(0)?)?,
                     beckon_core::decide::PastAction {
                         action_map_id: uuid_column(1, &r.get::<_, String>(1)?)?,
+                        action_map_version: r.get(7)?,
                         media_type: parsed_column(2, "media", &r.get::<_, String>(2)?)?,
                         // Actions stored before sessions were recorded belong to none.
                         session_id: r
