@@ -1171,7 +1171,7 @@ impl Store for SqliteStore {
             let mut context = CustomerContext::default();
             let mut actions = conn.prepare_cached(
                 "SELECT action_id, action_map_id, media, session_id, state, updated_at, offered_at,
-                 action_map_version FROM actions WHERE deployment_id = ?1 AND customer_id = ?2 ORDER BY rowid",
+                 action_map_version, seen FROM actions WHERE deployment_id = ?1 AND customer_id = ?2 ORDER BY rowid",
             )?;
             let rows = actions.query_map([&deployment, &customer], |r| {
                 Ok((
@@ -1187,6 +1187,7 @@ impl Store for SqliteStore {
                         state: parsed_column(4, "state", &r.get::<_, String>(4)?)?,
                         updated_at: Timestamp::from_unix_millis(r.get(5)?),
                         offered_at: r.get::<_, Option<i64>>(6)?.map(Timestamp::from_unix_millis),
+                        engaged: r.get::<_, i64>(8)? & state_bit(State::Engaged) != 0,
                     },
                 ))
             })?;
