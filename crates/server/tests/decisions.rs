@@ -468,12 +468,12 @@ async fn a_chat_invitation_waits_as_long_as_its_map_says() {
     assert_eq!(actions[0]["timeoutSeconds"], 45);
 }
 
-/// A server with agents assumed available and a webchat map on `/help` offered in the next
-/// session; returns it and the map's id.
-async fn chat_on_next_session() -> (Server, String) {
+/// A server with agents assumed available and a webchat map on `/help` with an `on-next-*`
+/// activation (`on-next-session`, `on-next-visit`); returns it and the map's id.
+async fn chat_later(activation: &str) -> (Server, String) {
     let server = Server::start_full("", "assume_agents_available = true", &[]);
     let mut map = common::webchat_map("Chat next time", "/help", false);
-    map["activation"] = json!({ "type": "on-next-session" });
+    map["activation"] = json!({ "type": activation });
     let (status, map) = server
         .admin("POST", "/api/v2/journey/actionmaps", Some(&map))
         .await;
@@ -483,7 +483,7 @@ async fn chat_on_next_session() -> (Server, String) {
 
 #[tokio::test]
 async fn an_offer_of_the_next_session_is_on_screen_in_the_session_it_is_shown_in() {
-    let (server, _) = chat_on_next_session().await;
+    let (server, _) = chat_later("on-next-session").await;
     let now = common::webchat_map("Chat on checkout", "/checkout", false);
     let (status, now) = server
         .admin("POST", "/api/v2/journey/actionmaps", Some(&now))
@@ -518,7 +518,7 @@ async fn an_offer_of_the_next_session_is_on_screen_in_the_session_it_is_shown_in
 
 #[tokio::test]
 async fn an_action_keeps_the_map_version_it_qualified_with() {
-    let (server, map) = chat_on_next_session().await;
+    let (server, map) = chat_later("on-next-session").await;
     let customer = Uuid::new_v4();
     let help = page_viewed(customer, Uuid::new_v4(), "https://shop.test/help");
     assert!(server.actions(&help).await.is_empty());
@@ -546,4 +546,32 @@ async fn an_action_keeps_the_map_version_it_qualified_with() {
     );
     let offered = action_event(&due[0], customer, session, "offered");
     assert_eq!(server.post("action-events", &offered).await.status(), 200);
+}
+
+#[tokio::test]
+async fn the_next_visit_is_a_later_landing_even_when_the_page_clock_runs_ahead() {
+    let (server, _) = chat_later("on-next-visit").await;
+    let (customer, session) = (Uuid::new_v4(), Uuid::new_v4());
+    let mut landing = page_viewed(customer, session, "https://shop.test/help");
+    // The page's clock is four minutes ahead of the server's (up to five are accepted).
+    let ahead = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+        + 240_000;
+    landing["createdDate"] = json!(beckon_core::Timestamp::from_unix_millis(ahead).to_string());
+    assert!(server.actions(&landing).await.is_empty());
+    assert_eq!(server.log("&topic=webchat:qualified").await.len(), 1);
+
+    // Something else happens on that page view: the same visit, not the next one.
+    let mut click = landing.clone();
+    click["eventName"] = json!("help_searched");
+    let same_visit = server.actions(&click).await;
+    assert!(same_visit.is_empty(), "{same_visit:?}");
+
+    // A later landing in the session is the next visit.
+    let next = server
+        .actions(&page_viewed(customer, session, "https://shop.test/"))
+        .await;
+    assert_eq!(next.len(), 1, "{next:?}");
 }
