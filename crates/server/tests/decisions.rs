@@ -221,6 +221,12 @@ async fn a_delay_activation_is_answered_with_its_seconds() {
     assert_eq!(server.log("&topic=contentoffer:qualified").await.len(), 1);
 }
 
+/// Edits action map `map` through the admin API (`changes` name the version they edit).
+async fn edit_map(server: &Server, map: &str, changes: Value) -> (u16, Value) {
+    let path = format!("/api/v2/journey/actionmaps/{map}");
+    server.admin("PATCH", &path, Some(&changes)).await
+}
+
 /// What `POST .../decisions` answers for a page of this visit (the SDK asks when a delay ends).
 async fn asked_again(server: &Server, customer: Uuid, session: Uuid, url: &str) -> Vec<Value> {
     let r = server
@@ -271,13 +277,7 @@ async fn a_delay_ending_is_checked_again_and_offered_only_while_still_eligible()
         .actions(&page_viewed(other, other_session, pricing))
         .await;
     assert_eq!(waiting.len(), 1, "{waiting:?}");
-    let (status, off) = server
-        .admin(
-            "PATCH",
-            &format!("/api/v2/journey/actionmaps/{map}"),
-            Some(&json!({ "version": 1, "isActive": false })),
-        )
-        .await;
+    let (status, off) = edit_map(&server, &map, json!({ "version": 1, "isActive": false })).await;
     assert_eq!(status, 200, "{off}");
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     assert!(
@@ -291,13 +291,12 @@ async fn a_delay_ending_is_checked_again_and_offered_only_while_still_eligible()
 async fn events_carry_the_map_version_that_produced_them() {
     let server = Server::start("");
     let (map, _) = server.pricing_offer(json!({ "type": "immediate" })).await;
-    let (status, _) = server
-        .admin(
-            "PATCH",
-            &format!("/api/v2/journey/actionmaps/{map}"),
-            Some(&json!({ "version": 1, "displayName": "Promo v2" })),
-        )
-        .await;
+    let (status, _) = edit_map(
+        &server,
+        &map,
+        json!({ "version": 1, "displayName": "Promo v2" }),
+    )
+    .await;
     assert_eq!(status, 200);
     let actions = server
         .new_visitor_actions("https://shop.test/pricing")
@@ -514,6 +513,15 @@ async fn an_offer_of_the_next_session_is_on_screen_in_the_session_it_is_shown_in
         .map(|r| &r["event"]["reason"])
         .collect();
     assert_eq!(reasons, [&json!("AlreadyExistingOffer")]);
+
+    // The chat it leads to is one of the second session too.
+    let accepted = action_event(&due[0], customer, second, "accepted");
+    assert_eq!(server.post("action-events", &accepted).await.status(), 200);
+    let create = json!({ "actionId": due[0]["actionId"], "customerId": customer,
+                         "sessionId": second, "form": {} });
+    assert_eq!(server.post("conversations", &create).await.status(), 201);
+    let started = server.log("&topic=webchat:started").await;
+    assert_eq!(started[0]["event"]["sessionId"], second.to_string());
 }
 
 #[tokio::test]
@@ -522,13 +530,12 @@ async fn an_action_keeps_the_map_version_it_qualified_with() {
     let customer = Uuid::new_v4();
     let help = page_viewed(customer, Uuid::new_v4(), "https://shop.test/help");
     assert!(server.actions(&help).await.is_empty());
-    let (status, edited) = server
-        .admin(
-            "PATCH",
-            &format!("/api/v2/journey/actionmaps/{map}"),
-            Some(&json!({ "version": 1, "displayName": "Chat next time, v2" })),
-        )
-        .await;
+    let (status, edited) = edit_map(
+        &server,
+        &map,
+        json!({ "version": 1, "displayName": "Chat next time, v2" }),
+    )
+    .await;
     assert_eq!(status, 200, "{edited}");
     assert_eq!(edited["version"], 2);
 
