@@ -132,11 +132,13 @@ fn input() -> Input {
         actions: (0..3)
             .map(|i| PastAction {
                 action_map_id: id(0xa, 90_000 + i),
+                action_map_version: None,
                 media_type: MediaType::Webchat,
                 session_id: id(0xf, 0),
                 state: State::Rejected,
                 updated_at: Timestamp::from_unix_millis(NOW - 86_400_000),
                 offered_at: None,
+                engaged: false,
             })
             .collect(),
         ..History::default()

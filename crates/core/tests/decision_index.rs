@@ -198,11 +198,13 @@ proptest! {
                 .filter(|(n, _)| *n < maps.len())
                 .map(|&(n, state)| PastAction {
                     action_map_id: id(0xa, n as u128),
+                    action_map_version: None,
                     media_type: if maps[n].1 { MediaType::Webchat } else { MediaType::Contentoffer },
                     session_id: session,
                     state,
                     updated_at: Timestamp::from_unix_millis(NOW - 60_000),
                     offered_at: None,
+                    engaged: false,
                 })
                 .collect(),
             ..History::default()

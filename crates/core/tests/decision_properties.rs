@@ -178,11 +178,13 @@ proptest! {
                 .enumerate()
                 .map(|(i, (chat, state))| PastAction {
                     action_map_id: id(0xa, 100 + i as u128),
+                    action_map_version: None,
                     media_type: if *chat { MediaType::Webchat } else { MediaType::Contentoffer },
                     session_id: session,
                     state: *state,
                     updated_at: Timestamp::from_unix_millis(1_772_441_000_000),
                     offered_at: Some(Timestamp::from_unix_millis(1_772_441_000_000)),
+                    engaged: false,
                 })
                 .collect(),
             ..History::default()

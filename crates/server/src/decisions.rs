@@ -175,8 +175,10 @@ fn decide_group(
     for (e, step) in group.iter().zip(joining) {
         if enrich::is_pageview(&e.event_name) {
             // The page's URL as a visit has it: normalized, or as sent when it does not parse.
+            // When it began is when the server received it: the engine compares it with its
+            // own times (`qualified_at`), and the page's `createdDate` is the page's clock.
             let url = step.page.as_ref().map_or(&e.page.url, |p| &p.url);
-            pageview = Some((url.clone(), e.created_date));
+            pageview = Some((url.clone(), now));
         }
         enrich::append(&mut journey, step);
     }

@@ -221,6 +221,12 @@ async fn a_delay_activation_is_answered_with_its_seconds() {
     assert_eq!(server.log("&topic=contentoffer:qualified").await.len(), 1);
 }
 
+/// Edits action map `map` through the admin API (`changes` name the version they edit).
+async fn edit_map(server: &Server, map: &str, changes: Value) -> (u16, Value) {
+    let path = format!("/api/v2/journey/actionmaps/{map}");
+    server.admin("PATCH", &path, Some(&changes)).await
+}
+
 /// What `POST .../decisions` answers for a page of this visit (the SDK asks when a delay ends).
 async fn asked_again(server: &Server, customer: Uuid, session: Uuid, url: &str) -> Vec<Value> {
     let r = server
@@ -271,13 +277,7 @@ async fn a_delay_ending_is_checked_again_and_offered_only_while_still_eligible()
         .actions(&page_viewed(other, other_session, pricing))
         .await;
     assert_eq!(waiting.len(), 1, "{waiting:?}");
-    let (status, off) = server
-        .admin(
-            "PATCH",
-            &format!("/api/v2/journey/actionmaps/{map}"),
-            Some(&json!({ "version": 1, "isActive": false })),
-        )
-        .await;
+    let (status, off) = edit_map(&server, &map, json!({ "version": 1, "isActive": false })).await;
     assert_eq!(status, 200, "{off}");
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     assert!(
@@ -291,13 +291,12 @@ async fn a_delay_ending_is_checked_again_and_offered_only_while_still_eligible()
 async fn events_carry_the_map_version_that_produced_them() {
     let server = Server::start("");
     let (map, _) = server.pricing_offer(json!({ "type": "immediate" })).await;
-    let (status, _) = server
-        .admin(
-            "PATCH",
-            &format!("/api/v2/journey/actionmaps/{map}"),
-            Some(&json!({ "version": 1, "displayName": "Promo v2" })),
-        )
-        .await;
+    let (status, _) = edit_map(
+        &server,
+        &map,
+        json!({ "version": 1, "displayName": "Promo v2" }),
+    )
+    .await;
     assert_eq!(status, 200);
     let actions = server
         .new_visitor_actions("https://shop.test/pricing")
@@ -466,4 +465,120 @@ async fn a_chat_invitation_waits_as_long_as_its_map_says() {
         .new_visitor_actions("https://shop.test/support")
         .await;
     assert_eq!(actions[0]["timeoutSeconds"], 45);
+}
+
+/// A server with agents assumed available and a webchat map on `/help` with an `on-next-*`
+/// activation (`on-next-session`, `on-next-visit`); returns it and the map's id.
+async fn chat_later(activation: &str) -> (Server, String) {
+    let server = Server::start_full("", "assume_agents_available = true", &[]);
+    let mut map = common::webchat_map("Chat next time", "/help", false);
+    map["activation"] = json!({ "type": activation });
+    let (status, map) = server
+        .admin("POST", "/api/v2/journey/actionmaps", Some(&map))
+        .await;
+    assert_eq!(status, 200, "{map}");
+    (server, map["id"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn an_offer_of_the_next_session_is_on_screen_in_the_session_it_is_shown_in() {
+    let (server, _) = chat_later("on-next-session").await;
+    let now = common::webchat_map("Chat on checkout", "/checkout", false);
+    let (status, now) = server
+        .admin("POST", "/api/v2/journey/actionmaps", Some(&now))
+        .await;
+    assert_eq!(status, 200, "{now}");
+    let customer = Uuid::new_v4();
+    let (first, second) = (Uuid::new_v4(), Uuid::new_v4());
+    let help = page_viewed(customer, first, "https://shop.test/help");
+    assert!(server.actions(&help).await.is_empty());
+
+    let due = server
+        .actions(&page_viewed(customer, second, "https://shop.test/"))
+        .await;
+    assert_eq!(due.len(), 1, "{due:?}");
+    assert_eq!(due[0]["sessionId"], second.to_string());
+    let offered = action_event(&due[0], customer, second, "offered");
+    assert_eq!(server.post("action-events", &offered).await.status(), 200);
+
+    // The invitation on screen in the second session holds back another one there.
+    let checkout = server
+        .actions(&page_viewed(customer, second, "https://shop.test/checkout"))
+        .await;
+    assert!(checkout.is_empty(), "{checkout:?}");
+    let blocked = server.log("&topic=webchat:blocked").await;
+    let reasons: Vec<&Value> = blocked
+        .iter()
+        .filter(|r| r["event"]["actionMapId"] == now["id"])
+        .map(|r| &r["event"]["reason"])
+        .collect();
+    assert_eq!(reasons, [&json!("AlreadyExistingOffer")]);
+
+    // The chat it leads to is one of the second session too.
+    let accepted = action_event(&due[0], customer, second, "accepted");
+    assert_eq!(server.post("action-events", &accepted).await.status(), 200);
+    let create = json!({ "actionId": due[0]["actionId"], "customerId": customer,
+                         "sessionId": second, "form": {} });
+    assert_eq!(server.post("conversations", &create).await.status(), 201);
+    let started = server.log("&topic=webchat:started").await;
+    assert_eq!(started[0]["event"]["sessionId"], second.to_string());
+}
+
+#[tokio::test]
+async fn an_action_keeps_the_map_version_it_qualified_with() {
+    let (server, map) = chat_later("on-next-session").await;
+    let customer = Uuid::new_v4();
+    let help = page_viewed(customer, Uuid::new_v4(), "https://shop.test/help");
+    assert!(server.actions(&help).await.is_empty());
+    let (status, edited) = edit_map(
+        &server,
+        &map,
+        json!({ "version": 1, "displayName": "Chat next time, v2" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{edited}");
+    assert_eq!(edited["version"], 2);
+
+    let session = Uuid::new_v4();
+    let due = server
+        .actions(&page_viewed(customer, session, "https://shop.test/"))
+        .await;
+    assert_eq!(due.len(), 1, "{due:?}");
+    let qualified = server.log("&topic=webchat:qualified").await;
+    assert_eq!(qualified.len(), 1, "{qualified:?}");
+    assert_eq!(due[0]["actionId"], qualified[0]["event"]["actionId"]);
+    assert_eq!(
+        due[0]["actionMapVersion"], 1,
+        "the version it qualified with"
+    );
+    let offered = action_event(&due[0], customer, session, "offered");
+    assert_eq!(server.post("action-events", &offered).await.status(), 200);
+}
+
+#[tokio::test]
+async fn the_next_visit_is_a_later_landing_even_when_the_page_clock_runs_ahead() {
+    let (server, _) = chat_later("on-next-visit").await;
+    let (customer, session) = (Uuid::new_v4(), Uuid::new_v4());
+    let mut landing = page_viewed(customer, session, "https://shop.test/help");
+    // The page's clock is four minutes ahead of the server's (up to five are accepted).
+    let ahead = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+        + 240_000;
+    landing["createdDate"] = json!(beckon_core::Timestamp::from_unix_millis(ahead).to_string());
+    assert!(server.actions(&landing).await.is_empty());
+    assert_eq!(server.log("&topic=webchat:qualified").await.len(), 1);
+
+    // Something else happens on that page view: the same visit, not the next one.
+    let mut click = landing.clone();
+    click["eventName"] = json!("help_searched");
+    let same_visit = server.actions(&click).await;
+    assert!(same_visit.is_empty(), "{same_visit:?}");
+
+    // A later landing in the session is the next visit.
+    let next = server
+        .actions(&page_viewed(customer, session, "https://shop.test/"))
+        .await;
+    assert_eq!(next.len(), 1, "{next:?}");
 }

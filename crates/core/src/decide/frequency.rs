@@ -34,8 +34,10 @@ pub(crate) fn terminal(
     })
 }
 
+/// Whether an agent joined the action's conversation, even if it went on to `errored`.
 fn had_agent(a: &PastAction) -> bool {
-    a.media_type == MediaType::Webchat && matches!(a.state, State::Engaged | State::Completed)
+    a.media_type == MediaType::Webchat
+        && (a.engaged || matches!(a.state, State::Engaged | State::Completed))
 }
 
 /// Whether the deployment's frequency cap for this media type stops another offer in this
@@ -72,4 +74,54 @@ pub(crate) fn on_screen(a: &PastAction, session: Uuid) -> bool {
             State::Offered | State::Accepted | State::Started | State::Engaged
         )
         && !Lifecycle::of(a.media_type).is_final(a.state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decide::FrequencyCap;
+
+    /// A chat of this session whose latest state is `state`, an agent joined or not.
+    fn chat(state: State, engaged: bool) -> History {
+        History {
+            actions: vec![PastAction {
+                action_map_id: Uuid::from_u128(1),
+                action_map_version: Some(1),
+                media_type: MediaType::Webchat,
+                session_id: Uuid::from_u128(2),
+                state,
+                updated_at: Timestamp::from_unix_millis(0),
+                offered_at: Some(Timestamp::from_unix_millis(0)),
+                engaged,
+            }],
+            ..History::default()
+        }
+    }
+
+    #[test]
+    fn a_conversation_with_an_agent_caps_even_after_it_errored() {
+        let settings = Settings {
+            webchat: FrequencyCap {
+                after_agent_conversation: true,
+                ..FrequencyCap::default()
+            },
+            ..Settings::default()
+        };
+        let capped = |history: &History| {
+            let now = Timestamp::from_unix_millis(1000);
+            capped(
+                history,
+                &settings,
+                MediaType::Webchat,
+                Uuid::from_u128(2),
+                now,
+            )
+        };
+        assert!(capped(&chat(State::Errored, true)));
+        assert!(capped(&chat(State::Engaged, true)));
+        assert!(
+            !capped(&chat(State::Errored, false)),
+            "errored before an agent joined"
+        );
+    }
 }

@@ -13,7 +13,8 @@ use crate::state::State;
 pub struct History {
     /// The customer's actions with their latest state: this session's (for qualification once
     /// per session, what is on screen, frequency caps) and earlier ones (terminal states).
-    /// Conversations with an agent are the webchat actions that reached `engaged`.
+    /// Conversations with an agent are the webchat actions that reached `engaged`
+    /// ([`PastAction::engaged`], or a latest state of `engaged` or `completed`).
     pub actions: Vec<PastAction>,
     /// Offers waiting for a delay, the next visit or the next session, as the previous
     /// decision returned them in [`Decision::pending`](super::Decision::pending).
@@ -28,6 +29,10 @@ pub struct History {
 #[serde(rename_all = "camelCase")]
 pub struct PastAction {
     pub action_map_id: Uuid,
+    /// The map's version it qualified with, which it keeps for its whole life; `None` for an
+    /// action stored before versions were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action_map_version: Option<u32>,
     pub media_type: MediaType,
     pub session_id: Uuid,
     /// The latest state.
@@ -37,6 +42,10 @@ pub struct PastAction {
     /// When it was offered, if it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offered_at: Option<Timestamp>,
+    /// It reached `engaged` (an agent joined its conversation), whatever its latest state: a
+    /// chat that errored afterwards was still a conversation with an agent.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub engaged: bool,
 }
 
 /// An offer the engine decided to make later. Kept by the server between decisions.

@@ -44,6 +44,10 @@
 //!
 //!    No block is checked when an `on-next-*` map qualifies; all are checked when it is due. A
 //!    pending offer stays pending until it is offered (a blocked one is tried again later).
+//!
+//!    An action keeps the map version it qualified with: a map tried again or coming due after
+//!    an edit is checked by its current rules, but offered, delayed and blocked with the version
+//!    of its action ([`Pending::action_map_version`], [`PastAction::action_map_version`]).
 //! 5. **Blocks** (spec 6.3), checked in this order, the first that applies is the reason:
 //!    1. `TriggerDateInFuture`: `startDate` is after now (the map qualifies, but may not offer);
 //!    2. `PageUrlConditionsNotMatching`: the page URL fails a condition (conditions AND, values
@@ -134,6 +138,8 @@ pub struct DecisionInput<'a> {
 /// A map being tried for an offer in this decision.
 struct Attempt {
     map: u32,
+    /// The map version of its action: the one it qualified with.
+    version: u32,
     by: OfferedBy,
     /// Its activation still applies (a delay map starts its delay); false when it comes due.
     fresh: bool,
@@ -270,6 +276,7 @@ fn decide_with(catalog: &Catalog, input: &DecisionInput<'_>, lookup: Lookup) -> 
             };
             attempts.push(Attempt {
                 map: i,
+                version: p.action_map_version,
                 by,
                 fresh: false,
                 pending: Some(pi),
@@ -313,9 +320,11 @@ fn decide_with(catalog: &Catalog, input: &DecisionInput<'_>, lookup: Lookup) -> 
         still_qualified && !pending_map(c.maps[i as usize].id)
     });
     for i in retry {
-        if live(&c.maps[i as usize], now) {
+        let m = &c.maps[i as usize];
+        if live(m, now) {
             attempts.push(Attempt {
                 map: i,
+                version: qualified_version(history, session, m),
                 by: OfferedBy::Immediate,
                 fresh: true,
                 pending: None,
@@ -361,6 +370,7 @@ fn decide_with(catalog: &Catalog, input: &DecisionInput<'_>, lookup: Lookup) -> 
             }),
             None => attempts.push(Attempt {
                 map: i,
+                version: m.version,
                 by: OfferedBy::Immediate,
                 fresh: true,
                 pending: None,
@@ -376,20 +386,20 @@ fn decide_with(catalog: &Catalog, input: &DecisionInput<'_>, lookup: Lookup) -> 
         match check(c, input, &mut page, m, a.fresh) {
             Step::Block(reason) => decision.blocked.push(Blocked {
                 action_map_id: m.id,
-                action_map_version: m.version,
+                action_map_version: a.version,
                 media_type: m.media,
                 reason,
             }),
             Step::Delay(due_at) => {
                 decision.scheduled.push(Scheduled {
                     action_map_id: m.id,
-                    action_map_version: m.version,
+                    action_map_version: a.version,
                     media_type: m.media,
                     due_at,
                 });
                 decision.pending.push(Pending {
                     action_map_id: m.id,
-                    action_map_version: m.version,
+                    action_map_version: a.version,
                     media_type: m.media,
                     session_id: session,
                     qualified_at: now,
@@ -418,14 +428,14 @@ fn decide_with(catalog: &Catalog, input: &DecisionInput<'_>, lookup: Lookup) -> 
                 }
                 decision.offers.push(Offer {
                     action_map_id: m.id,
-                    action_map_version: m.version,
+                    action_map_version: a.version,
                     media_type: m.media,
                     activation: a.by,
                 });
             } else {
                 decision.blocked.push(Blocked {
                     action_map_id: m.id,
-                    action_map_version: m.version,
+                    action_map_version: a.version,
                     media_type: m.media,
                     reason: BlockReason::MultipleSimultaneousOffers,
                 });
@@ -455,6 +465,18 @@ fn decide_with(catalog: &Catalog, input: &DecisionInput<'_>, lookup: Lookup) -> 
     decision.scheduled.sort_by_key(|s| s.action_map_id);
     decision.blocked.sort_by_key(|b| b.action_map_id);
     decision
+}
+
+/// The map version this session's action of the map qualified with (the map's own for an
+/// action stored before versions were kept).
+fn qualified_version(history: &History, session: Uuid, m: &Map) -> u32 {
+    history
+        .actions
+        .iter()
+        .rev()
+        .find(|a| a.session_id == session && a.action_map_id == m.id)
+        .and_then(|a| a.action_map_version)
+        .unwrap_or(m.version)
 }
 
 fn media_index(m: MediaType) -> usize {

@@ -17,8 +17,9 @@ use crate::event::Timestamp;
 pub struct Visit {
     /// The current page.
     pub page: Page,
-    /// When the current page view began. A delay is counted on one page view: the same page
-    /// loaded again later is a new page view.
+    /// When the current page view began, by the server's clock (when it received the page
+    /// view), as every time the engine compares it with. A delay is counted on one page view:
+    /// the same page loaded again later is a new page view.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pageview_at: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]

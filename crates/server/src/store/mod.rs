@@ -59,7 +59,7 @@ pub struct CustomerUpdate {
     pub session_id: Uuid,
     /// The session's events so far, folded (see [`CustomerContext::journey`]).
     pub journey: Vec<JourneyEvent>,
-    /// The page of the session's latest page view and when it began.
+    /// The page of the session's latest page view and when the server received it.
     pub pageview: Option<(String, Timestamp)>,
     /// The customer's offers waiting for a delay, the next visit or the next session, and
     /// customer-scoped segment assignments, each replacing what was kept; `None` when the

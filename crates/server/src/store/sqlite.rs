@@ -633,7 +633,9 @@ fn apply_record(
 /// Moves the action's state along its lifecycle; `false` if this state was already reported.
 /// When it moved is `recorded_at`, the server's clock: suppression and frequency caps compare
 /// it with the server's, and an event's `timestamp` is the page's clock, which may be off (or
-/// made up).
+/// made up). `offered` also sets the action's session to the event's: an `on-next-visit` or
+/// `on-next-session` offer is shown in a later session than the one it qualified in, and what is
+/// on screen, frequency caps and chat events count it in the session it is shown in.
 fn track_action(
     conn: &Connection,
     known: &mut KnownActions,
@@ -726,14 +728,16 @@ fn track_action(
     // By the row already found: a second search of the action_id index would find the same one.
     conn.prepare_cached(
         "UPDATE actions SET state = ?2, seen = seen | ?3, updated_at = ?4,
-         offered_at = CASE WHEN ?2 = 'offered' THEN ?4 ELSE offered_at END WHERE rowid = ?1",
+         offered_at = CASE WHEN ?2 = 'offered' THEN ?4 ELSE offered_at END,
+         session_id = CASE WHEN ?2 = 'offered' THEN ?5 ELSE session_id END WHERE rowid = ?1",
     )
     .and_then(|mut s| {
         s.execute(params![
             found.row,
             e.action_state.as_str(),
             bit,
-            recorded_at.unix_millis()
+            recorded_at.unix_millis(),
+            e.session_id.to_string()
         ])
     })
     .map_err(db)?;
@@ -1165,14 +1169,15 @@ impl Store for SqliteStore {
             in_snapshot(conn, |conn| {
             let mut context = CustomerContext::default();
             let mut actions = conn.prepare_cached(
-                "SELECT action_id, action_map_id, media, session_id, state, updated_at, offered_at
-                 FROM actions WHERE deployment_id = ?1 AND customer_id = ?2 ORDER BY rowid",
+                "SELECT action_id, action_map_id, media, session_id, state, updated_at, offered_at,
+                 action_map_version, seen FROM actions WHERE deployment_id = ?1 AND customer_id = ?2 ORDER BY rowid",
             )?;
             let rows = actions.query_map([&deployment, &customer], |r| {
                 Ok((
                     uuid_column(0, &r.get::<_, String>(0)?)?,
                     beckon_core::decide::PastAction {
                         action_map_id: uuid_column(1, &r.get::<_, String>(1)?)?,
+                        action_map_version: r.get(7)?,
                         media_type: parsed_column(2, "media", &r.get::<_, String>(2)?)?,
                         // Actions stored before sessions were recorded belong to none.
                         session_id: r
@@ -1181,6 +1186,7 @@ impl Store for SqliteStore {
                         state: parsed_column(4, "state", &r.get::<_, String>(4)?)?,
                         updated_at: Timestamp::from_unix_millis(r.get(5)?),
                         offered_at: r.get::<_, Option<i64>>(6)?.map(Timestamp::from_unix_millis),
+                        engaged: r.get::<_, i64>(8)? & state_bit(State::Engaged) != 0,
                     },
                 ))
             })?;

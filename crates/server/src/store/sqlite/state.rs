@@ -246,6 +246,34 @@ mod tests {
         assert!(context.actions[0].1.offered_at.is_some());
     }
 
+    /// The history a decision reads knows that an agent joined a chat, also once the chat
+    /// went on to `errored` (the frequency cap after a conversation with an agent).
+    #[tokio::test]
+    async fn a_chat_that_errored_after_an_agent_joined_was_engaged() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("beckon.db")).unwrap();
+        let (action, customer) = (Uuid::new_v4(), Uuid::new_v4());
+        for state in [
+            State::Qualified,
+            State::Offered,
+            State::Accepted,
+            State::Started,
+            State::Engaged,
+            State::Errored,
+        ] {
+            commit(&store, event(action, customer, state))
+                .await
+                .unwrap();
+        }
+        let context = store
+            .customer_context(DEPLOYMENT, customer, SESSION)
+            .await
+            .unwrap();
+        let past = &context.actions[0].1;
+        assert_eq!(past.state, State::Errored);
+        assert!(past.engaged);
+    }
+
     /// A commit of web events alone leaves the state file as it was, and a state file that then
     /// loses its last commit is caught up across them: the action is where the log says.
     #[tokio::test]
