@@ -346,7 +346,8 @@ impl Drop for HistoryPatch {
 }
 
 /// The URL changed in place: if the route did, what is on screen is ignored, then the page's
-/// `onUrlChange` runs, or a pageview is recorded.
+/// `onUrlChange` runs, or a pageview is recorded; not when it moved to the location the last
+/// pageview recorded (see `Runtime::route`).
 fn url_changed(on_change: Option<Function>) {
     let url = current_url();
     let moved = with_runtime(|rt| {
@@ -356,7 +357,8 @@ fn url_changed(on_change: Option<Function>) {
         }
         patch.seen = url.clone();
         rt.route_changed(url.clone());
-        Some(())
+        // The last pageview's location is kept only when the page moved there.
+        (!same_route(&url, &rt.route[1])).then_some(())
     });
     // `None`: the runtime is busy (page code the SDK called changed the URL); the pageview
     // then waits for it, and compares the route then.

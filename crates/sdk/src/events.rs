@@ -1,11 +1,12 @@
 //! `ac('on' | 'once' | 'off', …)`: beckon-core's [`Bus`] with JavaScript functions as handlers.
 //!
 //! The bus decides who gets what (all seven dispatch rules of spec 4.2 live there); this module
-//! only runs the deliveries. It never holds the bus while a handler runs, because a handler may
-//! call `ac(...)` again. Each handler gets a fresh shallow copy of one JavaScript object made per
-//! event (every field is a primitive, so that copy is a full copy), which keeps delivery cheap.
-//! A handler that throws or returns a rejected promise is logged with its topic and re-thrown from
-//! a timer; the others still run.
+//! runs the deliveries, and those `ac('destroy')` left due (which `off` still takes away). It
+//! never holds the bus while a handler runs, because a handler may call `ac(...)` again. Each
+//! handler gets a fresh shallow copy of one JavaScript object made per event (every field is a
+//! primitive, so that copy is a full copy), which keeps delivery cheap. A handler that throws or
+//! returns a rejected promise is logged with its topic and re-thrown from a timer; the others
+//! still run.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -94,8 +95,12 @@ struct Events {
     bridges: Vec<Bridge>,
     to_bridge: VecDeque<ActionEvent>,
     /// What was queued when `ac('destroy')` forgot the handlers and data layers: their
-    /// deliveries, still due, ahead of everything emitted since.
+    /// deliveries, still due, ahead of everything emitted since; the next one last, popped off
+    /// the end (a `VecDeque` of steps would cost the module some 250 bytes gzip more). `off`
+    /// takes a handler's away, except those of the event being delivered (spec 4.2, rule 2).
     destroyed: Vec<Step>,
+    /// The `eventId` of the event a handler was last called with.
+    delivering: Uuid,
     /// The JavaScript object of the event being delivered, copied for each handler.
     current: Option<(Uuid, JsValue)>,
     texts: Texts,
@@ -109,6 +114,7 @@ thread_local! {
             bridges: Vec::new(),
             to_bridge: VecDeque::new(),
             destroyed: Vec::new(),
+            delivering: Uuid::nil(),
             current: None,
             texts: Texts::EMPTY,
         })
@@ -140,10 +146,15 @@ pub fn subscribe(topic: Topic, handler: Function, how: Subscription, replay: boo
 
 pub fn unsubscribe(topic: Topic, handler: Option<&Function>) {
     EVENTS.with(|e| {
-        let bus = &mut e.borrow_mut().bus;
+        let e = &mut *e.borrow_mut();
+        let delivering = e.delivering;
+        e.destroyed.retain(|step| {
+            !matches!(step, Step::Deliver(h, t, _, id)
+                if *t == topic && *id != delivering && handler.is_none_or(|x| x == h))
+        });
         match handler {
-            Some(h) => bus.off(topic, h),
-            None => bus.off_topic(topic),
+            Some(h) => e.bus.off(topic, h),
+            None => e.bus.off_topic(topic),
         };
     });
 }
@@ -165,10 +176,10 @@ pub fn set_bridges(bridges: Vec<Bridge>) {
 }
 
 /// Forgets every handler, data layer and past event (`ac('destroy')`). What is queued still goes
-/// to the handlers subscribed until now and to the data layers of now, ahead of anything emitted
-/// since: when the current entry point ends, or, called from a handler, once that handler has
-/// returned. Handlers subscribed from now on (after a new `init`) get only what is emitted from
-/// now on.
+/// to the handlers subscribed until now (unless `off` takes them away first) and to the data
+/// layers of now, ahead of anything emitted since: when the current entry point ends, or, called
+/// from a handler, once that handler has returned. Handlers subscribed from now on (after a new
+/// `init`) get only what is emitted from now on.
 pub fn clear() {
     EVENTS.with(|e| {
         let mut e = e.borrow_mut();
@@ -176,6 +187,7 @@ pub fn clear() {
         while let Some(step) = next_step(&mut e) {
             due.push(step);
         }
+        due.reverse();
         e.destroyed = due;
         e.bus.clear();
         e.bridges.clear();
@@ -184,7 +196,8 @@ pub fn clear() {
 
 enum Step {
     Bridge(Vec<Bridge>, JsValue),
-    Deliver(Function, Topic, JsValue),
+    /// A handler, its topic, its copy of the event and the event's `eventId`.
+    Deliver(Function, Topic, JsValue, Uuid),
 }
 
 /// Delivers everything queued. Returns whether anything was delivered. Re-entrant calls (from a
@@ -202,7 +215,10 @@ pub fn drain() -> bool {
         delivered = true;
         match step {
             Step::Bridge(bridges, event) => crate::bridges::forward(&bridges, &event),
-            Step::Deliver(handler, topic, event) => run_handler(&handler, topic, &event),
+            Step::Deliver(handler, topic, event, id) => {
+                EVENTS.with(|e| e.borrow_mut().delivering = id);
+                run_handler(&handler, topic, &event)
+            }
         }
     }
     EVENTS.with(|e| e.borrow_mut().draining = false);
@@ -210,8 +226,8 @@ pub fn drain() -> bool {
 }
 
 fn next_step(e: &mut Events) -> Option<Step> {
-    if !e.destroyed.is_empty() {
-        return Some(e.destroyed.remove(0));
+    if let Some(step) = e.destroyed.pop() {
+        return Some(step);
     }
     if let Some(event) = e.to_bridge.pop_front() {
         let object = e.texts.object_of(&event);
@@ -229,6 +245,7 @@ fn next_step(e: &mut Events) -> Option<Step> {
         delivery.handler,
         delivery.topic,
         copy_event(master),
+        id,
     ))
 }
 

@@ -191,7 +191,7 @@ impl Runtime {
         };
         match shown {
             Ok(presented) => {
-                self.route = current_url();
+                self.moved_to(current_url());
                 self.transition(id, State::Offered, None);
                 if let Some(tracked) = self.lifecycle.get(id) {
                     tracked.shown = Some(presented);

@@ -28,9 +28,12 @@ pub struct Runtime {
     pub autotrack: Autotrack,
     pub forms: Forms,
     pub chat: Chat,
-    /// The page's address when an offer was last shown or a pageview recorded: one of another
-    /// route (see [`same_route`]) is a route change, which ignores what is on screen.
-    pub route: String,
+    /// The page's address when an offer was last shown, a pageview recorded or the route
+    /// changed, and the last pageview's location until the page moves to another route: a move
+    /// to a route of neither (see [`same_route`]) is a route change, which ignores what is on
+    /// screen. A router may record the view of the route it goes to, then move there: that move
+    /// is no route change.
+    pub route: [String; 2],
     /// Where the last page view was (its `location` option, or the page's address then): the
     /// page an activation delay that ends is asked about again. Unlike `route`, showing an offer
     /// does not change it.
@@ -124,7 +127,7 @@ impl Runtime {
             autotrack: Autotrack::default(),
             forms: Forms::default(),
             chat: Chat::new(),
-            route: current_url(),
+            route: [current_url(), String::new()],
             viewed: current_url(),
             last_pageview: None,
             _page: page,
@@ -150,24 +153,38 @@ impl Runtime {
         self.transport.flush_on_hide(true);
     }
 
-    /// The SPA moved to another route (history navigation, a hash route, a pageview of a new
-    /// URL): offers on screen are `ignored` and pending activation delays cancelled, as when
-    /// leaving a page. Moving to an in-page anchor is not a route change.
+    /// The SPA moved (history navigation, a hash route) to another route (see [`Runtime::route`]):
+    /// offers on screen are `ignored` and pending activation delays cancelled, as when leaving a
+    /// page. Moving to an in-page anchor is not a route change.
     pub fn route_changed(&mut self, url: String) {
-        if !same_route(&url, &self.route) {
-            self.route = url;
+        if self.moved_to(url) {
             self.leave_route();
         }
     }
 
+    /// The page is at `url` now; whether that is a route change (the last pageview's location
+    /// is then forgotten).
+    pub fn moved_to(&mut self, url: String) -> bool {
+        let [page, view] = &mut self.route;
+        if same_route(&url, page) {
+            return false;
+        }
+        let moved = !same_route(&url, view);
+        if moved {
+            view.clear();
+        }
+        *page = url;
+        moved
+    }
+
     /// A page view at `url` (its `location` option, or the page's address): one of another view
-    /// than the last page view's is a route change. `route` stays the page's address, which
-    /// the route events compare with.
+    /// than the last page view's is a route change. The route events compare with the page's
+    /// address and `url`.
     pub fn page_viewed(&mut self, url: String) {
         if !same_route(&url, &self.viewed) {
             self.leave_route();
         }
-        self.route = current_url();
+        self.route = [current_url(), url.clone()];
         self.viewed = url;
     }
 

@@ -223,6 +223,32 @@ test('destroy from a handler: what was queued reaches the handlers and data laye
   assert.deepEqual(await p.evaluate(() => [...__errors, ...__console]), []);
 });
 
+test('off after destroy: a handler taken off gets none of what was queued before destroy, but still the event being delivered', async () => {
+  const p = await open();
+  const seen = await p.evaluate(() => {
+    const seen = [];
+    const third = (e) => seen.push('third ' + e.actionMapVersion);
+    const second = (e) => {
+      seen.push('second ' + e.actionMapVersion);
+      ac('off', 'webchat:all', second);
+    };
+    ac('on', 'webchat:all', (e) => {
+      seen.push('first ' + e.actionMapVersion);
+      if (e.actionMapVersion !== 1) return;
+      // Queued, then destroyed; `third` is taken off while `1` is being delivered.
+      ac.__test.emit('webchat', 'offered', 2);
+      ac('destroy');
+      ac('off', 'webchat:all', third);
+    });
+    ac('on', 'webchat:all', second);
+    ac('on', 'webchat:all', third);
+    ac.__test.emit('webchat', 'offered', 1);
+    return seen;
+  });
+  assert.deepEqual(seen, ['first 1', 'second 1', 'third 1', 'first 2']);
+  assert.deepEqual(await p.evaluate(() => [...__errors, ...__console]), []);
+});
+
 test('record and pageview: what the server would refuse is refused at the call (one console.error, nothing sent); the next call is recorded', async () => {
   const context = await browser.newContext();
   const p = await open({ context });

@@ -424,6 +424,34 @@ test('a page view of the route a single-page app then moves to is presented on t
   await context.close();
 });
 
+test('with autotrackUrlChange, a router\'s move to the route its page view just recorded is that view: the offer stays, no second page view; a later move is a route change', async () => {
+  const init = `'${DEPLOYMENT}', { server: '${beckon.url}' }`;
+  const extra = "window.seen = []; ac('on', 'contentoffer:all', (e) => seen.push(e.actionState));"
+    + " ac('load', 'autotrackUrlChange'); ac('pageview', { location: '/pricing/tracked' });";
+  pages.pages.set('/router/tracked', { html: page({ init, extra }) });
+  const context = await browser.newContext();
+  const p = await context.newPage();
+  await p.goto(pages.origin + '/router/tracked');
+  await ready(p);
+  // The page view's answer is on screen before the router moves to the route it recorded.
+  await p.locator('[data-beckon-action] .title').waitFor();
+  await p.evaluate(() => history.pushState({}, '', '/pricing/tracked'));
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(await p.locator('[data-beckon-action]').count(), 1, 'the offer stays on screen');
+  assert.deepEqual(await p.evaluate(() => window.seen), ['offered']);
+  await p.evaluate(() => history.pushState({}, '', '/elsewhere/tracked'));
+  await until(async () => (await p.evaluate(() => window.seen)).length === 2);
+  assert.deepEqual(await p.evaluate(() => window.seen), ['offered', 'ignored']);
+  const views = async () => (await beckon.events())
+    .filter((r) => r.kind === 'web' && r.event.eventName === 'page_viewed' && r.event.page.url.endsWith('/tracked'))
+    .map((r) => r.event.page.url.slice(pages.origin.length));
+  await until(async () => (await views()).length === 2);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(await views(), ['/pricing/tracked', '/elsewhere/tracked']);
+  assert.deepEqual(await p.evaluate(() => [...__errors, ...__console]), []);
+  await context.close();
+});
+
 test('a page view of the route a single-page app moved to, answered after it moved on, is not presented', async () => {
   const { context, p, actions } = await answeredAfter('/router/on', () => history.pushState({}, '', '/elsewhere'), () => {
     ac('pageview', { location: '/pricing/passed' });
