@@ -409,6 +409,48 @@ async fn a_frequency_cap_after_rejection_holds_back_the_next_offer_of_that_media
     );
 }
 
+/// Two content offer maps on `/pricing` and a visitor on it: the one answered is shown
+/// (`offered`), the other blocked for it. Returns the customer, the session and both answers.
+async fn one_of_two_offers_shown(server: &Server) -> (Uuid, Uuid, Value) {
+    server.pricing_offer(json!({ "type": "immediate" })).await;
+    server.pricing_offer(json!({ "type": "immediate" })).await;
+    let (customer, session) = (Uuid::new_v4(), Uuid::new_v4());
+    let first = server
+        .actions(&page_viewed(customer, session, "https://shop.test/pricing"))
+        .await;
+    assert_eq!(first.len(), 1, "one content offer at a time: {first:?}");
+    let offered = action_event(&first[0], customer, session, "offered");
+    assert_eq!(server.post("action-events", &offered).await.status(), 200);
+    (customer, session, first[0].clone())
+}
+
+#[tokio::test]
+async fn an_offer_never_resolved_is_off_screen_once_the_session_views_another_page() {
+    let server = Server::start("");
+    let (customer, session, shown) = one_of_two_offers_shown(&server).await;
+    // The tab is killed and its `ignored` lost: the next page view is what the server hears.
+    let next = server
+        .actions(&page_viewed(
+            customer,
+            session,
+            "https://shop.test/pricing?plan=pro",
+        ))
+        .await;
+    assert_eq!(next.len(), 1, "the other map is offered: {next:?}");
+    assert_ne!(next[0]["actionMapId"], shown["actionMapId"]);
+    let reasons: Vec<Value> = server
+        .log("&topic=contentoffer:blocked")
+        .await
+        .iter()
+        .map(|r| r["event"]["reason"].clone())
+        .collect();
+    assert_eq!(
+        reasons,
+        [json!("MultipleSimultaneousOffers")],
+        "only the first view's"
+    );
+}
+
 #[tokio::test]
 async fn suppression_counts_from_when_the_server_received_the_state_not_the_page_clock() {
     let server = Server::start("");
@@ -498,10 +540,18 @@ async fn an_offer_of_the_next_session_is_on_screen_in_the_session_it_is_shown_in
         .await;
     assert_eq!(due.len(), 1, "{due:?}");
     assert_eq!(due[0]["sessionId"], second.to_string());
-    let offered = action_event(&due[0], customer, second, "offered");
-    assert_eq!(server.post("action-events", &offered).await.status(), 200);
+    for state in ["offered", "accepted"] {
+        let event = action_event(&due[0], customer, second, state);
+        assert_eq!(server.post("action-events", &event).await.status(), 200);
+    }
+    // The chat it leads to is one of the second session too.
+    let create = json!({ "actionId": due[0]["actionId"], "customerId": customer,
+                         "sessionId": second, "form": {} });
+    assert_eq!(server.post("conversations", &create).await.status(), 201);
+    let started = server.log("&topic=webchat:started").await;
+    assert_eq!(started[0]["event"]["sessionId"], second.to_string());
 
-    // The invitation on screen in the second session holds back another one there.
+    // The chat running in the second session holds back another invitation there, on any page.
     let checkout = server
         .actions(&page_viewed(customer, second, "https://shop.test/checkout"))
         .await;
@@ -513,15 +563,6 @@ async fn an_offer_of_the_next_session_is_on_screen_in_the_session_it_is_shown_in
         .map(|r| &r["event"]["reason"])
         .collect();
     assert_eq!(reasons, [&json!("AlreadyExistingOffer")]);
-
-    // The chat it leads to is one of the second session too.
-    let accepted = action_event(&due[0], customer, second, "accepted");
-    assert_eq!(server.post("action-events", &accepted).await.status(), 200);
-    let create = json!({ "actionId": due[0]["actionId"], "customerId": customer,
-                         "sessionId": second, "form": {} });
-    assert_eq!(server.post("conversations", &create).await.status(), 201);
-    let started = server.log("&topic=webchat:started").await;
-    assert_eq!(started[0]["event"]["sessionId"], second.to_string());
 }
 
 #[tokio::test]

@@ -66,14 +66,29 @@ pub(crate) fn capped(
         })
 }
 
-/// Whether an action is on screen (or running, for a chat): offered and not final, this session.
-pub(crate) fn on_screen(a: &PastAction, session: Uuid) -> bool {
-    a.session_id == session
-        && matches!(
-            a.state,
-            State::Offered | State::Accepted | State::Started | State::Engaged
-        )
-        && !Lifecycle::of(a.media_type).is_final(a.state)
+/// Whether an action of this session holds its media type for an event on the page view that
+/// began at `pageview_at` (rule 5.8 of the module docs): a chat that started holds it until it
+/// is final, on any page; an invitation or a content offer (`offered`), or a chat's pre-chat
+/// form (`accepted`), only on the page view it was shown on, since the SDK takes it off screen
+/// when the page or its route is left.
+pub(crate) fn on_screen(a: &PastAction, session: Uuid, pageview_at: Option<Timestamp>) -> bool {
+    if a.session_id != session || Lifecycle::of(a.media_type).is_final(a.state) {
+        return false;
+    }
+    match a.state {
+        State::Started | State::Engaged => true,
+        State::Offered | State::Accepted => shown_on(a.offered_at, pageview_at),
+        _ => false,
+    }
+}
+
+/// Whether what was shown at `shown_at` was shown on the page view that began at `pageview_at`
+/// (not before it). When either is unknown (an action stored before offer times were kept, an
+/// event on no known page view), it counts: the engine cannot tell it left the screen.
+fn shown_on(shown_at: Option<Timestamp>, pageview_at: Option<Timestamp>) -> bool {
+    shown_at
+        .zip(pageview_at)
+        .is_none_or(|(shown, pageview)| shown >= pageview)
 }
 
 #[cfg(test)]
@@ -95,6 +110,50 @@ mod tests {
                 engaged,
             }],
             ..History::default()
+        }
+    }
+
+    #[test]
+    fn only_a_started_chat_stays_on_screen_after_the_page_view_it_was_shown_on() {
+        let session = Uuid::from_u128(7);
+        let at = Timestamp::from_unix_millis;
+        let shown_at = |state: State| {
+            let mut action = chat(state, false).actions.remove(0);
+            action.session_id = session;
+            action.offered_at = Some(at(5_000));
+            action
+        };
+        for state in [State::Offered, State::Accepted] {
+            let a = shown_at(state);
+            assert!(
+                on_screen(&a, session, Some(at(4_000))),
+                "{state} on its page view"
+            );
+            assert!(
+                on_screen(&a, session, Some(at(5_000))),
+                "{state} shown as it began"
+            );
+            assert!(
+                !on_screen(&a, session, Some(at(6_000))),
+                "{state} after another one"
+            );
+            assert!(on_screen(&a, session, None), "{state}, page view unknown");
+            assert!(
+                !on_screen(&a, Uuid::from_u128(8), Some(at(4_000))),
+                "another session"
+            );
+        }
+        for state in [State::Started, State::Engaged] {
+            assert!(
+                on_screen(&shown_at(state), session, Some(at(6_000))),
+                "{state}"
+            );
+        }
+        for state in [State::Qualified, State::Ignored, State::Completed] {
+            assert!(
+                !on_screen(&shown_at(state), session, Some(at(4_000))),
+                "{state}"
+            );
         }
     }
 

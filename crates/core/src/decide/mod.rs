@@ -66,8 +66,24 @@
 //!       `ServiceLevelThrottling` when the service level is below target and the map has
 //!       `isPacingEnabled` (the Genesys default, true);
 //!    7. (a delay starts here, before the last two: what is on screen may change meanwhile)
-//!    8. `AlreadyExistingOffer`: an offer of the same media type is on screen (an action of this
-//!       session in `offered`, `accepted`, `started` or `engaged` that is not final);
+//!    8. `AlreadyExistingOffer`: an offer of the same media type is on screen, that is an
+//!       action of this session, not final, that is
+//!       - a chat `started` or `engaged`: on any page, until it is final (the conversation goes
+//!         on across pages);
+//!       - an invitation or a content offer `offered`, or a chat `accepted` (its pre-chat form
+//!         open): only on the page view it was shown on, for an event of that page view
+//!         ([`Visit::pageview_at`]; shown at or after the page view began). Ours: leaving the
+//!         page or its route takes these off screen (the SDK reports `ignored`, and `rejected`
+//!         for an open form), but that report can be lost (a killed tab) or arrive after the
+//!         next page view, and an offer never resolved would otherwise hold its media type for
+//!         the rest of the session. The next page view of the session is the server's own sign
+//!         that the visitor moved on; asking again when a delay ends is not a page view. Not
+//!         a time limit: a content offer has no timeout and may rightly stay on screen as long
+//!         as its page does. An event on no known page view (`pageview_at` unknown) counts
+//!         them all. The limits of the rule: the server cannot tell tabs apart, so a page view
+//!         in a second tab of the session takes the first tab's offer out of the count (each
+//!         tab then holds at most one offer of a media type), and a `pageview` of the route
+//!         already viewed, which the SDK does not take as leaving, is a new page view here;
 //!    9. `MultipleSimultaneousOffers`: another map of the same media type is offered instead.
 //! 6. **Priority** (spec 6.4): of the maps of one media type that could be offered now, the
 //!    highest `weight` wins; equal weights are split by [`priority::tie_score`] (even across
@@ -198,11 +214,9 @@ fn check(
     if fresh && m.activation == ActivationType::Delay {
         return Step::Delay(Timestamp::from_unix_millis(now.unix_millis() + m.delay_ms));
     }
-    if history
-        .actions
-        .iter()
-        .any(|a| a.media_type == m.media && frequency::on_screen(a, session))
-    {
+    if history.actions.iter().any(|a| {
+        a.media_type == m.media && frequency::on_screen(a, session, input.visit.pageview_at)
+    }) {
         return Step::Block(BlockReason::AlreadyExistingOffer);
     }
     Step::Ready
