@@ -451,6 +451,82 @@ async fn an_offer_never_resolved_is_off_screen_once_the_session_views_another_pa
     );
 }
 
+/// Adds a content offer map shown when the visitor compares plans on `/pricing` (the event
+/// `plan_compared`), weighing more than the page's own offer; returns its id.
+async fn offer_on_plan_compared(server: &Server, template: &Value) -> Value {
+    let map = json!({
+        "displayName": "Promo for comparing plans",
+        "triggerWithEventConditions": [ { "key": "page.url", "values": ["/pricing"],
+            "operator": "containsAny", "streamType": "Web", "sessionType": "web",
+            "eventName": "plan_compared" } ],
+        "weight": 3,
+        "action": { "mediaType": "contentOffer", "actionTemplate": { "id": template["id"] } }
+    });
+    let (status, map) = server
+        .admin("POST", "/api/v2/journey/actionmaps", Some(&map))
+        .await;
+    assert_eq!(status, 200, "{map}");
+    map["id"].clone()
+}
+
+/// The visitor compares plans on `/pricing` before the page's `offered` reaches the server:
+/// what that event is answered, and the reasons logged for blocking the map `compared`.
+async fn plans_compared(
+    server: &Server,
+    customer: Uuid,
+    session: Uuid,
+    compared: &Value,
+) -> (Vec<Value>, Vec<Value>) {
+    let mut event = page_viewed(customer, session, "https://shop.test/pricing");
+    event["eventName"] = json!("plan_compared");
+    let answer = server.actions(&event).await;
+    let reasons = server
+        .log("&topic=contentoffer:blocked")
+        .await
+        .iter()
+        .filter(|r| r["event"]["actionMapId"] == *compared)
+        .map(|r| r["event"]["reason"].clone())
+        .collect();
+    (answer, reasons)
+}
+
+#[tokio::test]
+async fn an_offer_answered_to_show_now_is_on_screen_before_the_page_reports_it() {
+    let server = Server::start("");
+    let (_, template) = server.pricing_offer(json!({ "type": "immediate" })).await;
+    let compared = offer_on_plan_compared(&server, &template).await;
+    let (customer, session) = (Uuid::new_v4(), Uuid::new_v4());
+    let first = server
+        .actions(&page_viewed(customer, session, "https://shop.test/pricing"))
+        .await;
+    assert_eq!(first.len(), 1, "{first:?}");
+    let (second, reasons) = plans_compared(&server, customer, session, &compared).await;
+    assert!(second.is_empty(), "a second content offer: {second:?}");
+    assert_eq!(reasons, [json!("AlreadyExistingOffer")]);
+}
+
+#[tokio::test]
+async fn an_offer_answered_when_its_delay_ends_is_on_screen_on_its_page_view() {
+    let server = Server::start("");
+    let (_, template) = server
+        .pricing_offer(json!({ "type": "delay", "delayInSeconds": 1 }))
+        .await;
+    let compared = offer_on_plan_compared(&server, &template).await;
+    let (customer, session) = (Uuid::new_v4(), Uuid::new_v4());
+    let pricing = "https://shop.test/pricing";
+    let delayed = server
+        .actions(&page_viewed(customer, session, pricing))
+        .await;
+    assert_eq!(delayed.len(), 1, "{delayed:?}");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let due = asked_again(&server, customer, session, pricing).await;
+    assert_eq!(due.len(), 1, "{due:?}");
+    // Asking again is not a page view: the offer it brought holds its media type.
+    let (second, reasons) = plans_compared(&server, customer, session, &compared).await;
+    assert!(second.is_empty(), "a second content offer: {second:?}");
+    assert_eq!(reasons, [json!("AlreadyExistingOffer")]);
+}
+
 #[tokio::test]
 async fn suppression_counts_from_when_the_server_received_the_state_not_the_page_clock() {
     let server = Server::start("");

@@ -24,7 +24,8 @@
 //!    session and nothing pending for it. A map that qualified but was not offered (it is still
 //!    `qualified` in the history) is tried again on every later decision of the session, without
 //!    qualifying again, and each failed try is a block (Genesys counts blocks per session and in
-//!    total). A map that was offered is done for the session. **Once per assignment**
+//!    total); not while it is answered and on screen (rule 5.8), where there is nothing to try.
+//!    A map that was offered is done for the session. **Once per assignment**
 //!    (Genesys): a map whose trigger holds only through `Customer`-scoped assignments qualifies
 //!    once per assignment, in any session ([`Decision::assignments`] keeps which maps each
 //!    assignment triggered); a new assignment, after the last lapsed, lets it qualify again.
@@ -70,9 +71,16 @@
 //!       action of this session, not final, that is
 //!       - a chat `started` or `engaged`: on any page, until it is final (the conversation goes
 //!         on across pages);
-//!       - an invitation or a content offer `offered`, or a chat `accepted` (its pre-chat form
-//!         open): only on the page view it was shown on, for an event of that page view
-//!         ([`Visit::pageview_at`]; shown at or after the page view began). Ours: leaving the
+//!       - an invitation or a content offer answered to show now or `offered`, or a chat
+//!         `accepted` (its pre-chat form open): only on the page view it was shown on, for an
+//!         event of that page view ([`Visit::pageview_at`]; shown at or after the page view
+//!         began). It is shown from the server's answer ([`PastAction::answered_at`]; ours):
+//!         the page's `offered` travels on the SDK's queue of action events, so a web event
+//!         sent right after the page view (a custom `record`) can arrive before it, and must
+//!         not bring a second offer of the same media type. An answer to wait (a delay, the
+//!         next visit or session) is not shown yet; the answer when a delay ends is. An
+//!         answer not reported `offered` yet counts only on a known page view (a client that
+//!         sends no page views is answered again as before). Ours: leaving the
 //!         page or its route takes these off screen (the SDK reports `ignored`, and `rejected`
 //!         for an open form), but that report can be lost (a killed tab) or arrive after the
 //!         next page view, and an offer never resolved would otherwise hold its media type for
@@ -307,7 +315,8 @@ fn decide_with(catalog: &Catalog, input: &DecisionInput<'_>, lookup: Lookup) -> 
             .any(|(p, keep)| *keep && p.action_map_id == id)
     };
 
-    // Maps of this session: qualified and not offered yet are tried again; the others are done.
+    // Maps of this session: qualified and not offered yet are tried again (unless answered and
+    // on screen: nothing to try); the others are done.
     let mut seen_in_session: Vec<u32> = Vec::new();
     let mut retry: Vec<u32> = Vec::new();
     for a in history.actions.iter().filter(|a| a.session_id == session) {
@@ -315,7 +324,9 @@ fn decide_with(catalog: &Catalog, input: &DecisionInput<'_>, lookup: Lookup) -> 
             continue;
         };
         seen_in_session.push(i);
-        if matches!(a.state, State::Qualified | State::QualifiedOutsideSchedule) {
+        if matches!(a.state, State::Qualified | State::QualifiedOutsideSchedule)
+            && !frequency::on_screen(a, session, visit.pageview_at)
+        {
             retry.push(i);
         } else {
             retry.retain(|&r| r != i);
