@@ -642,6 +642,39 @@ async fn an_offer_of_the_next_session_is_on_screen_in_the_session_it_is_shown_in
 }
 
 #[tokio::test]
+async fn an_offer_of_the_next_session_is_on_screen_from_its_answer_in_the_session_it_is_shown_in() {
+    let (server, _) = chat_later("on-next-session").await;
+    let mut search = common::webchat_map("Chat on search", "shop.test", false);
+    search["triggerWithEventConditions"][0]["eventName"] = json!("help_searched");
+    let (status, search) = server
+        .admin("POST", "/api/v2/journey/actionmaps", Some(&search))
+        .await;
+    assert_eq!(status, 200, "{search}");
+    let customer = Uuid::new_v4();
+    let help = page_viewed(customer, Uuid::new_v4(), "https://shop.test/help");
+    assert!(server.actions(&help).await.is_empty());
+    let second = Uuid::new_v4();
+    let due = server
+        .actions(&page_viewed(customer, second, "https://shop.test/"))
+        .await;
+    assert_eq!(due.len(), 1, "{due:?}");
+
+    // The visitor searches before the page's `offered` reaches the server.
+    let mut searched = page_viewed(customer, second, "https://shop.test/");
+    searched["eventName"] = json!("help_searched");
+    let answer = server.actions(&searched).await;
+    assert!(answer.is_empty(), "a second invitation: {answer:?}");
+    let reasons: Vec<Value> = server
+        .log("&topic=webchat:blocked")
+        .await
+        .iter()
+        .filter(|r| r["event"]["actionMapId"] == search["id"])
+        .map(|r| r["event"]["reason"].clone())
+        .collect();
+    assert_eq!(reasons, [json!("AlreadyExistingOffer")]);
+}
+
+#[tokio::test]
 async fn an_action_keeps_the_map_version_it_qualified_with() {
     let (server, map) = chat_later("on-next-session").await;
     let customer = Uuid::new_v4();
