@@ -138,6 +138,7 @@ fn input() -> Input {
                 state: State::Rejected,
                 updated_at: Timestamp::from_unix_millis(NOW - 86_400_000),
                 offered_at: None,
+                answered_at: None,
                 engaged: false,
             })
             .collect(),

@@ -204,6 +204,7 @@ proptest! {
                     state,
                     updated_at: Timestamp::from_unix_millis(NOW - 60_000),
                     offered_at: None,
+                    answered_at: None,
                     engaged: false,
                 })
                 .collect(),

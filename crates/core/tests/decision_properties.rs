@@ -184,6 +184,7 @@ proptest! {
                     state: *state,
                     updated_at: Timestamp::from_unix_millis(1_772_441_000_000),
                     offered_at: Some(Timestamp::from_unix_millis(1_772_441_000_000)),
+                    answered_at: None,
                     engaged: false,
                 })
                 .collect(),

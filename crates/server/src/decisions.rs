@@ -5,9 +5,11 @@
 //!
 //! Between decisions the server keeps what the engine asks for (see `beckon_core::decide`):
 //! each action's latest state with its session, the pending offers and customer-scoped segment
-//! assignments the last decision returned, and the session's journey. All of it is read before the
-//! decision and written in the same submission as the web event, so the request is answered
-//! only once its records are durable. Decisions for one customer are serialized ([`Locks`]):
+//! assignments the last decision returned, the session's journey, and the actions answered to
+//! the session's pages to show now (on screen from the answer, before the page reports
+//! `offered`: a web event sent right after the page view must not bring a second offer of the
+//! same media type). All of it is read before the decision and written in the same submission
+//! as the web event, so the request is answered only once its records are durable. Decisions for one customer are serialized ([`Locks`]):
 //! two concurrent requests cannot both qualify the same map in a session.
 //!
 //! A request's events are grouped by customer and session; each group is decided once, after
@@ -17,7 +19,7 @@
 
 use std::sync::Arc;
 
-use beckon_core::decide::{Availability, DecisionInput, Geolocation, History, Pending};
+use beckon_core::decide::{Availability, DecisionInput, Geolocation, History, PastAction, Pending};
 use beckon_core::model::ActionMap;
 use beckon_core::{ActionEvent, BlockedOffer, Catalog, MediaType, State, Timestamp, decide};
 use serde_json::{Value, json};
@@ -27,7 +29,7 @@ use uuid::Uuid;
 use crate::config::Deployment;
 use crate::enrich;
 use crate::ingest::WebEvent;
-use crate::store::{CustomerContext, CustomerUpdate, Item, Store, StoreError};
+use crate::store::{Answered, CustomerContext, CustomerUpdate, Item, Store, StoreError};
 
 /// Per-customer locks, striped: a customer's decisions run one at a time.
 pub struct Locks {
@@ -150,6 +152,20 @@ fn waiting(context: &CustomerContext) -> Vec<Pending> {
         .collect()
 }
 
+/// An action as the engine sees it: when it was last answered to a page of this session to show
+/// now, if it was, and, until the page reports `offered` (which makes the session it is shown in
+/// its own), this session: an `on-next-*` offer answered here qualified in an earlier one.
+fn with_answer(session: Uuid, answered: &[Answered], id: Uuid, action: &PastAction) -> PastAction {
+    let mut action = action.clone();
+    if let Some(answer) = answered.iter().find(|a| a.action_id == id) {
+        action.answered_at = Some(answer.at);
+        if still_qualified(action.state) {
+            action.session_id = session;
+        }
+    }
+    action
+}
+
 #[allow(clippy::too_many_arguments)]
 fn decide_group(
     catalog: &Catalog,
@@ -190,7 +206,11 @@ fn decide_group(
         .filter(|(url, _)| *url == visit.page.url)
         .map(|(_, at)| *at);
     let history = History {
-        actions: context.actions.iter().map(|(_, a)| a.clone()).collect(),
+        actions: context
+            .actions
+            .iter()
+            .map(|(id, a)| with_answer(session, &context.answered, *id, a))
+            .collect(),
         pending: waiting(&context),
         segments: context.segments.clone(),
     };
@@ -256,8 +276,14 @@ fn decide_group(
             .push(Item::Action(records.qualified(id, map, version, media)));
         id
     };
+    let mut answered = context.answered.clone();
     for o in &decision.offers {
         let id = action_id(o.action_map_id, o.action_map_version, o.media_type, out);
+        answered.retain(|a| a.action_id != id);
+        answered.push(Answered {
+            action_id: id,
+            at: now,
+        });
         if let Some(a) = records.action(
             id,
             o.action_map_id,
@@ -280,6 +306,7 @@ fn decide_group(
         session_id: session,
         journey,
         pageview,
+        answered,
         customer: (decision.pending != context.pending || decision.assignments != context.segments)
             .then(|| (decision.pending.clone(), decision.assignments.clone())),
     });

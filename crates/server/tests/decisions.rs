@@ -409,6 +409,124 @@ async fn a_frequency_cap_after_rejection_holds_back_the_next_offer_of_that_media
     );
 }
 
+/// Two content offer maps on `/pricing` and a visitor on it: the one answered is shown
+/// (`offered`), the other blocked for it. Returns the customer, the session and both answers.
+async fn one_of_two_offers_shown(server: &Server) -> (Uuid, Uuid, Value) {
+    server.pricing_offer(json!({ "type": "immediate" })).await;
+    server.pricing_offer(json!({ "type": "immediate" })).await;
+    let (customer, session) = (Uuid::new_v4(), Uuid::new_v4());
+    let first = server
+        .actions(&page_viewed(customer, session, "https://shop.test/pricing"))
+        .await;
+    assert_eq!(first.len(), 1, "one content offer at a time: {first:?}");
+    let offered = action_event(&first[0], customer, session, "offered");
+    assert_eq!(server.post("action-events", &offered).await.status(), 200);
+    (customer, session, first[0].clone())
+}
+
+#[tokio::test]
+async fn an_offer_never_resolved_is_off_screen_once_the_session_views_another_page() {
+    let server = Server::start("");
+    let (customer, session, shown) = one_of_two_offers_shown(&server).await;
+    // The tab is killed and its `ignored` lost: the next page view is what the server hears.
+    let next = server
+        .actions(&page_viewed(
+            customer,
+            session,
+            "https://shop.test/pricing?plan=pro",
+        ))
+        .await;
+    assert_eq!(next.len(), 1, "the other map is offered: {next:?}");
+    assert_ne!(next[0]["actionMapId"], shown["actionMapId"]);
+    let reasons: Vec<Value> = server
+        .log("&topic=contentoffer:blocked")
+        .await
+        .iter()
+        .map(|r| r["event"]["reason"].clone())
+        .collect();
+    assert_eq!(
+        reasons,
+        [json!("MultipleSimultaneousOffers")],
+        "only the first view's"
+    );
+}
+
+/// Adds a content offer map shown when the visitor compares plans on `/pricing` (the event
+/// `plan_compared`), weighing more than the page's own offer; returns its id.
+async fn offer_on_plan_compared(server: &Server, template: &Value) -> Value {
+    let map = json!({
+        "displayName": "Promo for comparing plans",
+        "triggerWithEventConditions": [ { "key": "page.url", "values": ["/pricing"],
+            "operator": "containsAny", "streamType": "Web", "sessionType": "web",
+            "eventName": "plan_compared" } ],
+        "weight": 3,
+        "action": { "mediaType": "contentOffer", "actionTemplate": { "id": template["id"] } }
+    });
+    let (status, map) = server
+        .admin("POST", "/api/v2/journey/actionmaps", Some(&map))
+        .await;
+    assert_eq!(status, 200, "{map}");
+    map["id"].clone()
+}
+
+/// The visitor compares plans on `/pricing` before the page's `offered` reaches the server:
+/// what that event is answered, and the reasons logged for blocking the map `compared`.
+async fn plans_compared(
+    server: &Server,
+    customer: Uuid,
+    session: Uuid,
+    compared: &Value,
+) -> (Vec<Value>, Vec<Value>) {
+    let mut event = page_viewed(customer, session, "https://shop.test/pricing");
+    event["eventName"] = json!("plan_compared");
+    let answer = server.actions(&event).await;
+    let reasons = server
+        .log("&topic=contentoffer:blocked")
+        .await
+        .iter()
+        .filter(|r| r["event"]["actionMapId"] == *compared)
+        .map(|r| r["event"]["reason"].clone())
+        .collect();
+    (answer, reasons)
+}
+
+#[tokio::test]
+async fn an_offer_answered_to_show_now_is_on_screen_before_the_page_reports_it() {
+    let server = Server::start("");
+    let (_, template) = server.pricing_offer(json!({ "type": "immediate" })).await;
+    let compared = offer_on_plan_compared(&server, &template).await;
+    let (customer, session) = (Uuid::new_v4(), Uuid::new_v4());
+    let first = server
+        .actions(&page_viewed(customer, session, "https://shop.test/pricing"))
+        .await;
+    assert_eq!(first.len(), 1, "{first:?}");
+    let (second, reasons) = plans_compared(&server, customer, session, &compared).await;
+    assert!(second.is_empty(), "a second content offer: {second:?}");
+    assert_eq!(reasons, [json!("AlreadyExistingOffer")]);
+}
+
+#[tokio::test]
+async fn an_offer_answered_when_its_delay_ends_is_on_screen_on_its_page_view() {
+    let server = Server::start("");
+    let (_, template) = server
+        .pricing_offer(json!({ "type": "delay", "delayInSeconds": 1 }))
+        .await;
+    let compared = offer_on_plan_compared(&server, &template).await;
+    let (customer, session) = (Uuid::new_v4(), Uuid::new_v4());
+    let pricing = "https://shop.test/pricing";
+    let delayed = server
+        .actions(&page_viewed(customer, session, pricing))
+        .await;
+    assert_eq!(delayed.len(), 1, "{delayed:?}");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let due = asked_again(&server, customer, session, pricing).await;
+    assert_eq!(due.len(), 1, "{due:?}");
+    // Asking again is not a page view: the offer it brought holds its media type.
+    let (second, reasons) = plans_compared(&server, customer, session, &compared).await;
+    assert!(second.is_empty(), "a second content offer: {second:?}");
+    assert_eq!(reasons, [json!("AlreadyExistingOffer")]);
+}
+
 #[tokio::test]
 async fn suppression_counts_from_when_the_server_received_the_state_not_the_page_clock() {
     let server = Server::start("");
@@ -498,10 +616,18 @@ async fn an_offer_of_the_next_session_is_on_screen_in_the_session_it_is_shown_in
         .await;
     assert_eq!(due.len(), 1, "{due:?}");
     assert_eq!(due[0]["sessionId"], second.to_string());
-    let offered = action_event(&due[0], customer, second, "offered");
-    assert_eq!(server.post("action-events", &offered).await.status(), 200);
+    for state in ["offered", "accepted"] {
+        let event = action_event(&due[0], customer, second, state);
+        assert_eq!(server.post("action-events", &event).await.status(), 200);
+    }
+    // The chat it leads to is one of the second session too.
+    let create = json!({ "actionId": due[0]["actionId"], "customerId": customer,
+                         "sessionId": second, "form": {} });
+    assert_eq!(server.post("conversations", &create).await.status(), 201);
+    let started = server.log("&topic=webchat:started").await;
+    assert_eq!(started[0]["event"]["sessionId"], second.to_string());
 
-    // The invitation on screen in the second session holds back another one there.
+    // The chat running in the second session holds back another invitation there, on any page.
     let checkout = server
         .actions(&page_viewed(customer, second, "https://shop.test/checkout"))
         .await;
@@ -513,15 +639,39 @@ async fn an_offer_of_the_next_session_is_on_screen_in_the_session_it_is_shown_in
         .map(|r| &r["event"]["reason"])
         .collect();
     assert_eq!(reasons, [&json!("AlreadyExistingOffer")]);
+}
 
-    // The chat it leads to is one of the second session too.
-    let accepted = action_event(&due[0], customer, second, "accepted");
-    assert_eq!(server.post("action-events", &accepted).await.status(), 200);
-    let create = json!({ "actionId": due[0]["actionId"], "customerId": customer,
-                         "sessionId": second, "form": {} });
-    assert_eq!(server.post("conversations", &create).await.status(), 201);
-    let started = server.log("&topic=webchat:started").await;
-    assert_eq!(started[0]["event"]["sessionId"], second.to_string());
+#[tokio::test]
+async fn an_offer_of_the_next_session_is_on_screen_from_its_answer_in_the_session_it_is_shown_in() {
+    let (server, _) = chat_later("on-next-session").await;
+    let mut search = common::webchat_map("Chat on search", "shop.test", false);
+    search["triggerWithEventConditions"][0]["eventName"] = json!("help_searched");
+    let (status, search) = server
+        .admin("POST", "/api/v2/journey/actionmaps", Some(&search))
+        .await;
+    assert_eq!(status, 200, "{search}");
+    let customer = Uuid::new_v4();
+    let help = page_viewed(customer, Uuid::new_v4(), "https://shop.test/help");
+    assert!(server.actions(&help).await.is_empty());
+    let second = Uuid::new_v4();
+    let due = server
+        .actions(&page_viewed(customer, second, "https://shop.test/"))
+        .await;
+    assert_eq!(due.len(), 1, "{due:?}");
+
+    // The visitor searches before the page's `offered` reaches the server.
+    let mut searched = page_viewed(customer, second, "https://shop.test/");
+    searched["eventName"] = json!("help_searched");
+    let answer = server.actions(&searched).await;
+    assert!(answer.is_empty(), "a second invitation: {answer:?}");
+    let reasons: Vec<Value> = server
+        .log("&topic=webchat:blocked")
+        .await
+        .iter()
+        .filter(|r| r["event"]["actionMapId"] == search["id"])
+        .map(|r| r["event"]["reason"].clone())
+        .collect();
+    assert_eq!(reasons, [json!("AlreadyExistingOffer")]);
 }
 
 #[tokio::test]

@@ -42,6 +42,12 @@ pub struct PastAction {
     /// When it was offered, if it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offered_at: Option<Timestamp>,
+    /// When the server last answered it to a page of `session_id` to show now (not after a
+    /// delay, the next visit or the next session), if it did: it is on screen from then (see
+    /// rule 5.8 of [`decide`](super#the-rules-in-the-order-they-apply)), before the page
+    /// reports `offered`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered_at: Option<Timestamp>,
     /// It reached `engaged` (an agent joined its conversation), whatever its latest state: a
     /// chat that errored afterwards was still a conversation with an agent.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

@@ -24,7 +24,8 @@
 //!    session and nothing pending for it. A map that qualified but was not offered (it is still
 //!    `qualified` in the history) is tried again on every later decision of the session, without
 //!    qualifying again, and each failed try is a block (Genesys counts blocks per session and in
-//!    total). A map that was offered is done for the session. **Once per assignment**
+//!    total); not while it is answered and on screen (rule 5.8), where there is nothing to try.
+//!    A map that was offered is done for the session. **Once per assignment**
 //!    (Genesys): a map whose trigger holds only through `Customer`-scoped assignments qualifies
 //!    once per assignment, in any session ([`Decision::assignments`] keeps which maps each
 //!    assignment triggered); a new assignment, after the last lapsed, lets it qualify again.
@@ -66,8 +67,31 @@
 //!       `ServiceLevelThrottling` when the service level is below target and the map has
 //!       `isPacingEnabled` (the Genesys default, true);
 //!    7. (a delay starts here, before the last two: what is on screen may change meanwhile)
-//!    8. `AlreadyExistingOffer`: an offer of the same media type is on screen (an action of this
-//!       session in `offered`, `accepted`, `started` or `engaged` that is not final);
+//!    8. `AlreadyExistingOffer`: an offer of the same media type is on screen, that is an
+//!       action of this session, not final, that is
+//!       - a chat `started` or `engaged`: on any page, until it is final (the conversation goes
+//!         on across pages);
+//!       - an invitation or a content offer answered to show now or `offered`, or a chat
+//!         `accepted` (its pre-chat form open): only on the page view it was shown on, for an
+//!         event of that page view ([`Visit::pageview_at`]; shown at or after the page view
+//!         began). It is shown from the server's answer ([`PastAction::answered_at`]; ours):
+//!         the page's `offered` travels on the SDK's queue of action events, so a web event
+//!         sent right after the page view (a custom `record`) can arrive before it, and must
+//!         not bring a second offer of the same media type. An answer to wait (a delay, the
+//!         next visit or session) is not shown yet; the answer when a delay ends is. An
+//!         answer not reported `offered` yet counts only on a known page view (a client that
+//!         sends no page views is answered again as before). Ours: leaving the
+//!         page or its route takes these off screen (the SDK reports `ignored`, and `rejected`
+//!         for an open form), but that report can be lost (a killed tab) or arrive after the
+//!         next page view, and an offer never resolved would otherwise hold its media type for
+//!         the rest of the session. The next page view of the session is the server's own sign
+//!         that the visitor moved on; asking again when a delay ends is not a page view. Not
+//!         a time limit: a content offer has no timeout and may rightly stay on screen as long
+//!         as its page does. An event on no known page view (`pageview_at` unknown) counts
+//!         them all. The limits of the rule: the server cannot tell tabs apart, so a page view
+//!         in a second tab of the session takes the first tab's offer out of the count (each
+//!         tab then holds at most one offer of a media type), and a `pageview` of the route
+//!         already viewed, which the SDK does not take as leaving, is a new page view here;
 //!    9. `MultipleSimultaneousOffers`: another map of the same media type is offered instead.
 //! 6. **Priority** (spec 6.4): of the maps of one media type that could be offered now, the
 //!    highest `weight` wins; equal weights are split by [`priority::tie_score`] (even across
@@ -198,11 +222,9 @@ fn check(
     if fresh && m.activation == ActivationType::Delay {
         return Step::Delay(Timestamp::from_unix_millis(now.unix_millis() + m.delay_ms));
     }
-    if history
-        .actions
-        .iter()
-        .any(|a| a.media_type == m.media && frequency::on_screen(a, session))
-    {
+    if history.actions.iter().any(|a| {
+        a.media_type == m.media && frequency::on_screen(a, session, input.visit.pageview_at)
+    }) {
         return Step::Block(BlockReason::AlreadyExistingOffer);
     }
     Step::Ready
@@ -293,7 +315,8 @@ fn decide_with(catalog: &Catalog, input: &DecisionInput<'_>, lookup: Lookup) -> 
             .any(|(p, keep)| *keep && p.action_map_id == id)
     };
 
-    // Maps of this session: qualified and not offered yet are tried again; the others are done.
+    // Maps of this session: qualified and not offered yet are tried again (unless answered and
+    // on screen: nothing to try); the others are done.
     let mut seen_in_session: Vec<u32> = Vec::new();
     let mut retry: Vec<u32> = Vec::new();
     for a in history.actions.iter().filter(|a| a.session_id == session) {
@@ -301,7 +324,9 @@ fn decide_with(catalog: &Catalog, input: &DecisionInput<'_>, lookup: Lookup) -> 
             continue;
         };
         seen_in_session.push(i);
-        if matches!(a.state, State::Qualified | State::QualifiedOutsideSchedule) {
+        if matches!(a.state, State::Qualified | State::QualifiedOutsideSchedule)
+            && !frequency::on_screen(a, session, visit.pageview_at)
+        {
             retry.push(i);
         } else {
             retry.retain(|&r| r != i);

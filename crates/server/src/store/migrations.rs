@@ -178,6 +178,11 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO report_counted (id, seq) VALUES (1, (SELECT COALESCE(MAX(seq), 0) FROM log));
     ALTER TABLE report_blocked_sessions ADD COLUMN seq INTEGER;
     ",
+    // 7: the actions answered to a session's pages to show now (JSON, `store::Answered`; none
+    // when NULL): the engine counts them on screen before the page reports `offered`.
+    "
+    ALTER TABLE sessions ADD COLUMN answered TEXT;
+    ",
 ];
 
 /// Brings the database up to the newest schema.

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use beckon_core::decide::{JourneyEvent, PastAction, Pending, SegmentAssignment};
 use beckon_core::{ActionEvent, BlockedOffer, Timestamp, TransitionError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
@@ -61,6 +61,8 @@ pub struct CustomerUpdate {
     pub journey: Vec<JourneyEvent>,
     /// The page of the session's latest page view and when the server received it.
     pub pageview: Option<(String, Timestamp)>,
+    /// The actions answered to the session's pages to show now (see [`Answered`]).
+    pub answered: Vec<Answered>,
     /// The customer's offers waiting for a delay, the next visit or the next session, and
     /// customer-scoped segment assignments, each replacing what was kept; `None` when the
     /// decision left both as its context read them (most visitors have neither: their customer
@@ -78,6 +80,17 @@ pub struct CustomerContext {
     /// The session's events, identical ones folded into one with a count.
     pub journey: Vec<JourneyEvent>,
     pub pageview: Option<(String, Timestamp)>,
+    pub answered: Vec<Answered>,
+}
+
+/// An action the server answered to a page of the session to show now, and when (the latest
+/// time): from then it is on screen for the engine ([`PastAction::answered_at`]), before the
+/// page reports `offered`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Answered {
+    pub action_id: Uuid,
+    pub at: Timestamp,
 }
 
 /// One admin API object (action map, template, segment, schedule group) as stored: its

@@ -822,16 +822,17 @@ fn save_customer(
         ])?;
     }
     conn.prepare_cached(
-        "INSERT INTO sessions (deployment_id, session_id, journey, pageview_url, pageview_at) VALUES (?1, ?2, ?3, ?4, ?5)
+        "INSERT INTO sessions (deployment_id, session_id, journey, pageview_url, pageview_at, answered) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (deployment_id, session_id) DO UPDATE SET journey = excluded.journey,
-         pageview_url = excluded.pageview_url, pageview_at = excluded.pageview_at",
+         pageview_url = excluded.pageview_url, pageview_at = excluded.pageview_at, answered = excluded.answered",
     )?
     .execute(params![
         deployment_id.to_string(),
         u.session_id.to_string(),
         to_json(&u.journey),
         u.pageview.as_ref().map(|p| p.0.clone()),
-        u.pageview.as_ref().map(|p| p.1.unix_millis())
+        u.pageview.as_ref().map(|p| p.1.unix_millis()),
+        (!u.answered.is_empty()).then(|| to_json(&u.answered))
     ])?;
     Ok(())
 }
@@ -1186,6 +1187,8 @@ impl Store for SqliteStore {
                         state: parsed_column(4, "state", &r.get::<_, String>(4)?)?,
                         updated_at: Timestamp::from_unix_millis(r.get(5)?),
                         offered_at: r.get::<_, Option<i64>>(6)?.map(Timestamp::from_unix_millis),
+                        // Filled from the session's answers (`crate::decisions`).
+                        answered_at: None,
                         engaged: r.get::<_, i64>(8)? & state_bit(State::Engaged) != 0,
                     },
                 ))
@@ -1203,21 +1206,25 @@ impl Store for SqliteStore {
                 context.pending = from_json(0, &pending)?;
                 context.segments = from_json(1, &segments)?;
             }
-            if let Some((journey, url, at)) = conn
+            if let Some((journey, url, at, answered)) = conn
                 .prepare_cached(
-                    "SELECT journey, pageview_url, pageview_at FROM sessions WHERE deployment_id = ?1 AND session_id = ?2",
+                    "SELECT journey, pageview_url, pageview_at, answered FROM sessions WHERE deployment_id = ?1 AND session_id = ?2",
                 )?
                 .query_row([&deployment, &session], |r| {
                     Ok((
                         r.get::<_, String>(0)?,
                         r.get::<_, Option<String>>(1)?,
                         r.get::<_, Option<i64>>(2)?,
+                        r.get::<_, Option<String>>(3)?,
                     ))
                 })
                 .optional()?
             {
                 context.journey = from_json(0, &journey)?;
                 context.pageview = url.zip(at.map(Timestamp::from_unix_millis));
+                if let Some(answered) = answered {
+                    context.answered = from_json(3, &answered)?;
+                }
             }
             Ok(context)
             })
