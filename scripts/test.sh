@@ -23,7 +23,9 @@ echo "== browser tests (headless Chromium, the real SDK build, a real beckon ser
 if [ ! -x /usr/bin/chromium ]; then
   apt-get update && apt-get install -y chromium
 fi
-cargo build -p beckon-server --locked
+# The server they start is target/debug/beckon, which `cargo test --workspace` built above for the
+# server's integration tests. (`cargo build -p beckon-server` would build it again, dependencies
+# and all: without the other crates and the dev-dependencies, their features differ.)
 (cd tests/browser && npm ci --no-audit --no-fund && node --test --test-concurrency=1 tests/)
 
 echo "== schemathesis against the OpenAPI document (a short run; scripts/schemathesis.sh 100 for a long one)"
