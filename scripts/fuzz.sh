@@ -16,7 +16,8 @@
 #                                              (a nightly flag: RUSTC_BOOTSTRAP=1 unlocks it on
 #                                              the stable compiler)
 #        bash scripts/fuzz.sh --ci [SECONDS]   CI's short run (default 15 s each): no sanitizer,
-#                                              stable flags only, a faster build
+#                                              stable flags only, an unoptimised build (fuzz/Cargo.toml's
+#                                              `smoke` profile)
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 ci=false
@@ -30,8 +31,10 @@ triple=$(rustc -vV | sed -n 's/^host: //p')
 flags="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
 -Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing -Cdebug-assertions -Coverflow-checks"
+profile=release
 if $ci; then
   out=target/plain
+  profile=smoke
 else
   export RUSTC_BOOTSTRAP=1
   flags="$flags -Zsanitizer=address"
@@ -40,7 +43,7 @@ fi
 echo "== building the fuzz targets ($out)"
 # --target keeps RUSTFLAGS off build scripts and proc macros, as cargo-fuzz does. Not --locked:
 # fuzz/Cargo.lock follows the server's dependencies as they change.
-RUSTFLAGS="$flags" cargo build -q --release --bins --target "$triple" --target-dir "$out"
+RUSTFLAGS="$flags" cargo build -q --profile "$profile" --bins --target "$triple" --target-dir "$out"
 
 seeds=$(mktemp -d)
 trap 'rm -rf "$seeds"' EXIT
@@ -59,7 +62,7 @@ for i, case in enumerate(cases):
 EOF
 
 for target in $targets; do
-  bin="$out/$triple/release/$target"
+  bin="$out/$triple/$profile/$target"
   mkdir -p "corpus/$target" "artifacts/$target"
   regressions=(regressions/"$target"/*)
   if [ -e "${regressions[0]}" ]; then
