@@ -338,8 +338,9 @@ test('activation delay: a jump to an in-page anchor keeps it, also after a page 
   const b = contentOffer({}, { activation: { type: 'delay', delayInSeconds: 1 } });
   await present(p, b);
   await p.evaluate(() => { location.hash = 'pricing'; });
-  // The delay ran to its end: the page asked the server about it.
-  await until(() => asked === 1);
+  // The delay ran to its end: the page asked the server about it (again, if a starved server
+  // answered 408 or 429 the first time).
+  await until(() => asked >= 1);
 });
 
 test('bridges: GTM dataLayer and the real Adobe Client Data Layer get every event', async () => {
