@@ -9,8 +9,9 @@
 //! the session's pages to show now (on screen from the answer, before the page reports
 //! `offered`: a web event sent right after the page view must not bring a second offer of the
 //! same media type). All of it is read before the decision and written in the same submission
-//! as the web event, so the request is answered only once its records are durable. Decisions for one customer are serialized ([`Locks`]):
-//! two concurrent requests cannot both qualify the same map in a session.
+//! as the web event, so the request is answered only once its records are durable. Decisions
+//! for one customer are serialized ([`Locks`]): two concurrent requests cannot both qualify the
+//! same map in a session.
 //!
 //! A request's events are grouped by customer and session; each group is decided once, after
 //! all its events joined the journey, on the page of its last event (a batch from the SDK's
