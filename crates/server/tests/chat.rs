@@ -1025,6 +1025,51 @@ async fn sockets_that_answer_no_ping_are_dropped_and_give_their_places_back() {
 }
 
 #[tokio::test]
+async fn a_socket_whose_peer_stops_reading_is_dropped_when_a_write_stalls() {
+    let (server, id, token) = a_conversation(
+        "[chat]\nping_interval_secs = 1\nmax_message_bytes = 60000\nmessages_per_second = 1000\nmessage_burst = 1000\n",
+    )
+    .await;
+    let agent = server.agent_signed_in("ada@shop.test", 1).await;
+    available(&server, &agent).await;
+    let (status, accepted) = server
+        .with_token(&agent, "POST", "/api/v1/agent/queue/accept", None)
+        .await;
+    assert_eq!(status, 200, "{accepted}");
+
+    // 15 MB of history: more than a socket's buffers hold on both ends together.
+    let ws = visitor_ws(&id, &token);
+    let mut writer = server.socket(&ws).await.unwrap();
+    let text = "x".repeat(60_000);
+    for seq in 1..=250 {
+        send(&mut writer, json!({ "type": "message", "text": text })).await;
+        assert_eq!(frame(&mut writer).await["seq"], seq);
+    }
+    writer.close(None).await.unwrap();
+    drop(writer);
+    let detail = format!("/api/v1/agent/conversations/{id}");
+    let connected = |is: bool| {
+        let (server, agent, detail) = (&server, &agent, &detail);
+        common::eventually(Duration::from_secs(30), move || async move {
+            let (_, c) = server.with_token(agent, "GET", detail, None).await;
+            (c["visitorConnected"] == is).then_some(())
+        })
+    };
+    assert!(connected(false).await.is_some(), "the writer has gone");
+
+    // A socket that is never read: its catch-up fills the buffers, and the server's write to it
+    // waits for a peer that takes nothing. Once two ping intervals have passed with that write
+    // still waiting, the socket is dropped like a disconnect (the agent is told).
+    let stalled = server.socket(&ws).await.unwrap();
+    assert!(connected(true).await.is_some(), "the reader is connected");
+    assert!(
+        connected(false).await.is_some(),
+        "the socket stuck in a write is dropped"
+    );
+    drop(stalled);
+}
+
+#[tokio::test]
 async fn a_socket_that_answers_pings_stays_open_and_its_answers_take_no_rate() {
     use futures_util::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::Message;

@@ -52,7 +52,8 @@ pub struct ChatSettings {
     /// Frames they may send at once before the rate applies.
     pub message_burst: u32,
     /// Seconds between the server's pings on each chat socket; a socket from which nothing has
-    /// arrived for two intervals is dropped, its peer taken to be gone.
+    /// arrived for two intervals, or whose peer has not taken a write for two intervals, is
+    /// dropped, its peer taken to be gone.
     pub ping_interval_secs: u64,
 }
 

@@ -3,11 +3,14 @@
 //! already sent (by `seq`): no gap, no duplicate. Frames it receives are bounded in size and
 //! rate (a visitor's rate is its conversation's, shared by its sockets; pings count, pongs that
 //! answer the server's pings do not); a refusal is an `error` frame and the socket stays open.
-//! Every socket is pinged, and dropped when its peer has gone silent (`heartbeat.rs`). An
+//! Every socket is pinged, and dropped when its peer has gone silent (`heartbeat.rs`) or has
+//! stopped reading: a write its peer has not taken within two ping intervals ends the socket,
+//! which would otherwise wait on it for good, holding its place and hearing nothing. An
 //! agent's socket lasts as long as the sign-in it was opened with: it closes when that ends or
 //! expires.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
@@ -67,7 +70,7 @@ impl Session {
     /// makes a new wait at each turn.
     pub(super) async fn over(&mut self, chat: &Chat, agent: Uuid) -> &'static str {
         let left = self.expires.unix_millis() - super::now().unix_millis();
-        let expiry = tokio::time::sleep(std::time::Duration::from_millis(left.max(0) as u64));
+        let expiry = tokio::time::sleep(Duration::from_millis(left.max(0) as u64));
         tokio::pin!(expiry);
         loop {
             if let Some(why) = self.check {
@@ -135,6 +138,8 @@ struct Connection {
     /// The frames this socket may take: a visitor's is its conversation's, shared by all of
     /// that conversation's visitor sockets; an agent console's is its own.
     limiter: Arc<DefaultDirectRateLimiter>,
+    /// How long a write may wait for the peer to take it: two ping intervals.
+    write_limit: Duration,
 }
 
 /// Serves a visitor's socket, first sending the entries after `after`; `admitted` is its place
@@ -182,27 +187,39 @@ impl Connection {
         side: Side,
         limiter: Arc<DefaultDirectRateLimiter>,
     ) -> Connection {
+        let write_limit = 2 * Duration::from_secs(chat.settings.ping_interval_secs);
         Connection {
             limiter,
             chat,
             socket,
             side,
             sent: Default::default(),
+            write_limit,
+        }
+    }
+
+    /// Writes one message; `false` once the socket is gone or its peer has not taken the
+    /// message within the write limit (it stopped reading).
+    async fn write(&mut self, message: Message) -> bool {
+        match tokio::time::timeout(self.write_limit, self.socket.send(message)).await {
+            Ok(sent) => sent.is_ok(),
+            Err(_) => {
+                tracing::debug!("chat socket dropped: its peer took no write for two pings");
+                false
+            }
         }
     }
 
     async fn send(&mut self, frame: &str) -> bool {
-        self.socket.send(Message::text(frame)).await.is_ok()
+        self.write(Message::text(frame)).await
     }
 
     async fn close(&mut self, code: u16, reason: &str) {
-        let _ = self
-            .socket
-            .send(Message::Close(Some(CloseFrame {
-                code,
-                reason: reason.into(),
-            })))
-            .await;
+        let close = Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        }));
+        self.write(close).await;
     }
 
     /// Sends stored entries after what was sent; `false` once the socket is gone.
@@ -248,9 +265,8 @@ impl Connection {
                 return;
             }
         }
-        let mut heartbeat = Heartbeat::new(std::time::Duration::from_secs(
-            self.chat.settings.ping_interval_secs,
-        ));
+        let mut heartbeat =
+            Heartbeat::new(Duration::from_secs(self.chat.settings.ping_interval_secs));
         loop {
             tokio::select! {
                 notice = notices.recv() => match notice {
@@ -276,7 +292,7 @@ impl Connection {
                 },
                 ping = heartbeat.ping_due() => {
                     // Silent for two intervals: the peer is gone, so no close frame is sent.
-                    if !ping || self.socket.send(Message::Ping(Bytes::new())).await.is_err() {
+                    if !ping || !self.write(Message::Ping(Bytes::new())).await {
                         return;
                     }
                 }
