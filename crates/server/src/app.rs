@@ -91,13 +91,30 @@ fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
     std::fs::write(path, text).with_context(|| format!("cannot create {}", path.display()))
 }
 
+/// Creates the data directory, and any missing parent, readable by the server's user alone: it
+/// holds visitors' form answers, conversations and agents' password hashes. One that exists is
+/// left as its owner set it.
+#[cfg(unix)]
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
+}
+
 /// Opens the store, starts the sinks and serves until SIGINT or SIGTERM.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let locator = Arc::new(crate::geoip::Locator::open(
         &config.geolocation,
         &config.limits.trusted_proxies,
     )?);
-    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+    create_private_dir(&config.data_dir).with_context(|| {
         format!(
             "cannot create the data directory {}",
             config.data_dir.display()

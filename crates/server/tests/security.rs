@@ -960,3 +960,15 @@ async fn a_demo_run_leaves_no_demo_agent_for_a_configured_server_on_its_data_dir
         .unwrap();
     assert_eq!(r.status(), 401);
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_directory_is_created_readable_by_the_server_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = Server::start("");
+    let mode = std::fs::metadata(server.data_dir())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700, "mode {mode:o}");
+}
