@@ -1017,6 +1017,54 @@ async fn a_redirect_is_not_followed_and_dead_letters_the_batch_naming_the_locati
     assert!(landing.requests().is_empty(), "{:?}", landing.requests());
 }
 
+/// A loopback server refusing every request with a 400 whose body never ends.
+async fn endless_refusal() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request).await;
+                let head = "HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\n\
+                            transfer-encoding: chunked\r\n\r\n";
+                if stream.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let chunk = format!("400\r\n{}\r\n", "n".repeat(0x400));
+                // Until the client hangs up.
+                while stream.write_all(chunk.as_bytes()).await.is_ok() {}
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_with_an_endless_body_is_dead_lettered_with_its_start() {
+    let url = endless_refusal().await;
+    let server = Server::start(&format!(
+        "[[sinks]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"{url}/hook\"\n\
+         secret = \"{SECRET}\"\nmax_backoff_ms = 300\ntimeout_ms = 5000\n"
+    ));
+    server.qualified("webchat").await;
+    let letters = wait_for("a dead letter", || async {
+        let (_, body) = server.admin_get("/api/v1/sinks/hook/dead-letters").await;
+        let letters = body["deadLetters"].as_array().unwrap().clone();
+        (!letters.is_empty()).then_some(letters)
+    })
+    .await;
+    // The message quotes the body's start, cut at 300 bytes: the body was read only that far,
+    // not to the end (there is none) nor until the delivery's timeout.
+    let error = letters[0]["error"].as_str().unwrap();
+    let quoted = format!(
+        "the receiver answered 400 Bad Request: {}…",
+        "n".repeat(300)
+    );
+    assert!(error.starts_with(&quoted), "{error}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sink_admin_routes_need_the_admin_token() {
     let receiver = receiver(200).await;

@@ -696,7 +696,7 @@ pub async fn send(request: reqwest::RequestBuilder) -> Result<(), Failure> {
             None => format!("the receiver answered {status}: redirects are not followed"),
         }));
     }
-    let mut body = response.text().await.unwrap_or_default();
+    let mut body = reply_start(response).await;
     if body.len() > 300 {
         let mut end = 300;
         while !body.is_char_boundary(end) {
@@ -716,6 +716,24 @@ pub async fn send(request: reqwest::RequestBuilder) -> Result<(), Failure> {
         Err(Failure::Permanent(message))
     }
 }
+
+/// The start of a refusal's body, for its error message: at most [`REPLY_START`] bytes are read,
+/// however much the receiver sends (an endless body would otherwise hold the delivery until its
+/// timeout, and a large one would be kept in memory whole).
+async fn reply_start(mut response: reqwest::Response) -> String {
+    let mut bytes = Vec::new();
+    while bytes.len() < REPLY_START {
+        match response.chunk().await {
+            Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    bytes.truncate(REPLY_START);
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// How much of a refusal's body [`reply_start`] reads.
+const REPLY_START: usize = 1024;
 
 /// A redirect's `Location` for an error message, resolved against the request's URL, without
 /// what could repeat a secret of that URL: the query and user info are left out, and the path
