@@ -110,6 +110,14 @@ fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
 
 /// Opens the store, starts the sinks and serves until SIGINT or SIGTERM.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
+    if config.demo && !config.listen.ip().is_loopback() {
+        anyhow::bail!(
+            "the built-in demo listens on loopback only (127.0.0.1 or ::1), not on {}: its demo \
+             agent's password is public. To serve on a network, give a configuration file \
+             (--config; see docs/operations.md)",
+            config.listen
+        );
+    }
     let locator = Arc::new(crate::geoip::Locator::open(
         &config.geolocation,
         &config.limits.trusted_proxies,

@@ -972,3 +972,24 @@ async fn the_data_directory_is_created_readable_by_the_server_alone() {
         .mode();
     assert_eq!(mode & 0o777, 0o700, "mode {mode:o}");
 }
+
+#[test]
+fn the_built_in_demo_refuses_to_listen_beyond_loopback() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("data");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_beckon"))
+        .args(["serve", "--listen", "0.0.0.0:0", "--data-dir"])
+        .arg(&dir)
+        .env_remove("BECKON_LISTEN")
+        .env_remove("BECKON_DATA_DIR")
+        .output()
+        .expect("beckon runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the built-in demo listens on loopback only")
+            && stderr.contains("0.0.0.0:0"),
+        "{stderr}"
+    );
+    assert!(!dir.exists(), "nothing was created");
+}
