@@ -165,7 +165,16 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     tokio::spawn(wait_for_signal(shutdown.clone()));
     let header_timeout = Duration::from_secs(state.config.limits.request_timeout_secs);
-    crate::http::serve(listener, app, header_timeout, shutdown).await;
+    let max_connections = state.config.limits.max_connections;
+    crate::http::serve(
+        listener,
+        app,
+        header_timeout,
+        max_connections,
+        metrics,
+        shutdown,
+    )
+    .await;
     // New requests have stopped; in-flight commits were answered before the server returned.
     // Each sink finishes the delivery in flight (within its timeout) and saves its cursor.
     sinks.stop().await;
