@@ -51,6 +51,9 @@ pub struct Shared {
     pub locator: Arc<crate::geoip::Locator>,
 }
 
+/// How often the rate limiter forgets the clients whose buckets are full again.
+const RATE_PRUNE_EVERY: Duration = Duration::from_secs(5);
+
 /// Reads the admin token from the configuration, or from the data directory, or makes one.
 fn admin_token(config: &Config) -> anyhow::Result<String> {
     if let Some(token) = &config.admin_token {
@@ -133,6 +136,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let address = listener.local_addr()?;
+    let limiter = Arc::new(RateLimiter::new(&config.limits));
+    tokio::spawn(RateLimiter::prune(
+        Arc::downgrade(&limiter),
+        RATE_PRUNE_EVERY,
+    ));
     let state = AppState(Arc::new(Shared {
         store: store.clone(),
         deployments: Arc::new(
@@ -142,7 +150,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                 .map(|d| (d.id, d.clone()))
                 .collect(),
         ),
-        limiter: Arc::new(RateLimiter::new(&config.limits)),
+        limiter,
         tokens,
         metrics: metrics.clone(),
         shutdown: shutdown.clone(),

@@ -126,7 +126,8 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Most events in one batch (413 above it).
     pub max_events_per_batch: usize,
-    /// Sustained requests per second per client address (429 above it).
+    /// Sustained requests per second per client address, an IPv6 client by its /64 network
+    /// (429 above it).
     pub requests_per_second: u32,
     /// Requests a client may send at once before the rate applies.
     pub burst: u32,
