@@ -51,6 +51,9 @@ pub struct Shared {
     pub locator: Arc<crate::geoip::Locator>,
 }
 
+/// How often the rate limiter forgets the clients whose buckets are full again.
+const RATE_PRUNE_EVERY: Duration = Duration::from_secs(5);
+
 /// Reads the admin token from the configuration, or from the data directory, or makes one.
 fn admin_token(config: &Config) -> anyhow::Result<String> {
     if let Some(token) = &config.admin_token {
@@ -158,6 +161,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let address = listener.local_addr()?;
+    let limiter = Arc::new(RateLimiter::new(&config.limits));
+    tokio::spawn(RateLimiter::prune(
+        Arc::downgrade(&limiter),
+        RATE_PRUNE_EVERY,
+    ));
     let state = AppState(Arc::new(Shared {
         store: store.clone(),
         deployments: Arc::new(
@@ -167,7 +175,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                 .map(|d| (d.id, d.clone()))
                 .collect(),
         ),
-        limiter: Arc::new(RateLimiter::new(&config.limits)),
+        limiter,
         tokens,
         metrics: metrics.clone(),
         shutdown: shutdown.clone(),
@@ -190,7 +198,16 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     tokio::spawn(wait_for_signal(shutdown.clone()));
     let header_timeout = Duration::from_secs(state.config.limits.request_timeout_secs);
-    crate::http::serve(listener, app, header_timeout, shutdown).await;
+    let max_connections = state.config.limits.max_connections;
+    crate::http::serve(
+        listener,
+        app,
+        header_timeout,
+        max_connections,
+        metrics,
+        shutdown,
+    )
+    .await;
     // New requests have stopped; in-flight commits were answered before the server returned.
     // Each sink finishes the delivery in flight (within its timeout) and saves its cursor.
     sinks.stop().await;

@@ -126,7 +126,8 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Most events in one batch (413 above it).
     pub max_events_per_batch: usize,
-    /// Sustained requests per second per client address (429 above it).
+    /// Sustained requests per second per client address, an IPv6 client by its /64 network
+    /// (429 above it).
     pub requests_per_second: u32,
     /// Requests a client may send at once before the rate applies.
     pub burst: u32,
@@ -134,6 +135,10 @@ pub struct Limits {
     pub request_timeout_secs: u64,
     /// Most concurrent live stream subscribers.
     pub max_subscribers: usize,
+    /// Most open connections, WebSockets and live streams included; a connection past them is
+    /// accepted and closed at once (`crate::http`), so that the process keeps file descriptors
+    /// for its own files and for the clients it serves.
+    pub max_connections: usize,
     /// Behind a reverse proxy, the header it adds the client's address to (`X-Forwarded-For`):
     /// rates are then counted per client address found there, not per proxy. Unset: the TCP peer.
     pub client_ip_header: Option<String>,
@@ -152,11 +157,16 @@ impl Default for Limits {
             burst: 100,
             request_timeout_secs: 10,
             max_subscribers: 10_000,
+            max_connections: 10_000,
             client_ip_header: None,
             trusted_proxies: Vec::new(),
         }
     }
 }
+
+/// The most `limits.max_connections` may be: a million, more than Linux lets one process open
+/// files by default (`fs.nr_open`).
+pub const MOST_CONNECTIONS: u64 = 1_000_000;
 
 /// One web site set up in Beckon.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -888,6 +898,12 @@ impl Config {
                 limits.max_subscribers as u64,
                 any,
             ),
+            (
+                "limits",
+                "max_connections",
+                limits.max_connections as u64,
+                MOST_CONNECTIONS,
+            ),
             ("chat", "session_hours", chat.session_hours, 24 * 366),
             (
                 "chat",
@@ -1293,6 +1309,28 @@ write_key = "w"
             err.starts_with("3:1: geolocation.city_header: 'X City'"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn max_connections_has_a_default_and_bounds_refused_with_their_line() {
+        let limits = |text: &str| parse(text).unwrap().limits;
+        assert_eq!(limits("").max_connections, 10_000);
+        assert_eq!(limits("[limits]\nmax_connections = 1\n").max_connections, 1);
+        assert_eq!(
+            limits("[limits]\nmax_connections = 1000000\n").max_connections,
+            1_000_000
+        );
+        for wrong in ["0", "1000001", "9223372036854775807"] {
+            let err = refused_at(&format!(
+                "[limits]\nburst = 20\nmax_connections = {wrong}\n"
+            ));
+            assert!(
+                err.starts_with("3:1: limits.max_connections must be from 1 to 1000000"),
+                "max_connections = {wrong}: {err}"
+            );
+        }
+        let err = refused_at("[limits]\nmax_connections = -1\n");
+        assert!(err.starts_with("2:"), "{err}");
     }
 
     #[test]

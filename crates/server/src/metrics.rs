@@ -1,5 +1,5 @@
-//! The Prometheus metrics Beckon exports at `/metrics`: ingestion, streams and each sink's
-//! delivery (lag, delivered, retried, dead-lettered).
+//! The Prometheus metrics Beckon exports at `/metrics`: connections, ingestion, streams and each
+//! sink's delivery (lag, delivered, retried, dead-lettered).
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -31,6 +31,11 @@ pub struct Metrics {
     pub log_head: Gauge,
     /// Open live-stream connections.
     pub subscribers: Gauge,
+    /// Open connections (WebSockets and live streams included), under `limits.max_connections`.
+    pub connections: Gauge,
+    /// Connections closed as soon as they were accepted, because `limits.max_connections` were
+    /// open.
+    pub connections_refused: Counter,
     /// Records a sink has still to deliver.
     pub sink_lag: Family<SinkLabel, Gauge>,
     /// Records a sink delivered.
@@ -52,6 +57,8 @@ impl Default for Metrics {
             refused: Family::default(),
             log_head: Gauge::default(),
             subscribers: Gauge::default(),
+            connections: Gauge::default(),
+            connections_refused: Counter::default(),
             sink_lag: Family::default(),
             sink_delivered: Family::default(),
             sink_retried: Family::default(),
@@ -77,6 +84,16 @@ impl Default for Metrics {
             "stream_subscribers",
             "Open live event stream connections",
             m.subscribers.clone(),
+        );
+        registry.register(
+            "connections_open",
+            "Open connections, WebSockets and live streams included",
+            m.connections.clone(),
+        );
+        registry.register(
+            "connections_refused",
+            "Connections closed at once because limits.max_connections were open",
+            m.connections_refused.clone(),
         );
         registry.register(
             "sink_lag",

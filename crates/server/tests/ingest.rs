@@ -624,6 +624,43 @@ async fn behind_a_proxy_each_client_has_its_own_rate_by_the_address_the_proxy_ad
     assert_eq!(status(other), 200, "another client behind the proxy");
 }
 
+/// A client with an IPv6 /64 can use any of its addresses: they all count as one client. An
+/// IPv4 address written as IPv4-mapped IPv6 is that IPv4 client.
+#[tokio::test]
+async fn behind_a_proxy_ipv6_clients_of_one_64_share_one_rate() {
+    let server = Server::start(
+        "[limits]\nrequests_per_second = 1\nburst = 2\nclient_ip_header = \"X-Forwarded-For\"\n\
+         trusted_proxies = [\"127.0.0.1\"]\n",
+    );
+    let customer = Uuid::new_v4();
+    let send = |forwarded: &str| {
+        client()
+            .post(server.ingest_url("web-events"))
+            .header("origin", ORIGIN)
+            .header("x-forwarded-for", forwarded)
+            .json(&pageview(customer, "https://shop.test/"))
+            .send()
+    };
+    let mut statuses = Vec::new();
+    for address in [
+        "2001:db8:1:2::1",
+        "2001:db8:1:2::2",
+        "2001:db8:1:2:ffff:ffff:ffff:ffff",
+        // Another /64 of the same /48: another client.
+        "2001:db8:1:3::1",
+        "198.51.100.7",
+        "::ffff:198.51.100.7",
+        "[::ffff:198.51.100.7]:4711",
+    ] {
+        statuses.push(send(address).await.unwrap().status().as_u16());
+    }
+    assert_eq!(
+        statuses,
+        [200, 200, 429, 200, 200, 200, 429],
+        "one /64 is one client; a mapped IPv4 address is that address"
+    );
+}
+
 #[tokio::test]
 async fn unknown_routes_and_methods_are_problems_too() {
     let server = Server::start("");

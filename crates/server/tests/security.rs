@@ -2,7 +2,8 @@
 //! from the router's source, so a new route cannot be forgotten), ingestion refuses origins that
 //! are not allowed, webhook signatures verify as docs/sinks.md says and fail on an altered body,
 //! rate limits hold, no secret reaches the logs, an empty token or secret stops the server at
-//! start, and slow clients neither hang the server nor keep a request past its time limit.
+//! start, slow clients neither hang the server nor keep a request past its time limit, and
+//! connections past `max_connections` are closed unanswered.
 
 mod common;
 
@@ -675,6 +676,144 @@ async fn a_connection_that_never_began_a_request_does_not_hold_up_shutdown() {
         stopping.elapsed()
     );
     drop(idle);
+}
+
+/// `GET path` on a kept-alive connection: the answer (head and body), or `None` when the server
+/// closes the connection (or resets it) without one. An answer or a close must come within 10 s.
+async fn get_on(stream: &mut tokio::net::TcpStream, path: &str) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let request = format!("GET {path} HTTP/1.1\r\nHost: beckon.test\r\n\r\n");
+    if stream.write_all(request.as_bytes()).await.is_err() {
+        return None; // closed already
+    }
+    let mut got = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&got[..end]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map(|v| v.trim().parse().expect("a length"))
+                .unwrap_or_else(|| panic!("no content-length in {head}"));
+            if got.len() >= end + 4 + length {
+                return Some(String::from_utf8_lossy(&got[..end + 4 + length]).into_owned());
+            }
+        }
+        let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf))
+            .await
+            .expect("an answer or a close within 10 s");
+        match read {
+            Ok(n) if n > 0 => got.extend_from_slice(&buf[..n]),
+            _ => {
+                assert!(got.is_empty(), "cut off inside an answer");
+                return None;
+            }
+        }
+    }
+}
+
+/// A new connection on which `GET /healthz` is answered 200, kept open; `None` when the server
+/// closed it unanswered.
+async fn served(address: &str) -> Option<tokio::net::TcpStream> {
+    let mut stream = tokio::net::TcpStream::connect(address).await.ok()?;
+    let answer = get_on(&mut stream, "/healthz").await?;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    Some(stream)
+}
+
+/// A value of the Prometheus text, by its line's name.
+fn metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+        .trim()
+        .parse()
+        .expect("a number")
+}
+
+/// Open connections hold their places under `max_connections`, an upgraded WebSocket for as long
+/// as it lives: one connection more is closed without an answer (and counted), and once a held
+/// connection closes, a new one is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_past_max_connections_is_closed_unanswered_until_one_closes() {
+    let server = Server::start("[limits]\nmax_connections = 4\n");
+    let address = server.url().trim_start_matches("http://").to_owned();
+    // The sign-in's own connections close with its client; until the server has seen them
+    // close, new connections may be refused, so every place is taken by trying until served.
+    let agent = server.agent_signed_in("held@shop.test", 1).await;
+    let ws = format!(
+        "{}/api/v1/agent/ws?access_token={agent}",
+        server.url().replacen("http", "ws", 1)
+    );
+    let console = eventually(Duration::from_secs(10), || async {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = ws.as_str().into_client_request().unwrap();
+        let origin = server.url().parse().unwrap();
+        request.headers_mut().insert("origin", origin);
+        tokio_tungstenite::connect_async(request)
+            .await
+            .ok()
+            .map(|(socket, _)| socket)
+    })
+    .await
+    .expect("the console's WebSocket");
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let stream = eventually(Duration::from_secs(10), || served(&address))
+            .await
+            .expect("a place for the connection");
+        held.push(stream);
+    }
+    let before = get_on(&mut held[0], "/metrics").await.expect("metrics");
+    assert_eq!(metric(&before, "beckon_connections_open"), 4, "{before}");
+
+    // One WebSocket and three kept-alive connections: all four places are taken.
+    for _ in 0..3 {
+        let mut extra = tokio::net::TcpStream::connect(&address)
+            .await
+            .expect("the kernel accepts");
+        assert_eq!(
+            get_on(&mut extra, "/healthz").await,
+            None,
+            "a fifth connection was answered"
+        );
+    }
+    let after = get_on(&mut held[0], "/metrics").await.expect("metrics");
+    assert_eq!(
+        metric(&after, "beckon_connections_refused_total")
+            - metric(&before, "beckon_connections_refused_total"),
+        3,
+        "{after}"
+    );
+    let log = std::fs::read_to_string(&server.stderr_log).unwrap();
+    let warnings = log
+        .lines()
+        .filter(|l| l.contains("limits.max_connections connections are open"))
+        .count();
+    // At most one a WARN_EVERY (10 s): the sign-in's connections may have been refused too.
+    assert!(
+        (1..3).contains(&warnings),
+        "{warnings} warnings for refusals close together: {log}"
+    );
+
+    // A kept-alive connection closes: its place is given back.
+    drop(held.pop());
+    let again = eventually(Duration::from_secs(10), || served(&address))
+        .await
+        .expect("a connection served after one closed");
+    held.push(again);
+    let mut extra = tokio::net::TcpStream::connect(&address).await.unwrap();
+    assert_eq!(get_on(&mut extra, "/healthz").await, None, "full again");
+
+    // The WebSocket closes: its place is given back too.
+    drop(console);
+    let again = eventually(Duration::from_secs(10), || served(&address))
+        .await
+        .expect("a connection served after the WebSocket closed");
+    held.push(again);
+    let text = get_on(&mut held[0], "/metrics").await.expect("metrics");
+    assert_eq!(metric(&text, "beckon_connections_open"), 4, "{text}");
 }
 
 /// One hostile request: what it is, the method, the path, whether it carries the admin token,

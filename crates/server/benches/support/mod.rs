@@ -24,8 +24,9 @@ impl Drop for Server {
 }
 
 impl Server {
-    /// Starts the binary with no rate limit worth the name, one deployment allowing [`ORIGIN`]
-    /// (with `deployment` TOML added to its table) and `extra` top-level TOML tables.
+    /// Starts the binary with no rate limit or connection cap worth the name (chat_scale holds
+    /// 5,000 idle visitor sockets and more, sse_fanout 1,000 streams), one deployment allowing
+    /// [`ORIGIN`] (with `deployment` TOML added to its table) and `extra` top-level TOML tables.
     pub fn start(extra: &str, deployment: &str) -> Server {
         let data = tempfile::tempdir().expect("temp dir");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -37,7 +38,7 @@ impl Server {
             &config,
             format!(
                 "listen = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\nadmin_token = \"{ADMIN_TOKEN}\"\n\
-                 [limits]\nrequests_per_second = 1000000\nburst = 1000000\n{extra}\n\
+                 [limits]\nrequests_per_second = 1000000\nburst = 1000000\nmax_connections = 100000\n{extra}\n\
                  [[deployments]]\nid = \"{DEPLOYMENT}\"\nname = \"bench\"\nallowed_origins = [\"{ORIGIN}\"]\n{deployment}\n",
                 data.path().join("data").display()
             ),

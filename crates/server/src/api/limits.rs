@@ -1,12 +1,20 @@
-//! Per-client request rates for the public routes: a token bucket per client address.
+//! Per-client request rates for the public routes: a token bucket per client ([`RateKey`]: an
+//! IPv4 address, or an IPv6 address's /64 network).
 //!
-//! The client ([`ClientAddress`], which geolocation shares) is the TCP peer, or, for a request from one of `limits.trusted_proxies`, the last
-//! address in `limits.client_ip_header` (from its right end) that is not a trusted proxy: behind
-//! a proxy every visitor would otherwise share the proxy's bucket, and the entries left of the
-//! first untrusted one are the client's to forge.
+//! The client ([`ClientAddress`], which geolocation shares) is the TCP peer, or, for a request
+//! from one of `limits.trusted_proxies`, the last address in `limits.client_ip_header` (from its
+//! right end) that is not a trusted proxy: behind a proxy every visitor would otherwise share the
+//! proxy's bucket, and the entries left of the first untrusted one are the client's to forge.
+//!
+//! An IPv6 client counts by its /64: one subscriber commonly gets a whole /64 and picks any
+//! address in it, so a bucket per address would be no limit at all. The table of buckets is
+//! pruned by a timer ([`RateLimiter::prune`]) of the clients whose buckets are full again, not
+//! on the request path, where a client with many addresses would make every request scan it.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::num::NonZeroU32;
+use std::sync::Weak;
+use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderName, StatusCode};
 use governor::clock::{Clock, DefaultClock};
@@ -15,9 +23,9 @@ use governor::{DefaultKeyedRateLimiter, Quota};
 use super::problem::Problem;
 use crate::config::{Limits, Network};
 
-/// Requests per second per client address, with a burst allowance.
+/// Requests per second per client ([`RateKey`]), with a burst allowance.
 pub struct RateLimiter {
-    limiter: DefaultKeyedRateLimiter<IpAddr>,
+    limiter: DefaultKeyedRateLimiter<RateKey>,
     /// The rate, for the refusal's words.
     per_second: u32,
     clock: DefaultClock,
@@ -93,9 +101,36 @@ impl RateLimiter {
         }
     }
 
-    /// The address a request counts against ([`ClientAddress::client`]).
+    /// The client address of a request ([`ClientAddress::client`]); it counts against its
+    /// [`RateKey`].
     pub fn client(&self, headers: &HeaderMap, peer: IpAddr) -> IpAddr {
         self.clients.client(headers, peer)
+    }
+
+    /// Every `period`, forgets the clients whose buckets are full again (as if never seen), on
+    /// the blocking pool: the table holds only the clients of the last moments, however many
+    /// addresses they came from, and no request waits for its scan. Ends when the limiter is
+    /// dropped.
+    pub async fn prune(limiter: Weak<RateLimiter>, period: Duration) {
+        let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticks.tick().await; // the first tick is at once
+        loop {
+            ticks.tick().await;
+            let Some(limiter) = limiter.upgrade() else {
+                return;
+            };
+            let _ = tokio::task::spawn_blocking(move || limiter.prune_now()).await;
+        }
+    }
+
+    /// Forgets the clients whose buckets are full again; gives memory back after a crowd.
+    fn prune_now(&self) {
+        let before = self.limiter.len();
+        self.limiter.retain_recent();
+        if self.limiter.len() < before / 2 {
+            self.limiter.shrink_to_fit();
+        }
     }
 
     /// `Ok` if the client of a request from `peer` may go on, else the 429 problem telling it
@@ -117,14 +152,34 @@ impl RateLimiter {
 
     /// `Ok` if the client of a request from `peer` may go on, or the whole seconds it should wait.
     fn check(&self, headers: &HeaderMap, peer: IpAddr) -> Result<(), u64> {
-        let client = self.client(headers, peer);
-        if self.limiter.len() > 100_000 {
-            self.limiter.retain_recent();
-        }
-        self.limiter.check_key(&client).map_err(|not_until| {
+        let key = RateKey::of(self.client(headers, peer));
+        self.limiter.check_key(&key).map_err(|not_until| {
             let wait = not_until.wait_time_from(self.clock.now());
             wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
         })
+    }
+}
+
+/// What a client's rate is counted against: an IPv4 address, or the /64 network (the first 64
+/// bits) of an IPv6 address. An IPv4-mapped IPv6 address (`::ffff:192.0.2.7`, a dual-stack
+/// socket's view of an IPv4 peer) is its IPv4 address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RateKey {
+    V4(Ipv4Addr),
+    /// The network prefix, an IPv6 address's first 64 bits.
+    V6Net(u64),
+}
+
+impl RateKey {
+    /// The key of a client address.
+    pub fn of(client: IpAddr) -> RateKey {
+        match client {
+            IpAddr::V4(v4) => RateKey::V4(v4),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => RateKey::V4(v4),
+                None => RateKey::V6Net((v6.to_bits() >> 64) as u64),
+            },
+        }
     }
 }
 
@@ -196,6 +251,87 @@ mod tests {
             client(&one, &headers(&["203.0.113.7"]), mapped),
             "203.0.113.7"
         );
+    }
+
+    fn key(address: &str) -> RateKey {
+        RateKey::of(address.parse().unwrap())
+    }
+
+    #[test]
+    fn ipv6_clients_count_by_their_64_network_and_ipv4_by_address() {
+        // One /64, whatever the interface identifier.
+        assert_eq!(key("2001:db8:1:2::1"), key("2001:db8:1:2::2"));
+        assert_eq!(
+            key("2001:db8:1:2::1"),
+            key("2001:db8:1:2:ffff:ffff:ffff:ffff")
+        );
+        assert_eq!(
+            key("2001:db8:1:2::1"),
+            RateKey::V6Net(0x2001_0db8_0001_0002)
+        );
+        // Another /64, even the next one or one differing in the first bit.
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_ne!(key("2001:db8:1:2::1"), key("a001:db8:1:2::1"));
+        // IPv4 per address; a mapped IPv4 address is that address.
+        assert_ne!(key("192.0.2.7"), key("192.0.2.8"));
+        assert_eq!(key("::ffff:192.0.2.7"), key("192.0.2.7"));
+        assert_eq!(
+            key("::ffff:192.0.2.7"),
+            RateKey::V4(Ipv4Addr::new(192, 0, 2, 7))
+        );
+        assert_ne!(key("::ffff:192.0.2.7"), key("::ffff:192.0.2.8"));
+        // Not IPv4: the deprecated IPv4-compatible form is an IPv6 address in ::/64.
+        assert_eq!(key("::192.0.2.7"), key("::1"));
+        assert_ne!(key("::192.0.2.7"), key("192.0.2.7"));
+    }
+
+    #[test]
+    fn two_addresses_of_one_64_share_a_bucket() {
+        let one = RateLimiter::new(&Limits {
+            requests_per_second: 1,
+            burst: 2,
+            ..Limits::default()
+        });
+        let none = HeaderMap::new();
+        let at = |a: &str| a.parse::<IpAddr>().unwrap();
+        assert!(one.check(&none, at("2001:db8::1")).is_ok());
+        assert!(one.check(&none, at("2001:db8::2:3")).is_ok());
+        assert!(one.check(&none, at("2001:db8::ffff")).is_err());
+        assert!(one.check(&none, at("2001:db8:0:1::1")).is_ok());
+        // Pruning keeps the buckets still being refilled.
+        one.prune_now();
+        assert!(one.check(&none, at("2001:db8::4")).is_err());
+    }
+
+    #[tokio::test]
+    async fn a_timer_forgets_the_clients_whose_buckets_are_full_again() {
+        let limiter = std::sync::Arc::new(RateLimiter::new(&Limits {
+            requests_per_second: 1000,
+            burst: 1,
+            ..Limits::default()
+        }));
+        for n in 0..100u32 {
+            assert!(
+                limiter
+                    .check(&HeaderMap::new(), Ipv4Addr::from(n).into())
+                    .is_ok()
+            );
+        }
+        assert_eq!(limiter.limiter.len(), 100);
+        let pruning = tokio::spawn(RateLimiter::prune(
+            std::sync::Arc::downgrade(&limiter),
+            Duration::from_millis(10),
+        ));
+        let started = std::time::Instant::now();
+        while !limiter.limiter.is_empty() {
+            assert!(started.elapsed() < Duration::from_secs(10), "not pruned");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        drop(limiter);
+        tokio::time::timeout(Duration::from_secs(10), pruning)
+            .await
+            .expect("the timer ends with its limiter")
+            .unwrap();
     }
 
     #[test]
