@@ -106,6 +106,41 @@ fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
         .create(dir)
 }
 
+/// Files the server keeps open besides its connections: the databases and their WAL files, the
+/// sinks' files, the GeoIP database, and some to spare.
+const FILES_BESIDES_CONNECTIONS: u64 = 256;
+
+/// Raises the soft limit on open files to the hard one: a soft limit of 1,024 (systemd's and most
+/// shells' default) would run out long before `limits.max_connections`, and then `accept` and
+/// SQLite's `open` fail for everyone. Warns when even the hard limit is below what
+/// `max_connections` needs.
+#[cfg(unix)]
+fn raise_open_files_limit(max_connections: usize) {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        let was = limit.current;
+        limit.current = limit.maximum;
+        if let Err(error) = setrlimit(Resource::Nofile, limit) {
+            tracing::warn!(%error, ?was, "could not raise the open-files limit to its hard limit");
+        }
+    }
+    let needed = max_connections as u64 + FILES_BESIDES_CONNECTIONS;
+    if let Some(soft) = getrlimit(Resource::Nofile).current
+        && soft < needed
+    {
+        tracing::warn!(
+            open_files = soft,
+            needed,
+            "the open-files limit is below limits.max_connections plus the server's own files: \
+             raise it (ulimit -n, LimitNOFILE=) or lower max_connections"
+        );
+    }
+}
+
+#[cfg(not(unix))]
+fn raise_open_files_limit(_max_connections: usize) {}
+
 #[cfg(not(unix))]
 fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)
@@ -125,6 +160,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         &config.geolocation,
         &config.limits.trusted_proxies,
     )?);
+    raise_open_files_limit(config.limits.max_connections);
     create_private_dir(&config.data_dir).with_context(|| {
         format!(
             "cannot create the data directory {}",

@@ -1132,3 +1132,38 @@ fn the_built_in_demo_refuses_to_listen_beyond_loopback() {
     );
     assert!(!dir.exists(), "nothing was created");
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_open_files_limit_is_raised_to_the_hard_limit_at_start() {
+    let data = tempfile::tempdir().unwrap();
+    // A soft limit of 512 (under a higher hard one), as a shell or systemd may leave it.
+    let mut server = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#"ulimit -Sn 512 && exec "$0" serve --listen 127.0.0.1:0 --data-dir "$1""#)
+        .arg(env!("CARGO_BIN_EXE_beckon"))
+        .arg(data.path().join("data"))
+        .env_remove("BECKON_LISTEN")
+        .env_remove("BECKON_DATA_DIR")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("beckon starts");
+    let stdout = std::io::BufReader::new(server.stdout.take().unwrap());
+    let listening = std::io::BufRead::lines(stdout)
+        .map_while(Result::ok)
+        .any(|l| l.contains("listening"));
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", server.id())).unwrap();
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(listening, "the server started");
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    // "Max open files <soft> <hard> files"
+    let (soft, hard) = (fields[3], fields[4]);
+    assert_ne!(hard, "512", "the test needs a hard limit above 512: {line}");
+    assert_eq!(soft, hard, "{line}");
+}
