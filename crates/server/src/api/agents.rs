@@ -124,20 +124,27 @@ struct Credentials {
 }
 
 /// `POST /api/v1/agent/sessions`: `{ email, password }` → `{ token, expiresAt, agent }`.
+/// Held to the request rate, then to the sign-in quotas of the client and of the email address
+/// (`api::sign_ins`), checked before the password: a successful sign-in is given back.
 pub async fn sign_in(
     State(app): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Body(bytes): Body,
 ) -> Result<Response, Problem> {
-    app.limiter.admit(&headers, client.ip())?;
+    app.limiter.admit(&headers, peer.ip())?;
     let c: Credentials = body(&bytes)?;
+    let client = app.limiter.client(&headers, peer.ip());
+    let attempt = app.sign_ins.admit(client, &c.email)?;
     match app.chat.sign_in(&c.email, c.password).await? {
-        Some((token, expires, agent)) => Ok((
-            StatusCode::CREATED,
-            Json(json!({ "token": token, "expiresAt": expires, "agent": agent })),
-        )
-            .into_response()),
+        Some((token, expires, agent)) => {
+            attempt.succeeded();
+            Ok((
+                StatusCode::CREATED,
+                Json(json!({ "token": token, "expiresAt": expires, "agent": agent })),
+            )
+                .into_response())
+        }
         None => Err(Problem::new(
             StatusCode::UNAUTHORIZED,
             "invalid-credentials",
