@@ -1342,3 +1342,72 @@ fn sign_in_quotas_are_bounded_at_load() {
         );
     }
 }
+
+/// A token in the query is taken on the two WebSockets only, whose handshake a browser cannot
+/// add a header to; on an HTTP route it is ignored (401 without the header), since query strings
+/// end up in proxies' access logs.
+#[tokio::test]
+async fn a_query_token_opens_the_sockets_and_no_http_route() {
+    let (server, id, visitor) = a_conversation("").await;
+    let agent = server.agent_signed_in("ada@shop.test", 1).await;
+    let http = |method: &str, path: String| {
+        common::client()
+            .request(method.parse().unwrap(), format!("{}{path}", server.url()))
+            .header("origin", common::ORIGIN)
+            .send()
+    };
+    for (method, path) in [
+        ("GET", "/api/v1/agent/me".to_owned()),
+        ("GET", "/api/v1/agent/queue".to_owned()),
+        ("GET", format!("/api/v1/agent/conversations/{id}")),
+        ("DELETE", "/api/v1/agent/sessions/current".to_owned()),
+    ] {
+        let r = http(method, format!("{path}?access_token={agent}"))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{method} {path}");
+        let problem: Value = r.json().await.unwrap();
+        assert!(
+            problem["detail"].as_str().unwrap().contains("WebSocket"),
+            "{problem}"
+        );
+    }
+    for (method, path) in [
+        ("GET", format!("{}?after=0", visitor_path(&id))),
+        ("POST", format!("{}/end?", visitor_path(&id))),
+    ] {
+        let r = http(method, format!("{path}&access_token={visitor}"))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{method} {path}");
+    }
+    // The sign-in and the conversation are still there; the sockets take the query token.
+    assert_eq!(
+        server
+            .with_token(&agent, "GET", "/api/v1/agent/me", None)
+            .await
+            .0,
+        200
+    );
+    let (status, read) = server
+        .with_token(&visitor, "GET", &visitor_path(&id), None)
+        .await;
+    assert_eq!((status, read["status"].as_str()), (200, Some("waiting")));
+    let mut console = server
+        .socket(&format!("/api/v1/agent/ws?access_token={agent}"))
+        .await
+        .expect("the console socket opens");
+    let mut page = server.socket(&visitor_ws(&id, &visitor)).await.unwrap();
+    send(&mut page, json!({ "type": "message", "text": "hello" })).await;
+    assert_eq!(frame(&mut page).await["seq"], 1);
+    let (status, _) = server
+        .with_token(
+            &agent,
+            "PUT",
+            "/api/v1/agent/presence",
+            Some(&json!({ "presence": "away" })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    while frame(&mut console).await["type"] != "queue" {}
+}
