@@ -1,4 +1,4 @@
-//! Bearer tokens for admin and read routes, compared in constant time ([`same`]).
+//! Bearer tokens for admin and read routes, compared in constant time (`same`).
 
 use axum::http::{HeaderMap, StatusCode, header};
 use sha2::{Digest, Sha256};
