@@ -1,10 +1,11 @@
 //! Agent sign-in quotas (`[chat] sign_ins_per_minute`, `sign_in_burst` and their `_per_email`
-//! twins): attempts per client address and per email address, far below the request rate, so
+//! twins): attempts per client and per email address, far below the request rate, so
 //! that passwords cannot be guessed at the rate of ingestion and a client cannot keep the
 //! argon2 runs busy. Each is a token bucket (GCRA: a key's theoretical arrival time) counted
 //! before the password is checked; a sign-in that succeeds is given back, so only failed
 //! attempts (and those refused or cut short before their answer) use a quota. A locked-out
-//! email address is refused even with the right password until its quota refills.
+//! email address is refused even with the right password until its quota refills. A client is
+//! counted as the request rate counts it ([`RateKey`]: an IPv4 address or an IPv6 /64).
 //!
 //! Memory is bounded: each map holds at most [`MAX_TRACKED`] keys, emails kept as a keyed
 //! 64-bit hash (never the text). A new key meeting a full map first drops every key whose
@@ -20,18 +21,19 @@ use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 
+use super::limits::RateKey;
 use super::problem::Problem;
 use crate::chat::ChatSettings;
 use crate::chat::agents::normalize_email;
 
-/// Most client addresses, and most email addresses, whose buckets are kept.
+/// Most clients, and most email addresses, whose buckets are kept.
 pub const MAX_TRACKED: usize = 100_000;
 
 /// The sign-in quotas of every client and email address.
 pub struct SignInLimiter {
     /// Times are durations since this instant.
     start: Instant,
-    clients: Buckets<IpAddr>,
+    clients: Buckets<RateKey>,
     emails: Buckets<u64>,
     /// Keys emails' hashes (SipHash with random keys: a client cannot make two emails share one
     /// bucket).
@@ -43,7 +45,7 @@ pub struct SignInLimiter {
 #[must_use]
 pub struct Attempt<'a> {
     limiter: &'a SignInLimiter,
-    client: IpAddr,
+    client: RateKey,
     email: u64,
 }
 
@@ -77,6 +79,7 @@ impl SignInLimiter {
     }
 
     fn admit_at(&self, client: IpAddr, email: u64, now: Duration) -> Result<Attempt<'_>, Problem> {
+        let client = RateKey::of(client);
         let refused = |wait: Duration, whose: &str, (per_minute, burst): (u32, u32)| {
             let wait = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             Problem::new(
