@@ -1,7 +1,7 @@
 //! Agent sign-in quotas (`[chat] sign_ins_per_minute`, `sign_in_burst` and their `_per_email`
-//! twins): attempts per client and per email address, far below the request rate, so
-//! that passwords cannot be guessed at the rate of ingestion and a client cannot keep the
-//! argon2 runs busy. Each is a token bucket (GCRA: a key's theoretical arrival time) counted
+//! twins): attempts per client and per email address, far below the request rate, so that
+//! passwords cannot be guessed at the rate of ingestion and a client cannot keep the argon2
+//! runs busy. Each is a token bucket (GCRA: a key's theoretical arrival time) counted
 //! before the password is checked; a sign-in that succeeds is given back, so only failed
 //! attempts (and those refused or cut short before their answer) use a quota. A locked-out
 //! email address is refused even with the right password until its quota refills. A client is
