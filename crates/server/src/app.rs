@@ -37,6 +37,8 @@ pub struct Shared {
     pub deployments: Arc<HashMap<Uuid, Deployment>>,
     pub tokens: Tokens,
     pub limiter: Arc<RateLimiter>,
+    /// Agent sign-in attempts per client and per email address (`[chat]`).
+    pub sign_ins: Arc<crate::api::sign_ins::SignInLimiter>,
     pub metrics: Arc<Metrics>,
     pub shutdown: Shutdown,
     /// The configured sinks, for their runners and the admin API.
@@ -212,6 +214,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                 .collect(),
         ),
         limiter,
+        sign_ins: Arc::new(crate::api::sign_ins::SignInLimiter::new(&config.chat)),
         tokens,
         metrics: metrics.clone(),
         shutdown: shutdown.clone(),

@@ -925,6 +925,27 @@ impl Config {
             ),
             ("chat", "message_burst", chat.message_burst.into(), any),
             ("chat", "ping_interval_secs", chat.ping_interval_secs, 3600),
+            // Sign-in quotas: above ten a second they would no longer hold password guessing
+            // below the request rate.
+            (
+                "chat",
+                "sign_ins_per_minute",
+                chat.sign_ins_per_minute.into(),
+                600,
+            ),
+            ("chat", "sign_in_burst", chat.sign_in_burst.into(), 1000),
+            (
+                "chat",
+                "sign_ins_per_minute_per_email",
+                chat.sign_ins_per_minute_per_email.into(),
+                600,
+            ),
+            (
+                "chat",
+                "sign_in_burst_per_email",
+                chat.sign_in_burst_per_email.into(),
+                1000,
+            ),
         ] {
             if !(1..=most).contains(&value) {
                 let bounds = match most {
@@ -1273,6 +1294,14 @@ write_key = "w"
             ("max_message_bytes", "0", "from 1 to 65536"),
             ("messages_per_second", "0", "at least 1"),
             ("message_burst", "0", "at least 1"),
+            ("sign_ins_per_minute", "0", "from 1 to 600"),
+            ("sign_ins_per_minute", "601", "from 1 to 600"),
+            ("sign_in_burst", "0", "from 1 to 1000"),
+            ("sign_in_burst", "1001", "from 1 to 1000"),
+            ("sign_ins_per_minute_per_email", "0", "from 1 to 600"),
+            ("sign_ins_per_minute_per_email", "601", "from 1 to 600"),
+            ("sign_in_burst_per_email", "0", "from 1 to 1000"),
+            ("sign_in_burst_per_email", "1001", "from 1 to 1000"),
         ] {
             let err = refused_at(&format!("[chat]\n{key} = {wrong}\n"));
             assert!(

@@ -1225,3 +1225,189 @@ async fn the_page_is_told_which_stored_event_each_lifecycle_state_is() {
     let abandoned = leaving.stored(&server, "abandoned").await;
     assert_eq!(identity(&ended), stored_identity(&abandoned));
 }
+
+/// A sign-in from the test's client: its status, `Retry-After` and body.
+async fn sign_in(server: &Server, email: &str, password: &str) -> (u16, Option<u64>, Value) {
+    let r = common::client()
+        .post(format!("{}/api/v1/agent/sessions", server.url()))
+        .json(&json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let retry = r
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().parse().unwrap());
+    (status, retry, r.json().await.unwrap_or(Value::Null))
+}
+
+/// The agent `email` with the password `correct horse` (the admin API: no sign-in).
+async fn account(server: &Server, email: &str) {
+    let body = json!({ "name": email, "email": email, "password": "correct horse" });
+    let (status, created) = server.admin("POST", "/api/v1/agents", Some(&body)).await;
+    assert_eq!(status, 201, "{created}");
+}
+
+fn assert_rate_limited((status, retry, problem): &(u16, Option<u64>, Value), quota: &str) {
+    assert_eq!(*status, 429, "{problem}");
+    assert_eq!(problem["type"], "/problems/rate-limited", "{problem}");
+    assert_eq!(problem["status"], 429);
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains(quota), "{detail}");
+    // One attempt a minute refills: a wait of at most that.
+    assert!(matches!(retry, Some(1..=60)), "Retry-After {retry:?}");
+}
+
+#[tokio::test]
+async fn wrong_passwords_for_one_email_are_held_to_its_quota() {
+    let server =
+        Server::start("[chat]\nsign_ins_per_minute_per_email = 1\nsign_in_burst_per_email = 3\n");
+    account(&server, "ada@shop.test").await;
+    account(&server, "bo@shop.test").await;
+    for _ in 0..3 {
+        assert_eq!(sign_in(&server, "ada@shop.test", "wrong").await.0, 401);
+    }
+    // Beyond the quota, the password is not checked: the right one is refused too, until an
+    // attempt refills (a minute here; not waited for, the unit tests of `api::sign_ins` are).
+    let refused = sign_in(&server, "ADA@shop.test", "wrong").await;
+    assert_rate_limited(&refused, "this email address");
+    let right = sign_in(&server, "ada@shop.test", "correct horse").await;
+    assert_rate_limited(&right, "this email address");
+    // Another email, from the same client, is not concerned; its successful sign-ins do not
+    // count.
+    for _ in 0..5 {
+        assert_eq!(
+            sign_in(&server, "bo@shop.test", "correct horse").await.0,
+            201
+        );
+    }
+    assert_eq!(sign_in(&server, "bo@shop.test", "wrong").await.0, 401);
+}
+
+#[tokio::test]
+async fn one_client_is_held_to_its_sign_in_quota_across_emails() {
+    let server = Server::start("[chat]\nsign_ins_per_minute = 1\nsign_in_burst = 4\n");
+    account(&server, "ada@shop.test").await;
+    // Successful sign-ins are given back.
+    for _ in 0..6 {
+        assert_eq!(
+            sign_in(&server, "ada@shop.test", "correct horse").await.0,
+            201
+        );
+    }
+    for n in 0..4 {
+        let email = format!("nobody-{n}@shop.test");
+        assert_eq!(sign_in(&server, &email, "guess").await.0, 401);
+    }
+    let refused = sign_in(&server, "nobody-4@shop.test", "guess").await;
+    assert_rate_limited(&refused, "this client");
+    let right = sign_in(&server, "ada@shop.test", "correct horse").await;
+    assert_rate_limited(&right, "this client");
+    // Another client address is not concerned.
+    let other = common::client_from("127.0.0.2".parse().unwrap())
+        .post(format!("{}/api/v1/agent/sessions", server.url()))
+        .json(&json!({ "email": "ada@shop.test", "password": "correct horse" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 201);
+}
+
+#[test]
+fn sign_in_quotas_are_bounded_at_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("beckon.toml");
+    for (key, value, bounds) in [
+        ("sign_ins_per_minute", "0", "from 1 to 600"),
+        ("sign_in_burst", "1001", "from 1 to 1000"),
+        ("sign_ins_per_minute_per_email", "601", "from 1 to 600"),
+        ("sign_in_burst_per_email", "0", "from 1 to 1000"),
+    ] {
+        std::fs::write(
+            &file,
+            format!("[chat]\nmax_message_bytes = 100\n{key} = {value}\n"),
+        )
+        .unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_beckon"))
+            .arg("check-config")
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{key} = {value} accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("beckon.toml:3:1: chat.{key} must be {bounds}")),
+            "{key} = {value}: {err}"
+        );
+    }
+}
+
+/// A token in the query is taken on the two WebSockets only, whose handshake a browser cannot
+/// add a header to; on an HTTP route it is ignored (401 without the header), since query strings
+/// end up in proxies' access logs.
+#[tokio::test]
+async fn a_query_token_opens_the_sockets_and_no_http_route() {
+    let (server, id, visitor) = a_conversation("").await;
+    let agent = server.agent_signed_in("ada@shop.test", 1).await;
+    let http = |method: &str, path: String| {
+        common::client()
+            .request(method.parse().unwrap(), format!("{}{path}", server.url()))
+            .header("origin", common::ORIGIN)
+            .send()
+    };
+    for (method, path) in [
+        ("GET", "/api/v1/agent/me".to_owned()),
+        ("GET", "/api/v1/agent/queue".to_owned()),
+        ("GET", format!("/api/v1/agent/conversations/{id}")),
+        ("DELETE", "/api/v1/agent/sessions/current".to_owned()),
+    ] {
+        let r = http(method, format!("{path}?access_token={agent}"))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{method} {path}");
+        let problem: Value = r.json().await.unwrap();
+        assert!(
+            problem["detail"].as_str().unwrap().contains("WebSocket"),
+            "{problem}"
+        );
+    }
+    for (method, path) in [
+        ("GET", format!("{}?after=0", visitor_path(&id))),
+        ("POST", format!("{}/end?", visitor_path(&id))),
+    ] {
+        let r = http(method, format!("{path}&access_token={visitor}"))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{method} {path}");
+    }
+    // The sign-in and the conversation are still there; the sockets take the query token.
+    assert_eq!(
+        server
+            .with_token(&agent, "GET", "/api/v1/agent/me", None)
+            .await
+            .0,
+        200
+    );
+    let (status, read) = server
+        .with_token(&visitor, "GET", &visitor_path(&id), None)
+        .await;
+    assert_eq!((status, read["status"].as_str()), (200, Some("waiting")));
+    let mut console = server
+        .socket(&format!("/api/v1/agent/ws?access_token={agent}"))
+        .await
+        .expect("the console socket opens");
+    let mut page = server.socket(&visitor_ws(&id, &visitor)).await.unwrap();
+    send(&mut page, json!({ "type": "message", "text": "hello" })).await;
+    assert_eq!(frame(&mut page).await["seq"], 1);
+    let (status, _) = server
+        .with_token(
+            &agent,
+            "PUT",
+            "/api/v1/agent/presence",
+            Some(&json!({ "presence": "away" })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    while frame(&mut console).await["type"] != "queue" {}
+}

@@ -1,7 +1,9 @@
 //! Agents: accounts (admin token), sign-in, and the routes of a signed-in agent's console
 //! (presence, the queue, their conversations with who the visitor is, the console's
-//! WebSocket). Every console route needs the sign-in token (`Authorization: Bearer …`, or
-//! `?access_token=` on the WebSocket).
+//! WebSocket). Every console route needs the sign-in token as `Authorization: Bearer …`
+//! ([`SignedIn`]); the WebSocket, whose handshake browsers cannot add headers to, also takes it
+//! as `?access_token=` ([`SocketSignedIn`]), and no other route does: query strings end up in
+//! proxies' access logs.
 
 use std::net::SocketAddr;
 
@@ -18,7 +20,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::auth::Access as TokenAccess;
-use super::chat::{Access, body, bounded, token};
+use super::chat::{body, bounded, token};
 use super::extract::{Body, Path};
 use super::problem::Problem;
 use crate::app::AppState;
@@ -27,26 +29,56 @@ use crate::chat::entry::Party;
 use crate::chat::presence::Presence;
 use crate::store::chat::{AgentRecord, ConversationRecord, ConversationStatus};
 
-/// A signed-in agent, from the request's token.
+/// A signed-in agent, from the request's `Authorization: Bearer` token.
 pub struct SignedIn {
     pub agent: AgentRecord,
     token: String,
     expires: Timestamp,
 }
 
+/// A signed-in agent on the console's WebSocket: the token from the header, else from
+/// `?access_token=`.
+pub struct SocketSignedIn(SignedIn);
+
+/// `?access_token=` of the console's WebSocket.
+#[derive(Debug, Default, Deserialize)]
+struct SocketQuery {
+    access_token: Option<String>,
+}
+
 impl FromRequestParts<AppState> for SignedIn {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Problem> {
+        SignedIn::from_token(parts, app, None).await
+    }
+}
+
+impl FromRequestParts<AppState> for SocketSignedIn {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Problem> {
+        let query: SocketQuery = axum::extract::Query::try_from_uri(&parts.uri)
+            .map(|q| q.0)
+            .unwrap_or_default();
+        let me = SignedIn::from_token(parts, app, query.access_token.as_deref()).await?;
+        Ok(SocketSignedIn(me))
+    }
+}
+
+impl SignedIn {
+    /// The agent of the request's header token, else of `query_token` (WebSocket only).
+    async fn from_token(
+        parts: &Parts,
+        app: &AppState,
+        query_token: Option<&str>,
+    ) -> Result<SignedIn, Problem> {
         // Each check of a token is a read of the store, whose readers ingestion needs too: a
         // client trying tokens (or any, in a loop) is held to the public routes' rate.
         if let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
             app.limiter.admit(&parts.headers, peer.ip())?;
         }
-        let query: Access = axum::extract::Query::try_from_uri(&parts.uri)
-            .map(|q| q.0)
-            .unwrap_or_default();
-        let token = token(&parts.headers, &query)?;
+        let token = token(&parts.headers, query_token)?;
         match app.chat.agent_for(&token).await? {
             Some((agent, expires)) => Ok(SignedIn {
                 agent,
@@ -124,20 +156,27 @@ struct Credentials {
 }
 
 /// `POST /api/v1/agent/sessions`: `{ email, password }` → `{ token, expiresAt, agent }`.
+/// Held to the request rate, then to the sign-in quotas of the client and of the email address
+/// (`api::sign_ins`), checked before the password: a successful sign-in is given back.
 pub async fn sign_in(
     State(app): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Body(bytes): Body,
 ) -> Result<Response, Problem> {
-    app.limiter.admit(&headers, client.ip())?;
+    app.limiter.admit(&headers, peer.ip())?;
     let c: Credentials = body(&bytes)?;
+    let client = app.limiter.client(&headers, peer.ip());
+    let attempt = app.sign_ins.admit(client, &c.email)?;
     match app.chat.sign_in(&c.email, c.password).await? {
-        Some((token, expires, agent)) => Ok((
-            StatusCode::CREATED,
-            Json(json!({ "token": token, "expiresAt": expires, "agent": agent })),
-        )
-            .into_response()),
+        Some((token, expires, agent)) => {
+            attempt.succeeded();
+            Ok((
+                StatusCode::CREATED,
+                Json(json!({ "token": token, "expiresAt": expires, "agent": agent })),
+            )
+                .into_response())
+        }
         None => Err(Problem::new(
             StatusCode::UNAUTHORIZED,
             "invalid-credentials",
@@ -309,10 +348,10 @@ pub async fn end(
 }
 
 /// `GET /api/v1/agent/ws?access_token=`: the console's socket, closed when this sign-in ends
-/// or expires.
+/// or expires; the one agent route that takes the token in the query.
 pub async fn socket(
     State(app): State<AppState>,
-    me: SignedIn,
+    SocketSignedIn(me): SocketSignedIn,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, Problem> {
     let upgrade = bounded(upgrade)?;

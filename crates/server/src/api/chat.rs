@@ -1,8 +1,9 @@
 //! The visitor's web chat routes: create the conversation of an accepted webchat action, read
 //! it back (a new page of the site resumes it), end it, and its WebSocket. Guarded like
 //! ingestion (deployment, `Origin`, rate); the conversation's own routes take the visitor's
-//! token as `Authorization: Bearer …` or, where browsers cannot set headers (WebSocket),
-//! `?access_token=…`.
+//! token as `Authorization: Bearer …`, and the WebSocket, whose handshake browsers cannot add
+//! headers to, also as `?access_token=…` (only there: query strings end up in proxies' access
+//! logs).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -103,9 +104,17 @@ pub(crate) fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, Problem> {
     })
 }
 
-/// `?access_token=` and `?after=` of chat routes.
+/// `?after=` of the visitor's conversation read (any `?access_token=` is ignored: HTTP routes
+/// take the token as a header only).
 #[derive(Debug, Default, Deserialize)]
-pub struct Access {
+pub struct After {
+    #[serde(default, deserialize_with = "entry_number")]
+    after: u64,
+}
+
+/// `?access_token=` and `?after=` of the visitor's WebSocket.
+#[derive(Debug, Default, Deserialize)]
+pub struct SocketQuery {
     access_token: Option<String>,
     #[serde(default, deserialize_with = "entry_number")]
     after: u64,
@@ -124,20 +133,22 @@ fn entry_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error>
     Ok(n)
 }
 
-/// The bearer token of a request: the `Authorization` header, else `?access_token=`.
-pub(crate) fn token(headers: &HeaderMap, query: &Access) -> Result<String, Problem> {
+/// The bearer token of a request: the `Authorization` header, else the `?access_token=` of a
+/// WebSocket route (`query`; `None` on every other route, which ignores it).
+pub(crate) fn token(headers: &HeaderMap, query: Option<&str>) -> Result<String, Problem> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(|t| t.trim().to_owned())
-        .or_else(|| query.access_token.clone())
+        .or_else(|| query.map(str::to_owned))
         .ok_or_else(|| {
             Problem::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
                 "Authentication required",
-                "send 'Authorization: Bearer <token>' (or ?access_token= on a WebSocket)",
+                "send 'Authorization: Bearer <token>' (?access_token= is taken on WebSocket \
+                 routes only)",
             )
         })
 }
@@ -234,9 +245,9 @@ async fn visitor_conversation(
     deployment_id: Uuid,
     id: Uuid,
     headers: &HeaderMap,
-    query: &Access,
+    query_token: Option<&str>,
 ) -> Result<ConversationRecord, Problem> {
-    let token = token(headers, query)?;
+    let token = token(headers, query_token)?;
     Ok(app.chat.for_visitor(deployment_id, id, &token).await?)
 }
 
@@ -245,10 +256,10 @@ async fn visitor_conversation(
 pub async fn get_one(
     State(app): State<AppState>,
     Path((deployment_id, id)): Path<(Uuid, Uuid)>,
-    Query(query): Query<Access>,
+    Query(query): Query<After>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, Problem> {
-    let c = visitor_conversation(&app, deployment_id, id, &headers, &query).await?;
+    let c = visitor_conversation(&app, deployment_id, id, &headers, None).await?;
     let entries = app.chat.entries(id, query.after).await?;
     let next = entries.last().map_or(query.after, |(seq, _)| *seq);
     Ok(Json(json!({
@@ -263,24 +274,25 @@ pub async fn get_one(
 pub async fn end(
     State(app): State<AppState>,
     Path((deployment_id, id)): Path<(Uuid, Uuid)>,
-    Query(query): Query<Access>,
     headers: HeaderMap,
 ) -> Result<StatusCode, Problem> {
-    visitor_conversation(&app, deployment_id, id, &headers, &query).await?;
+    visitor_conversation(&app, deployment_id, id, &headers, None).await?;
     app.chat.end(id, Party::Visitor).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET /api/v1/deployments/{deploymentId}/conversations/{conversationId}/ws?access_token=&after=`
+/// `GET /api/v1/deployments/{deploymentId}/conversations/{conversationId}/ws?access_token=&after=`:
+/// the one visitor route that takes the token in the query.
 pub async fn socket(
     State(app): State<AppState>,
     Path((deployment_id, id)): Path<(Uuid, Uuid)>,
-    Query(query): Query<Access>,
+    Query(query): Query<SocketQuery>,
     headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, Problem> {
     let upgrade = bounded(upgrade)?;
-    visitor_conversation(&app, deployment_id, id, &headers, &query).await?;
+    let query_token = query.access_token.as_deref();
+    visitor_conversation(&app, deployment_id, id, &headers, query_token).await?;
     // A place among the conversation's sockets, taken before the upgrade and kept by the
     // socket: more sockets would not add to the visitor's rate (it is the conversation's), but
     // each costs a task, a subscription and the notices it wakes for.

@@ -17,6 +17,7 @@ pub mod pages;
 pub mod problem;
 pub mod reports;
 pub mod sdk;
+pub mod sign_ins;
 pub mod sinks;
 pub mod stream;
 

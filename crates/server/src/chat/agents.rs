@@ -1,5 +1,6 @@
-//! Agent accounts and sign-ins: passwords kept as argon2id PHC strings, sign-ins as bearer
-//! tokens of which the store keeps only the SHA-256, each with an expiry.
+//! Agent accounts and sign-ins: passwords kept as argon2id PHC strings (hashed and checked on
+//! at most half the cores at a time), sign-ins as bearer tokens of which the store keeps only
+//! the SHA-256, each with an expiry.
 //!
 //! Accounts come from `[[agents]]` in the configuration (with a `password_hash` made by
 //! `beckon hash-password`; saved at every start, matched by email) or from the admin API.
@@ -140,9 +141,15 @@ pub struct PasswordWork {
     admitted: Arc<Semaphore>,
 }
 
-/// Runs that may wait for a turn, per turn: about a second of work on this machine's cores
-/// (a run takes about 30 ms of a core).
+/// Runs that may wait for a turn, per turn: about a second of work on the turns' cores (a run
+/// takes about 30 ms of a core).
 pub const WAITING_PER_TURN: usize = 32;
+
+/// Argon2 runs at a time on a machine with `cores`: half of them, at least one, so that
+/// sign-ins (even a flood of them, each held to its quota) leave the other half to ingestion.
+pub fn password_turns(cores: usize) -> usize {
+    (cores / 2).max(1)
+}
 
 /// Why a password could not be hashed or checked.
 #[derive(Debug, thiserror::Error)]
@@ -220,6 +227,12 @@ mod tests {
         assert_eq!(constant.version, made.version);
         assert_eq!(constant.params, made.params);
         assert!(verify_password("-", UNKNOWN_ACCOUNT));
+    }
+
+    #[test]
+    fn password_work_takes_half_the_cores_and_at_least_one() {
+        let turns: Vec<usize> = [1, 2, 3, 4, 16].map(password_turns).to_vec();
+        assert_eq!(turns, [1, 1, 1, 2, 8]);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -55,6 +55,15 @@ pub struct ChatSettings {
     /// arrived for two intervals, or whose peer has not taken a write for two intervals, is
     /// dropped, its peer taken to be gone.
     pub ping_interval_secs: u64,
+    /// Agent sign-in attempts one client address may make per minute, sustained (a sign-in
+    /// that succeeds is not counted).
+    pub sign_ins_per_minute: u32,
+    /// Attempts one client address may make at once before that rate applies.
+    pub sign_in_burst: u32,
+    /// Sign-in attempts per minute for one email address, from any client, sustained.
+    pub sign_ins_per_minute_per_email: u32,
+    /// Attempts for one email address at once before that rate applies.
+    pub sign_in_burst_per_email: u32,
 }
 
 impl Default for ChatSettings {
@@ -66,6 +75,10 @@ impl Default for ChatSettings {
             messages_per_second: 5,
             message_burst: 10,
             ping_interval_secs: 20,
+            sign_ins_per_minute: 10,
+            sign_in_burst: 20,
+            sign_ins_per_minute_per_email: 2,
+            sign_in_burst_per_email: 10,
         }
     }
 }
@@ -254,7 +267,7 @@ pub struct Chat {
     conversations: Mutex<HashMap<Uuid, broadcast::Sender<Arc<Notice>>>>,
     /// Sign-ins that ended (signed out, account deleted), for that agent's console sockets.
     sign_ins_ended: broadcast::Sender<SignInEnded>,
-    /// Password hashing and checking, one run per core at a time.
+    /// Password hashing and checking, one run per two cores at a time (at least one run).
     passwords: PasswordWork,
 }
 
@@ -290,7 +303,8 @@ impl Chat {
             sign_ins_ended: broadcast::channel(64).0,
             passwords: {
                 let cores = std::thread::available_parallelism().map_or(1, usize::from);
-                PasswordWork::new(cores, cores * agents::WAITING_PER_TURN)
+                let turns = agents::password_turns(cores);
+                PasswordWork::new(turns, turns * agents::WAITING_PER_TURN)
             },
         });
         for id in waiting {
