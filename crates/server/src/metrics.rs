@@ -1,5 +1,5 @@
-//! The Prometheus metrics Beckon exports at `/metrics`: connections, ingestion, streams and each
-//! sink's delivery (lag, delivered, retried, dead-lettered).
+//! The Prometheus metrics Beckon exports at `/metrics`: connections, ingestion, streams, agent
+//! sign-ins and each sink's delivery (lag, delivered, retried, dead-lettered).
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -36,6 +36,11 @@ pub struct Metrics {
     /// Connections closed as soon as they were accepted, because `limits.max_connections` were
     /// open.
     pub connections_refused: Counter,
+    /// Agent sign-ins refused for a wrong email or password.
+    pub sign_ins_failed: Counter,
+    /// Agent sign-ins refused by a sign-in quota (`[chat] sign_ins_per_minute` and its twins),
+    /// before the password was checked.
+    pub sign_ins_refused: Counter,
     /// Records a sink has still to deliver.
     pub sink_lag: Family<SinkLabel, Gauge>,
     /// Records a sink delivered.
@@ -59,6 +64,8 @@ impl Default for Metrics {
             subscribers: Gauge::default(),
             connections: Gauge::default(),
             connections_refused: Counter::default(),
+            sign_ins_failed: Counter::default(),
+            sign_ins_refused: Counter::default(),
             sink_lag: Family::default(),
             sink_delivered: Family::default(),
             sink_retried: Family::default(),
@@ -94,6 +101,16 @@ impl Default for Metrics {
             "connections_refused",
             "Connections closed at once because limits.max_connections were open",
             m.connections_refused.clone(),
+        );
+        registry.register(
+            "sign_ins_failed",
+            "Agent sign-ins refused for a wrong email or password",
+            m.sign_ins_failed.clone(),
+        );
+        registry.register(
+            "sign_ins_refused",
+            "Agent sign-ins refused by a sign-in quota before their password was checked",
+            m.sign_ins_refused.clone(),
         );
         registry.register(
             "sink_lag",

@@ -1283,6 +1283,14 @@ async fn wrong_passwords_for_one_email_are_held_to_its_quota() {
         );
     }
     assert_eq!(sign_in(&server, "bo@shop.test", "wrong").await.0, 401);
+    // An operator sees the guessing: four wrong passwords, two attempts refused unchecked.
+    let metrics = server.metrics().await;
+    for line in [
+        "beckon_sign_ins_failed_total 4",
+        "beckon_sign_ins_refused_total 2",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in {metrics}");
+    }
 }
 
 #[tokio::test]

@@ -167,7 +167,9 @@ pub async fn sign_in(
     app.limiter.admit(&headers, peer.ip())?;
     let c: Credentials = body(&bytes)?;
     let client = app.limiter.client(&headers, peer.ip());
-    let attempt = app.sign_ins.admit(client, &c.email)?;
+    let attempt = app.sign_ins.admit(client, &c.email).inspect_err(|_| {
+        app.metrics.sign_ins_refused.inc();
+    })?;
     match app.chat.sign_in(&c.email, c.password).await? {
         Some((token, expires, agent)) => {
             attempt.succeeded();
@@ -177,12 +179,15 @@ pub async fn sign_in(
             )
                 .into_response())
         }
-        None => Err(Problem::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid-credentials",
-            "Sign-in refused",
-            "the email or the password is wrong",
-        )),
+        None => {
+            app.metrics.sign_ins_failed.inc();
+            Err(Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid-credentials",
+                "Sign-in refused",
+                "the email or the password is wrong",
+            ))
+        }
     }
 }
 
