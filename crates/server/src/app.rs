@@ -56,6 +56,25 @@ pub struct Shared {
 /// How often the rate limiter forgets the clients whose buckets are full again.
 const RATE_PRUNE_EVERY: Duration = Duration::from_secs(5);
 
+/// The fewest characters a configured token should have: a generated one has 64 hex digits.
+const GUESSABLE_BELOW: usize = 32;
+
+/// Warns when a configured token is short: failed admin and read tries are not rate-limited, so
+/// a short token could be found by trying.
+fn warn_if_guessable(which: &str, token: &str) {
+    if guessable(token) {
+        tracing::warn!(
+            "the {which} has fewer than {GUESSABLE_BELOW} characters and could be guessed: use a \
+             long random one (openssl rand -hex 32)"
+        );
+    }
+}
+
+/// Whether a token is shorter than [`GUESSABLE_BELOW`] characters.
+fn guessable(token: &str) -> bool {
+    token.chars().count() < GUESSABLE_BELOW
+}
+
 /// Reads the admin token from the configuration, or from the data directory, or makes one.
 fn admin_token(config: &Config) -> anyhow::Result<String> {
     if let Some(token) = &config.admin_token {
@@ -173,6 +192,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         admin: admin_token(&config)?,
         read: config.read_token.clone(),
     };
+    warn_if_guessable("admin token", &tokens.admin);
+    if let Some(read) = &tokens.read {
+        warn_if_guessable("read token", read);
+    }
     let store: Arc<dyn Store> = Arc::new(
         SqliteStore::open(&config.data_dir.join("beckon.db")).context("cannot open the store")?,
     );
@@ -271,4 +294,18 @@ async fn wait_for_signal(shutdown: Shutdown) {
     }
     tracing::info!("shutting down: no new requests, finishing those in flight");
     shutdown.cancel();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::guessable;
+
+    #[test]
+    fn a_token_under_32_characters_is_guessable() {
+        assert!(guessable("bench"));
+        assert!(guessable(&"x".repeat(31)));
+        assert!(!guessable(&"x".repeat(32)));
+        // A generated token: 64 hex digits.
+        assert!(!guessable(&hex::encode([7u8; 32])));
+    }
 }

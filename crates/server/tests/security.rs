@@ -1167,3 +1167,16 @@ fn the_open_files_limit_is_raised_to_the_hard_limit_at_start() {
     assert_ne!(hard, "512", "the test needs a hard limit above 512: {line}");
     assert_eq!(soft, hard, "{line}");
 }
+
+#[tokio::test]
+async fn short_configured_tokens_are_warned_about_without_being_logged() {
+    // The harness's tokens have 16 and 15 characters.
+    let server = Server::start("");
+    let log = std::fs::read_to_string(&server.stderr_log).unwrap();
+    for which in ["admin token", "read token"] {
+        let warning = format!("the {which} has fewer than 32 characters");
+        assert!(log.contains(&warning), "{warning} in {log}");
+    }
+    assert!(!log.contains(common::ADMIN_TOKEN), "{log}");
+    assert!(!log.contains(common::READ_TOKEN), "{log}");
+}
