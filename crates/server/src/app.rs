@@ -78,7 +78,7 @@ fn guessable(token: &str) -> bool {
 /// Reads the admin token from the configuration, or from the data directory, or makes one.
 fn admin_token(config: &Config) -> anyhow::Result<String> {
     if let Some(token) = &config.admin_token {
-        return Ok(token.clone());
+        return Ok(token.expose().to_owned());
     }
     let path = config.data_dir.join("admin-token");
     if let Ok(token) = std::fs::read_to_string(&path) {
@@ -190,7 +190,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     })?;
     let tokens = Tokens {
         admin: admin_token(&config)?,
-        read: config.read_token.clone(),
+        read: config.read_token.as_deref().map(str::to_owned),
     };
     warn_if_guessable("admin token", &tokens.admin);
     if let Some(read) = &tokens.read {

@@ -5,6 +5,7 @@
 //! failing later. With no file at all, Beckon runs one demo deployment on the local origin.
 
 use std::collections::HashSet;
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -27,10 +28,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Bearer token for admin routes; generated and stored in the data directory when unset.
     #[serde(default, deserialize_with = "trimmed")]
-    pub admin_token: Option<String>,
+    pub admin_token: Option<Secret>,
     /// Bearer token for the event stream and log reads; the admin token is accepted too.
     #[serde(default, deserialize_with = "trimmed")]
-    pub read_token: Option<String>,
+    pub read_token: Option<Secret>,
     #[serde(default)]
     pub log_format: LogFormat,
     #[serde(default)]
@@ -409,7 +410,7 @@ pub enum SinkKind {
     /// CloudEvents 1.0 batches over HTTP, HMAC-signed.
     Webhook {
         url: String,
-        secret: String,
+        secret: Secret,
         /// Most bytes in one request body: a batch is cut into requests under it (a record
         /// larger than this goes alone).
         #[serde(default = "default_webhook_batch_bytes")]
@@ -426,13 +427,13 @@ pub enum SinkKind {
     /// Google Analytics 4 Measurement Protocol.
     Ga4 {
         measurement_id: String,
-        api_secret: String,
+        api_secret: Secret,
         #[serde(default = "default_ga4_endpoint")]
         endpoint: String,
     },
     /// Segment's tracking API (`track` calls in batches).
     Segment {
-        write_key: String,
+        write_key: Secret,
         #[serde(default = "default_segment_endpoint")]
         endpoint: String,
     },
@@ -442,9 +443,11 @@ impl SinkKind {
     /// The kind's secret, if it has one: the kind's name, the key and its value.
     fn credential(&self) -> Option<(&'static str, &'static str, &str)> {
         match self {
-            SinkKind::Webhook { secret, .. } => Some(("webhook", "secret", secret)),
-            SinkKind::Ga4 { api_secret, .. } => Some(("ga4", "api_secret", api_secret)),
-            SinkKind::Segment { write_key, .. } => Some(("segment", "write_key", write_key)),
+            SinkKind::Webhook { secret, .. } => Some(("webhook", "secret", secret.expose())),
+            SinkKind::Ga4 { api_secret, .. } => Some(("ga4", "api_secret", api_secret.expose())),
+            SinkKind::Segment { write_key, .. } => {
+                Some(("segment", "write_key", write_key.expose()))
+            }
             SinkKind::File { .. } => None,
         }
     }
@@ -478,8 +481,36 @@ pub fn blank(value: &str) -> bool {
 /// A token without the white space around it. A request's token is read trimmed, so a
 /// configured `" tok"` or `"tok\n"` (a secret file written with `echo`) could never be
 /// presented; trimmed, it is the token the operator meant.
-fn trimmed<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(Option::<String>::deserialize(d)?.map(|token| token.trim().to_owned()))
+fn trimmed<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.map(|token| Secret(token.trim().to_owned())))
+}
+
+/// A configured secret: a token, or a sink's key. Its `Debug` form never shows it, so that a
+/// configuration printed while debugging, or logged by mistake, gives none away; the value is
+/// read through [`Secret::expose`] (or as a `str`), where it is used.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Secret {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 /// A stream filter: a browser topic, or one of the kinds only the server has
@@ -491,7 +522,7 @@ pub enum StreamTopic {
     Web(Option<String>),
 }
 
-impl std::fmt::Display for StreamTopic {
+impl fmt::Display for StreamTopic {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StreamTopic::Action(t) => t.fmt(f),
@@ -982,7 +1013,7 @@ impl Config {
                     ));
                 }
                 // Trimmed like the file's tokens (see `trimmed`).
-                *token = Some(v.trim().to_owned());
+                *token = Some(Secret(v.trim().to_owned()));
             }
         }
         if let Some(v) = env("BECKON_PROVISIONING_DIR") {
@@ -1443,6 +1474,50 @@ write_key = "w"
         assert_eq!(c.admin_token.as_deref(), Some("env-tok"));
         let err = refused_at("read_token = \"\\n\"\n");
         assert!(err.starts_with("1:1: read_token is empty"), "{err}");
+    }
+
+    #[test]
+    fn a_printed_configuration_shows_no_secret() {
+        let c = parse(
+            r#"
+admin_token = "admin-secret-1"
+read_token = "read-secret-2"
+
+[[sinks]]
+name = "hook"
+type = "webhook"
+url = "https://hooks.example/beckon"
+secret = "hook-secret-3"
+
+[[sinks]]
+name = "ga4"
+type = "ga4"
+measurement_id = "G-X"
+api_secret = "ga4-secret-4"
+
+[[sinks]]
+name = "segment"
+type = "segment"
+write_key = "segment-secret-5"
+"#,
+        )
+        .unwrap();
+        let printed = format!("{c:?} {c:#?}");
+        for secret in [
+            "admin-secret-1",
+            "read-secret-2",
+            "hook-secret-3",
+            "ga4-secret-4",
+            "segment-secret-5",
+        ] {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
+        assert_eq!(printed.matches("<redacted>").count(), 10, "{printed}");
+        // Where they are used, they are whole.
+        assert_eq!(c.admin_token.as_deref(), Some("admin-secret-1"));
+        assert!(
+            matches!(&c.sinks[2].kind, SinkKind::Segment { write_key, .. } if write_key.expose() == "segment-secret-5")
+        );
     }
 
     #[test]

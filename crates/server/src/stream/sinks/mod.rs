@@ -110,7 +110,7 @@ impl SinkHandle {
             } => Box::new(webhook::Webhook::new(
                 client,
                 url.clone(),
-                secret.clone(),
+                secret.expose().to_owned(),
                 *max_batch_bytes,
             )),
             SinkKind::File {
@@ -126,7 +126,7 @@ impl SinkHandle {
                 client,
                 endpoint.clone(),
                 measurement_id.clone(),
-                api_secret.clone(),
+                api_secret.expose().to_owned(),
             )),
             SinkKind::Segment {
                 write_key,
@@ -134,7 +134,7 @@ impl SinkHandle {
             } => Box::new(segment::Segment::new(
                 client,
                 endpoint.clone(),
-                write_key.clone(),
+                write_key.expose().to_owned(),
             )),
         };
         let label = Metrics::sink(&config.name);
